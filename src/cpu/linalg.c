@@ -1,0 +1,6 @@
+/* CPU kernels: linalg family (placeholder until the family lands). */
+#include "cpu/cpu.h"
+
+const cinfer__cpu_kernel cinfer__cpu_linalg[] = {
+    {0},
+};

@@ -1,0 +1,6 @@
+/* Op definitions: elementwise family (placeholder until the family lands). */
+#include "ops/op.h"
+
+const cinfer__op_def cinfer__ops_elementwise[] = {
+    {0},
+};
