@@ -7,6 +7,7 @@ static const cinfer__op_def *const families[] = {
     cinfer__ops_elementwise, cinfer__ops_linalg, cinfer__ops_conv,
     cinfer__ops_pool,        cinfer__ops_norm,   cinfer__ops_reduce,
     cinfer__ops_shape,       cinfer__ops_gather, cinfer__ops_resize,
+    cinfer__ops_pad,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])
