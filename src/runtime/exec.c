@@ -1,0 +1,155 @@
+/* Running a plan: take a free execution context (arena and tensor views), bind the inputs,
+ * call each step's kernel, and copy the outputs out. Nothing is allocated once the model has
+ * seen as many concurrent runs as it will see, except runtime-owned outputs. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "runtime/runtime.h"
+
+#define GUARD_BYTE 0xA5
+
+static cinfer__context *context_new(cinfer__plan *p, cinfer__err *err) {
+    cinfer__context *c = cinfer__calloc(1, sizeof *c);
+    if (!c) goto oom;
+    c->arena = cinfer__aligned_alloc(p->arena_bytes);
+    c->scratch = p->scratch_bytes ? cinfer__aligned_alloc(p->scratch_bytes) : NULL;
+    c->views = cinfer__calloc((size_t)p->n_values + 1, sizeof *c->views);
+    if (!c->arena || (p->scratch_bytes && !c->scratch) || !c->views) goto oom;
+    for (int v = 0; v < p->n_values; v++) {
+        c->views[v] = p->vals[v].t;
+        if (p->vals[v].store == CINFER__STORE_ARENA) c->views[v].data = c->arena + p->vals[v].offset;
+    }
+    if (p->n_ctx == p->cap_ctx) {
+        int cap = p->cap_ctx ? p->cap_ctx * 2 : 4;
+        cinfer__context **all = cinfer__realloc(p->all_ctx, (size_t)cap * sizeof *all);
+        if (!all) goto oom;
+        p->all_ctx = all;
+        p->cap_ctx = cap;
+    }
+    p->all_ctx[p->n_ctx++] = c;
+    return c;
+oom:
+    if (c) {
+        cinfer__aligned_free(c->arena);
+        cinfer__aligned_free(c->scratch);
+        cinfer__free(c->views);
+        cinfer__free(c);
+    }
+    cinfer__errorf(err, CINFER_OUT_OF_MEMORY,
+                   "out of memory allocating an execution context (arena %zu bytes)",
+                   p->arena_bytes);
+    return NULL;
+}
+
+static cinfer__context *context_acquire(cinfer__plan *p, cinfer__err *err) {
+    pthread_mutex_lock(&p->mu);
+    cinfer__context *c = p->free_ctx;
+    if (c) p->free_ctx = c->next_free;
+    else c = context_new(p, err);
+    pthread_mutex_unlock(&p->mu);
+    return c;
+}
+
+static void context_release(cinfer__plan *p, cinfer__context *c) {
+    pthread_mutex_lock(&p->mu);
+    c->next_free = p->free_ctx;
+    p->free_ctx = c;
+    pthread_mutex_unlock(&p->mu);
+}
+
+static bool guard_ok(const cinfer__plan *p, const cinfer__context *c, int v) {
+    const cinfer__plan_value *pv = &p->vals[v];
+    size_t used = cinfer__tensor_bytes(&pv->t);
+    const unsigned char *end = c->arena + pv->offset + pv->bytes;
+    for (const unsigned char *q = c->arena + pv->offset + used; q < end; q++)
+        if (*q != GUARD_BYTE) return false;
+    return true;
+}
+
+static cinfer_status run_step(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+                              const cinfer__plan_step *s, cinfer__err *err) {
+    const cinfer__node *n = s->node;
+    cinfer__cpu_ctx k = {.node = n, .n_in = n->n_in, .n_out = n->n_out, .pool = m->rt->pool,
+                         .scratch = c->scratch, .err = err};
+    for (int i = 0; i < n->n_in; i++) k.in[i] = n->in[i] >= 0 ? &c->views[n->in[i]] : NULL;
+    for (int i = 0; i < n->n_out; i++) k.out[i] = n->out[i] >= 0 ? &c->views[n->out[i]] : NULL;
+    if (p->guard)
+        for (int i = 0; i < n->n_out; i++)
+            if (n->out[i] >= 0) {
+                const cinfer__plan_value *pv = &p->vals[n->out[i]];
+                size_t used = cinfer__tensor_bytes(&pv->t);
+                memset(c->arena + pv->offset + used, GUARD_BYTE, pv->bytes - used);
+            }
+    cinfer_status st = s->kernel->run(&k);
+    if (st != CINFER_OK) {
+        cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
+        return st;
+    }
+    if (p->guard)
+        for (int i = 0; i < n->n_out; i++)
+            if (n->out[i] >= 0 && !guard_ok(p, c, n->out[i]))
+                return cinfer__errorf(err, CINFER_INTERNAL,
+                                      "node '%s' (%s) wrote past the end of output %d ('%s')",
+                                      n->name, n->op_type, i, m->g->values[n->out[i]].name);
+    return CINFER_OK;
+}
+
+/* Checks caller-provided output buffers against the plan before any work is done. */
+static cinfer_status check_outputs(cinfer_model *m, cinfer__plan *p, size_t n_outputs,
+                                   const int *idx, const cinfer_tensor *outputs,
+                                   cinfer__err *err) {
+    for (size_t i = 0; i < n_outputs; i++) {
+        const cinfer_tensor *want = &p->vals[m->g->outputs[idx[i]]].t, *got = &outputs[i];
+        if (!got->data) continue;
+        if (got->dtype != want->dtype || !cinfer__same_shape(got, want)) {
+            char a[128], b[128];
+            return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
+                                  "output '%s': the caller's tensor is %s %s, the result is %s %s",
+                                  m->g->values[m->g->outputs[idx[i]]].name,
+                                  cinfer_dtype_name(got->dtype),
+                                  cinfer__shape_str(got->rank, got->dims, a, sizeof a),
+                                  cinfer_dtype_name(want->dtype),
+                                  cinfer__shape_str(want->rank, want->dims, b, sizeof b));
+        }
+    }
+    return CINFER_OK;
+}
+
+static cinfer_status copy_outputs(cinfer_model *m, cinfer__context *c, size_t n_outputs,
+                                  const int *idx, cinfer_tensor *outputs, cinfer__err *err) {
+    for (size_t i = 0; i < n_outputs; i++) {
+        const cinfer_tensor *src = &c->views[m->g->outputs[idx[i]]];
+        size_t bytes = cinfer__tensor_bytes(src);
+        cinfer_tensor *dst = &outputs[i];
+        if (!dst->data) {
+            void *data = cinfer__aligned_alloc(bytes);
+            if (!data) {
+                for (size_t j = 0; j < i; j++) cinfer_tensor_release(&outputs[j]);
+                return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory for output '%s'",
+                                      m->g->values[m->g->outputs[idx[i]]].name);
+            }
+            *dst = *src;
+            dst->data = data;
+            dst->flags = CINFER_TENSOR_RUNTIME_OWNED;
+        }
+        if (bytes) memcpy(dst->data, src->data, bytes);
+    }
+    return CINFER_OK;
+}
+
+cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_tensor *inputs,
+                               size_t n_outputs, const int *output_index, cinfer_tensor *outputs,
+                               cinfer__err *err) {
+    CINFER_TRY(check_outputs(m, p, n_outputs, output_index, outputs, err));
+    cinfer__context *c = context_acquire(p, err);
+    if (!c) return CINFER_OUT_OF_MEMORY;
+    for (int v = 0; v < p->n_values; v++)
+        if (p->vals[v].store == CINFER__STORE_INPUT)
+            c->views[v].data = inputs[p->vals[v].input_index].data;
+    cinfer_status st = CINFER_OK;
+    for (int s = 0; s < p->n_steps && st == CINFER_OK; s++)
+        st = run_step(m, p, c, &p->steps[s], err);
+    if (st == CINFER_OK) st = copy_outputs(m, c, n_outputs, output_index, outputs, err);
+    context_release(p, c);
+    return st;
+}

@@ -1,0 +1,291 @@
+/* Model handle: load (import, resolve, passes, a probe plan), I/O description, run entry. */
+#include <libgen.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "ir/passes.h"
+#include "onnx/onnx_import.h"
+#include "runtime/runtime.h"
+
+void cinfer_model_options_init(cinfer_model_options *o) {
+    *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20};
+}
+
+/* Records a failure on the model (if any) and on the calling thread. */
+static cinfer_status fail(cinfer_model *m, cinfer_status st, const cinfer__err *err) {
+    cinfer__set_last_error(err->msg);
+    if (m) {
+        pthread_mutex_lock(&m->mu);
+        snprintf(m->last_error, sizeof m->last_error, "%s", err->msg);
+        pthread_mutex_unlock(&m->mu);
+    }
+    return st;
+}
+
+static cinfer_status fill_info(const cinfer__graph *g, const int *idx, int n,
+                               cinfer_value_info **out, cinfer__err *err) {
+    cinfer_value_info *info = cinfer__calloc((size_t)(n ? n : 1), sizeof *info);
+    if (!info) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < n; i++) {
+        const cinfer__value *v = &g->values[idx[i]];
+        info[i] = (cinfer_value_info){.name = v->name, .dtype = v->dtype, .rank = v->rank,
+                                      .dims = v->dims,
+                                      .dim_names = (const char *const *)v->dim_names};
+    }
+    *out = info;
+    return CINFER_OK;
+}
+
+/* Plans the model once at load with every symbolic dimension set to 1, so that unsupported
+ * dtypes or attribute values surface now rather than at the first run. Only UNSUPPORTED
+ * fails the load: other errors may come from the made-up shapes. */
+static cinfer_status probe_plan(cinfer_model *m, cinfer__err *err) {
+    const cinfer__graph *g = m->g;
+    for (int i = 0; i < g->n_inputs; i++)
+        if (m->input_value_needed[i] || g->values[g->inputs[i]].rank < 0) return CINFER_OK;
+    cinfer_tensor *ins = cinfer__calloc((size_t)(g->n_inputs ? g->n_inputs : 1), sizeof *ins);
+    if (!ins) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i < g->n_inputs; i++) {
+        const cinfer__value *v = &g->values[g->inputs[i]];
+        ins[i].dtype = v->dtype;
+        ins[i].rank = v->rank;
+        for (int d = 0; d < v->rank; d++) ins[i].dims[d] = v->dims[d] >= 0 ? v->dims[d] : 1;
+    }
+    cinfer__plan *p = NULL;
+    cinfer__err perr = {{0}};
+    cinfer_status st = cinfer__plan_get(m, ins, &p, &perr);
+    cinfer__free(ins);
+    if (st == CINFER_UNSUPPORTED) {
+        *err = perr;
+        return st;
+    }
+    if (st != CINFER_OK)
+        cinfer__log(m->rt, CINFER_LOG_DEBUG, "%s: probe plan with symbolic dims = 1: %s",
+                    m->path, perr.msg);
+    return CINFER_OK;
+}
+
+static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
+                                const char *base_dir, cinfer__err *err) {
+    CINFER_TRY(cinfer__onnx_import(data, size, base_dir, &m->g, err));
+    cinfer__graph *g = m->g;
+    m->n_nodes_imported = g->n_nodes;
+    CINFER_TRY(cinfer__graph_resolve_ops(g, err));
+    CINFER_TRY(cinfer__pass_fold_conv_bn(g, &m->n_folded_conv_bn, err));
+    CINFER_TRY(cinfer__pass_fold_constants(m, &m->n_folded_load, err));
+    cinfer__pass_dead_nodes(g);
+    CINFER_TRY(cinfer__mark_value_needed(m, err));
+    CINFER_TRY(fill_info(g, g->inputs, g->n_inputs, &m->in_info, err));
+    CINFER_TRY(fill_info(g, g->outputs, g->n_outputs, &m->out_info, err));
+    for (int i = 0; i < g->n_inputs; i++) {
+        const cinfer__value *v = &g->values[g->inputs[i]];
+        if (v->dtype == CINFER_DTYPE_UNDEFINED || v->rank < 0)
+            return cinfer__errorf(err, CINFER_UNSUPPORTED,
+                                  "input '%s' has no declared tensor type and shape", v->name);
+    }
+    return probe_plan(m, err);
+}
+
+static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void *data,
+                                size_t size, const cinfer_model_options *opts,
+                                cinfer_model **out) {
+    cinfer__err err = {{0}};
+    cinfer_model_options o;
+    cinfer_model_options_init(&o);
+    if (!rt || !out)
+        return fail(NULL, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                         "cinfer_model_load: runtime or out is NULL"), &err);
+    *out = NULL;
+    if (opts) {
+        if (opts->struct_size < sizeof o)
+            return fail(NULL, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                             "model options: struct_size %u too small",
+                                             opts->struct_size), &err);
+        o = *opts;
+    }
+    cinfer_model *m = cinfer__calloc(1, sizeof *m);
+    if (!m) return fail(NULL, cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory"), &err);
+    pthread_mutex_init(&m->mu, NULL);
+    m->rt = rt;
+    m->fold_cap = o.fold_cap_bytes;
+    m->guard = getenv("CINFER_GUARD_BYTES") && atoi(getenv("CINFER_GUARD_BYTES")) > 0;
+    m->path = cinfer__strdup(path ? path : "<memory>");
+    void *file = NULL;
+    char dir[PATH_MAX];
+    const char *base = o.base_dir;
+    cinfer_status st = m->path ? CINFER_OK
+                               : cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory");
+    if (st == CINFER_OK && path) {
+        st = cinfer__read_file(path, &file, &size, &err);
+        data = file;
+        if (!base) {
+            snprintf(dir, sizeof dir, "%s", path);
+            base = dirname(dir);
+        }
+    }
+    if (st == CINFER_OK) st = load_graph(m, data, size, base, &err);
+    cinfer__free(file);
+    if (st != CINFER_OK) {
+        cinfer__err_prefix(&err, "model '%s'", m->path ? m->path : "<memory>");
+        cinfer_model_destroy(m);
+        return fail(NULL, st, &err);
+    }
+    cinfer__log(rt, CINFER_LOG_INFO, "loaded %s: %d nodes (%d imported), %d Conv+BN folded",
+                m->path, cinfer__graph_live_nodes(m->g), m->n_nodes_imported,
+                m->n_folded_conv_bn);
+    *out = m;
+    return CINFER_OK;
+}
+
+cinfer_status cinfer_model_load(cinfer_runtime *rt, const char *path,
+                                const cinfer_model_options *opts, cinfer_model **out) {
+    if (!path) {
+        cinfer__err err;
+        return fail(NULL, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                         "cinfer_model_load: path is NULL"), &err);
+    }
+    return model_load(rt, path, NULL, 0, opts, out);
+}
+
+cinfer_status cinfer_model_load_memory(cinfer_runtime *rt, const void *data, size_t size,
+                                       const cinfer_model_options *opts, cinfer_model **out) {
+    if (!data) {
+        cinfer__err err;
+        return fail(NULL, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                         "cinfer_model_load_memory: data is NULL"), &err);
+    }
+    return model_load(rt, NULL, data, size, opts, out);
+}
+
+void cinfer_model_destroy(cinfer_model *m) {
+    if (!m) return;
+    while (m->plans) {
+        cinfer__plan *p = m->plans;
+        m->plans = p->next;
+        cinfer__plan_destroy(p);
+    }
+    cinfer__graph_destroy(m->g);
+    cinfer__free(m->in_info);
+    cinfer__free(m->out_info);
+    cinfer__free(m->input_value_needed);
+    cinfer__free(m->value_needed);
+    cinfer__free(m->path);
+    pthread_mutex_destroy(&m->mu);
+    cinfer__free(m);
+}
+
+const char *cinfer_model_last_error(const cinfer_model *m) { return m ? m->last_error : ""; }
+const char *cinfer__model_path(const cinfer_model *m) { return m->path; }
+size_t cinfer_model_input_count(const cinfer_model *m) { return (size_t)m->g->n_inputs; }
+size_t cinfer_model_output_count(const cinfer_model *m) { return (size_t)m->g->n_outputs; }
+
+cinfer_status cinfer_model_input_info(const cinfer_model *m, size_t i, cinfer_value_info *out) {
+    if (i >= (size_t)m->g->n_inputs) return CINFER_NOT_FOUND;
+    *out = m->in_info[i];
+    return CINFER_OK;
+}
+
+cinfer_status cinfer_model_output_info(const cinfer_model *m, size_t i, cinfer_value_info *out) {
+    if (i >= (size_t)m->g->n_outputs) return CINFER_NOT_FOUND;
+    *out = m->out_info[i];
+    return CINFER_OK;
+}
+
+static int find_io(const cinfer__graph *g, const int *idx, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (!strcmp(g->values[idx[i]].name, name)) return i;
+    return -1;
+}
+
+/* Puts the caller's inputs into model order, checking names, dtypes and ranks. */
+static cinfer_status bind_inputs(cinfer_model *m, size_t n, const char *const *names,
+                                 const cinfer_tensor *inputs, cinfer_tensor *ordered,
+                                 cinfer__err *err) {
+    const cinfer__graph *g = m->g;
+    if (n != (size_t)g->n_inputs)
+        return cinfer__errorf(err, CINFER_INVALID_INPUT, "%zu inputs given, the model has %d",
+                              n, g->n_inputs);
+    bool seen[CINFER_MAX_IO * 16] = {0};
+    for (size_t i = 0; i < n; i++) {
+        int k = names ? find_io(g, g->inputs, g->n_inputs, names[i]) : (int)i;
+        if (k < 0)
+            return cinfer__errorf(err, CINFER_INVALID_INPUT, "the model has no input named '%s'",
+                                  names[i]);
+        if (k < (int)(sizeof seen) && seen[k])
+            return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s' given twice",
+                                  g->values[g->inputs[k]].name);
+        if (k < (int)(sizeof seen)) seen[k] = true;
+        const cinfer__value *v = &g->values[g->inputs[k]];
+        const cinfer_tensor *t = &inputs[i];
+        if (t->dtype != v->dtype)
+            return cinfer__errorf(err, CINFER_INVALID_INPUT,
+                                  "input '%s': dtype %s given, the model declares %s", v->name,
+                                  cinfer_dtype_name(t->dtype), cinfer_dtype_name(v->dtype));
+        if (t->rank < 0 || t->rank > CINFER_MAX_RANK || (v->rank >= 0 && t->rank != v->rank))
+            return cinfer__errorf(err, CINFER_INVALID_INPUT,
+                                  "input '%s': rank %d given, the model declares rank %d",
+                                  v->name, t->rank, v->rank);
+        for (int d = 0; d < t->rank; d++) {
+            if (t->dims[d] < 0 || (v->dims[d] >= 0 && t->dims[d] != v->dims[d])) {
+                char got[128], want[128];
+                cinfer__shape_str(t->rank, t->dims, got, sizeof got);
+                cinfer__shape_str(v->rank, v->dims, want, sizeof want);
+                return cinfer__errorf(err, CINFER_INVALID_INPUT,
+                                      "input '%s': shape %s given, the model declares %s "
+                                      "(-1 = any) and dimension %d differs",
+                                      v->name, got, want, d);
+            }
+        }
+        if (!t->data && cinfer_tensor_numel(t) > 0)
+            return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s': data is NULL", v->name);
+        ordered[k] = *t;
+    }
+    return CINFER_OK;
+}
+
+cinfer_status cinfer_model_run(cinfer_model *m, size_t n_inputs, const char *const *input_names,
+                               const cinfer_tensor *inputs, size_t n_outputs,
+                               const char *const *output_names, cinfer_tensor *outputs) {
+    cinfer__err err = {{0}};
+    if (!m || (n_inputs && !inputs) || (n_outputs && !outputs))
+        return fail(m, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                      "cinfer_model_run: NULL model, inputs or outputs"), &err);
+    const cinfer__graph *g = m->g;
+    if (n_outputs > (size_t)g->n_outputs)
+        return fail(m, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                      "model '%s': %zu outputs asked for, it has %d", m->path,
+                                      n_outputs, g->n_outputs), &err);
+    cinfer_tensor ordered_stack[16];
+    int out_idx_stack[16];
+    cinfer_tensor *ordered = g->n_inputs <= 16 ? ordered_stack
+                                               : cinfer__calloc((size_t)g->n_inputs,
+                                                                sizeof *ordered);
+    int *out_idx = n_outputs <= 16 ? out_idx_stack : cinfer__calloc(n_outputs, sizeof(int));
+    cinfer_status st = CINFER_OK;
+    if (!ordered || !out_idx) {
+        st = cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory");
+        goto done;
+    }
+    st = bind_inputs(m, n_inputs, input_names, inputs, ordered, &err);
+    for (size_t i = 0; st == CINFER_OK && i < n_outputs; i++) {
+        out_idx[i] = output_names ? find_io(g, g->outputs, g->n_outputs, output_names[i])
+                                  : (int)i;
+        if (out_idx[i] < 0)
+            st = cinfer__errorf(&err, CINFER_INVALID_ARGUMENT, "the model has no output '%s'",
+                                output_names[i]);
+    }
+    cinfer__plan *p = NULL;
+    if (st == CINFER_OK) st = cinfer__plan_get(m, ordered, &p, &err);
+    if (st == CINFER_OK) st = cinfer__plan_run(m, p, ordered, n_outputs, out_idx, outputs, &err);
+done:
+    if (ordered != ordered_stack) cinfer__free(ordered);
+    if (out_idx != out_idx_stack) cinfer__free(out_idx);
+    if (st != CINFER_OK) {
+        cinfer__err_prefix(&err, "model '%s'", m->path);
+        return fail(m, st, &err);
+    }
+    return CINFER_OK;
+}

@@ -1,0 +1,117 @@
+/* Runtime handle: device choice, the shared thread pool and the log callback. */
+#include "runtime/runtime.h"
+
+#include <dlfcn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "core/alloc.h"
+
+const char *cinfer_version(void) { return CINFER_VERSION_STRING; }
+
+void cinfer__log(const cinfer_runtime *rt, cinfer_log_level level, const char *fmt, ...) {
+    if (!rt || !rt->log_fn || level > rt->log_level) return;
+    char msg[CINFER__ERR_LEN];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rt->log_fn(level, msg, rt->log_user);
+}
+
+void cinfer_runtime_options_init(cinfer_runtime_options *o) {
+    *o = (cinfer_runtime_options){.struct_size = sizeof *o, .device = CINFER_DEVICE_AUTO,
+                                  .log_level = CINFER_LOG_WARN};
+}
+
+/* The CUDA backend is a module opened at run time; until it is built and a usable GPU is
+ * present, every runtime runs on the CPU. */
+static bool cuda_module_available(cinfer_runtime *rt, char *why, size_t len) {
+    void *h = dlopen("libcinfer-cuda.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        snprintf(why, len, "the CUDA backend module libcinfer-cuda.so could not be loaded (%s)",
+                 dlerror());
+        return false;
+    }
+    dlclose(h);
+    snprintf(why, len, "the CUDA backend module has no kernels in this build");
+    return false;
+}
+
+static cinfer_status pick_device(cinfer_runtime *rt, cinfer_device want, cinfer__err *err) {
+    char why[512];
+    if (want == CINFER_DEVICE_CPU) {
+        rt->device = CINFER_DEVICE_CPU;
+        return CINFER_OK;
+    }
+    if (want != CINFER_DEVICE_AUTO && want != CINFER_DEVICE_CUDA)
+        return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
+                              "runtime options: unknown device %d", (int)want);
+    if (cuda_module_available(rt, why, sizeof why)) {
+        rt->device = CINFER_DEVICE_CUDA;
+        return CINFER_OK;
+    }
+    if (want == CINFER_DEVICE_CUDA)
+        return cinfer__errorf(err, CINFER_DEVICE, "device cuda requested but no usable GPU: %s",
+                              why);
+    cinfer__log(rt, CINFER_LOG_INFO, "using the CPU: %s", why);
+    rt->device = CINFER_DEVICE_CPU;
+    return CINFER_OK;
+}
+
+cinfer_status cinfer_runtime_create(const cinfer_runtime_options *opts, cinfer_runtime **out) {
+    cinfer__err err = {{0}};
+    cinfer_runtime_options o;
+    cinfer_runtime_options_init(&o);
+    cinfer_status st = CINFER_OK;
+    if (!out) {
+        st = cinfer__errorf(&err, CINFER_INVALID_ARGUMENT, "cinfer_runtime_create: out is NULL");
+        goto fail;
+    }
+    *out = NULL;
+    if (opts) {
+        if (opts->struct_size < sizeof o) {
+            st = cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                "runtime options: struct_size %u is smaller than %zu (call "
+                                "cinfer_runtime_options_init)", opts->struct_size, sizeof o);
+            goto fail;
+        }
+        o = *opts;
+    }
+    if (o.num_threads < 0) {
+        st = cinfer__errorf(&err, CINFER_INVALID_ARGUMENT, "runtime options: num_threads %d < 0",
+                            o.num_threads);
+        goto fail;
+    }
+    cinfer_runtime *rt = cinfer__calloc(1, sizeof *rt);
+    if (!rt) {
+        st = cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory creating the runtime");
+        goto fail;
+    }
+    rt->log_fn = o.log_fn;
+    rt->log_user = o.log_user;
+    rt->log_level = o.log_level;
+    rt->num_threads = o.num_threads ? o.num_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (rt->num_threads < 1) rt->num_threads = 1;
+    st = pick_device(rt, o.device, &err);
+    if (st == CINFER_OK) st = cinfer__pool_create(rt->num_threads, &rt->pool, &err);
+    if (st != CINFER_OK) {
+        cinfer_runtime_destroy(rt);
+        goto fail;
+    }
+    *out = rt;
+    return CINFER_OK;
+fail:
+    cinfer__set_last_error(err.msg);
+    return st;
+}
+
+void cinfer_runtime_destroy(cinfer_runtime *rt) {
+    if (!rt) return;
+    cinfer__pool_destroy(rt->pool);
+    cinfer__free(rt);
+}
+
+cinfer_device cinfer_runtime_device(const cinfer_runtime *rt) { return rt->device; }
+int cinfer_runtime_num_threads(const cinfer_runtime *rt) { return rt->num_threads; }

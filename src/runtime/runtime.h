@@ -1,0 +1,117 @@
+/* Internal layout of the runtime, model and plan objects behind the public handles. */
+#ifndef CINFER_RUNTIME_RUNTIME_H
+#define CINFER_RUNTIME_RUNTIME_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "cinfer/cinfer.h"
+#include "core/threadpool.h"
+#include "cpu/cpu.h"
+#include "ir/graph.h"
+
+struct cinfer_runtime {
+    cinfer_device device;
+    int num_threads;
+    cinfer__pool *pool;
+    cinfer_log_fn log_fn;
+    void *log_user;
+    cinfer_log_level log_level;
+};
+
+void cinfer__log(const cinfer_runtime *rt, cinfer_log_level level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* Where a value of a plan lives at run time. */
+typedef enum plan_storage {
+    CINFER__STORE_NONE = 0, /* not used by this plan */
+    CINFER__STORE_CONST,    /* t.data points at a graph constant or a plan-folded tensor */
+    CINFER__STORE_INPUT,    /* the caller's input buffer, bound per run */
+    CINFER__STORE_ARENA     /* offset into the context's arena */
+} plan_storage;
+
+typedef struct cinfer__plan_value {
+    cinfer_tensor t;        /* dtype and shape; data for CONST */
+    plan_storage store;
+    size_t offset, bytes;   /* ARENA: placement and size */
+    int first, last;        /* step that writes it and the last step that reads it */
+    int input_index;        /* INPUT: which model input */
+    bool folded;            /* t.data owned by the plan */
+} cinfer__plan_value;
+
+typedef struct cinfer__plan_step {
+    const cinfer__node *node;
+    const cinfer__cpu_kernel *kernel;
+    size_t scratch_bytes;
+} cinfer__plan_step;
+
+/* One execution context: the arena and per-run tensor views for one plan. Used by one run at
+ * a time; plans keep a free list so concurrent runs each get their own. */
+typedef struct cinfer__context {
+    unsigned char *arena;
+    unsigned char *scratch;
+    cinfer_tensor *views; /* one per graph value, data resolved for this arena */
+    struct cinfer__context *next_free;
+} cinfer__context;
+
+typedef struct cinfer__plan {
+    unsigned char *key;
+    size_t key_len;
+    int n_values;
+    cinfer__plan_value *vals;
+    cinfer__plan_step *steps;
+    int n_steps;
+    size_t arena_bytes, scratch_bytes, naive_bytes, peak_live_bytes, folded_bytes;
+    double flops;
+    bool guard;             /* guard bytes after every arena tensor (tests) */
+    pthread_mutex_t mu;     /* guards free/all context lists */
+    cinfer__context *free_ctx;
+    cinfer__context **all_ctx;
+    int n_ctx, cap_ctx;
+    struct cinfer__plan *next;
+} cinfer__plan;
+
+struct cinfer_model {
+    cinfer_runtime *rt;
+    char *path;
+    cinfer__graph *g;
+    size_t fold_cap;
+    cinfer_value_info *in_info, *out_info;
+    bool *input_value_needed; /* per model input: its contents decide shapes */
+    bool *value_needed;       /* per graph value: needed at plan time */
+    int n_nodes_imported, n_folded_conv_bn, n_folded_load;
+    pthread_mutex_t mu;       /* guards plans and last_error */
+    cinfer__plan *plans;
+    int n_plans;
+    bool guard;
+    char last_error[CINFER__ERR_LEN];
+};
+
+/* Finds or builds the plan for these inputs (in model input order). */
+cinfer_status cinfer__plan_get(cinfer_model *m, const cinfer_tensor *inputs, cinfer__plan **out,
+                               cinfer__err *err);
+cinfer_status cinfer__plan_build(cinfer_model *m, const cinfer_tensor *inputs,
+                                 cinfer__plan **out, cinfer__err *err);
+void cinfer__plan_destroy(cinfer__plan *p);
+/* Assigns arena offsets to the plan's ARENA values from their lifetimes. */
+cinfer_status cinfer__memplan(cinfer__plan *p, cinfer__err *err);
+/* Runs a plan on bound inputs; outputs as cinfer_model_run documents. */
+cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_tensor *inputs,
+                               size_t n_outputs, const int *output_index, cinfer_tensor *outputs,
+                               cinfer__err *err);
+/* Evaluates one node on known inputs into freshly allocated outputs (constant folding). */
+cinfer_status cinfer__eval_node(const cinfer__node *n, const cinfer_tensor *const *in, int n_in,
+                                cinfer_tensor *const *out, cinfer__pool *pool, cinfer__err *err);
+/* Runs the op's infer for a node with these inputs (outputs' shapes set). */
+cinfer_status cinfer__infer_node(const cinfer__node *n, const cinfer_tensor *const *in, int n_in,
+                                 cinfer_tensor *const *out, cinfer__err *err);
+/* Load-time passes: fold constant subgraphs, dead-node elimination. */
+cinfer_status cinfer__pass_fold_constants(cinfer_model *m, int *n_folded, cinfer__err *err);
+void cinfer__pass_dead_nodes(cinfer__graph *g);
+/* Marks values whose contents decide output shapes (value_needed, input_value_needed). */
+cinfer_status cinfer__mark_value_needed(cinfer_model *m, cinfer__err *err);
+/* FLOPs of one step (2 per multiply-add, 1 per elementwise op). */
+double cinfer__node_flops(const cinfer__node *n, const cinfer_tensor *const *in, int n_in,
+                          const cinfer_tensor *const *out, int n_out);
+
+#endif
