@@ -8,6 +8,16 @@
 
 #define GUARD_BYTE 0xA5
 
+/* Points every view value at the bytes it views. Values are in graph order, which is not
+ * topological, so chains are followed to their root. */
+static void bind_views(const cinfer__plan *p, cinfer__context *c) {
+    for (int v = 0; v < p->n_values; v++) {
+        int r = v;
+        while (p->vals[r].alias_of >= 0) r = p->vals[r].alias_of;
+        if (r != v) c->views[v].data = c->views[r].data;
+    }
+}
+
 static cinfer__context *context_new(cinfer__plan *p, cinfer__err *err) {
     cinfer__context *c = cinfer__calloc(1, sizeof *c);
     if (!c) goto oom;
@@ -17,8 +27,10 @@ static cinfer__context *context_new(cinfer__plan *p, cinfer__err *err) {
     if (!c->arena || (p->scratch_bytes && !c->scratch) || !c->views) goto oom;
     for (int v = 0; v < p->n_values; v++) {
         c->views[v] = p->vals[v].t;
-        if (p->vals[v].store == CINFER__STORE_ARENA) c->views[v].data = c->arena + p->vals[v].offset;
+        if (p->vals[v].store == CINFER__STORE_ARENA && p->vals[v].alias_of < 0)
+            c->views[v].data = c->arena + p->vals[v].offset;
     }
+    bind_views(p, c);
     if (p->n_ctx == p->cap_ctx) {
         int cap = p->cap_ctx ? p->cap_ctx * 2 : 4;
         cinfer__context **all = cinfer__realloc(p->all_ctx, (size_t)cap * sizeof *all);
@@ -144,8 +156,9 @@ cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_te
     cinfer__context *c = context_acquire(p, err);
     if (!c) return CINFER_OUT_OF_MEMORY;
     for (int v = 0; v < p->n_values; v++)
-        if (p->vals[v].store == CINFER__STORE_INPUT)
+        if (p->vals[v].store == CINFER__STORE_INPUT && p->vals[v].alias_of < 0)
             c->views[v].data = inputs[p->vals[v].input_index].data;
+    if (p->has_input_views) bind_views(p, c);
     cinfer_status st = CINFER_OK;
     for (int s = 0; s < p->n_steps && st == CINFER_OK; s++)
         st = run_step(m, p, c, &p->steps[s], err);

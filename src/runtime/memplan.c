@@ -29,7 +29,8 @@ static int by_offset(const void *a, const void *b) {
 
 cinfer_status cinfer__memplan(cinfer__plan *p, cinfer__err *err) {
     int n = 0;
-    for (int v = 0; v < p->n_values; v++) n += p->vals[v].store == CINFER__STORE_ARENA;
+    for (int v = 0; v < p->n_values; v++)
+        n += p->vals[v].store == CINFER__STORE_ARENA && p->vals[v].alias_of < 0;
     item *items = cinfer__calloc((size_t)n + 1, sizeof *items);
     const cinfer__plan_value **live = cinfer__calloc((size_t)n + 1, sizeof *live);
     if (!items || !live) {
@@ -41,7 +42,7 @@ cinfer_status cinfer__memplan(cinfer__plan *p, cinfer__err *err) {
     p->naive_bytes = 0;
     for (int v = 0; v < p->n_values; v++) {
         cinfer__plan_value *pv = &p->vals[v];
-        if (pv->store != CINFER__STORE_ARENA) continue;
+        if (pv->store != CINFER__STORE_ARENA || pv->alias_of >= 0) continue;
         size_t b = (cinfer__tensor_bytes(&pv->t) + ALIGN - 1) / ALIGN * ALIGN;
         pv->bytes = b + (p->guard ? GUARD : 0);
         p->naive_bytes += pv->bytes;

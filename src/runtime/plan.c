@@ -87,6 +87,29 @@ static bool fold_shape_only(const cinfer__node *n, cinfer__plan_value *vals, cin
     return true;
 }
 
+/* Reshape-like ops only relabel the shape: their output views the input's bytes. */
+static bool is_view_op(const cinfer__node *n) {
+    static const char *const ops[] = {"Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity",
+                                      "Dropout", NULL};
+    if (n->domain[0] || n->n_out < 1 || n->out[0] < 0) return false;
+    for (int o = 1; o < n->n_out; o++)
+        if (n->out[o] >= 0) return false; /* Dropout's mask output */
+    for (int i = 0; ops[i]; i++)
+        if (!strcmp(n->op_type, ops[i])) return true;
+    return false;
+}
+
+static int alias_root(const cinfer__plan_value *vals, int v) {
+    while (vals[v].alias_of >= 0) v = vals[v].alias_of;
+    return v;
+}
+
+/* Records that step s reads value v (through any chain of views). */
+static void note_read(cinfer__plan_value *vals, int v, int s) {
+    int r = alias_root(vals, v);
+    if (vals[r].store == CINFER__STORE_ARENA && vals[r].last < s) vals[r].last = s;
+}
+
 /* Either folds the node into constants or appends it as a step. */
 static cinfer_status plan_node(cinfer_model *m, cinfer__plan *p, const cinfer__node *n,
                                cinfer__err *err) {
@@ -120,6 +143,14 @@ static cinfer_status plan_node(cinfer_model *m, cinfer__plan *p, const cinfer__n
             }
         return CINFER_OK;
     }
+    if (is_view_op(n) && vals[n->in[0]].t.dtype == out[0]->dtype) {
+        cinfer__plan_value *o = &vals[n->out[0]];
+        o->alias_of = n->in[0];
+        o->store = vals[alias_root(vals, n->in[0])].store;
+        o->t.data = NULL;
+        if (o->store == CINFER__STORE_INPUT) p->has_input_views = true;
+        return CINFER_OK;
+    }
     const cinfer__cpu_kernel *k = cinfer__cpu_find(n->domain, n->op_type);
     if (!k)
         return cinfer__errorf(err, CINFER_UNSUPPORTED, "node '%s': no CPU kernel for op %s",
@@ -137,8 +168,7 @@ static cinfer_status plan_node(cinfer_model *m, cinfer__plan *p, const cinfer__n
                              .scratch_bytes = k->scratch_bytes ? k->scratch_bytes(&c) : 0};
     if (s->scratch_bytes > p->scratch_bytes) p->scratch_bytes = s->scratch_bytes;
     for (int kk = 0; kk < n->n_in; kk++)
-        if (n->in[kk] >= 0 && vals[n->in[kk]].store == CINFER__STORE_ARENA)
-            vals[n->in[kk]].last = p->n_steps;
+        if (n->in[kk] >= 0) note_read(vals, n->in[kk], p->n_steps);
     for (int o = 0; o < n->n_out; o++)
         if (n->out[o] >= 0) {
             cinfer__plan_value *v = &vals[n->out[o]];
@@ -182,13 +212,13 @@ cinfer_status cinfer__plan_build(cinfer_model *m, const cinfer_tensor *in, cinfe
     p->steps = cinfer__calloc((size_t)g->n_nodes + 1, sizeof *p->steps);
     cinfer_status st = CINFER_OK;
     if (!p->vals || !p->steps) st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    for (int v = 0; st == CINFER_OK && v < g->n_values; v++) p->vals[v].alias_of = -1;
     if (st == CINFER_OK) st = make_key(m, in, &p->key, &p->key_len, err);
     if (st == CINFER_OK) st = plan_init_values(m, p, in);
     for (int i = 0; st == CINFER_OK && i < g->n_nodes; i++)
         if (!g->nodes[i].dead) st = plan_node(m, p, &g->nodes[i], err);
     for (int o = 0; st == CINFER_OK && o < g->n_outputs; o++) {
-        cinfer__plan_value *v = &p->vals[g->outputs[o]];
-        if (v->store == CINFER__STORE_ARENA) v->last = p->n_steps; /* read after the last step */
+        note_read(p->vals, g->outputs[o], p->n_steps); /* read after the last step */
     }
     for (int i = 0; st == CINFER_OK && i < g->n_inputs; i++) p->vals[g->inputs[i]].t.data = NULL;
     if (st == CINFER_OK) st = cinfer__memplan(p, err);

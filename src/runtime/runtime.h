@@ -36,6 +36,7 @@ typedef struct cinfer__plan_value {
     size_t offset, bytes;   /* ARENA: placement and size */
     int first, last;        /* step that writes it and the last step that reads it */
     int input_index;        /* INPUT: which model input */
+    int alias_of;           /* -1, or the value whose bytes this one views (Reshape & co.) */
     bool folded;            /* t.data owned by the plan */
 } cinfer__plan_value;
 
@@ -64,6 +65,7 @@ typedef struct cinfer__plan {
     size_t arena_bytes, scratch_bytes, naive_bytes, peak_live_bytes, folded_bytes;
     double flops;
     bool guard;             /* guard bytes after every arena tensor (tests) */
+    bool has_input_views;   /* some view's root is a caller input: rebind views per run */
     pthread_mutex_t mu;     /* guards free/all context lists */
     cinfer__context *free_ctx;
     cinfer__context **all_ctx;
