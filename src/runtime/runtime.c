@@ -6,7 +6,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
 #include "core/alloc.h"
+#include "cuda/module.h"
 
 const char *cinfer_version(void) { return CINFER_VERSION_STRING; }
 
@@ -25,18 +30,49 @@ void cinfer_runtime_options_init(cinfer_runtime_options *o) {
                                   .log_level = CINFER_LOG_WARN};
 }
 
-/* The CUDA backend is a module opened at run time; until it is built and a usable GPU is
- * present, every runtime runs on the CPU. */
-static bool cuda_module_available(cinfer_runtime *rt, char *why, size_t len) {
-    void *h = dlopen("libcinfer-cuda.so", RTLD_NOW | RTLD_LOCAL);
-    if (!h) {
-        snprintf(why, len, "the CUDA backend module libcinfer-cuda.so could not be loaded (%s)",
-                 dlerror());
-        return false;
+/* Opens the CUDA backend module: $CINFER_CUDA_MODULE, else libcinfer-cuda.so beside the object
+ * that holds this code (libcinfer.so or a statically linked program), else the loader's path. */
+static void *open_cuda_module(char *why, size_t len) {
+    const char *env = getenv("CINFER_CUDA_MODULE");
+    if (env && *env) {
+        void *h = dlopen(env, RTLD_NOW | RTLD_LOCAL);
+        if (!h) snprintf(why, len, "CINFER_CUDA_MODULE=%s could not be loaded (%s)", env, dlerror());
+        return h;
     }
+    Dl_info info;
+    char path[PATH_MAX];
+    if (dladdr((void *)open_cuda_module, &info) && info.dli_fname) {
+        snprintf(path, sizeof path, "%s", info.dli_fname);
+        char *slash = strrchr(path, '/');
+        if (slash) {
+            snprintf(slash + 1, sizeof path - (size_t)(slash + 1 - path), "libcinfer-cuda.so");
+            void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+            if (h) return h;
+        }
+    }
+    void *h = dlopen("libcinfer-cuda.so", RTLD_NOW | RTLD_LOCAL);
+    if (!h) snprintf(why, len, "the CUDA backend module libcinfer-cuda.so is not available (%s)",
+                     dlerror());
+    return h;
+}
+
+/* A usable GPU needs the module, a driver, a device of compute capability 8.0 or newer, and
+ * kernels for it; the module does not carry kernels yet, so every runtime uses the CPU. */
+static bool cuda_available(int index, char *why, size_t len) {
+    void *h = open_cuda_module(why, len);
+    if (!h) return false;
+    const int *abi = dlsym(h, CINFER_CUDA_ABI_SYMBOL);
+    cinfer_cuda_probe_fn probe;
+    *(void **)&probe = dlsym(h, CINFER_CUDA_PROBE_SYMBOL);
+    char name[256] = "";
+    bool ok = false;
+    if (!abi || *abi != CINFER_CUDA_MODULE_ABI || !probe)
+        snprintf(why, len, "libcinfer-cuda.so does not match this libcinfer (ABI)");
+    else if (probe(index, name, sizeof name, why, len))
+        snprintf(why, len, "GPU %d (%s) found, but this build's CUDA backend has no kernels yet",
+                 index, name);
     dlclose(h);
-    snprintf(why, len, "the CUDA backend module has no kernels in this build");
-    return false;
+    return ok;
 }
 
 static cinfer_status pick_device(cinfer_runtime *rt, cinfer_device want, cinfer__err *err) {
@@ -48,7 +84,7 @@ static cinfer_status pick_device(cinfer_runtime *rt, cinfer_device want, cinfer_
     if (want != CINFER_DEVICE_AUTO && want != CINFER_DEVICE_CUDA)
         return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
                               "runtime options: unknown device %d", (int)want);
-    if (cuda_module_available(rt, why, sizeof why)) {
+    if (cuda_available(rt->device_index, why, sizeof why)) {
         rt->device = CINFER_DEVICE_CUDA;
         return CINFER_OK;
     }
@@ -92,6 +128,7 @@ cinfer_status cinfer_runtime_create(const cinfer_runtime_options *opts, cinfer_r
     rt->log_fn = o.log_fn;
     rt->log_user = o.log_user;
     rt->log_level = o.log_level;
+    rt->device_index = o.device_index;
     rt->num_threads = o.num_threads ? o.num_threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (rt->num_threads < 1) rt->num_threads = 1;
     st = pick_device(rt, o.device, &err);

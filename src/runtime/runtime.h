@@ -12,6 +12,7 @@
 
 struct cinfer_runtime {
     cinfer_device device;
+    int device_index;
     int num_threads;
     cinfer__pool *pool;
     cinfer_log_fn log_fn;
