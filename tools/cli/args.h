@@ -1,0 +1,86 @@
+/* Command-line options shared by the cinfer subcommands, and building the input tensors. */
+#ifndef CINFER_CLI_ARGS_H
+#define CINFER_CLI_ARGS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cinfer/cinfer.h"
+
+/* Which options a subcommand accepts (bit mask). */
+enum {
+    OPT_INPUT = 1 << 0,  /* -i NAME=FILE */
+    OPT_SHAPE = 1 << 1,  /* --shape NAME=D0xD1, --dim SYMBOL=VALUE */
+    OPT_OUTDIR = 1 << 2, /* -o DIR */
+    OPT_DEVICE = 1 << 3, /* --device, --threads */
+    OPT_SEED = 1 << 4,   /* --seed */
+    OPT_BENCH = 1 << 5   /* --batch --warmup --iterations --duration --json */
+};
+
+typedef struct cli_file_arg {
+    const char *name; /* NULL: the next input not given by name, in declared order */
+    const char *path;
+} cli_file_arg;
+
+typedef struct cli_shape_arg {
+    const char *name;
+    int rank;
+    int64_t dims[CINFER_MAX_RANK];
+} cli_shape_arg;
+
+typedef struct cli_dim_arg {
+    const char *symbol;
+    int64_t value;
+    bool used;
+} cli_dim_arg;
+
+typedef struct cli_opts {
+    const char *cmd;   /* "run", "inspect", "bench" */
+    const char *model;
+    cli_file_arg *files;
+    int n_files;
+    cli_shape_arg *shapes;
+    int n_shapes;
+    cli_dim_arg *dims;
+    int n_dims;
+    const char *out_dir;
+    cinfer_device device;
+    int threads;
+    uint64_t seed;
+    bool seed_given;
+    bool verbose;
+    bool help;
+    /* bench */
+    int64_t batch;      /* 0: not given */
+    int warmup;
+    int64_t iterations; /* 0: run for `duration` seconds */
+    double duration;
+    bool duration_given;
+    bool json;
+} cli_opts;
+
+/* Parses argv[first..argc) for subcommand opts->cmd, accepting the options in `allowed`.
+ * Returns 0, or the exit code (2) after printing the error. Strings point into argv. */
+int cli_parse(int argc, char **argv, int first, unsigned allowed, cli_opts *opts);
+void cli_opts_free(cli_opts *opts);
+
+/* Creates the runtime (device, threads, stderr logger) and loads opts->model. Returns 0 or the
+ * exit code after printing the error; on failure nothing is left to release. */
+int cli_load(const cli_opts *opts, cinfer_runtime **rt, cinfer_model **model);
+
+/* The model's inputs, in declared order, ready for cinfer_model_run. */
+typedef struct cli_inputs {
+    size_t n;
+    cinfer_tensor *t;   /* data owned (aligned alloc) */
+    const char **names; /* the model's input names (owned by the model) */
+    int64_t batch;      /* rows per run: --batch, else the first input's leading dim, else 1 */
+} cli_inputs;
+
+/* Builds every input: loaded from -i files, else random of the declared shape with --shape,
+ * --dim, --batch (bench) and 1 for the remaining symbolic dims. `quiet` suppresses the
+ * "random (seed N)" notes. Returns 0 or the exit code after printing the error. */
+int cli_make_inputs(const cli_opts *opts, cinfer_model *model, bool quiet, cli_inputs *in);
+void cli_inputs_free(cli_inputs *in);
+
+#endif

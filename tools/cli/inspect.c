@@ -1,0 +1,126 @@
+/* `cinfer inspect`: a model's interface, op histogram, parameters, FLOPs and memory plan. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "args.h"
+#include "cli.h"
+#include "core/alloc.h"
+#include "core/tensor.h"
+#include "runtime/inspect.h"
+
+/* "[batch x 3 x 224 x 224]": the declared shape with symbol names ('?' for anonymous). */
+static char *declared_shape(const cinfer_value_info *vi, char *buf, size_t len) {
+    if (vi->rank < 0) {
+        snprintf(buf, len, "(unknown rank)");
+        return buf;
+    }
+    size_t used = (size_t)snprintf(buf, len, "[");
+    for (int d = 0; d < vi->rank && used < len; d++) {
+        const char *sep = d ? " x " : "";
+        if (vi->dims[d] >= 0)
+            used += (size_t)snprintf(buf + used, len - used, "%s%lld", sep, (long long)vi->dims[d]);
+        else
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", sep,
+                                     vi->dim_names[d] ? vi->dim_names[d] : "?");
+    }
+    if (used < len) snprintf(buf + used, len - used, "]");
+    return buf;
+}
+
+static int print_values(cinfer_model *m, bool inputs, const cli_inputs *in) {
+    size_t n = inputs ? cinfer_model_input_count(m) : cinfer_model_output_count(m);
+    printf("%s:\n", inputs ? "inputs" : "outputs");
+    for (size_t i = 0; i < n; i++) {
+        cinfer_value_info vi;
+        cinfer_status s = inputs ? cinfer_model_input_info(m, i, &vi)
+                                 : cinfer_model_output_info(m, i, &vi);
+        if (s != CINFER_OK) return cli_fail_api(s);
+        char decl[256], used[160];
+        printf("  %-24s %-8s %s", vi.name, cinfer_dtype_name(vi.dtype),
+               declared_shape(&vi, decl, sizeof decl));
+        if (inputs)
+            printf("  (planned as %s)",
+                   cinfer__shape_str(in->t[i].rank, in->t[i].dims, used, sizeof used));
+        printf("\n");
+    }
+    return 0;
+}
+
+static int cmp_ops(const void *a, const void *b) {
+    const cinfer__op_count *x = a, *y = b;
+    if (x->count != y->count) return y->count - x->count;
+    return strcmp(x->op_type, y->op_type);
+}
+
+static void print_ops(cinfer__model_report *r) {
+    printf("nodes: %d in the file, %d after load-time passes; Conv+BatchNormalization folded: %d\n",
+           r->n_nodes_imported, r->n_nodes, r->n_folded_conv_bn);
+    printf("op histogram (%d op types):\n", r->n_ops);
+    qsort(r->ops, (size_t)r->n_ops, sizeof *r->ops, cmp_ops);
+    for (int i = 0; i < r->n_ops; i++) printf("  %-24s %d\n", r->ops[i].op_type, r->ops[i].count);
+    char cnt[32], bytes[32];
+    printf("parameters: %s (%lld) in %s of initializers\n",
+           cli_fmt_count((double)r->n_params, cnt, sizeof cnt), (long long)r->n_params,
+           cli_fmt_bytes((double)r->param_bytes, bytes, sizeof bytes));
+}
+
+static void print_plan(const cinfer__model_report *r) {
+    char a[32], b[32], c[32], d[32], f[32];
+    printf("plan for these input shapes:\n");
+    printf("  steps:        %d kernel calls per run\n", r->n_steps);
+    printf("  FLOPs:        %s (%.0f)\n", cli_fmt_count(r->flops, f, sizeof f), r->flops);
+    printf("  arena:        %s (%zu bytes)\n", cli_fmt_bytes((double)r->arena_bytes, a, sizeof a),
+           r->arena_bytes);
+    printf("  naive sum:    %s (every intermediate in its own buffer)\n",
+           cli_fmt_bytes((double)r->naive_bytes, b, sizeof b));
+    printf("  peak live:    %s (most bytes live at once: the lower bound)\n",
+           cli_fmt_bytes((double)r->peak_live_bytes, c, sizeof c));
+    if (r->peak_live_bytes)
+        printf("  arena/peak:   %.3f\n", (double)r->arena_bytes / (double)r->peak_live_bytes);
+    else
+        printf("  arena/peak:   - (nothing live)\n");
+    printf("  plan-folded constants: %s\n", cli_fmt_bytes((double)r->folded_bytes, d, sizeof d));
+    printf("  data-dependent-shape ops: %d\n", r->n_dynamic);
+}
+
+static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const cli_inputs *in) {
+    cinfer__model_report r;
+    memset(&r, 0, sizeof r);
+    cinfer_status s = cinfer__model_report_make(m, in->n, in->t, &r);
+    if (s != CINFER_OK) {
+        cinfer__model_report_free(&r);
+        return cli_fail_api(s);
+    }
+    printf("model: %s\n", cinfer__model_path(m));
+    printf("device: %s, %d threads\n", cli_device_name(cinfer_runtime_device(rt)),
+           cinfer_runtime_num_threads(rt));
+    int rc = print_values(m, true, in);
+    if (!rc) rc = print_values(m, false, in);
+    if (!rc) {
+        print_ops(&r);
+        print_plan(&r);
+    }
+    cinfer__model_report_free(&r);
+    return rc;
+}
+
+int cli_cmd_inspect(int argc, char **argv) {
+    cli_opts o;
+    cinfer_runtime *rt = NULL;
+    cinfer_model *m = NULL;
+    cli_inputs in = {0};
+    int rc = cli_parse(argc, argv, 2, OPT_INPUT | OPT_SHAPE | OPT_DEVICE | OPT_SEED, &o);
+    if (rc) goto done;
+    if ((rc = cli_load(&o, &rt, &m))) goto done;
+    /* Random data, not just shapes: an input whose value decides shapes needs contents. */
+    if ((rc = cli_make_inputs(&o, m, true, &in))) goto done;
+    rc = report(&o, rt, m, &in);
+    fflush(stdout);
+done:
+    cli_inputs_free(&in);
+    cinfer_model_destroy(m);
+    cinfer_runtime_destroy(rt);
+    cli_opts_free(&o);
+    return rc < 0 ? 0 : rc;
+}
