@@ -295,5 +295,8 @@ int main(int argc, char **argv) {
     printf("onnx backend cases: %d passed, %d failed, %d unsupported", n_pass, n_fail, n_unsup);
     if (expect) printf(", %d expected passes missing", n_missing);
     printf("\n");
+    free(passed);
+    for (int e = 0; e < expected.n; e++) free(expected.names[e]);
+    free(expected.names);
     return n_fail || n_missing ? 1 : 0;
 }
