@@ -16,6 +16,7 @@ typedef struct cinfer__cpu_ctx {
     cinfer_tensor *out[CINFER_MAX_IO];      /* data points into the arena; NULL if omitted */
     cinfer__pool *pool;                     /* parallelize with cinfer__parallel_for */
     void *scratch;                          /* scratch_bytes() bytes, 64-byte aligned */
+    const void *state;                      /* what prepare() made for this step, or NULL */
     cinfer__err *err;
 } cinfer__cpu_ctx;
 
@@ -29,6 +30,12 @@ typedef struct cinfer__cpu_kernel {
     /* Plan time: scratch bytes needed for these shapes. NULL = none. */
     size_t (*scratch_bytes)(const cinfer__cpu_ctx *ctx);
     cinfer_status (*run)(cinfer__cpu_ctx *ctx);
+    /* Plan time, once per step: precompute what depends only on constant inputs (packed
+     * weights, transformed filters). ctx->in[i]->data is non-NULL exactly for constant inputs.
+     * The plan owns *state, hands it to every run as ctx->state and frees it with release().
+     * NULL = nothing to prepare. */
+    cinfer_status (*prepare)(const cinfer__cpu_ctx *ctx, void **state);
+    void (*release)(void *state);
 } cinfer__cpu_kernel;
 
 const cinfer__cpu_kernel *cinfer__cpu_find(const char *domain, const char *op_type);

@@ -72,7 +72,11 @@ cinfer_status cinfer__eval_node(const cinfer__node *n, const cinfer_tensor *cons
         c.scratch = cinfer__aligned_alloc(scratch);
         if (!c.scratch) st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     }
+    void *state = NULL;
+    if (st == CINFER_OK && k->prepare) st = k->prepare(&c, &state);
+    c.state = state;
     if (st == CINFER_OK) st = k->run(&c);
+    if (state) k->release(state);
     cinfer__aligned_free(c.scratch);
     if (st != CINFER_OK) {
         for (int i = 0; i < n->n_out; i++)

@@ -82,7 +82,7 @@ static cinfer_status run_step(cinfer_model *m, cinfer__plan *p, cinfer__context 
                               const cinfer__plan_step *s, cinfer__err *err) {
     const cinfer__node *n = s->node;
     cinfer__cpu_ctx k = {.node = n, .n_in = n->n_in, .n_out = n->n_out, .pool = m->rt->pool,
-                         .scratch = c->scratch, .err = err};
+                         .scratch = c->scratch, .state = s->state, .err = err};
     for (int i = 0; i < n->n_in; i++) k.in[i] = n->in[i] >= 0 ? &c->views[n->in[i]] : NULL;
     for (int i = 0; i < n->n_out; i++) k.out[i] = n->out[i] >= 0 ? &c->views[n->out[i]] : NULL;
     if (p->guard)

@@ -3,6 +3,7 @@
 #ifndef CINFER_RUNTIME_INSPECT_H
 #define CINFER_RUNTIME_INSPECT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -37,6 +38,36 @@ typedef struct cinfer__model_report {
 cinfer_status cinfer__model_report_make(cinfer_model *model, size_t n_inputs,
                                         const cinfer_tensor *inputs, cinfer__model_report *out);
 void cinfer__model_report_free(cinfer__model_report *r);
+
+/* One value's shape as expressions of the model's symbolic input dimensions. */
+typedef struct cinfer__value_shape {
+    const char *name;              /* the value's name; lives as long as the model */
+    cinfer_dtype dtype;
+    int rank;                      /* -1: the rank itself depends on the symbols */
+    int64_t dims[CINFER_MAX_RANK]; /* the size, or -1 where it depends on the symbols */
+    /* Owned, one per dim: the size in decimal when fixed, else an expression of the symbols
+     * ("batch", "2*seq", "seq/2", "seq-2", "batch*seq", "s+t"), or "?" when none fits. */
+    char *sym[CINFER_MAX_RANK];
+    bool is_input, is_output;
+    bool is_constant;              /* a weight or Constant of the graph */
+    bool folded;                   /* computed at plan time from shapes alone (Shape soup) */
+    /* Owned or NULL: for a folded integer tensor of up to 16 elements, its contents with each
+     * element explained like a dim ("[batch*seq, 8]"; no brackets for a scalar). */
+    char *contents;
+} cinfer__value_shape;
+
+/* Infers every planned value's shape as expressions of the symbolic input dims (dim_param,
+ * or "unk_<input>_<d>" for unnamed ones). The model is planned (uncached) for a few sets of
+ * made-up symbol values and each dim compared across the plans (docs/ARCHITECTURE.md,
+ * "Symbolic shapes"). Order: model inputs, node
+ * outputs in execution order, then weights. *out is a heap array freed with
+ * cinfer__value_shapes_free. CINFER_UNSUPPORTED when an input's contents decide shapes; the
+ * planner's status when no two sample plans could be built. Thread's last error on failure. */
+cinfer_status cinfer__model_symbolic_shapes(cinfer_model *model, cinfer__value_shape **out,
+                                            int *n_out);
+void cinfer__value_shapes_free(cinfer__value_shape *shapes, int n);
+/* "[batch x 2*seq x 8]" into buf; returns buf. */
+char *cinfer__value_shape_str(const cinfer__value_shape *s, char *buf, size_t len);
 
 /* The path the model was loaded from ("<memory>" otherwise). */
 const char *cinfer__model_path(const cinfer_model *model);

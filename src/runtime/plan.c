@@ -44,6 +44,8 @@ void cinfer__plan_destroy(cinfer__plan *p) {
         cinfer__free(p->all_ctx[i]);
     }
     cinfer__free(p->all_ctx);
+    for (int s = 0; s < p->n_steps; s++)
+        if (p->steps[s].state) p->steps[s].kernel->release(p->steps[s].state);
     for (int v = 0; v < p->n_values; v++)
         if (p->vals[v].folded) cinfer__aligned_free(p->vals[v].t.data);
     cinfer__free(p->vals);
@@ -167,6 +169,10 @@ static cinfer_status plan_node(cinfer_model *m, cinfer__plan *p, const cinfer__n
     *s = (cinfer__plan_step){.node = n, .kernel = k,
                              .scratch_bytes = k->scratch_bytes ? k->scratch_bytes(&c) : 0};
     if (s->scratch_bytes > p->scratch_bytes) p->scratch_bytes = s->scratch_bytes;
+    if (k->prepare && (st = k->prepare(&c, &s->state)) != CINFER_OK) {
+        cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
+        return st;
+    }
     for (int kk = 0; kk < n->n_in; kk++)
         if (n->in[kk] >= 0) note_read(vals, n->in[kk], p->n_steps);
     for (int o = 0; o < n->n_out; o++)

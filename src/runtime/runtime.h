@@ -45,6 +45,7 @@ typedef struct cinfer__plan_step {
     const cinfer__node *node;
     const cinfer__cpu_kernel *kernel;
     size_t scratch_bytes;
+    void *state; /* from the kernel's prepare(), released with the plan */
 } cinfer__plan_step;
 
 /* One execution context: the arena and per-run tensor views for one plan. Used by one run at
