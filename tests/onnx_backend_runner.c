@@ -189,12 +189,15 @@ static int run_case(const char *dir, char *why, size_t len) {
     return res;
 }
 
+/* The case's directory name, without any trailing slash (static buffer). */
 static const char *base_name(const char *dir) {
+    static char buf[1024];
     size_t n = strlen(dir);
     while (n > 1 && dir[n - 1] == '/') n--;
     const char *s = dir + n;
     while (s > dir && s[-1] != '/') s--;
-    return s;
+    snprintf(buf, sizeof buf, "%.*s", (int)(dir + n - s), s);
+    return buf;
 }
 
 typedef struct list {
