@@ -2,6 +2,7 @@
  * call each step's kernel, and copy the outputs out. Nothing is allocated once the model has
  * seen as many concurrent runs as it will see, except runtime-owned outputs. */
 #include <string.h>
+#include <time.h>
 
 #include "core/alloc.h"
 #include "runtime/runtime.h"
@@ -92,7 +93,16 @@ static cinfer_status run_step(cinfer_model *m, cinfer__plan *p, cinfer__context 
                 size_t used = cinfer__tensor_bytes(&pv->t);
                 memset(c->arena + pv->offset + used, GUARD_BYTE, pv->bytes - used);
             }
+    struct timespec t0, t1;
+    if (m->profile) clock_gettime(CLOCK_MONOTONIC, &t0);
     cinfer_status st = s->kernel->run(&k);
+    if (m->profile) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        cinfer__plan_step *ms = (cinfer__plan_step *)s;
+        atomic_fetch_add(&ms->prof_ns, (uint64_t)((t1.tv_sec - t0.tv_sec) * 1000000000LL +
+                                                  (t1.tv_nsec - t0.tv_nsec)));
+        atomic_fetch_add(&ms->prof_calls, 1);
+    }
     if (st != CINFER_OK) {
         cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
         return st;

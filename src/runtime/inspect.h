@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "cinfer/cinfer.h"
 
@@ -68,6 +69,10 @@ cinfer_status cinfer__model_symbolic_shapes(cinfer_model *model, cinfer__value_s
 void cinfer__value_shapes_free(cinfer__value_shape *shapes, int n);
 /* "[batch x 2*seq x 8]" into buf; returns buf. */
 char *cinfer__value_shape_str(const cinfer__value_shape *s, char *buf, size_t len);
+
+/* With CINFER_PROFILE=1 set when the model was loaded, prints the time spent per op type
+ * (and the slowest nodes) over every run so far to f. Prints a hint otherwise. */
+void cinfer__model_profile_print(const cinfer_model *model, FILE *f);
 
 /* The path the model was loaded from ("<memory>" otherwise). */
 const char *cinfer__model_path(const cinfer_model *model);

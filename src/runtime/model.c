@@ -112,6 +112,7 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     m->rt = rt;
     m->fold_cap = o.fold_cap_bytes;
     m->guard = getenv("CINFER_GUARD_BYTES") && atoi(getenv("CINFER_GUARD_BYTES")) > 0;
+    m->profile = getenv("CINFER_PROFILE") && atoi(getenv("CINFER_PROFILE")) > 0;
     m->path = cinfer__strdup(path ? path : "<memory>");
     void *file = NULL;
     char dir[PATH_MAX];

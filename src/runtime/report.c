@@ -1,4 +1,5 @@
 /* FLOP counts per node and the model report behind `cinfer inspect`. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
@@ -90,4 +91,59 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
 void cinfer__model_report_free(cinfer__model_report *r) {
     cinfer__free(r->ops);
     r->ops = NULL;
+}
+
+typedef struct prof_row {
+    const char *name;
+    const char *op_type;
+    double ms;
+    uint64_t calls;
+} prof_row;
+
+static int by_ms_desc(const void *a, const void *b) {
+    const prof_row *x = a, *y = b;
+    return x->ms < y->ms ? 1 : x->ms > y->ms ? -1 : 0;
+}
+
+static void print_rows(FILE *f, prof_row *rows, int n, int limit, double total) {
+    qsort(rows, (size_t)n, sizeof *rows, by_ms_desc);
+    for (int i = 0; i < n && i < limit; i++)
+        fprintf(f, "  %-28.28s %-22.22s %10.3f ms %6.1f%% %8llu calls\n", rows[i].name,
+                rows[i].op_type, rows[i].ms, total > 0 ? 100.0 * rows[i].ms / total : 0.0,
+                (unsigned long long)rows[i].calls);
+}
+
+void cinfer__model_profile_print(const cinfer_model *m, FILE *f) {
+    if (!m->profile) {
+        fprintf(f, "profile: set CINFER_PROFILE=1 before loading the model to time each op\n");
+        return;
+    }
+    int n = 0;
+    for (const cinfer__plan *p = m->plans; p; p = p->next) n += p->n_steps;
+    prof_row *nodes = cinfer__calloc((size_t)n + 1, sizeof *nodes);
+    prof_row *ops = cinfer__calloc((size_t)n + 1, sizeof *ops);
+    if (!nodes || !ops) goto done;
+    int n_nodes = 0, n_ops = 0;
+    double total = 0;
+    for (const cinfer__plan *p = m->plans; p; p = p->next)
+        for (int s = 0; s < p->n_steps; s++) {
+            const cinfer__plan_step *st = &p->steps[s];
+            double ms = (double)atomic_load(&st->prof_ns) / 1e6;
+            uint64_t calls = atomic_load(&st->prof_calls);
+            if (!calls) continue;
+            total += ms;
+            nodes[n_nodes++] = (prof_row){st->node->name, st->node->op_type, ms, calls};
+            int k = 0;
+            while (k < n_ops && strcmp(ops[k].name, st->node->op_type)) k++;
+            if (k == n_ops) ops[n_ops++] = (prof_row){st->node->op_type, "", 0, 0};
+            ops[k].ms += ms;
+            ops[k].calls += calls;
+        }
+    fprintf(f, "profile: %.3f ms in kernels over all runs\nby op type:\n", total);
+    print_rows(f, ops, n_ops, n_ops, total);
+    fprintf(f, "slowest nodes:\n");
+    print_rows(f, nodes, n_nodes, 15, total);
+done:
+    cinfer__free(nodes);
+    cinfer__free(ops);
 }

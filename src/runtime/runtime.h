@@ -3,7 +3,9 @@
 #define CINFER_RUNTIME_RUNTIME_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "cinfer/cinfer.h"
 #include "core/threadpool.h"
@@ -46,6 +48,7 @@ typedef struct cinfer__plan_step {
     const cinfer__cpu_kernel *kernel;
     size_t scratch_bytes;
     void *state; /* from the kernel's prepare(), released with the plan */
+    _Atomic uint64_t prof_ns, prof_calls; /* CINFER_PROFILE=1: time spent in this step */
 } cinfer__plan_step;
 
 /* One execution context: the arena and per-run tensor views for one plan. Used by one run at
@@ -88,6 +91,7 @@ struct cinfer_model {
     cinfer__plan *plans;
     int n_plans;
     bool guard;
+    bool profile;             /* CINFER_PROFILE=1: time every step */
     char last_error[CINFER__ERR_LEN];
 };
 

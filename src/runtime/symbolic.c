@@ -204,6 +204,19 @@ static int64_t gcd64(int64_t a, int64_t b) {
     return a;
 }
 
+/* "num*expr/den+c", leaving out the parts that are 1 or 0; num/den is reduced here. */
+static void format_ratio(int64_t num, int64_t den, const char *expr, int64_t c, char *out,
+                         size_t len) {
+    int64_t g = gcd64(num, den);
+    num /= g;
+    den /= g;
+    char n[32] = "", d[32] = "", off[32] = "";
+    if (num != 1) snprintf(n, sizeof n, "%lld*", (long long)num);
+    if (den != 1) snprintf(d, sizeof d, "/%lld", (long long)den);
+    if (c) snprintf(off, sizeof off, "%+lld", (long long)c);
+    snprintf(out, len, "%s%s%s%s", n, expr, d, off);
+}
+
 /* If dim[j] = (num/den) * base[j] for every sample, writes "num*<expr>/den" (parts omitted
  * when 1) and returns true. */
 static bool match_ratio(const int64_t *dim, const int64_t *base, int ns, const char *expr,
@@ -211,11 +224,26 @@ static bool match_ratio(const int64_t *dim, const int64_t *base, int ns, const c
     if (dim[0] <= 0 || base[0] <= 0) return false;
     for (int j = 1; j < ns; j++)
         if (!mul_eq(dim[j], base[0], dim[0], base[j])) return false;
-    int64_t gd = gcd64(dim[0], base[0]), num = dim[0] / gd, den = base[0] / gd;
-    char n[32] = "", d[32] = "";
-    if (num != 1) snprintf(n, sizeof n, "%lld*", (long long)num);
-    if (den != 1) snprintf(d, sizeof d, "/%lld", (long long)den);
-    snprintf(out, len, "%s%s%s", n, expr, d);
+    format_ratio(dim[0], base[0], expr, 0, out, len);
+    return true;
+}
+
+/* dim[j] = (num/den) * a[j] + c for every sample, with num > 0 and c an integer: strided
+ * windows (h/2-2). Two parameters, so only tried with three samples (one left to check). */
+static bool match_affine(const int64_t *dim, const int64_t *a, int ns, const char *name,
+                         char *out, size_t len) {
+    if (ns < 3) return false;
+    int64_t num = dim[1] - dim[0], den = a[1] - a[0], c_den, x, y;
+    if (num <= 0 || den <= 0) return false;
+    if (__builtin_mul_overflow(dim[0], den, &x) || __builtin_mul_overflow(num, a[0], &y))
+        return false;
+    c_den = x - y; /* c * den */
+    if (c_den % den) return false;
+    for (int j = 2; j < ns; j++)
+        if (__builtin_mul_overflow(dim[j], den, &x) || __builtin_mul_overflow(num, a[j], &y) ||
+            x - y != c_den)
+            return false;
+    format_ratio(num, den, name, c_den / den, out, len);
     return true;
 }
 
@@ -229,8 +257,8 @@ static bool match_offset(const int64_t *dim, const int64_t *a, int ns, const cha
     return true;
 }
 
-/* Explains a value seen across the samples: k*s/m, s+c, k*s*t/m, s+t, else "?". The caller
- * handles values equal in every sample (fixed). */
+/* Explains a value seen across the samples: k*s/m, s+c, k*s*t/m, s+t, k*s/m+c, else "?",
+ * one-parameter forms first. The caller handles values equal in every sample (fixed). */
 static void match_dim(const sym_table *t, const int64_t *dim, char *out, size_t len) {
     int ns = t->n_ok;
     int64_t base[N_SAMPLES];
@@ -260,6 +288,10 @@ static void match_dim(const sym_table *t, const int64_t *dim, char *out, size_t 
                 return;
             }
         }
+    for (int s = 0; s < t->n; s++) {
+        for (int j = 0; j < ns; j++) base[j] = t->val[j][s];
+        if (match_affine(dim, base, ns, t->names[s], out, len)) return;
+    }
     snprintf(out, len, "?");
 }
 

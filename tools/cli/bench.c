@@ -1,10 +1,12 @@
 /* `cinfer bench`: times cinfer_model_run and reports throughput and latency percentiles. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "args.h"
 #include "cli.h"
+#include "runtime/inspect.h"
 #include "core/alloc.h"
 
 typedef struct bench_result {
@@ -115,6 +117,7 @@ static int bench(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const c
     if (!rc) rc = alloc_outputs(m, in, owned, bufs, n_out);
     if (!rc) rc = timed_loop(o, m, in, bufs, n_out, &r);
     if (!rc) print_results(o, rt, in, &r);
+    if (!rc && getenv("CINFER_PROFILE")) cinfer__model_profile_print(m, stderr);
     for (size_t k = 0; owned && k < n_out; k++) cinfer_tensor_release(&owned[k]);
     cinfer__free(owned);
     cinfer__free(bufs);
