@@ -44,9 +44,9 @@ void cinfer__plan_destroy(cinfer__plan *p) {
         cinfer__free(p->all_ctx[i]);
     }
     cinfer__free(p->all_ctx);
-    for (int s = 0; s < p->n_steps; s++)
+    for (int s = 0; p->steps && s < p->n_steps; s++)
         if (p->steps[s].state) p->steps[s].kernel->release(p->steps[s].state);
-    for (int v = 0; v < p->n_values; v++)
+    for (int v = 0; p->vals && v < p->n_values; v++)
         if (p->vals[v].folded) cinfer__aligned_free(p->vals[v].t.data);
     cinfer__free(p->vals);
     cinfer__free(p->steps);

@@ -56,11 +56,11 @@ static void dim_symbol(const cinfer__value *v, int d, char *buf, size_t len) {
     else snprintf(buf, len, "unk_%s_%d", v->name, d);
 }
 
-/* Finds the symbol for this name (or, unifying, this axis); adds it if new. */
+/* Finds the symbol for this name (unifying, first the one at this axis); adds it if new. */
 static int symbol_index(sym_table *t, const char *name, int axis, const int *axis_sym, bool unify,
                         cinfer__err *err) {
     if (unify && axis_sym[axis] >= 0) return axis_sym[axis];
-    for (int s = 0; !unify && s < t->n; s++)
+    for (int s = 0; s < t->n; s++)
         if (!strcmp(t->names[s], name)) return s;
     if (!(t->names[t->n] = cinfer__strdup(name)))
         return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory"), -1;
@@ -135,11 +135,10 @@ static void sample_str(const sym_table *t, const int64_t *val, char *buf, size_t
                                  t->names[s], (long long)val[s]);
 }
 
-/* Plans the samples of one tier into a fresh table; true when enough of them succeeded.
- * The first failure's message is kept in *first. */
+/* Plans up to N_SAMPLES samples of one tier into t (symbols already collected). The first
+ * failure's status and message are kept in *first_st and *first; OUT_OF_MEMORY returns. */
 static cinfer_status run_tier(cinfer_model *m, const tier *tr, sym_table *t, cinfer_tensor *ins,
                               cinfer__err *first, cinfer_status *first_st, cinfer__err *err) {
-    CINFER_TRY(collect_symbols(m->g, tr->unify, t, err));
     /* Without symbols every sample is the same plan, and one shows every dim fixed. */
     int want = t->n ? N_SAMPLES : 1, attempts = t->n ? ATTEMPTS_PER_TIER : 1;
     for (int a = 0; a < attempts && t->n_ok < want; a++) {
@@ -170,14 +169,15 @@ static cinfer_status plan_samples(cinfer_model *m, sym_table *t, cinfer__err *er
     if (!ins) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     cinfer__err first = {{0}};
     cinfer_status first_st = CINFER_OK, st = CINFER_OK;
-    int n_distinct = -1;
-    for (size_t k = 0; k < sizeof tiers / sizeof tiers[0]; k++) {
+    int n_distinct = 0;
+    for (size_t k = 0; st == CINFER_OK && k < sizeof tiers / sizeof tiers[0]; k++) {
         table_free(t);
-        st = run_tier(m, &tiers[k], t, ins, &first, &first_st, err);
-        if (st != CINFER_OK || t->n_ok >= 2 || (!t->n && t->n_ok)) break;
-        if (!t->n) break; /* nothing symbolic, and the declared shapes fail */
-        if (tiers[k].unify && t->n == n_distinct) break; /* unifying merged nothing */
+        st = collect_symbols(g, tiers[k].unify, t, err);
+        if (st != CINFER_OK) break;
         if (!tiers[k].unify) n_distinct = t->n;
+        else if (t->n == n_distinct) break; /* no axis has two symbols to merge */
+        st = run_tier(m, &tiers[k], t, ins, &first, &first_st, err);
+        if (t->n_ok >= 2 || !t->n) break; /* done, or nothing symbolic to vary */
     }
     cinfer__free(ins);
     if (st != CINFER_OK) return st;

@@ -47,6 +47,46 @@ static int print_values(cinfer_model *m, bool inputs, const cli_inputs *in) {
     return 0;
 }
 
+static void print_value_shape(const cinfer__value_shape *v, bool notes) {
+    char shape[512];
+    printf("  %s: %s %s", v->name, cinfer_dtype_name(v->dtype),
+           cinfer__value_shape_str(v, shape, sizeof shape));
+    if (!notes) {
+        printf("\n");
+        return;
+    }
+    if (v->contents) printf(" = %s", v->contents);
+    printf("%s\n", v->is_input ? "  (input)" : v->is_output ? "  (output)"
+                   : v->folded ? "  (computed while planning)" : "");
+}
+
+/* The inferred symbolic shapes: the outputs' in declared order, or with --shapes every
+ * planned value's (weights left out). A model whose shapes cannot be inferred gets a note,
+ * not a failure: the rest of the report stands. */
+static void print_symbolic(cinfer_model *m, bool all) {
+    cinfer__value_shape *vs = NULL;
+    int n = 0;
+    cinfer_status s = cinfer__model_symbolic_shapes(m, &vs, &n);
+    if (s != CINFER_OK) {
+        printf("symbolic shapes: not inferred: %s\n", cinfer_last_error());
+        return;
+    }
+    printf("%s (inferred from plans with made-up symbol values):\n",
+           all ? "value shapes" : "output shapes");
+    for (int i = 0; all && i < n; i++)
+        if (!vs[i].is_constant) print_value_shape(&vs[i], true);
+    for (size_t o = 0; !all && o < cinfer_model_output_count(m); o++) {
+        cinfer_value_info vi;
+        if (cinfer_model_output_info(m, o, &vi) != CINFER_OK) continue;
+        for (int i = 0; i < n; i++)
+            if (!strcmp(vs[i].name, vi.name)) {
+                print_value_shape(&vs[i], false);
+                break;
+            }
+    }
+    cinfer__value_shapes_free(vs, n);
+}
+
 static int cmp_ops(const void *a, const void *b) {
     const cinfer__op_count *x = a, *y = b;
     if (x->count != y->count) return y->count - x->count;
@@ -84,7 +124,8 @@ static void print_plan(const cinfer__model_report *r) {
     printf("  data-dependent-shape ops: %d\n", r->n_dynamic);
 }
 
-static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const cli_inputs *in) {
+static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const cli_inputs *in,
+                  bool all_shapes) {
     cinfer__model_report r;
     memset(&r, 0, sizeof r);
     cinfer_status s = cinfer__model_report_make(m, in->n, in->t, &r);
@@ -98,11 +139,37 @@ static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const 
     int rc = print_values(m, true, in);
     if (!rc) rc = print_values(m, false, in);
     if (!rc) {
+        print_symbolic(m, false);
         print_ops(&r);
         print_plan(&r);
+        if (all_shapes) print_symbolic(m, true);
     }
     cinfer__model_report_free(&r);
     return rc;
+}
+
+/* Removes inspect's own flag --shapes from argv (in place; cli_parse does not know it) and
+ * returns whether it was there. Stops at "--"; skips the values of options that take one. */
+static bool take_shapes_flag(int *argc, char **argv) {
+    static const char *const with_value[] = {"-i", "--input", "--shape", "--dim", "--device",
+                                             "--threads", "--seed", NULL};
+    bool found = false;
+    int k = 2;
+    for (int i = 2; i < *argc; i++) {
+        if (!strcmp(argv[i], "--")) {
+            while (i < *argc) argv[k++] = argv[i++];
+            break;
+        }
+        if (!strcmp(argv[i], "--shapes")) {
+            found = true;
+            continue;
+        }
+        argv[k++] = argv[i];
+        for (int w = 0; with_value[w]; w++)
+            if (!strcmp(argv[i], with_value[w]) && i + 1 < *argc) argv[k++] = argv[++i];
+    }
+    *argc = k;
+    return found;
 }
 
 int cli_cmd_inspect(int argc, char **argv) {
@@ -110,12 +177,15 @@ int cli_cmd_inspect(int argc, char **argv) {
     cinfer_runtime *rt = NULL;
     cinfer_model *m = NULL;
     cli_inputs in = {0};
+    bool all_shapes = take_shapes_flag(&argc, argv);
     int rc = cli_parse(argc, argv, 2, OPT_INPUT | OPT_SHAPE | OPT_DEVICE | OPT_SEED, &o);
+    if (rc < 0 && o.help)
+        printf("  --shapes           also print every value's inferred symbolic shape\n");
     if (rc) goto done;
     if ((rc = cli_load(&o, &rt, &m))) goto done;
     /* Random data, not just shapes: an input whose value decides shapes needs contents. */
     if ((rc = cli_make_inputs(&o, m, true, &in))) goto done;
-    rc = report(&o, rt, m, &in);
+    rc = report(&o, rt, m, &in, all_shapes);
     fflush(stdout);
 done:
     cli_inputs_free(&in);

@@ -41,7 +41,9 @@ void cli_print_usage(const char *cmd, int to_stderr) {
                    "  --seed N           seed of the random inputs (default: from the clock)\n%s",
                 usage_inputs, usage_runtime);
     } else if (!strcmp(cmd, "inspect")) {
-        fprintf(f, "usage: cinfer inspect MODEL [options]\n\n%s%s", usage_inputs, usage_runtime);
+        fprintf(f, "usage: cinfer inspect MODEL [--shapes] [options]\n\n"
+                   "  --shapes             also print every intermediate value's symbolic shape\n"
+                   "%s%s", usage_inputs, usage_runtime);
     } else if (!strcmp(cmd, "bench")) {
         fprintf(f, "usage: cinfer bench MODEL [options]\n\n%s"
                    "  --batch N          leading dimension of inputs whose first dim is symbolic\n"
