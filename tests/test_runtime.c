@@ -312,6 +312,42 @@ START_TEST(allocation_failures_are_reported_not_fatal) {
 }
 END_TEST
 
+/* Reshape whose target shape is an input: every distinct shape value is its own plan; past
+ * the cache's cap plans are transient, and every result is still right (Reshape keeps the
+ * element order, so the output equals the input bytes). */
+START_TEST(value_keyed_plans_are_capped_and_correct) {
+    cinfer_runtime *rt = new_rt(1);
+    cinfer_model *m;
+    ck_assert_int_eq(cinfer_model_load(rt, NODE_DIR "test_reshape_reordered_all_dims/model.onnx",
+                                       NULL, &m), CINFER_OK);
+    float data[24];
+    for (int i = 0; i < 24; i++) data[i] = (float)i * 0.5f - 3.0f;
+    int runs = 0;
+    for (int a = 1; a <= 24; a++)
+        for (int b = 1; b <= 24; b++)
+            for (int hole = 0; hole < 3; hole++) {
+                if (24 % (a * b)) continue;
+                int64_t dims[3] = {a, b, 24 / (a * b)}, shape[3];
+                for (int k = 0; k < 3; k++) shape[k] = k == hole ? -1 : dims[(k + 3 - hole) % 3];
+                cinfer_tensor in[2] = {{CINFER_DTYPE_FLOAT, 3, {2, 3, 4}, data, 0},
+                                       {CINFER_DTYPE_INT64, 1, {3}, shape, 0}};
+                cinfer_tensor out = {0};
+                ck_assert_msg(cinfer_model_run(m, 2, NULL, in, 1, NULL, &out) == CINFER_OK,
+                              "%s", cinfer_last_error());
+                ck_assert_int_eq(cinfer_tensor_numel(&out), 24);
+                for (int k = 0; k < 3; k++)
+                    if (shape[k] >= 0) ck_assert_int_eq(out.dims[k], shape[k]);
+                ck_assert(!memcmp(out.data, data, sizeof data));
+                cinfer_tensor_release(&out);
+                runs++;
+            }
+    ck_assert_int_gt(runs, CINFER__MAX_PLANS + 10);
+    ck_assert_int_le(m->n_plans, CINFER__MAX_PLANS);
+    cinfer_model_destroy(m);
+    cinfer_runtime_destroy(rt);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("runtime");
     TCase *tc = tcase_create("runtime");
@@ -322,6 +358,7 @@ int main(void) {
     tcase_add_test(tc, concurrent_runs_match_a_single_run);
     tcase_add_test(tc, memory_plan_never_overlaps_live_tensors);
     tcase_add_test(tc, allocation_failures_are_reported_not_fatal);
+    tcase_add_test(tc, value_keyed_plans_are_capped_and_correct);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -56,7 +56,9 @@ static cinfer_status probe_plan(cinfer_model *m, cinfer__err *err) {
     }
     cinfer__plan *p = NULL;
     cinfer__err perr = {{0}};
-    cinfer_status st = cinfer__plan_get(m, ins, &p, &perr);
+    bool transient;
+    cinfer_status st = cinfer__plan_get(m, ins, &p, &transient, &perr);
+    if (st == CINFER_OK && transient) cinfer__plan_destroy(p);
     cinfer__free(ins);
     if (st == CINFER_UNSUPPORTED) {
         *err = perr;
@@ -279,8 +281,10 @@ cinfer_status cinfer_model_run(cinfer_model *m, size_t n_inputs, const char *con
                                 output_names[i]);
     }
     cinfer__plan *p = NULL;
-    if (st == CINFER_OK) st = cinfer__plan_get(m, ordered, &p, &err);
+    bool transient = false;
+    if (st == CINFER_OK) st = cinfer__plan_get(m, ordered, &p, &transient, &err);
     if (st == CINFER_OK) st = cinfer__plan_run(m, p, ordered, n_outputs, out_idx, outputs, &err);
+    if (transient) cinfer__plan_destroy(p);
 done:
     if (ordered != ordered_stack) cinfer__free(ordered);
     if (out_idx != out_idx_stack) cinfer__free(out_idx);

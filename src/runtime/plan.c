@@ -237,7 +237,8 @@ cinfer_status cinfer__plan_build(cinfer_model *m, const cinfer_tensor *in, cinfe
 }
 
 cinfer_status cinfer__plan_get(cinfer_model *m, const cinfer_tensor *in, cinfer__plan **out,
-                               cinfer__err *err) {
+                               bool *transient, cinfer__err *err) {
+    *transient = false;
     unsigned char *key;
     size_t len;
     CINFER_TRY(make_key(m, in, &key, &len, err));
@@ -255,6 +256,17 @@ cinfer_status cinfer__plan_get(cinfer_model *m, const cinfer_tensor *in, cinfer_
     pthread_mutex_lock(&m->mu);
     cinfer__plan *q = m->plans;
     while (q && !(q->key_len == p->key_len && !memcmp(q->key, p->key, p->key_len))) q = q->next;
+    if (!q && m->n_plans >= CINFER__MAX_PLANS) {
+        bool warn = !m->plans_full_warned;
+        m->plans_full_warned = true;
+        pthread_mutex_unlock(&m->mu);
+        if (warn)
+            cinfer__log(m->rt, CINFER_LOG_WARN, "%s: %d plans cached; further input signatures "
+                        "are planned on every run", m->path, CINFER__MAX_PLANS);
+        *transient = true;
+        *out = p;
+        return CINFER_OK;
+    }
     if (!q) {
         p->next = m->plans;
         m->plans = p;

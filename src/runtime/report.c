@@ -71,7 +71,8 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
         if (cinfer__dtype_is_float(c->dtype)) r->n_params += cinfer_tensor_numel(c);
     }
     cinfer__plan *p;
-    cinfer_status st = cinfer__plan_get(m, inputs, &p, &err);
+    bool transient;
+    cinfer_status st = cinfer__plan_get(m, inputs, &p, &transient, &err);
     if (st != CINFER_OK) {
         cinfer__err_prefix(&err, "model '%s'", m->path);
         cinfer__set_last_error(err.msg);
@@ -85,6 +86,7 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
     r->peak_live_bytes = p->peak_live_bytes;
     r->folded_bytes = p->folded_bytes;
     for (int i = 0; i < g->n_inputs; i++) r->n_dynamic += m->input_value_needed[i];
+    if (transient) cinfer__plan_destroy(p);
     return CINFER_OK;
 }
 

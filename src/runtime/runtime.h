@@ -90,14 +90,20 @@ struct cinfer_model {
     pthread_mutex_t mu;       /* guards plans and last_error */
     cinfer__plan *plans;
     int n_plans;
+    bool plans_full_warned;
     bool guard;
     bool profile;             /* CINFER_PROFILE=1: time every step */
     char last_error[CINFER__ERR_LEN];
 };
 
-/* Finds or builds the plan for these inputs (in model input order). */
+/* Plans a model keeps at most; past this (inputs whose contents decide shapes vary without
+ * end), new signatures get a transient plan that the caller destroys after use. */
+#define CINFER__MAX_PLANS 64
+
+/* Finds or builds the plan for these inputs (in model input order). *transient: the plan is
+ * not cached and the caller destroys it with cinfer__plan_destroy after use. */
 cinfer_status cinfer__plan_get(cinfer_model *m, const cinfer_tensor *inputs, cinfer__plan **out,
-                               cinfer__err *err);
+                               bool *transient, cinfer__err *err);
 cinfer_status cinfer__plan_build(cinfer_model *m, const cinfer_tensor *inputs,
                                  cinfer__plan **out, cinfer__err *err);
 void cinfer__plan_destroy(cinfer__plan *p);
