@@ -12,6 +12,7 @@
 
 #include "core/alloc.h"
 #include "core/tensor.h"
+#include "model_builder.h"
 #include "onnx.pb-c.h"
 #include "onnx/onnx_import.h"
 
@@ -22,53 +23,6 @@
 #endif
 
 /* ---- building ModelProtos with protobuf-c (everything malloc'd: free_unpacked frees it) ---- */
-
-#define APPEND(arr, n, x)                                                   \
-    do {                                                                    \
-        (arr) = realloc((arr), ((n) + 1) * sizeof *(arr));                  \
-        ck_assert_ptr_nonnull(arr);                                         \
-        (arr)[(n)++] = (x);                                                 \
-    } while (0)
-
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static char *xstr(const char *s) {
-    char *d = strdup(s);
-    ck_assert_ptr_nonnull(d);
-    return d;
-}
-
-static Onnx__ModelProto *model_new(int64_t opset) {
-    Onnx__ModelProto *m = xcalloc(1, sizeof *m);
-    onnx__model_proto__init(m);
-    m->has_ir_version = 1;
-    m->ir_version = 8;
-    m->graph = xcalloc(1, sizeof *m->graph);
-    onnx__graph_proto__init(m->graph);
-    m->graph->name = xstr("g");
-    if (opset) {
-        Onnx__OperatorSetIdProto *os = xcalloc(1, sizeof *os);
-        onnx__operator_set_id_proto__init(os);
-        os->domain = xstr("");
-        os->has_version = 1;
-        os->version = opset;
-        APPEND(m->opset_import, m->n_opset_import, os);
-    }
-    return m;
-}
-
-static void add_opset(Onnx__ModelProto *m, const char *domain, int64_t version) {
-    Onnx__OperatorSetIdProto *os = xcalloc(1, sizeof *os);
-    onnx__operator_set_id_proto__init(os);
-    os->domain = xstr(domain);
-    os->has_version = 1;
-    os->version = version;
-    APPEND(m->opset_import, m->n_opset_import, os);
-}
 
 /* A tensor value info; dims < 0 become dim_param "N<i>" when params is set, else unset. */
 static Onnx__ValueInfoProto *vinfo(const char *name, int elem, int rank, const int64_t *dims,

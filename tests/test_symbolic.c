@@ -9,6 +9,7 @@
 
 #include "cinfer/cinfer.h"
 #include "core/alloc.h"
+#include "model_builder.h"
 #include "onnx.pb-c.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
@@ -19,42 +20,6 @@ enum {
 };
 
 /* ---- building ModelProtos (everything malloc'd: free_unpacked frees it) ----------------- */
-
-#define APPEND(arr, n, x)                                                   \
-    do {                                                                    \
-        (arr) = realloc((arr), ((n) + 1) * sizeof *(arr));                  \
-        ck_assert_ptr_nonnull(arr);                                         \
-        (arr)[(n)++] = (x);                                                 \
-    } while (0)
-
-static void *xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size);
-    ck_assert_ptr_nonnull(p);
-    return p;
-}
-
-static char *xstr(const char *s) {
-    char *d = strdup(s);
-    ck_assert_ptr_nonnull(d);
-    return d;
-}
-
-static Onnx__ModelProto *model_new(int64_t opset) {
-    Onnx__ModelProto *m = xcalloc(1, sizeof *m);
-    onnx__model_proto__init(m);
-    m->has_ir_version = 1;
-    m->ir_version = 8;
-    m->graph = xcalloc(1, sizeof *m->graph);
-    onnx__graph_proto__init(m->graph);
-    m->graph->name = xstr("g");
-    Onnx__OperatorSetIdProto *os = xcalloc(1, sizeof *os);
-    onnx__operator_set_id_proto__init(os);
-    os->domain = xstr("");
-    os->has_version = 1;
-    os->version = opset;
-    APPEND(m->opset_import, m->n_opset_import, os);
-    return m;
-}
 
 /* A tensor value info from a spec like "batch,seq,8": a number is a fixed dim, a name a
  * dim_param, "?" a dim with neither. spec NULL: no shape at all (outputs). */
