@@ -18,6 +18,7 @@ typedef struct job {
     int64_t n, chunk, n_chunks;
     atomic_llong next;  /* next unclaimed chunk */
     int refs;           /* workers inside this job (under mu) */
+    atomic_int busy;    /* workers running its chunks (lets the caller spin, not sleep) */
     struct job *prev, *next_job;
 } job;
 
@@ -29,6 +30,7 @@ struct cinfer__pool {
     pthread_cond_t work_cv, done_cv;
     job *head;
     atomic_int n_jobs; /* lets idle workers spin briefly without the lock */
+    atomic_uint gen;   /* bumped by every submitted job: what idle workers spin on */
     bool stop;
 };
 
@@ -60,15 +62,18 @@ static void *worker_main(void *arg) {
         if (!j) {
             /* Spin a little before sleeping: ops run back to back, and a condition-variable
              * wake-up costs tens of microseconds per op. */
+            unsigned g0 = atomic_load(&p->gen);
             pthread_mutex_unlock(&p->mu);
-            for (int spin = 0; spin < 2000 && !atomic_load(&p->n_jobs); spin++) sched_yield();
+            for (int spin = 0; spin < 2000 && atomic_load(&p->gen) == g0; spin++) sched_yield();
             pthread_mutex_lock(&p->mu);
             if (!p->stop && !find_job(p)) pthread_cond_wait(&p->work_cv, &p->mu);
             continue;
         }
         j->refs++;
+        atomic_fetch_add(&j->busy, 1);
         pthread_mutex_unlock(&p->mu);
         run_chunks(j);
+        atomic_fetch_sub(&j->busy, 1);
         pthread_mutex_lock(&p->mu);
         if (--j->refs == 0) pthread_cond_broadcast(&p->done_cv);
     }
@@ -85,6 +90,7 @@ cinfer_status cinfer__pool_create(int n_threads, cinfer__pool **out, cinfer__err
     pthread_cond_init(&p->work_cv, NULL);
     pthread_cond_init(&p->done_cv, NULL);
     atomic_init(&p->n_jobs, 0);
+    atomic_init(&p->gen, 0);
     p->workers = cinfer__calloc((size_t)n_threads, sizeof(pthread_t));
     if (!p->workers) {
         cinfer__pool_destroy(p);
@@ -132,18 +138,23 @@ void cinfer__parallel_for(cinfer__pool *p, int64_t n, int64_t grain, cinfer__ran
     job j = {.fn = fn, .ctx = ctx, .n = n, .chunk = (n + n_chunks - 1) / n_chunks};
     j.n_chunks = (n + j.chunk - 1) / j.chunk;
     atomic_init(&j.next, 0);
+    atomic_init(&j.busy, 0);
 
     pthread_mutex_lock(&p->mu);
     j.next_job = p->head;
     if (p->head) p->head->prev = &j;
     p->head = &j;
     atomic_fetch_add(&p->n_jobs, 1);
+    atomic_fetch_add(&p->gen, 1);
     pthread_cond_broadcast(&p->work_cv);
     pthread_mutex_unlock(&p->mu);
 
     in_pool_task = true;
     run_chunks(&j);
     in_pool_task = false;
+    /* Workers still running chunks usually finish within microseconds: yield-spin for
+     * them rather than sleep (a futex wake-up of this thread costs far more in a VM). */
+    for (int spin = 0; spin < 20000 && atomic_load(&j.busy) > 0; spin++) sched_yield();
 
     pthread_mutex_lock(&p->mu);
     if (j.prev) j.prev->next_job = j.next_job;
