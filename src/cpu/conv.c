@@ -1,50 +1,57 @@
-/* CPU kernels of the conv family: Conv (im2col + sgemm, a direct loop for depthwise) and
- * ConvTranspose (sgemm + col2im), float32, 1-D to 3-D, parallel over cinfer's pool; and a
- * naive ConvInteger. */
+/* CPU kernels of the conv family: Conv (Winograd for 3x3 stride 1, else im2col packed
+ * straight into sgemm panels; filters packed once at prepare; a direct loop for depthwise)
+ * and ConvTranspose (sgemm + col2im), float32, 1-D to 3-D, parallel over cinfer's pool; and
+ * a naive ConvInteger. */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "cpu/cpu.h"
 #include "cpu/gemm.h"
 #include "ops/conv.h"
 
-/* Parallel chunks that each own a slice of scratch: a fixed count, independent of the pool
- * size (scratch is sized at plan time, before any pool is known). */
+/* Parallel chunks that each own a slice of scratch (ConvTranspose): a fixed count. */
 #define CONV_SLOTS 8
-/* Per-(image, group) GEMMs below this many multiply-adds run one per thread. */
-#define CONV_SMALL_MACS (1 << 20)
-/* Largest im2col buffer replicated once per slot in the batched mode. */
-#define CONV_SLOT_COL_BYTES ((int64_t)2 << 20)
 
 typedef struct conv_plan {
     cinfer__conv_geom g;
     cinfer__im2col_geom ig;
     int64_t cg, mg, ksize, in_size, out_size, rows; /* rows = cg * ksize */
-    int64_t units;     /* n * group */
     bool depthwise;    /* one input channel per output channel: direct loop */
     bool direct;       /* 1x1, stride 1, no padding: X is already the column matrix */
-    bool batched;      /* units split over CONV_SLOTS slots, each with its own col */
     bool wino;         /* Winograd F(2x2, 3x3) */
+    bool w_const;      /* W packed once at prepare (known at plan time; at run: a state) */
+    bool relu;         /* a following Relu fused into this node by a graph pass */
     cinfer__wino_geom wg;
-    int64_t slots;
+    int64_t w_floats;  /* packed filters */
+    int threads;       /* the pool's: one column-packing buffer each */
 } conv_plan;
 
-/* Winograd pays where the multiply-adds it saves per (filter, channel) pair, 9 per output
- * pixel less 16 per 2x2 tile, outweigh transforming that pair's weights on every run (about
- * the time of 300 multiply-adds, memory bound; measured on ResNet layers: 14x14 outputs
- * gain, 7x7 lose). It also needs enough channels for its 16 GEMMs to run efficiently. */
-#define WINO_MIN_SAVED_MACS 640
+/* Winograd needs enough channels for its 16 GEMMs to run efficiently; with the filters
+ * transformed once at prepare, it pays for every such layer (ResNet's 56x56 to 7x7). */
 #define WINO_MIN_CHANNELS 16
 
 static void conv_pick_wino(conv_plan *p) {
     const cinfer__conv_geom *g = &p->g;
-    int64_t tw = (g->out[2] + 1) / 2, tiles = ((g->out[1] + 1) / 2) * tw;
-    int64_t saved = g->n * (9 * g->out[1] * g->out[2] - 16 * tiles);
+    int64_t tw = (g->out[2] + 1) / 2;
     p->wino = g->nd == 2 && g->group == 1 && g->k[1] == 3 && g->k[2] == 3 &&
-              g->c >= WINO_MIN_CHANNELS && g->m >= WINO_MIN_CHANNELS && tw <= WINO_MAX_TW &&
-              saved >= WINO_MIN_SAVED_MACS;
+              g->c >= WINO_MIN_CHANNELS && g->m >= WINO_MIN_CHANNELS && tw <= WINO_MAX_TW;
     for (int i = 1; i < 3; i++) p->wino = p->wino && g->stride[i] == 1 && g->dil[i] == 1;
     p->wg = (cinfer__wino_geom){g->n, g->c, g->m, g->in[1], g->in[2], g->out[1], g->out[2],
-                                g->pad_begin[1], g->pad_begin[2]};
+                                g->pad_begin[1], g->pad_begin[2], p->relu};
+}
+
+static void conv_im2col_geom(conv_plan *p) {
+    const cinfer__conv_geom *g = &p->g;
+    cinfer__im2col_geom *ig = &p->ig;
+    ig->channels = p->cg;
+    for (int i = 0; i < 3; i++) {
+        ig->in[i] = g->in[i];
+        ig->out[i] = g->out[i];
+        ig->k[i] = g->k[i];
+        ig->stride[i] = g->stride[i];
+        ig->dil[i] = g->dil[i];
+        ig->pad[i] = g->pad_begin[i];
+    }
 }
 
 static cinfer_status conv_plan_make(const cinfer__cpu_ctx *ctx, conv_plan *p) {
@@ -58,114 +65,104 @@ static cinfer_status conv_plan_make(const cinfer__cpu_ctx *ctx, conv_plan *p) {
     p->in_size = g->in[0] * g->in[1] * g->in[2];
     p->out_size = g->out[0] * g->out[1] * g->out[2];
     p->rows = p->cg * p->ksize;
-    p->units = g->n * g->group;
     p->depthwise = p->cg == 1 && g->group > 1;
+    p->relu = cinfer__attr_int(ctx->node, CINFER_FUSED_RELU_ATTR, 0) != 0;
     p->direct = p->ksize == 1;
     for (int i = 0; i < 3; i++)
         if (g->stride[i] != 1 || g->pad_begin[i] || g->pad_end[i]) p->direct = false;
-    cinfer__im2col_geom *ig = &p->ig;
-    ig->channels = p->cg;
-    for (int i = 0; i < 3; i++) {
-        ig->in[i] = g->in[i];
-        ig->out[i] = g->out[i];
-        ig->k[i] = g->k[i];
-        ig->stride[i] = g->stride[i];
-        ig->dil[i] = g->dil[i];
-        ig->pad[i] = g->pad_begin[i];
-    }
+    conv_im2col_geom(p);
     conv_pick_wino(p);
-    int64_t col_bytes = p->direct ? 0 : p->rows * p->out_size * (int64_t)sizeof(float);
-    int64_t macs = p->mg * p->rows * p->out_size;
-    p->batched = p->units >= 2 && col_bytes <= CONV_SLOT_COL_BYTES &&
-                 (p->units >= CONV_SLOTS || macs < CONV_SMALL_MACS);
-    if (p->wino) p->batched = false;
-    p->slots = p->batched ? (p->units < CONV_SLOTS ? p->units : CONV_SLOTS) : 1;
+    p->w_const = ctx->in[1]->data != NULL;
+    if (p->wino) p->w_floats = (int64_t)cinfer__wino_filter_floats(&p->wg);
+    else if (!p->depthwise) p->w_floats = g->m * p->rows;
+    p->threads = cinfer__cpu_threads(ctx->pool);
     return CINFER_OK;
 }
 
-static int64_t conv_col_floats(const conv_plan *p) {
-    if (p->wino) return (int64_t)cinfer__wino_scratch_floats(&p->wg);
-    return p->depthwise || p->direct ? 0 : p->rows * p->out_size;
+/* Scratch: the packed filters when W is not constant, then the run's own buffers. */
+static int64_t conv_w_room(const conv_plan *p) {
+    return p->w_const ? 0 : (p->w_floats + 15) / 16 * 16;
+}
+
+static int64_t conv_scratch_floats(const conv_plan *p) {
+    if (p->depthwise) return 0;
+    if (p->wino) return conv_w_room(p) + (int64_t)cinfer__wino_scratch_floats(&p->wg);
+    return conv_w_room(p) + cinfer__gemm_b_scratch_floats(p->threads);
+}
+
+/* Packs W (per group, [mg x rows] as sgemm's A) or transforms it for Winograd into dst. */
+static void conv_pack_filters(cinfer__pool *pool, const conv_plan *p, const float *w,
+                              float *dst) {
+    if (p->wino) {
+        cinfer__wino_filters(pool, &p->wg, w, dst);
+        return;
+    }
+    for (int64_t grp = 0; grp < p->g.group; grp++) {
+        int64_t off = grp * p->mg * p->rows;
+        cinfer__pack_a_par(pool, w + off, p->rows, 1, p->mg, p->rows, dst + off);
+    }
+}
+
+typedef struct conv_state {
+    float *w;
+} conv_state;
+
+static void conv_release(void *state) {
+    conv_state *s = state;
+    if (!s) return;
+    cinfer__aligned_free(s->w);
+    cinfer__free(s);
+}
+
+static cinfer_status conv_prepare(const cinfer__cpu_ctx *ctx, void **state) {
+    conv_plan p;
+    CINFER_TRY(conv_plan_make(ctx, &p));
+    if (!p.w_const || p.depthwise || ctx->in[1]->dtype != CINFER_DTYPE_FLOAT) return CINFER_OK;
+    conv_state *s = cinfer__calloc(1, sizeof *s);
+    if (s) s->w = cinfer__aligned_alloc((size_t)p.w_floats * sizeof(float) + 64);
+    if (!s || !s->w) {
+        conv_release(s);
+        return cinfer__errorf(ctx->err, CINFER_OUT_OF_MEMORY, "out of memory packing input W");
+    }
+    conv_pack_filters(ctx->pool, &p, ctx->in[1]->data, s->w);
+    *state = s;
+    return CINFER_OK;
 }
 
 typedef struct conv_run {
     const conv_plan *p;
-    const float *x, *w, *b;
-    float *y, *scratch;
-    int64_t n, grp;            /* the (image, group) being computed */
+    const float *x, *w, *b;   /* w: the raw filters (depthwise) or the packed ones */
+    float *y, *cols;
+    int64_t grp;              /* the group being computed */
 } conv_run;
 
-/* Y[m0:m1, p0:p1] of one (image, group) = its bias (or zero), before += W*col. */
-static void conv_fill(const conv_run *r, int64_t n, int64_t grp, int64_t m0, int64_t m1,
-                      int64_t p0, int64_t p1) {
+/* sgemm's B provider: rows [k0, k0 + kc) x columns [n0, n0 + nc) of image n's column matrix
+ * (X itself for a 1x1 conv), packed. */
+static void conv_pack_cols(void *arg, int64_t n, int64_t k0, int64_t kc, int64_t n0, int64_t nc,
+                           float *dst) {
+    const conv_run *r = arg;
     const conv_plan *p = r->p;
-    float *y = r->y + (n * p->g.m + grp * p->mg) * p->out_size;
-    for (int64_t m = m0; m < m1; m++) {
-        float *row = y + m * p->out_size;
-        float bv = r->b ? r->b[grp * p->mg + m] : 0.0f;
-        for (int64_t q = p0; q < p1; q++) row[q] = bv;
+    const float *img = r->x + (n * p->g.c + r->grp * p->cg) * p->in_size;
+    if (p->direct) {
+        cinfer__pack_b(img + k0 * p->in_size + n0, p->in_size, 1, kc, nc, dst, 0, INT64_MAX / 2);
+    } else {
+        cinfer__im2col_packed(&p->ig, img, dst, k0, kc, n0, nc);
     }
 }
 
-static void conv_fill_cb(void *arg, int64_t m0, int64_t m1, int64_t p0, int64_t p1) {
-    const conv_run *r = arg;
-    conv_fill(r, r->n, r->grp, m0, m1, p0, p1);
-}
-
-/* Y of one (image, group) = bias + W_g * cols, split over the pool when pool is not NULL. */
-static void conv_gemm(conv_run *r, cinfer__pool *pool, int64_t n, int64_t grp,
-                      const float *cols) {
+/* GEMM path: per group, Y = W * cols + bias as one batched sgemm over the images, the
+ * column matrix packed block by block as the sgemm goes (it stays in cache). */
+static void conv_run_gemm(conv_run *r, cinfer__pool *pool) {
     const conv_plan *p = r->p;
-    int64_t P = p->out_size;
-    float *y = r->y + (n * p->g.m + grp * p->mg) * P;
-    const float *w = r->w + grp * p->mg * p->rows;
-    r->n = n;
-    r->grp = grp;
-    cinfer__sgemm_par(pool, false, false, p->mg, P, p->rows, 1.0f, w, p->rows, cols, P, 1.0f,
-                      y, P, conv_fill_cb, r);
-}
-
-static const float *conv_image(const conv_run *r, int64_t n, int64_t grp) {
-    const conv_plan *p = r->p;
-    return r->x + (n * p->g.c + grp * p->cg) * p->in_size;
-}
-
-/* Batched mode: slot s runs its share of the (image, group) units with its own col. */
-static void conv_slots(void *arg, int64_t begin, int64_t end) {
-    const conv_run *shared = arg;
-    const conv_plan *p = shared->p;
-    conv_run r = *shared; /* conv_gemm records the unit in r: keep that per thread */
-    for (int64_t s = begin; s < end; s++) {
-        float *col = r.scratch + s * conv_col_floats(p);
-        for (int64_t u = s * p->units / p->slots; u < (s + 1) * p->units / p->slots; u++) {
-            int64_t n = u / p->g.group, grp = u % p->g.group;
-            const float *img = conv_image(&r, n, grp);
-            if (!p->direct) cinfer__im2col(&p->ig, img, col, 0, p->rows);
-            conv_gemm(&r, NULL, n, grp, p->direct ? img : col);
-        }
-    }
-}
-
-static void conv_im2col_rows(void *arg, int64_t begin, int64_t end) {
-    const conv_run *r = arg;
-    cinfer__im2col(&r->p->ig, conv_image(r, r->n, r->grp), r->scratch, begin, end);
-}
-
-/* Tiled mode: per (image, group), im2col split by rows over the pool, then the GEMM split
- * over the pool. */
-static void conv_run_tiled(conv_run *r, cinfer__pool *pool) {
-    const conv_plan *p = r->p;
-    int64_t grain = p->out_size >= 4096 ? 1 : 4096 / p->out_size;
-    for (int64_t u = 0; u < p->units; u++) {
-        int64_t n = u / p->g.group, grp = u % p->g.group;
-        const float *cols = conv_image(r, n, grp);
-        if (!p->direct) {
-            r->n = n;
-            r->grp = grp;
-            cinfer__parallel_for(pool, p->rows, grain, conv_im2col_rows, r);
-            cols = r->scratch;
-        }
-        conv_gemm(r, pool, n, grp, cols);
+    for (r->grp = 0; r->grp < p->g.group; r->grp++) {
+        cinfer__gemm_args ga = {
+            .m = p->mg, .n = p->out_size, .k = p->rows, .batch = p->g.n,
+            .a = r->w + r->grp * p->mg * p->rows, .c = r->y + r->grp * p->mg * p->out_size,
+            .ldc = p->out_size, .c_stride = p->g.m * p->out_size,
+            .bias_r = r->b ? r->b + r->grp * p->mg : NULL, .relu = p->relu,
+            .pack_b = conv_pack_cols,
+            .pack_ctx = r, .b_scratch = r->cols};
+        cinfer__gemm_packed(pool, &ga);
     }
 }
 
@@ -203,6 +200,8 @@ static void dw_plane(const conv_run *r, int64_t plane) {
                         yr[ow] += wv * xs[ow * s2 + off[2]];
             }
     }
+    if (p->relu)
+        for (int64_t q = 0; q < p->out_size; q++) y[q] = y[q] < 0.0f ? 0.0f : y[q];
 }
 
 static void dw_planes(void *arg, int64_t begin, int64_t end) {
@@ -220,24 +219,35 @@ static cinfer_status conv_supports(const cinfer__cpu_ctx *ctx) {
 static size_t conv_scratch(const cinfer__cpu_ctx *ctx) {
     conv_plan p;
     if (conv_plan_make(ctx, &p) != CINFER_OK) return 0;
-    return (size_t)(p.slots * conv_col_floats(&p)) * sizeof(float);
+    return (size_t)conv_scratch_floats(&p) * sizeof(float);
 }
 
 static cinfer_status conv_run_fn(cinfer__cpu_ctx *ctx) {
     conv_plan p;
     CINFER_TRY(conv_plan_make(ctx, &p));
-    conv_run r = {&p, ctx->in[0]->data, ctx->in[1]->data, NULL, ctx->out[0]->data, ctx->scratch,
-                  0, 0};
+    const conv_state *st = ctx->state;
+    conv_run r = {&p, ctx->in[0]->data, ctx->in[1]->data, NULL, ctx->out[0]->data, NULL};
     if (ctx->n_in > 2 && ctx->in[2]) r.b = ctx->in[2]->data;
-    if (p.wino) {
-        cinfer__wino_conv(ctx->pool, &p.wg, r.x, r.w, r.b, r.y, ctx->scratch);
-    } else if (p.depthwise) {
+    if (p.depthwise) {
         int64_t grain = p.out_size >= 1024 ? 1 : 1024 / p.out_size;
         cinfer__parallel_for(ctx->pool, p.g.n * p.g.m, grain, dw_planes, &r);
-    } else if (p.batched) {
-        cinfer__parallel_for(ctx->pool, p.slots, 1, conv_slots, &r);
+        return CINFER_OK;
+    }
+    /* At run every input has data: whether W was constant at plan time shows in the state. */
+    float *scratch = ctx->scratch;
+    p.w_const = st != NULL;
+    if (st) {
+        r.w = st->w;
     } else {
-        conv_run_tiled(&r, ctx->pool);
+        conv_pack_filters(ctx->pool, &p, r.w, scratch);
+        r.w = scratch;
+    }
+    scratch += conv_w_room(&p);
+    if (p.wino) {
+        cinfer__wino_conv(ctx->pool, &p.wg, r.x, r.w, r.b, r.y, scratch);
+    } else {
+        r.cols = scratch;
+        conv_run_gemm(&r, ctx->pool);
     }
     return CINFER_OK;
 }
@@ -391,7 +401,7 @@ static cinfer_status conv_int_run(cinfer__cpu_ctx *ctx) {
 }
 
 const cinfer__cpu_kernel cinfer__cpu_conv[] = {
-    {"Conv", "", conv_supports, conv_scratch, conv_run_fn},
+    {"Conv", "", conv_supports, conv_scratch, conv_run_fn, conv_prepare, conv_release},
     {"ConvTranspose", "", conv_supports, convt_scratch, convt_run_fn},
     {"ConvInteger", "", NULL, conv_int_scratch, conv_int_run},
     {0},

@@ -33,6 +33,7 @@ typedef struct un_job {
     double lo, hi;    /* Clip bounds for float inputs */
     int64_t ilo, ihi; /* and for integer inputs (uint64 ones by bit pattern) */
     bool avx2;        /* run the AVX2+FMA copy of the float32 loops */
+    bool avx512;      /* or the AVX-512 one (half the instructions of AVX2 per element) */
 } un_job;
 
 /* ---- Float32 ----------------------------------------------------------------------------- */
@@ -124,6 +125,11 @@ __attribute__((target("avx2,fma"))) static void math_f32_avx2(const un_job *j, c
                                                                float *y, int64_t n) {
     math_f32(j, x, y, n);
 }
+__attribute__((target("avx512f,avx2,fma"))) static void math_f32_avx512(const un_job *j,
+                                                                         const float *x, float *y,
+                                                                         int64_t n) {
+    math_f32(j, x, y, n);
+}
 #endif
 
 static void chunk_f32(void *arg, int64_t begin, int64_t end) {
@@ -131,6 +137,10 @@ static void chunk_f32(void *arg, int64_t begin, int64_t end) {
     const float *x = (const float *)j->x + begin;
     float *y = (float *)j->y + begin;
 #if EW_AVX2_COPY
+    if (j->avx512) {
+        math_f32_avx512(j, x, y, end - begin);
+        return;
+    }
     if (j->avx2) {
         math_f32_avx2(j, x, y, end - begin);
         return;
@@ -142,6 +152,14 @@ static void chunk_f32(void *arg, int64_t begin, int64_t end) {
 static bool cpu_has_avx2(void) {
 #if EW_AVX2_COPY
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return false;
+#endif
+}
+
+static bool cpu_has_avx512(void) {
+#if EW_AVX2_COPY
+    return cpu_has_avx2() && __builtin_cpu_supports("avx512f");
 #else
     return false;
 #endif
@@ -277,7 +295,8 @@ cinfer_status cinfer__ew_run_unary(cinfer__cpu_ctx *ctx) {
     const cinfer__ew_params *p = ctx->node->params;
     const cinfer_tensor *x = ctx->in[0];
     cinfer_tensor *y = ctx->out[0];
-    un_job j = {p, x->data, y->data, x->dtype, y->dtype, 0, 0, 0, 0, cpu_has_avx2()};
+    un_job j = {p, x->data, y->data, x->dtype, y->dtype, 0, 0, 0, 0, cpu_has_avx2(),
+                cpu_has_avx512()};
     if (p->op == CINFER__EW_CLIP) clip_bounds(ctx, &j);
     int64_t n = cinfer_tensor_numel(x);
     cinfer__range_fn fn = chunk_generic;

@@ -1,4 +1,6 @@
-/* im2col / col2im over up to 3 spatial dims, for GEMM-based Conv and ConvTranspose. */
+/* im2col / col2im over up to 3 spatial dims, for GEMM-based Conv and ConvTranspose; and an
+ * im2col that writes sgemm's packed-B layout directly (no column matrix in between). */
+#include <stdbool.h>
 #include <string.h>
 
 #include "cpu/gemm.h"
@@ -94,5 +96,94 @@ void cinfer__col2im(const cinfer__im2col_geom *g, const float *col, float *y, in
         int64_t c, kk[3];
         tap_of_row(g, r, &c, kk);
         col2im_tap(g, col + r * out_size, y + c * in_size, kk);
+    }
+}
+
+/* Packed-B im2col walks one row of the column matrix in order, keeping its place in the
+ * panels (no divisions per run of columns). */
+typedef struct pack_cursor {
+    float *base, *o;          /* base of packed B; o: this row's segment in panel q */
+    int64_t k, n, nr, vl, r;  /* rows, columns, panel width, vector length, row */
+    int64_t q, pos, nc, wp;   /* panel, column within it, its columns, its padded width */
+} pack_cursor;
+
+static inline void cursor_panel(pack_cursor *c) {
+    int64_t c0 = c->q * c->nr;
+    c->nc = c->n - c0 < c->nr ? c->n - c0 : c->nr;
+    c->wp = (c->nc + c->vl - 1) / c->vl * c->vl;
+    c->o = c->base + c0 * c->k + c->r * c->wp;
+    c->pos = 0;
+}
+
+/* Appends len columns: src[i * sw] for i in [lo, hi), zero elsewhere (src NULL: all zero). */
+static inline __attribute__((always_inline)) void cursor_put(pack_cursor *c, int64_t len,
+                                                             const float *src, int64_t sw,
+                                                             int64_t lo, int64_t hi) {
+    if (!src) lo = hi = len;
+    int64_t i = 0;
+    while (i < len) {
+        int64_t s = i, e = len - i < c->nc - c->pos ? len : i + (c->nc - c->pos);
+        float *o = c->o + c->pos;
+        int64_t a = lo < e ? lo : e, v = hi < e ? hi : e;
+        for (; i < a; i++) o[i - s] = 0.0f;
+        if (sw == 1)
+            for (; i < v; i++) o[i - s] = src[i];
+        else if (sw == 2)
+            for (; i < v; i++) o[i - s] = src[2 * i];
+        else
+            for (; i < v; i++) o[i - s] = src[i * sw];
+        for (; i < e; i++) o[i - s] = 0.0f;
+        c->pos += e - s;
+        if (c->pos == c->nc && (c->q + 1) * c->nr < c->n) {
+            c->q++;
+            cursor_panel(c);
+        }
+    }
+}
+
+/* Row c->r of the packed block: columns [n0, n0 + nc) of one kernel tap. */
+static inline __attribute__((always_inline)) void im2col_tap_packed(
+    const cinfer__im2col_geom *g, const float *src, pack_cursor *c, const int64_t kk[3],
+    int64_t n0) {
+    int64_t off[3], lo[3], hi[3];
+    for (int i = 0; i < 3; i++) {
+        off[i] = kk[i] * g->dil[i] - g->pad[i];
+        valid_range(g->out[i], g->stride[i], off[i], g->in[i], &lo[i], &hi[i]);
+    }
+    c->q = 0;
+    cursor_panel(c);
+    int64_t o1 = g->out[1], o2 = g->out[2], sw = g->stride[2];
+    int64_t od = n0 / (o1 * o2), oh = n0 / o2 % o1, ow = n0 % o2;
+    for (int64_t left = c->n; left > 0; ow = 0) {
+        int64_t len = o2 - ow < left ? o2 - ow : left;
+        const float *s = NULL;
+        if (od >= lo[0] && od < hi[0] && oh >= lo[1] && oh < hi[1])
+            s = src + ((od * g->stride[0] + off[0]) * g->in[1] + oh * g->stride[1] + off[1]) *
+                          g->in[2] + off[2] + ow * sw;
+        cursor_put(c, len, s, sw, lo[2] - ow, hi[2] - ow);
+        left -= len;
+        if (++oh == o1) {
+            oh = 0;
+            od++;
+        }
+    }
+    for (int64_t j = c->pos; j < c->wp; j++) c->o[j] = 0.0f; /* the last panel's padding */
+}
+
+CINFER_SIMD_CLONES
+void cinfer__im2col_packed(const cinfer__im2col_geom *g, const float *x, float *dst, int64_t k0,
+                           int64_t kc, int64_t n0, int64_t nc) {
+    const cinfer__sgemm_isa *isa = cinfer__sgemm_isa_get();
+    if (isa->kernel == cinfer__ukr_avx512 && isa->nr == 48 && g->stride[2] <= 2) {
+        cinfer__im2col_packed_avx512(g, x, dst, k0, kc, n0, nc);
+        return;
+    }
+    int64_t in_size = g->in[0] * g->in[1] * g->in[2];
+    pack_cursor c = {.base = dst, .k = kc, .n = nc, .nr = isa->nr, .vl = isa->vl};
+    for (int64_t r = k0; r < k0 + kc; r++) {
+        int64_t ch, kk[3];
+        tap_of_row(g, r, &ch, kk);
+        c.r = r - k0;
+        im2col_tap_packed(g, x + ch * in_size, &c, kk, n0);
     }
 }

@@ -1,7 +1,8 @@
-/* CPU kernels of the linalg family: MatMul (float32 via sgemm, int32/int64/double naive),
- * MatMulInteger (naive) and Gemm (float32), parallel over cinfer's pool with single-threaded sgemm per chunk. */
+/* CPU kernels of the linalg family: MatMul and Gemm in float32 on cinfer's packed sgemm
+ * (constant B packed once at prepare), integer/double MatMul and MatMulInteger naive. */
 #include <string.h>
 
+#include "core/alloc.h"
 #include "cpu/cpu.h"
 #include "cpu/gemm.h"
 
@@ -51,39 +52,106 @@ static void mm_offsets(const mm_plan *p, int64_t bi, int64_t *oa, int64_t *ob) {
     *ob = ib * p->k * p->n;
 }
 
+/* What prepare packs once: B when it is a constant matrix shared by every batch (weights),
+ * and for Gemm a constant C that broadcasts along rows, as beta*C per column. */
+typedef struct mm_state {
+    float *pb;
+    float *bias_c;
+} mm_state;
+
+static void mm_release(void *state) {
+    mm_state *s = state;
+    if (!s) return;
+    cinfer__aligned_free(s->pb);
+    cinfer__aligned_free(s->bias_c);
+    cinfer__free(s);
+}
+
+/* B of a MatMul is one shared matrix when every batch dim of it is 1. */
+static bool mm_b_shared(const cinfer_tensor *b) {
+    for (int i = 0; i + 2 < b->rank; i++)
+        if (b->dims[i] != 1) return false;
+    return true;
+}
+
+/* Where packed B starts in scratch: after packed A, on a cache line. */
+static int64_t mm_b_offset(const mm_plan *p) {
+    return (p->batch * cinfer__pack_a_floats(p->m, p->k) + 15) / 16 * 16;
+}
+
+/* Scratch (floats) of a float MatMul: A and B packed per batch (B's room goes unused when
+ * prepare packed it). */
+static int64_t mm_scratch_floats(const mm_plan *p) {
+    return mm_b_offset(p) + (p->flat ? 1 : p->batch) * cinfer__pack_b_floats(p->k, p->n);
+}
+
 typedef struct mm_run {
     const mm_plan *p;
     const float *a, *b;
-    float *y;
+    float *pa, *pb;      /* packed A per batch; packed B per batch (NULL: B prepacked) */
+    int64_t pa_st, pb_st;
 } mm_run;
 
-static void mm_batches(void *arg, int64_t begin, int64_t end) {
+/* Packs A (and B unless prepacked) of batches [begin, end). */
+static void mm_pack_batches(void *arg, int64_t begin, int64_t end) {
     const mm_run *r = arg;
     const mm_plan *p = r->p;
     for (int64_t bi = begin; bi < end; bi++) {
         int64_t oa, ob;
         mm_offsets(p, bi, &oa, &ob);
-        cinfer__sgemm(false, false, p->m, p->n, p->k, 1.0f, r->a + oa, p->k, r->b + ob, p->n,
-                      0.0f, r->y + bi * p->m * p->n, p->n);
+        cinfer__pack_a(r->a + oa, p->k, 1, p->m, p->k, r->pa + bi * r->pa_st, 0, INT64_MAX / 2);
+        if (r->pb)
+            cinfer__pack_b(r->b + ob, p->n, 1, p->k, p->n, r->pb + bi * r->pb_st, 0,
+                           INT64_MAX / 2);
     }
 }
 
 static void matmul_f32(const cinfer__cpu_ctx *ctx, const mm_plan *p) {
-    mm_run r = {p, ctx->in[0]->data, ctx->in[1]->data, ctx->out[0]->data};
-    int t = cinfer__cpu_threads(ctx->pool);
+    const mm_state *st = ctx->state;
+    const float *a = ctx->in[0]->data, *b = ctx->in[1]->data;
+    float *y = ctx->out[0]->data, *pa = ctx->scratch;
+    float *pb = st && st->pb ? NULL : pa + mm_b_offset(p);
+    cinfer__gemm_args g = {.m = p->m, .n = p->n, .k = p->k, .batch = p->batch, .a = pa,
+                           .b = pb ? pb : st->pb, .c = y, .ldc = p->n, .c_stride = p->m * p->n};
     if (p->flat) {
-        cinfer__sgemm_par(ctx->pool, false, false, p->batch * p->m, p->n, p->k, 1.0f, r.a, p->k,
-                          r.b, p->n, 0.0f, r.y, p->n, NULL, NULL);
-    } else if (t > 1 && p->batch >= t) {
-        cinfer__parallel_for(ctx->pool, p->batch, 1, mm_batches, &r);
+        /* One GEMM of batch*m rows against the shared B. */
+        g.m = p->batch * p->m;
+        g.batch = 1;
+        cinfer__pack_a_par(ctx->pool, a, p->k, 1, g.m, p->k, pa);
+        if (pb) cinfer__pack_b_par(ctx->pool, b, p->n, 1, p->k, p->n, pb);
     } else {
-        for (int64_t bi = 0; bi < p->batch; bi++) {
-            int64_t oa, ob;
-            mm_offsets(p, bi, &oa, &ob);
-            cinfer__sgemm_par(ctx->pool, false, false, p->m, p->n, p->k, 1.0f, r.a + oa, p->k,
-                              r.b + ob, p->n, 0.0f, r.y + bi * p->m * p->n, p->n, NULL, NULL);
-        }
+        mm_run r = {p, a, b, pa, pb, cinfer__pack_a_floats(p->m, p->k),
+                    cinfer__pack_b_floats(p->k, p->n)};
+        int64_t per = p->m * p->k + (pb ? p->k * p->n : 0);
+        int64_t grain = per >= (1 << 14) ? 1 : (1 << 14) / (per + 1) + 1;
+        cinfer__parallel_for(ctx->pool, p->batch, grain, mm_pack_batches, &r);
+        g.a_stride = r.pa_st;
+        g.b_stride = pb ? r.pb_st : 0;
     }
+    cinfer__gemm_packed(ctx->pool, &g);
+}
+
+static size_t matmul_scratch(const cinfer__cpu_ctx *ctx) {
+    if (ctx->in[0]->dtype != CINFER_DTYPE_FLOAT) return 0;
+    mm_plan p;
+    mm_plan_make(ctx->in[0], ctx->in[1], &p);
+    return (size_t)mm_scratch_floats(&p) * sizeof(float);
+}
+
+static cinfer_status matmul_prepare(const cinfer__cpu_ctx *ctx, void **state) {
+    const cinfer_tensor *b = ctx->in[1];
+    if (b->dtype != CINFER_DTYPE_FLOAT || !b->data || !mm_b_shared(b)) return CINFER_OK;
+    mm_plan p;
+    mm_plan_make(ctx->in[0], b, &p);
+    mm_state *s = cinfer__calloc(1, sizeof *s);
+    if (s) s->pb = cinfer__aligned_alloc((size_t)cinfer__pack_b_floats(p.k, p.n) * 4 + 64);
+    if (!s || !s->pb) {
+        mm_release(s);
+        return cinfer__errorf(ctx->err, CINFER_OUT_OF_MEMORY, "out of memory packing input B");
+    }
+    cinfer__pack_b_par(ctx->pool, b->data, p.n, 1, p.k, p.n, s->pb);
+    *state = s;
+    return CINFER_OK;
 }
 
 /* Naive MatMul for the integer and double dtypes (shape arithmetic, rare small models). */
@@ -194,24 +262,104 @@ static cinfer_status gemm_supports(const cinfer__cpu_ctx *ctx) {
     return CINFER_OK;
 }
 
-static cinfer_status gemm_run(cinfer__cpu_ctx *ctx) {
+typedef struct gemm_dims {
+    bool ta, tb;
+    int64_t m, n, k;
+    float alpha, beta;
+    const cinfer_tensor *c;   /* NULL when absent or beta == 0 */
+} gemm_dims;
+
+static gemm_dims gemm_dims_of(const cinfer__cpu_ctx *ctx) {
     const cinfer__node *nd = ctx->node;
     const cinfer_tensor *a = ctx->in[0], *b = ctx->in[1];
-    const cinfer_tensor *c = ctx->n_in > 2 ? ctx->in[2] : NULL;
-    bool ta = cinfer__attr_int(nd, "transA", 0) != 0, tb = cinfer__attr_int(nd, "transB", 0) != 0;
-    float alpha = cinfer__attr_float(nd, "alpha", 1.0f), beta = cinfer__attr_float(nd, "beta", 1.0f);
-    int64_t m = a->dims[ta ? 1 : 0], k = a->dims[ta ? 0 : 1], n = b->dims[tb ? 0 : 1];
-    gemm_c fill = {c, beta, ctx->out[0]->data, n};
-    bool with_c = c && beta != 0.0f;
-    cinfer__sgemm_par(ctx->pool, ta, tb, m, n, k, alpha, a->data, a->dims[1], b->data,
-                      b->dims[1], with_c ? 1.0f : 0.0f, ctx->out[0]->data, n,
-                      with_c ? gemm_fill_c : NULL, &fill);
+    gemm_dims d = {.ta = cinfer__attr_int(nd, "transA", 0) != 0,
+                   .tb = cinfer__attr_int(nd, "transB", 0) != 0,
+                   .alpha = cinfer__attr_float(nd, "alpha", 1.0f),
+                   .beta = cinfer__attr_float(nd, "beta", 1.0f)};
+    d.m = a->dims[d.ta ? 1 : 0];
+    d.k = a->dims[d.ta ? 0 : 1];
+    d.n = b->dims[d.tb ? 0 : 1];
+    d.c = ctx->n_in > 2 && ctx->in[2] && d.beta != 0.0f ? ctx->in[2] : NULL;
+    return d;
+}
+
+/* A C that is the same for every row ([], [1], [n], [1, n]) becomes a per-column bias. */
+static bool gemm_c_is_row(const cinfer_tensor *c) {
+    return c->rank < 2 || c->dims[0] == 1;
+}
+
+static size_t gemm_scratch(const cinfer__cpu_ctx *ctx) {
+    gemm_dims d = gemm_dims_of(ctx);
+    int64_t f = (d.m * d.k + 15) / 16 * 16 + cinfer__pack_b_floats(d.k, d.n) + d.n;
+    return (size_t)f * sizeof(float);
+}
+
+static cinfer_status gemm_prepare(const cinfer__cpu_ctx *ctx, void **state) {
+    gemm_dims d = gemm_dims_of(ctx);
+    bool pack_b = ctx->in[1]->data != NULL, bias = d.c && d.c->data && gemm_c_is_row(d.c);
+    if (ctx->in[0]->dtype != CINFER_DTYPE_FLOAT || (!pack_b && !bias)) return CINFER_OK;
+    mm_state *s = cinfer__calloc(1, sizeof *s);
+    bool ok = s != NULL;
+    if (ok && pack_b) {
+        s->pb = cinfer__aligned_alloc((size_t)cinfer__pack_b_floats(d.k, d.n) * 4 + 64);
+        ok = s->pb != NULL;
+    }
+    if (ok && bias) {
+        s->bias_c = cinfer__aligned_alloc((size_t)d.n * 4 + 64);
+        ok = s->bias_c != NULL;
+    }
+    if (!ok) {
+        mm_release(s);
+        return cinfer__errorf(ctx->err, CINFER_OUT_OF_MEMORY, "out of memory packing Gemm inputs");
+    }
+    if (pack_b)
+        cinfer__pack_b_par(ctx->pool, ctx->in[1]->data, d.tb ? 1 : d.n, d.tb ? d.k : 1, d.k, d.n,
+                           s->pb);
+    if (bias) {
+        const float *c = d.c->data;
+        int64_t cn = d.c->rank >= 1 ? d.c->dims[d.c->rank - 1] : 1;
+        for (int64_t j = 0; j < d.n; j++) s->bias_c[j] = d.beta * c[cn == 1 ? 0 : j];
+    }
+    *state = s;
+    return CINFER_OK;
+}
+
+static cinfer_status gemm_run(cinfer__cpu_ctx *ctx) {
+    gemm_dims d = gemm_dims_of(ctx);
+    const mm_state *st = ctx->state;
+    const cinfer_tensor *a = ctx->in[0], *b = ctx->in[1];
+    float *y = ctx->out[0]->data, *pa = ctx->scratch;
+    /* scratch: packed A | packed B (unless prepacked) | beta*C as a column bias */
+    float *pb_room = pa + (d.m * d.k + 15) / 16 * 16;
+    float *pb = st && st->pb ? st->pb : pb_room;
+    /* alpha scales packed A (one rounding per element, as alpha * (a*b) would take). */
+    cinfer__pack_a_par(ctx->pool, a->data, d.ta ? 1 : d.k, d.ta ? d.m : 1, d.m, d.k, pa);
+    if (d.alpha != 1.0f)
+        for (int64_t i = 0; i < d.m * d.k; i++) pa[i] *= d.alpha;
+    if (!st || !st->pb)
+        cinfer__pack_b_par(ctx->pool, b->data, d.tb ? 1 : d.n, d.tb ? d.k : 1, d.k, d.n, pb);
+    cinfer__gemm_args g = {.m = d.m, .n = d.n, .k = d.k, .batch = 1, .a = pa, .b = pb, .c = y,
+                           .ldc = d.n};
+    if (st && st->bias_c) {
+        g.bias_c = st->bias_c;
+    } else if (d.c && gemm_c_is_row(d.c)) {
+        float *bc = pb_room + cinfer__pack_b_floats(d.k, d.n);
+        const float *c = d.c->data;
+        int64_t cn = d.c->rank >= 1 ? d.c->dims[d.c->rank - 1] : 1;
+        for (int64_t j = 0; j < d.n; j++) bc[j] = d.beta * c[cn == 1 ? 0 : j];
+        g.bias_c = bc;
+    } else if (d.c) {
+        gemm_c fill = {d.c, d.beta, y, d.n};
+        gemm_fill_c(&fill, 0, d.m, 0, d.n);
+        g.accumulate = true;
+    }
+    cinfer__gemm_packed(ctx->pool, &g);
     return CINFER_OK;
 }
 
 const cinfer__cpu_kernel cinfer__cpu_linalg[] = {
-    {"MatMul", "", matmul_supports, NULL, matmul_run},
+    {"MatMul", "", matmul_supports, matmul_scratch, matmul_run, matmul_prepare, mm_release},
     {"MatMulInteger", "", NULL, matmul_int_scratch, matmul_int_run},
-    {"Gemm", "", gemm_supports, NULL, gemm_run},
+    {"Gemm", "", gemm_supports, gemm_scratch, gemm_run, gemm_prepare, mm_release},
     {0},
 };

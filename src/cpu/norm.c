@@ -39,66 +39,86 @@ static double row_dev2(const float *x, int64_t n, float mean) {
     return total;
 }
 
-static float row_max(const float *x, int64_t n) {
-    float m[8];
-    int64_t i = 0;
-    for (int j = 0; j < 8; j++) m[j] = x[0];
-    for (; i + 8 <= n; i += 8)
-        for (int j = 0; j < 8; j++) m[j] = x[i + j] > m[j] ? x[i + j] : m[j];
-    for (; i < n; i++) m[0] = x[i] > m[0] ? x[i] : m[0];
-    for (int j = 1; j < 8; j++) m[0] = m[j] > m[0] ? m[j] : m[0];
-    return m[0];
-}
+/* Softmax's loops are compiled for AVX-512 and AVX2 as well as the baseline and picked at
+ * load time (the vector types below are 16 floats wide: one zmm, two ymm or four xmm). */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && \
+    !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+#define SM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SM_CLONES
+#endif
+#define SM_INLINE static inline __attribute__((always_inline))
 
 /* A vectorized expf through GCC/Clang vector extensions (plain loops would not vectorize: the
  * range clamp is a floating compare, which -ftrapping-math keeps as a branch). 2^k * p(r)
  * with x = k ln2 + r, |r| <= ln2/2 and Cephes' expf polynomial (about 1 ulp). Arguments are
  * clamped to the normal range: below -87.3 the result is ~1e-38 rather than a denormal or 0,
  * which no softmax can tell apart. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
+#define VW 16
+/* The 64-byte vector helpers are always inlined: no vector crosses a call boundary, so gcc's
+ * note that such returns change the ABI without AVX-512 does not apply. */
+#if defined(__GNUC__)
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+typedef float vf __attribute__((vector_size(4 * VW)));
+typedef int32_t vi __attribute__((vector_size(4 * VW)));
 
-static inline v4f v4_splat(float f) { return (v4f){f, f, f, f}; }
+SM_INLINE vf v_splat(float f) { return (vf){0} + f; }
 
-static inline v4f v4_select(v4i mask, v4f a, v4f b) { /* mask ? a : b, lane by lane */
-    return (v4f)(((v4i)a & mask) | ((v4i)b & ~mask));
+SM_INLINE vf v_select(vi mask, vf a, vf b) { /* mask ? a : b, lane by lane */
+    return (vf)(((vi)a & mask) | ((vi)b & ~mask));
 }
 
-static inline v4f v4_exp(v4f x) {
-    const v4f lo = v4_splat(-87.3f), hi = v4_splat(88.7f);
-    x = v4_select(x < lo, lo, x);
-    x = v4_select(x > hi, hi, x);
-    v4f k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
-    v4f r = x - k * 0.693359375f;
+SM_INLINE vf v_exp(vf x) {
+    const vf lo = v_splat(-87.3f), hi = v_splat(88.7f);
+    x = v_select(x < lo, lo, x);
+    x = v_select(x > hi, hi, x);
+    vf k = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f; /* round to nearest */
+    vf r = x - k * 0.693359375f;
     r = r + k * 2.12194440e-4f;
-    v4f p = r * 1.9875691500e-4f + 1.3981999507e-3f;
+    vf p = r * 1.9875691500e-4f + 1.3981999507e-3f;
     p = p * r + 8.3334519073e-3f;
     p = p * r + 4.1665795894e-2f;
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * r * r + r + 1.0f;
-    v4i bits = (__builtin_convertvector(k, v4i) + 127) << 23;
-    return p * (v4f)bits;
+    vi bits = (__builtin_convertvector(k, vi) + 127) << 23;
+    return p * (vf)bits;
+}
+
+/* Largest of x[0..n), n >= 1, VW lanes at a time. */
+SM_INLINE float row_max(const float *x, int64_t n) {
+    vf m = v_splat(x[0]), v;
+    int64_t i = 0;
+    for (; i + VW <= n; i += VW) {
+        memcpy(&v, x + i, sizeof v);
+        m = v_select(v > m, v, m);
+    }
+    float r = m[0];
+    for (int j = 1; j < VW; j++) r = m[j] > r ? m[j] : r;
+    for (; i < n; i++) r = x[i] > r ? x[i] : r;
+    return r;
 }
 
 /* y[i] = exp(x[i] - m[i]) (m == NULL: exp(x[i] - ms)). The tail goes through a padded
  * vector, so every element gets the same rounding. */
-static void exp_sub(const float *x, const float *m, float ms, float *y, int64_t n) {
+SM_INLINE void exp_sub(const float *x, const float *m, float ms, float *y, int64_t n) {
     int64_t i = 0;
-    v4f vm = v4_splat(ms), v;
-    for (; i + 4 <= n; i += 4) {
+    vf vm = v_splat(ms), v;
+    for (; i + VW <= n; i += VW) {
         memcpy(&v, x + i, sizeof v);
         if (m) memcpy(&vm, m + i, sizeof vm);
-        v = v4_exp(v - vm);
+        v = v_exp(v - vm);
         memcpy(y + i, &v, sizeof v);
     }
     if (i < n) {
-        float xt[4] = {0}, mt[4] = {ms, ms, ms, ms};
+        float xt[VW] = {0}, mt[VW];
+        for (int j = 0; j < VW; j++) mt[j] = ms;
         memcpy(xt, x + i, (size_t)(n - i) * sizeof *x);
         if (m) memcpy(mt, m + i, (size_t)(n - i) * sizeof *m);
         memcpy(&v, xt, sizeof v);
         memcpy(&vm, mt, sizeof vm);
-        v = v4_exp(v - vm);
+        v = v_exp(v - vm);
         memcpy(xt, &v, sizeof v);
         memcpy(y + i, xt, (size_t)(n - i) * sizeof *y);
     }
@@ -242,6 +262,7 @@ typedef struct sm_task {
 } sm_task;
 
 /* Stable softmax of one contiguous row: subtract the max before exp. */
+SM_CLONES
 static void softmax_row(const float *x, float *y, int64_t n, bool log_out) {
     float m = row_max(x, n);
     exp_sub(x, NULL, m, y, n);
@@ -263,6 +284,7 @@ static void softmax_rows(void *arg, int64_t begin, int64_t end) {
 
 /* A strided axis: COLS neighbouring columns at a time, so every pass reads whole rows. */
 #define COLS 64
+SM_CLONES
 static void softmax_cols(void *arg, int64_t begin, int64_t end) {
     const sm_task *t = arg;
     float m[COLS];
