@@ -182,6 +182,143 @@ CINFER_API cinfer_status cinfer_model_run(cinfer_model *model, size_t n_inputs,
                                           const char *const *output_names,
                                           cinfer_tensor *outputs);
 
+/* ---- Scheduling: asynchronous requests and dynamic batching -------------------------- */
+/* A scheduler queues requests for one model, batches them along the first dimension of every
+ * input and output (the batch dimension: symbolic in the model) and runs the batches on
+ * execution instances; results arrive through a callback on the scheduler's completion thread.
+ * Option names follow Triton's dynamic_batching and instance_group. See docs/scheduler.md. */
+
+typedef struct cinfer_scheduler cinfer_scheduler;
+typedef struct cinfer_request cinfer_request;
+
+#define CINFER_MAX_PREFERRED_BATCH_SIZES 16
+
+typedef struct cinfer_batching_options {
+    uint32_t struct_size;        /* sizeof(cinfer_batching_options), set by _init */
+    int max_batch_size;          /* rows per execution, at most 65536 (default 8). 0: the model
+                                    does not batch; every request runs alone with its shapes */
+    uint64_t max_queue_delay_us; /* how long a batch may wait to grow; default 0 = never wait */
+    int preferred_batch_sizes[CINFER_MAX_PREFERRED_BATCH_SIZES]; /* dispatched at once */
+    int n_preferred_batch_sizes; /* default 0 */
+    uint64_t max_queue_size;     /* queued requests; a submit past it fails at once with
+                                    CINFER_QUEUE_FULL. 0 (default) = unbounded */
+    uint64_t default_timeout_us; /* queue timeout of requests that set none; 0 = none */
+    int instances;               /* execution instances; 0 = default (1 on the CPU) */
+    int priority_levels;         /* >= 1 (default 2); level 1 is the highest */
+    int default_priority_level;  /* level of requests with priority 0; default the lowest */
+    int preserve_ordering;       /* nonzero: results are delivered in dispatch order */
+} cinfer_batching_options;
+
+/* Fills `opts` with the defaults. */
+CINFER_API void cinfer_batching_options_init(cinfer_batching_options *opts);
+
+/* Creates a scheduler for `model`: checks that every input and output has the batch as its
+ * first dimension (unless max_batch_size is 0), plans the batch buckets 1, 2, 4, ..., max
+ * (plus the preferred sizes), warms them, allocates every instance's staging buffers and
+ * starts the batcher, instance and completion threads. `opts` may be NULL for the defaults.
+ * The model must outlive the scheduler. On success *out is the caller's, released with
+ * cinfer_scheduler_destroy. Errors: INVALID_ARGUMENT (options), UNSUPPORTED (a model the
+ * batcher cannot batch, named input/output), OUT_OF_MEMORY, INTERNAL (threads). */
+CINFER_API cinfer_status cinfer_scheduler_create(cinfer_model *model,
+                                                 const cinfer_batching_options *opts,
+                                                 cinfer_scheduler **out);
+
+/* Stops accepting requests, completes every queued request with CINFER_SHUTDOWN, lets running
+ * batches finish (their requests complete with their result), delivers every completion and
+ * joins the threads: no callback runs after it returns. Request handles the caller still
+ * holds stay valid until released. Must not be called from a completion callback. Accepts
+ * NULL. */
+CINFER_API void cinfer_scheduler_destroy(cinfer_scheduler *sched);
+
+/* Called once per request on the scheduler's completion thread, never with a scheduler lock
+ * held. `message` is "" on success, else names the model and the cause; valid during the call.
+ * On success `outputs` holds the n_outputs requested outputs (runtime-owned, dims[0] = the
+ * request's rows); the callback may keep one by copying the struct and setting that entry's
+ * data to NULL, after which it releases it with cinfer_tensor_release(). Other outputs live
+ * until cinfer_request_release(). On failure n_outputs is 0. The callback may submit new
+ * requests; it must not wait on another request or destroy the scheduler. */
+typedef void (*cinfer_request_fn)(cinfer_request *req, cinfer_status status, const char *message,
+                                  size_t n_outputs, cinfer_tensor *outputs, void *user);
+
+typedef struct cinfer_request_options {
+    uint32_t struct_size;            /* sizeof(cinfer_request_options), set by _init */
+    int priority;                    /* 1 = highest ... priority_levels; 0 = default level */
+    uint64_t timeout_us;             /* queue timeout: a request still queued after it completes
+                                        with CINFER_TIMEOUT and never runs. 0 = the scheduler's
+                                        default_timeout_us */
+    size_t n_outputs;                /* outputs wanted; 0 = all, in declared order */
+    const char *const *output_names; /* n_outputs names; NULL = the first n_outputs outputs */
+    int copy_inputs;                 /* nonzero: inputs are copied by submit; 0 (default): the
+                                        input data is borrowed and must stay valid and unchanged
+                                        until the request completes */
+    cinfer_request_fn callback;      /* may be NULL */
+    void *user;                      /* passed to callback */
+} cinfer_request_options;
+
+CINFER_API void cinfer_request_options_init(cinfer_request_options *opts);
+
+/* Queues one request. inputs: n_inputs tensors named by input_names (NULL: every model input
+ * in declared order), all with the same first dimension (the request's rows, 1 ..
+ * max_batch_size); the other dimensions must match the model. Thread-safe. Fails at once,
+ * with no callback, with INVALID_ARGUMENT / INVALID_INPUT (bad request, message names the
+ * input), QUEUE_FULL (names the model and the limit), SHUTDOWN or OUT_OF_MEMORY. On success
+ * the request completes exactly once (callback, then waiters wake). out may be NULL: the
+ * request is then released by the runtime after its callback; otherwise *out is the caller's
+ * reference, dropped with cinfer_request_release(). */
+CINFER_API cinfer_status cinfer_scheduler_submit(cinfer_scheduler *sched, size_t n_inputs,
+                                                 const char *const *input_names,
+                                                 const cinfer_tensor *inputs,
+                                                 const cinfer_request_options *opts,
+                                                 cinfer_request **out);
+
+/* Blocks until the request has completed (its callback has returned) and returns its status.
+ * Must not be called from a completion callback. */
+CINFER_API cinfer_status cinfer_request_wait(cinfer_request *req);
+
+/* Cancels a request. Queued: it completes with CINFER_CANCELLED and never runs. Running: its
+ * result is dropped and it completes with CINFER_CANCELLED. Both return CINFER_OK;
+ * CINFER_NOT_FOUND when it has already finished (it completes with its result). */
+CINFER_API cinfer_status cinfer_request_cancel(cinfer_request *req);
+
+/* After completion (cinfer_request_wait returned): the status message ("" on success) and the
+ * outputs as the callback left them. Both are owned by the request and live until
+ * cinfer_request_release(). Before completion: "" and CINFER_NOT_FOUND; after a failure, no
+ * outputs and the request's status. */
+CINFER_API const char *cinfer_request_message(const cinfer_request *req);
+CINFER_API cinfer_status cinfer_request_outputs(cinfer_request *req, size_t *n_outputs,
+                                                cinfer_tensor **outputs);
+
+/* Drops the caller's reference; outputs not moved out are freed once the request has
+ * completed. A request released before it completes still completes (callback included).
+ * Accepts NULL. */
+CINFER_API void cinfer_request_release(cinfer_request *req);
+
+/* Per-scheduler statistics, cumulative since creation (Triton's inference statistics). The
+ * time sums are over successful requests: each request adds its own queue time and the input
+ * copy, compute and output copy times of the batch it ran in. */
+typedef struct cinfer_scheduler_stats {
+    uint32_t struct_size;      /* set by the caller: sizeof(cinfer_scheduler_stats) */
+    uint64_t request_count;    /* requests accepted by submit */
+    uint64_t success_count;    /* completed with CINFER_OK */
+    uint64_t fail_count;       /* completed with an error (including the three below) */
+    uint64_t timeout_count, cancel_count, shutdown_count;
+    uint64_t reject_count;     /* submits refused with CINFER_QUEUE_FULL */
+    uint64_t inference_count;  /* rows of successful requests */
+    uint64_t execution_count;  /* batches run */
+    uint64_t padded_rows;      /* rows added to reach a planned batch bucket */
+    uint64_t pending_count;    /* requests queued now */
+    uint64_t queue_ns, compute_input_ns, compute_infer_ns, compute_output_ns;
+} cinfer_scheduler_stats;
+
+CINFER_API cinfer_status cinfer_scheduler_get_stats(cinfer_scheduler *sched,
+                                                    cinfer_scheduler_stats *out);
+
+/* The batch-size histogram: counts[b] = executions that ran b rows (before padding), for b <
+ * len. Returns the length that holds every batch size (max_batch_size + 1). counts may be
+ * NULL. */
+CINFER_API size_t cinfer_scheduler_batch_histogram(cinfer_scheduler *sched, uint64_t *counts,
+                                                   size_t len);
+
 #ifdef __cplusplus
 }
 #endif

@@ -54,11 +54,72 @@ static int parse_dims(const char *s, cli_shape_arg *sh) {
     return 0;
 }
 
+#define MAX_LEVELS 256
+
+static int push_level(double *v, int *n, double x) {
+    if (*n == MAX_LEVELS) return -1;
+    v[(*n)++] = x;
+    return 0;
+}
+
+/* Load levels: "A,B,C", or "A[:B[:STEP]]" from A to B inclusive, by STEP when given and by
+ * doubling otherwise (perf_analyzer's --concurrency-range steps by 1). Concurrency levels
+ * are integers. */
+static int parse_levels(const char *s, bool integer, double *v, int *n) {
+    *n = 0;
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    double part[3];
+    int n_part = 0;
+    bool list = strchr(buf, ',') != NULL;
+    for (char *tok = strtok_r(buf, list ? "," : ":", &save); tok;
+         tok = strtok_r(NULL, list ? "," : ":", &save)) {
+        double x;
+        int64_t i;
+        if (integer ? parse_i64(tok, 1, &i) : parse_f64(tok, 0.0, &x)) return -1;
+        if (integer) x = (double)i;
+        if (list) {
+            if (push_level(v, n, x)) return -1;
+        } else {
+            if (n_part == 3) return -1;
+            part[n_part++] = x;
+        }
+    }
+    if (list) return *n ? 0 : -1;
+    if (n_part == 0) return -1;
+    double a = part[0], b = n_part > 1 ? part[1] : a;
+    if (b < a) return -1;
+    if (n_part == 3) {
+        for (double x = a; x <= b * (1 + 1e-12); x += part[2])
+            if (push_level(v, n, x)) return -1;
+        return 0;
+    }
+    for (double x = a; x < b; x *= 2)
+        if (push_level(v, n, x)) return -1;
+    return push_level(v, n, b);
+}
+
+static int parse_int_list(const char *s, int *v, int *n) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    char *save = NULL;
+    *n = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int64_t x;
+        if (*n == 16 || parse_i64(tok, 0, &x) || x > 65536) return -1;
+        v[(*n)++] = (int)x;
+    }
+    return *n ? 0 : -1;
+}
+
 /* ---- Option table -------------------------------------------------------------------- */
 
 typedef enum opt_id {
     O_INPUT, O_SHAPE, O_DIM, O_OUTDIR, O_DEVICE, O_THREADS, O_SEED,
-    O_BATCH, O_WARMUP, O_ITERS, O_DURATION, O_JSON, O_VERBOSE, O_HELP
+    O_BATCH, O_WARMUP, O_ITERS, O_DURATION, O_JSON, O_VERBOSE, O_HELP,
+    O_CONCURRENCY, O_RATE, O_ARRIVAL, O_MAXBATCH, O_DELAY, O_INSTANCES, O_INTERVAL,
+    O_STABILITY, O_TRIALS, O_CSV
 } opt_id;
 
 static const struct {
@@ -79,10 +140,73 @@ static const struct {
     {NULL, "--iterations", O_ITERS, OPT_BENCH, 1},
     {NULL, "--duration", O_DURATION, OPT_BENCH, 1},
     {NULL, "--json", O_JSON, OPT_BENCH, 0},
+    {NULL, "--concurrency", O_CONCURRENCY, OPT_LOAD, 1},
+    {NULL, "--request-rate", O_RATE, OPT_LOAD, 1},
+    {NULL, "--arrival", O_ARRIVAL, OPT_LOAD, 1},
+    {NULL, "--max-batch-size", O_MAXBATCH, OPT_LOAD, 1},
+    {NULL, "--max-queue-delay-us", O_DELAY, OPT_LOAD, 1},
+    {NULL, "--instances", O_INSTANCES, OPT_LOAD, 1},
+    {NULL, "--measurement-interval", O_INTERVAL, OPT_LOAD, 1},
+    {NULL, "--stability-percentage", O_STABILITY, OPT_LOAD, 1},
+    {NULL, "--max-trials", O_TRIALS, OPT_LOAD, 1},
+    {NULL, "--csv", O_CSV, OPT_LOAD, 1},
     {"-v", "--verbose", O_VERBOSE, 0, 0},
     {"-h", "--help", O_HELP, 0, 0},
 };
 #define N_OPTS (int)(sizeof opt_table / sizeof opt_table[0])
+
+/* The load generator's options (bench). */
+static int set_load_opt(cli_opts *o, opt_id id, const char *opt, const char *v) {
+    int64_t n;
+    switch (id) {
+    case O_CONCURRENCY:
+    case O_RATE:
+        if (o->n_levels)
+            return cli_usage_error(o->cmd, "give one of --concurrency and --request-rate, once");
+        o->closed_loop = id == O_CONCURRENCY;
+        if (parse_levels(v, o->closed_loop, o->levels, &o->n_levels))
+            return cli_usage_error(o->cmd, "%s '%s': expected A, A:B, A:B:STEP or A,B,... with "
+                                   "values > 0%s (at most %d levels)", opt, v,
+                                   o->closed_loop ? ", whole numbers" : "", MAX_LEVELS);
+        return 0;
+    case O_ARRIVAL:
+        if (!strcmp(v, "constant")) o->arrival = CLI_ARRIVAL_CONSTANT;
+        else if (!strcmp(v, "poisson")) o->arrival = CLI_ARRIVAL_POISSON;
+        else return cli_usage_error(o->cmd, "%s '%s': expected constant or poisson", opt, v);
+        break;
+    case O_MAXBATCH:
+        if (parse_int_list(v, o->max_batch, &o->n_max_batch))
+            return cli_usage_error(o->cmd, "%s '%s': expected N or N,M,... (0 to 65536, at most "
+                                   "16 values)", opt, v);
+        break;
+    case O_DELAY:
+        if (parse_i64(v, 0, &o->max_queue_delay_us))
+            return cli_usage_error(o->cmd, "%s '%s': expected microseconds >= 0", opt, v);
+        break;
+    case O_INSTANCES:
+        if (parse_i64(v, 1, &n) || n > 64)
+            return cli_usage_error(o->cmd, "%s '%s': expected 1 to 64", opt, v);
+        o->instances = (int)n;
+        break;
+    case O_INTERVAL:
+        if (parse_f64(v, 0.0, &o->interval_ms) || o->interval_ms > 3600e3)
+            return cli_usage_error(o->cmd, "%s '%s': expected milliseconds > 0", opt, v);
+        break;
+    case O_STABILITY:
+        if (parse_f64(v, 0.0, &o->stability_pct) || o->stability_pct > 1000)
+            return cli_usage_error(o->cmd, "%s '%s': expected a percentage > 0", opt, v);
+        break;
+    case O_TRIALS:
+        if (parse_i64(v, 3, &n) || n > 10000)
+            return cli_usage_error(o->cmd, "%s '%s': expected N >= 3", opt, v);
+        o->max_trials = (int)n;
+        break;
+    case O_CSV: o->csv = v; break;
+    default: return -1;
+    }
+    o->load_flag_given = true;
+    return 0;
+}
 
 static int find_opt(const char *name) {
     for (int k = 0; k < N_OPTS; k++)
@@ -172,7 +296,10 @@ static int set_value_opt2(cli_opts *o, opt_id id, const char *opt, const char *v
             return cli_usage_error(o->cmd, "%s '%s': expected seconds > 0", opt, v);
         o->duration_given = true;
         return 0;
-    default: return cli_usage_error(o->cmd, "internal: unhandled option %s", opt);
+    default: {
+        int rc = set_load_opt(o, id, opt, v);
+        return rc >= 0 ? rc : cli_usage_error(o->cmd, "internal: unhandled option %s", opt);
+    }
     }
 }
 
@@ -209,6 +336,13 @@ static int check_opts(cli_opts *o) {
     if (!o->model) return cli_usage_error(o->cmd, "'%s' needs a MODEL file", o->cmd);
     if (o->iterations && o->duration_given)
         return cli_usage_error(o->cmd, "give --iterations or --duration, not both");
+    if (o->load_flag_given && !o->n_levels)
+        return cli_usage_error(o->cmd, "the batcher, window and --csv options need "
+                               "--concurrency or --request-rate");
+    if (o->n_levels && (o->iterations || o->duration_given))
+        return cli_usage_error(o->cmd, "--iterations and --duration are for the single-request "
+                               "mode; with --concurrency or --request-rate use "
+                               "--measurement-interval and --max-trials");
     return 0;
 }
 
@@ -218,10 +352,16 @@ int cli_parse(int argc, char **argv, int first, unsigned allowed, cli_opts *o) {
     o->device = CINFER_DEVICE_AUTO;
     o->warmup = 5;
     o->duration = 5.0;
+    o->interval_ms = 1000.0;
+    o->stability_pct = 10.0;
+    o->max_trials = 10;
     o->files = cinfer__calloc((size_t)argc, sizeof *o->files);
     o->shapes = cinfer__calloc((size_t)argc, sizeof *o->shapes);
     o->dims = cinfer__calloc((size_t)argc, sizeof *o->dims);
-    if (!o->files || !o->shapes || !o->dims) return cli_fail(CINFER_OUT_OF_MEMORY, "out of memory");
+    o->levels = cinfer__calloc(MAX_LEVELS, sizeof *o->levels);
+    o->max_batch = cinfer__calloc(16, sizeof *o->max_batch);
+    if (!o->files || !o->shapes || !o->dims || !o->levels || !o->max_batch)
+        return cli_fail(CINFER_OUT_OF_MEMORY, "out of memory");
     bool only_positional = false;
     for (int i = first; i < argc; i++) {
         char *arg = argv[i];
@@ -247,9 +387,13 @@ void cli_opts_free(cli_opts *o) {
     cinfer__free(o->files);
     cinfer__free(o->shapes);
     cinfer__free(o->dims);
+    cinfer__free(o->levels);
+    cinfer__free(o->max_batch);
     o->files = NULL;
     o->shapes = NULL;
     o->dims = NULL;
+    o->levels = NULL;
+    o->max_batch = NULL;
 }
 
 /* ---- Runtime and model ----------------------------------------------------------------- */

@@ -15,8 +15,12 @@ enum {
     OPT_OUTDIR = 1 << 2, /* -o DIR */
     OPT_DEVICE = 1 << 3, /* --device, --threads */
     OPT_SEED = 1 << 4,   /* --seed */
-    OPT_BENCH = 1 << 5   /* --batch --warmup --iterations --duration --json */
+    OPT_BENCH = 1 << 5,  /* --batch --warmup --iterations --duration --json */
+    OPT_LOAD = 1 << 6    /* bench's load generator: --concurrency --request-rate ... --csv */
 };
+
+/* Arrival process of the open loop (--arrival). */
+typedef enum cli_arrival { CLI_ARRIVAL_CONSTANT = 0, CLI_ARRIVAL_POISSON = 1 } cli_arrival;
 
 typedef struct cli_file_arg {
     const char *name; /* NULL: the next input not given by name, in declared order */
@@ -58,6 +62,21 @@ typedef struct cli_opts {
     double duration;
     bool duration_given;
     bool json;
+    /* bench's load generator (bench.c): closed loop at concurrency levels or open loop at
+     * request rates, through a scheduler configured by the batcher flags */
+    double *levels;      /* --concurrency or --request-rate levels, in order */
+    int n_levels;
+    bool closed_loop;    /* --concurrency (else --request-rate when n_levels > 0) */
+    cli_arrival arrival;
+    int *max_batch;      /* --max-batch-size list: one scheduler per value */
+    int n_max_batch;
+    int64_t max_queue_delay_us;
+    int instances;       /* 0: the scheduler's default */
+    double interval_ms;  /* --measurement-interval: one window */
+    double stability_pct;
+    int max_trials;      /* windows per level at most */
+    const char *csv;
+    bool load_flag_given; /* a batcher or window flag, which needs a load mode */
 } cli_opts;
 
 /* Parses argv[first..argc) for subcommand opts->cmd, accepting the options in `allowed`.
