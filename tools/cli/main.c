@@ -51,7 +51,13 @@ void cli_print_usage(const char *cmd, int to_stderr) {
                    "  --iterations N     timed runs (default: as many as fit --duration)\n"
                    "  --duration S       seconds of timed runs (default 5)\n"
                    "  --json             print one JSON object on stdout (the rest to stderr)\n"
-                   "  --seed N           seed of the random inputs\n%s",
+                   "  --seed N           seed of the random inputs\n"
+                   "load generator (requests through the scheduler; see docs/scheduler.md):\n"
+                   "  --concurrency A[:B[:STEP]]  closed loop at each concurrency level\n"
+                   "  --request-rate R[,R...]     open loop; --arrival constant|poisson\n"
+                   "  --max-batch-size N[,N...]   --max-queue-delay-us US  --instances N\n"
+                   "  --measurement-interval MS   --stability-percentage P  --max-trials N\n"
+                   "  --csv FILE                  perf_analyzer's columns, one row per level\n%s",
                 usage_inputs, usage_runtime);
     } else {
         fputs(usage_main, f);
