@@ -7,6 +7,7 @@
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "onnx.pb-c.h"
@@ -50,6 +51,49 @@ static inline Onnx__ModelProto *model_new(int64_t opset) {
     m->graph->name = xstr("g");
     if (opset) add_opset(m, "", opset);
     return m;
+}
+
+/* A value info of tensor type `elem` with no shape yet; *tt is its tensor type. */
+static inline Onnx__ValueInfoProto *vinfo_tensor(const char *name, int elem,
+                                                 Onnx__TypeProto__Tensor **tt_out) {
+    Onnx__ValueInfoProto *v = xcalloc(1, sizeof *v);
+    onnx__value_info_proto__init(v);
+    v->name = xstr(name);
+    v->type = xcalloc(1, sizeof *v->type);
+    onnx__type_proto__init(v->type);
+    v->type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
+    Onnx__TypeProto__Tensor *tt = xcalloc(1, sizeof *tt);
+    onnx__type_proto__tensor__init(tt);
+    tt->has_elem_type = 1;
+    tt->elem_type = elem;
+    v->type->tensor_type = tt;
+    *tt_out = tt;
+    return v;
+}
+
+/* A tensor value info from a spec like "batch,seq,8": a number is a fixed dim, a name a
+ * dim_param, "?" a dim with neither. spec NULL: no shape at all (outputs). */
+static inline Onnx__ValueInfoProto *vinfo_spec(const char *name, int elem, const char *spec) {
+    Onnx__TypeProto__Tensor *tt;
+    Onnx__ValueInfoProto *v = vinfo_tensor(name, elem, &tt);
+    if (!spec) return v;
+    tt->shape = xcalloc(1, sizeof *tt->shape);
+    onnx__tensor_shape_proto__init(tt->shape);
+    char *copy = xstr(spec), *save = NULL;
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        Onnx__TensorShapeProto__Dimension *d = xcalloc(1, sizeof *d);
+        onnx__tensor_shape_proto__dimension__init(d);
+        if (tok[0] >= '0' && tok[0] <= '9') {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+            d->dim_value = atoll(tok);
+        } else if (strcmp(tok, "?")) {
+            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
+            d->dim_param = xstr(tok);
+        }
+        APPEND(tt->shape->dim, tt->shape->n_dim, d);
+    }
+    free(copy);
+    return v;
 }
 
 #endif

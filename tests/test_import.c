@@ -27,17 +27,8 @@
 /* A tensor value info; dims < 0 become dim_param "N<i>" when params is set, else unset. */
 static Onnx__ValueInfoProto *vinfo(const char *name, int elem, int rank, const int64_t *dims,
                                    bool params) {
-    Onnx__ValueInfoProto *v = xcalloc(1, sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = xstr(name);
-    v->type = xcalloc(1, sizeof *v->type);
-    onnx__type_proto__init(v->type);
-    v->type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    Onnx__TypeProto__Tensor *tt = xcalloc(1, sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    tt->has_elem_type = 1;
-    tt->elem_type = elem;
-    v->type->tensor_type = tt;
+    Onnx__TypeProto__Tensor *tt;
+    Onnx__ValueInfoProto *v = vinfo_tensor(name, elem, &tt);
     if (rank < 0) return v;
     tt->shape = xcalloc(1, sizeof *tt->shape);
     onnx__tensor_shape_proto__init(tt->shape);

@@ -23,36 +23,9 @@ enum { D_IN = 64, D_HID = 256, D_OUT = 16 };
 
 /* ---- Models --------------------------------------------------------------------------- */
 
-/* A value info from "batch,16": numbers are fixed dims, names dim_params. */
+/* A float value info from "batch,16": numbers are fixed dims, names dim_params. */
 static Onnx__ValueInfoProto *vinfo(const char *name, const char *spec) {
-    Onnx__ValueInfoProto *v = xcalloc(1, sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = xstr(name);
-    v->type = xcalloc(1, sizeof *v->type);
-    onnx__type_proto__init(v->type);
-    v->type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    Onnx__TypeProto__Tensor *tt = xcalloc(1, sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    tt->has_elem_type = 1;
-    tt->elem_type = F32;
-    v->type->tensor_type = tt;
-    tt->shape = xcalloc(1, sizeof *tt->shape);
-    onnx__tensor_shape_proto__init(tt->shape);
-    char *copy = xstr(spec), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        Onnx__TensorShapeProto__Dimension *d = xcalloc(1, sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        if (tok[0] >= '0' && tok[0] <= '9') {
-            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-            d->dim_value = atoll(tok);
-        } else {
-            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            d->dim_param = xstr(tok);
-        }
-        APPEND(tt->shape->dim, tt->shape->n_dim, d);
-    }
-    free(copy);
-    return v;
+    return vinfo_spec(name, F32, spec);
 }
 
 /* A float initializer [rows x cols] (cols 0: [rows]) with seeded values in [-1, 1). */

@@ -21,38 +21,8 @@ enum {
 
 /* ---- building ModelProtos (everything malloc'd: free_unpacked frees it) ----------------- */
 
-/* A tensor value info from a spec like "batch,seq,8": a number is a fixed dim, a name a
- * dim_param, "?" a dim with neither. spec NULL: no shape at all (outputs). */
 static Onnx__ValueInfoProto *vinfo(const char *name, int elem, const char *spec) {
-    Onnx__ValueInfoProto *v = xcalloc(1, sizeof *v);
-    onnx__value_info_proto__init(v);
-    v->name = xstr(name);
-    v->type = xcalloc(1, sizeof *v->type);
-    onnx__type_proto__init(v->type);
-    v->type->value_case = ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE;
-    Onnx__TypeProto__Tensor *tt = xcalloc(1, sizeof *tt);
-    onnx__type_proto__tensor__init(tt);
-    tt->has_elem_type = 1;
-    tt->elem_type = elem;
-    v->type->tensor_type = tt;
-    if (!spec) return v;
-    tt->shape = xcalloc(1, sizeof *tt->shape);
-    onnx__tensor_shape_proto__init(tt->shape);
-    char *copy = xstr(spec), *save = NULL;
-    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        Onnx__TensorShapeProto__Dimension *d = xcalloc(1, sizeof *d);
-        onnx__tensor_shape_proto__dimension__init(d);
-        if (tok[0] >= '0' && tok[0] <= '9') {
-            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
-            d->dim_value = atoll(tok);
-        } else if (strcmp(tok, "?")) {
-            d->value_case = ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM;
-            d->dim_param = xstr(tok);
-        }
-        APPEND(tt->shape->dim, tt->shape->n_dim, d);
-    }
-    free(copy);
-    return v;
+    return vinfo_spec(name, elem, spec);
 }
 
 static void add_input(Onnx__ModelProto *m, const char *name, int elem, const char *spec) {
