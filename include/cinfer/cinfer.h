@@ -303,7 +303,7 @@ typedef struct cinfer_scheduler_stats {
     uint64_t fail_count;       /* completed with an error (including the three below) */
     uint64_t timeout_count, cancel_count, shutdown_count;
     uint64_t reject_count;     /* submits refused with CINFER_QUEUE_FULL */
-    uint64_t inference_count;  /* rows of successful requests */
+    uint64_t inference_count;  /* rows of successfully executed batches */
     uint64_t execution_count;  /* batches run */
     uint64_t padded_rows;      /* rows added to reach a planned batch bucket */
     uint64_t pending_count;    /* requests queued now */

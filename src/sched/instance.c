@@ -186,10 +186,13 @@ static cinfer_status run_alone(cinfer__instance *inst, cinfer_request *r, cinfer
     return st;
 }
 
-static void record_batch(cinfer_scheduler *s, const cinfer__batch *b) {
+/* Executions and the rows they ran are counted together, here, so that any snapshot of the
+ * statistics gives a consistent average batch size. */
+static void record_batch(cinfer_scheduler *s, const cinfer__batch *b, cinfer_status st) {
     int64_t bucket = s->batching ? s->buckets[cinfer__bucket_for(s, b->rows)].size : b->rows;
     pthread_mutex_lock(&s->stats_mu);
     s->st.execution_count++;
+    if (st == CINFER_OK) s->st.inference_count += (uint64_t)b->rows;
     s->st.padded_rows += (uint64_t)(bucket - b->rows);
     s->hist[b->rows]++;
     pthread_mutex_unlock(&s->stats_mu);
@@ -226,7 +229,7 @@ static void run_batch(cinfer__instance *inst) {
         b->reqs[k]->infer_ns = t.infer_ns;
         b->reqs[k]->out_ns = t.output_ns;
     }
-    record_batch(s, b);
+    record_batch(s, b, st);
     hand_in(s, b);
 }
 

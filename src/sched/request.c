@@ -284,7 +284,6 @@ void cinfer__request_reject(cinfer_scheduler *s, cinfer_request *r, cinfer_statu
 static void account(cinfer_scheduler_stats *st, const cinfer_request *r) {
     if (r->status == CINFER_OK) {
         st->success_count++;
-        st->inference_count += (uint64_t)r->rows;
         st->queue_ns += r->t_dispatch - r->t_enqueue;
         st->compute_input_ns += r->in_ns;
         st->compute_infer_ns += r->infer_ns;
@@ -301,7 +300,6 @@ static void flush_stats(cinfer_scheduler *s, cinfer_scheduler_stats *d) {
     pthread_mutex_lock(&s->stats_mu);
     cinfer_scheduler_stats *st = &s->st;
     st->success_count += d->success_count;
-    st->inference_count += d->inference_count;
     st->queue_ns += d->queue_ns;
     st->compute_input_ns += d->compute_input_ns;
     st->compute_infer_ns += d->compute_infer_ns;
