@@ -129,6 +129,9 @@ typedef struct cinfer_model_options {
     const char *base_dir;  /* where external data files are looked up; default: the model
                               file's directory (load from memory: none allowed unless set) */
     size_t fold_cap_bytes; /* constant folding never makes a tensor larger; default 1 MiB */
+    int fuse;              /* 1 (default): rewrite op patterns into fused ops at load, such as
+                              MatMul + bias + GELU or Add + LayerNormalization (docs/fusion.md);
+                              0: run the graph op by op, as imported (for comparisons) */
 } cinfer_model_options;
 
 CINFER_API void cinfer_model_options_init(cinfer_model_options *opts);

@@ -59,4 +59,8 @@ void cinfer__sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, 
                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                    int64_t ldc);
 
+/* GELU in place over `rows` rows of `cols` floats, `ldc` apart (erf form, or the tanh
+ * approximation): the FusedMatMul epilogue, on the widest vector copy the CPU runs. */
+void cinfer__gelu_rows_f32(float *c, int64_t ldc, int64_t rows, int64_t cols, bool tanh_form);
+
 #endif

@@ -114,4 +114,10 @@ static inline float cinfer__gelu_erff(float x) {
     return 0.5f * x * one_plus;
 }
 
+/* GELU's tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+static inline float cinfer__gelu_tanhf(float v) {
+    const float k = 0.79788456080286536f; /* sqrt(2 / pi) */
+    return 0.5f * v * (1.0f + cinfer__tanhf(k * (v + 0.044715f * v * v * v)));
+}
+
 #endif

@@ -54,10 +54,6 @@ EW_INLINE float unit_clamp(float v) {
 
 static float softplusf(float v) { return v > 0 ? v + log1pf(expf(-v)) : log1pf(expf(v)); }
 
-EW_INLINE float gelu_tanhf(float v) {
-    const float k = 0.79788456080286536f; /* sqrt(2 / pi) */
-    return 0.5f * v * (1.0f + cinfer__tanhf(k * (v + 0.044715f * v * v * v)));
-}
 
 /* Activations with attributes or several branches. Returns false if op is not one. */
 EW_INLINE bool activation_f32(const un_job *j, const float *x, float *y, int64_t n) {
@@ -73,7 +69,7 @@ EW_INLINE bool activation_f32(const un_job *j, const float *x, float *y, int64_t
     case CINFER__EW_HARD_SIGMOID: LOOP(unit_clamp(v * al + be)); return true;
     case CINFER__EW_HARD_SWISH: LOOP(v * unit_clamp(v * (1.0f / 6.0f) + 0.5f)); return true;
     case CINFER__EW_GELU:
-        if (p->gelu_tanh) LOOP(gelu_tanhf(v));
+        if (p->gelu_tanh) LOOP(cinfer__gelu_tanhf(v));
         else LOOP(cinfer__gelu_erff(v));
         return true;
     case CINFER__EW_ELU: LOOP(v < 0 ? al * cinfer__expm1f(v) : v); return true;
@@ -163,6 +159,25 @@ static bool cpu_has_avx512(void) {
 #else
     return false;
 #endif
+}
+
+void cinfer__gelu_rows_f32(float *c, int64_t ldc, int64_t rows, int64_t cols, bool tanh_form) {
+    cinfer__ew_params p = {.op = CINFER__EW_GELU, .gelu_tanh = tanh_form};
+    un_job j = {.p = &p, .avx2 = cpu_has_avx2(), .avx512 = cpu_has_avx512()};
+    for (int64_t r = 0; r < rows; r++) {
+        float *row = c + r * ldc;
+#if EW_AVX2_COPY
+        if (j.avx512) {
+            math_f32_avx512(&j, row, row, cols);
+            continue;
+        }
+        if (j.avx2) {
+            math_f32_avx2(&j, row, row, cols);
+            continue;
+        }
+#endif
+        math_f32_base(&j, row, row, cols);
+    }
 }
 
 /* ---- Other float dtypes, in double --------------------------------------------------------- */

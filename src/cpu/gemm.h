@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "core/threadpool.h"
+#include "ir/passes.h"
 
 /* Hand-written loops that vectorize are compiled for AVX-512 and AVX2 as well as the
  * baseline, picked at load time (the build targets plain x86-64). */
@@ -89,16 +90,16 @@ typedef struct cinfer__gemm_args {
     const float *bias_c;      /* [n] per column, or NULL */
     bool accumulate;          /* C += AB (biases ignored) */
     bool relu;
+    /* Called on each finished block of C (rows x cols at c, row stride ldc) while it is still
+     * in cache, for activations the micro-kernel does not apply itself. NULL: none. */
+    void (*epilogue)(const void *ctx, float *c, int64_t ldc, int64_t rows, int64_t cols);
+    const void *epilogue_ctx;
     cinfer__pack_b_fn pack_b; /* non-NULL: B packed per block (b unused) */
     void *pack_ctx;
     float *b_scratch;
 } cinfer__gemm_args;
 int64_t cinfer__gemm_b_scratch_floats(int threads);
 void cinfer__gemm_packed(cinfer__pool *pool, const cinfer__gemm_args *g);
-
-/* Integer attribute a graph pass may set on a Conv (after removing the Relu that consumed its
- * only output) to have the kernel clamp its outputs at 0 in the GEMM / Winograd epilogue. */
-#define CINFER_FUSED_RELU_ATTR "cinfer.fused_relu"
 
 /* Threads a kernel may use: the pool's size (1 without a pool). */
 int cinfer__cpu_threads(cinfer__pool *pool);

@@ -106,13 +106,33 @@ static void mm_pack_batches(void *arg, int64_t begin, int64_t end) {
     }
 }
 
-static void matmul_f32(const cinfer__cpu_ctx *ctx, const mm_plan *p) {
+/* FusedMatMul's activations that run as a GEMM epilogue over finished blocks of C. */
+typedef enum mm_act { MM_ACT_NONE, MM_ACT_RELU, MM_ACT_GELU, MM_ACT_GELU_TANH } mm_act;
+
+static mm_act mm_act_of(const cinfer__node *n) {
+    const char *a = cinfer__attr_string(n, "activation", "none");
+    return !strcmp(a, "relu") ? MM_ACT_RELU : !strcmp(a, "gelu") ? MM_ACT_GELU
+         : !strcmp(a, "gelu_tanh") ? MM_ACT_GELU_TANH : MM_ACT_NONE;
+}
+
+static void gelu_block(const void *ctx, float *c, int64_t ldc, int64_t rows, int64_t cols) {
+    cinfer__gelu_rows_f32(c, ldc, rows, cols, *(const mm_act *)ctx == MM_ACT_GELU_TANH);
+}
+
+/* Float MatMul (+ FusedMatMul's bias row and activation; act must outlive the call). */
+static void matmul_f32(const cinfer__cpu_ctx *ctx, const mm_plan *p, const float *bias,
+                       const mm_act *act) {
     const mm_state *st = ctx->state;
     const float *a = ctx->in[0]->data, *b = ctx->in[1]->data;
     float *y = ctx->out[0]->data, *pa = ctx->scratch;
     float *pb = st && st->pb ? NULL : pa + mm_b_offset(p);
     cinfer__gemm_args g = {.m = p->m, .n = p->n, .k = p->k, .batch = p->batch, .a = pa,
-                           .b = pb ? pb : st->pb, .c = y, .ldc = p->n, .c_stride = p->m * p->n};
+                           .b = pb ? pb : st->pb, .c = y, .ldc = p->n, .c_stride = p->m * p->n,
+                           .bias_c = bias, .relu = *act == MM_ACT_RELU};
+    if (*act == MM_ACT_GELU || *act == MM_ACT_GELU_TANH) {
+        g.epilogue = gelu_block;
+        g.epilogue_ctx = act;
+    }
     if (p->flat) {
         /* One GEMM of batch*m rows against the shared B. */
         g.m = p->batch * p->m;
@@ -191,7 +211,11 @@ static cinfer_status matmul_run(cinfer__cpu_ctx *ctx) {
     const void *a = ctx->in[0]->data, *b = ctx->in[1]->data;
     void *y = ctx->out[0]->data;
     switch (ctx->in[0]->dtype) {
-    case CINFER_DTYPE_FLOAT: matmul_f32(ctx, &p); break;
+    case CINFER_DTYPE_FLOAT: {
+        mm_act none = MM_ACT_NONE;
+        matmul_f32(ctx, &p, NULL, &none);
+        break;
+    }
     case CINFER_DTYPE_DOUBLE: matmul_f64(a, b, y, &p); break;
     case CINFER_DTYPE_INT32: matmul_i32(a, b, y, &p); break;
     case CINFER_DTYPE_INT64: matmul_i64(a, b, y, &p); break;
@@ -339,7 +363,8 @@ static cinfer_status gemm_run(cinfer__cpu_ctx *ctx) {
     if (!st || !st->pb)
         cinfer__pack_b_par(ctx->pool, b->data, d.tb ? 1 : d.n, d.tb ? d.k : 1, d.k, d.n, pb);
     cinfer__gemm_args g = {.m = d.m, .n = d.n, .k = d.k, .batch = 1, .a = pa, .b = pb, .c = y,
-                           .ldc = d.n};
+                           .ldc = d.n,
+                           .relu = cinfer__attr_int(ctx->node, CINFER_FUSED_RELU_ATTR, 0) != 0};
     if (st && st->bias_c) {
         g.bias_c = st->bias_c;
     } else if (d.c && gemm_c_is_row(d.c)) {
@@ -357,9 +382,27 @@ static cinfer_status gemm_run(cinfer__cpu_ctx *ctx) {
     return CINFER_OK;
 }
 
+/* FusedMatMul (the fusion passes' MatMul + bias row + activation): float only. */
+static cinfer_status fused_matmul_supports(const cinfer__cpu_ctx *ctx) {
+    if (ctx->in[0]->dtype == CINFER_DTYPE_FLOAT) return CINFER_OK;
+    return cinfer__errorf(ctx->err, CINFER_UNSUPPORTED, "dtype %s is not supported (float)",
+                          cinfer_dtype_name(ctx->in[0]->dtype));
+}
+
+static cinfer_status fused_matmul_run(cinfer__cpu_ctx *ctx) {
+    mm_plan p;
+    mm_plan_make(ctx->in[0], ctx->in[1], &p);
+    const cinfer_tensor *bias = ctx->n_in > 2 ? ctx->in[2] : NULL;
+    mm_act act = mm_act_of(ctx->node);
+    matmul_f32(ctx, &p, bias ? bias->data : NULL, &act);
+    return CINFER_OK;
+}
+
 const cinfer__cpu_kernel cinfer__cpu_linalg[] = {
     {"MatMul", "", matmul_supports, matmul_scratch, matmul_run, matmul_prepare, mm_release},
     {"MatMulInteger", "", NULL, matmul_int_scratch, matmul_int_run},
     {"Gemm", "", gemm_supports, gemm_scratch, gemm_run, gemm_prepare, mm_release},
+    {"FusedMatMul", "cinfer", fused_matmul_supports, matmul_scratch, fused_matmul_run,
+     matmul_prepare, mm_release},
     {0},
 };

@@ -252,6 +252,95 @@ static cinfer_status run_layernorm(cinfer__cpu_ctx *ctx) {
     return CINFER_OK;
 }
 
+/* ---- SkipLayerNorm (fusion of Add + LayerNormalization): per row, sum then normalize ---- */
+
+/* Where operand t's elements sit in the sum's [rank] shape: stride 0 on broadcast dims. */
+typedef struct bcast_view {
+    const float *data;
+    int64_t st[CINFER_MAX_RANK];
+    bool rows; /* not broadcast within a normalized row: each row is contiguous in data */
+} bcast_view;
+
+typedef struct skip_task {
+    bcast_view a, b;
+    int rank;
+    const int64_t *dims;
+    float *sum;  /* where the sum goes: the sum output, or Y itself */
+    ln_task ln;
+} skip_task;
+
+static void bcast_view_make(const cinfer_tensor *t, int rank, const int64_t *dims, int axis,
+                            bcast_view *v) {
+    int64_t st[CINFER_MAX_RANK];
+    cinfer__strides(t->rank, t->dims, st);
+    v->data = t->data;
+    v->rows = true;
+    for (int k = 0; k < rank; k++) {
+        int tk = k - (rank - t->rank);
+        bool real = tk >= 0 && t->dims[tk] != 1;
+        v->st[k] = real ? st[tk] : 0;
+        if (k >= axis && !real && dims[k] != 1) v->rows = false;
+    }
+}
+
+/* Offset in t's data of element i (row-major over dims) of the broadcast operand. */
+static int64_t bcast_offset(const bcast_view *v, int rank, const int64_t *dims, int64_t i) {
+    int64_t off = 0;
+    for (int k = rank - 1; k >= 0; k--) {
+        off += i % dims[k] * v->st[k];
+        i /= dims[k];
+    }
+    return off;
+}
+
+static void skip_range(void *arg, int64_t begin, int64_t end) {
+    const skip_task *t = arg;
+    int64_t D = t->ln.D;
+    for (int64_t r = begin; r < end; r++) {
+        float *s = t->sum + r * D;
+        if (t->a.rows && t->b.rows) {
+            const float *a = t->a.data + bcast_offset(&t->a, t->rank, t->dims, r * D);
+            const float *b = t->b.data + bcast_offset(&t->b, t->rank, t->dims, r * D);
+            for (int64_t i = 0; i < D; i++) s[i] = a[i] + b[i];
+        } else {
+            for (int64_t i = 0; i < D; i++)
+                s[i] = t->a.data[bcast_offset(&t->a, t->rank, t->dims, r * D + i)] +
+                       t->b.data[bcast_offset(&t->b, t->rank, t->dims, r * D + i)];
+        }
+        ln_task one = t->ln; /* this row only: normalize the sum just written */
+        one.x = s;
+        one.y = t->ln.y + r * D;
+        layernorm_range(&one, 0, 1);
+    }
+}
+
+static size_t skip_layernorm_scratch(const cinfer__cpu_ctx *ctx) {
+    const cinfer_tensor *y = ctx->out[0];
+    int axis = 0;
+    cinfer__norm_axis(cinfer__attr_int(ctx->node, "axis", -1), y->rank, &axis);
+    return 2 * (size_t)cinfer__numel(y->rank - axis, y->dims + axis) * sizeof(float);
+}
+
+static cinfer_status run_skip_layernorm(cinfer__cpu_ctx *ctx) {
+    const cinfer_tensor *y = ctx->out[0];
+    int axis = 0;
+    cinfer__norm_axis(cinfer__attr_int(ctx->node, "axis", -1), y->rank, &axis);
+    int nr = y->rank - axis;
+    int64_t D = cinfer__numel(nr, y->dims + axis), rows = cinfer__numel(axis, y->dims);
+    float *scr = ctx->scratch;
+    skip_task t = {.rank = y->rank, .dims = y->dims,
+                   .sum = ctx->n_out > 1 && ctx->out[1] ? ctx->out[1]->data : y->data};
+    bcast_view_make(ctx->in[0], y->rank, y->dims, axis, &t.a);
+    bcast_view_make(ctx->in[1], y->rank, y->dims, axis, &t.b);
+    t.ln = (ln_task){NULL, NULL, NULL, y->data, NULL, NULL, D,
+                     cinfer__attr_float(ctx->node, "epsilon", 1e-5f)};
+    t.ln.scale = norm_values(ctx->in[2], nr, y->dims + axis, D, scr);
+    if (ctx->n_in > 3 && ctx->in[3]) t.ln.bias = norm_values(ctx->in[3], nr, y->dims + axis, D,
+                                                             scr + D);
+    if (D > 0) cinfer__parallel_for(ctx->pool, rows, 1 + 16384 / D, skip_range, &t);
+    return CINFER_OK;
+}
+
 /* ---- Softmax / LogSoftmax over (outer, n, inner) ---- */
 
 typedef struct sm_task {
@@ -433,6 +522,7 @@ const cinfer__cpu_kernel cinfer__cpu_norm[] = {
     {"BatchNormalization", "", float_supports, NULL, run_batchnorm},
     {"InstanceNormalization", "", float_supports, NULL, run_instnorm},
     {"LayerNormalization", "", float_supports, layernorm_scratch, run_layernorm},
+    {"SkipLayerNorm", "cinfer", float_supports, skip_layernorm_scratch, run_skip_layernorm},
     {"Softmax", "", float_supports, NULL, run_softmax},
     {"LogSoftmax", "", float_supports, NULL, run_logsoftmax},
     {"LpNormalization", "", float_supports, NULL, run_lpnorm},

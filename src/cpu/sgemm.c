@@ -215,6 +215,10 @@ static void gemm_block(gemm_job *j, int64_t job, float *buf) {
             }
         }
     }
+    if (g->epilogue) {
+        int64_t r0 = ip0 * isa->mr, r1 = ip1 * isa->mr < g->m ? ip1 * isa->mr : g->m;
+        g->epilogue(g->epilogue_ctx, C + r0 * g->ldc + n0, g->ldc, r1 - r0, n1 - n0);
+    }
 }
 
 static void gemm_range(void *arg, int64_t begin, int64_t end) {
@@ -266,6 +270,13 @@ static void gemm_no_k(const cinfer__gemm_args *g) {
                 c[jj] = g->relu && x < 0.0f ? 0.0f : x;
             }
         }
+    for (int64_t bi = 0; bi < g->batch; bi++) {
+        float *c = g->c + bi * g->c_stride;
+        for (int64_t i = 0; i < g->m && g->relu && g->accumulate; i++)
+            for (int64_t jj = 0; jj < g->n; jj++)
+                if (c[i * g->ldc + jj] < 0.0f) c[i * g->ldc + jj] = 0.0f;
+        if (g->epilogue) g->epilogue(g->epilogue_ctx, c, g->ldc, g->m, g->n);
+    }
 }
 
 void cinfer__gemm_packed(cinfer__pool *pool, const cinfer__gemm_args *g) {

@@ -312,45 +312,49 @@ done:
     return st;
 }
 
-cinfer_status cinfer__graph_resolve_ops(cinfer__graph *g, cinfer__err *err) {
-    for (int i = 0; i < g->n_nodes; i++) {
-        cinfer__node *n = &g->nodes[i];
-        if (n->dead) continue;
-        bool known = false;
-        const cinfer__op_def *d = cinfer__op_find(n->domain, n->op_type, n->opset, &known);
-        const char *dom = n->domain[0] ? n->domain : "ai.onnx";
-        if (!d && known)
-            return cinfer__errorf(err, CINFER_UNSUPPORTED,
-                                  "node '%s': op %s (domain %s) is not supported at opset %d",
-                                  n->name, n->op_type, dom, n->opset);
-        if (!d)
-            return cinfer__errorf(err, CINFER_UNSUPPORTED,
-                                  "node '%s': op %s (domain %s, opset %d) is not supported",
-                                  n->name, n->op_type, dom, n->opset);
-        int n_in = n->n_in, n_out = n->n_out;
-        while (n_in > 0 && n->in[n_in - 1] < 0) n_in--;
-        if (n_in < d->min_in || n_in > d->max_in)
+cinfer_status cinfer__node_resolve(cinfer__node *n, cinfer__err *err) {
+    bool known = false;
+    const cinfer__op_def *d = cinfer__op_find(n->domain, n->op_type, n->opset, &known);
+    const char *dom = n->domain[0] ? n->domain : "ai.onnx";
+    if (!d && known)
+        return cinfer__errorf(err, CINFER_UNSUPPORTED,
+                              "node '%s': op %s (domain %s) is not supported at opset %d",
+                              n->name, n->op_type, dom, n->opset);
+    if (!d)
+        return cinfer__errorf(err, CINFER_UNSUPPORTED,
+                              "node '%s': op %s (domain %s, opset %d) is not supported", n->name,
+                              n->op_type, dom, n->opset);
+    int n_in = n->n_in, n_out = n->n_out;
+    while (n_in > 0 && n->in[n_in - 1] < 0) n_in--;
+    if (n_in < d->min_in || n_in > d->max_in)
+        return cinfer__errorf(err, CINFER_INVALID_MODEL,
+                              "node '%s' (%s): %d inputs given, the op takes %d to %d", n->name,
+                              n->op_type, n_in, d->min_in, d->max_in);
+    if (n_out < d->min_out || n_out > d->max_out)
+        return cinfer__errorf(err, CINFER_INVALID_MODEL,
+                              "node '%s' (%s): %d outputs given, the op has %d to %d", n->name,
+                              n->op_type, n_out, d->min_out, d->max_out);
+    for (int k = 0; k < d->min_in; k++)
+        if (n->in[k] < 0)
             return cinfer__errorf(err, CINFER_INVALID_MODEL,
-                                  "node '%s' (%s): %d inputs given, the op takes %d to %d",
-                                  n->name, n->op_type, n_in, d->min_in, d->max_in);
-        if (n_out < d->min_out || n_out > d->max_out)
-            return cinfer__errorf(err, CINFER_INVALID_MODEL,
-                                  "node '%s' (%s): %d outputs given, the op has %d to %d",
-                                  n->name, n->op_type, n_out, d->min_out, d->max_out);
-        for (int k = 0; k < d->min_in; k++)
-            if (n->in[k] < 0)
-                return cinfer__errorf(err, CINFER_INVALID_MODEL,
-                                      "node '%s' (%s): required input %d is missing", n->name,
-                                      n->op_type, k);
-        n->def = d;
-        if (d->check) {
-            cinfer_status st = d->check(n, err);
-            if (st != CINFER_OK) {
-                cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
-                return st;
-            }
+                                  "node '%s' (%s): required input %d is missing", n->name,
+                                  n->op_type, k);
+    n->def = d;
+    cinfer__free(n->params); /* a node a pass rewrote is checked again */
+    n->params = NULL;
+    if (d->check) {
+        cinfer_status st = d->check(n, err);
+        if (st != CINFER_OK) {
+            cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
+            return st;
         }
     }
+    return CINFER_OK;
+}
+
+cinfer_status cinfer__graph_resolve_ops(cinfer__graph *g, cinfer__err *err) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (!g->nodes[i].dead) CINFER_TRY(cinfer__node_resolve(&g->nodes[i], err));
     return CINFER_OK;
 }
 

@@ -112,6 +112,8 @@ cinfer_status cinfer__graph_sort(cinfer__graph *g, cinfer__err *err);
 /* Looks up every node's op definition for its domain and opset and runs its attribute check.
  * Unsupported op, opset or attribute = CINFER_UNSUPPORTED naming the node. */
 cinfer_status cinfer__graph_resolve_ops(cinfer__graph *g, cinfer__err *err);
+/* The same for one node (again after a pass rewrote it: its params are parsed anew). */
+cinfer_status cinfer__node_resolve(cinfer__node *n, cinfer__err *err);
 
 /* Attribute accessors (NULL / default when absent). */
 const cinfer__attr *cinfer__node_attr(const cinfer__node *n, const char *name);

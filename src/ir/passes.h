@@ -9,4 +9,31 @@
  * constant weights. *n_folded counts the pairs. */
 cinfer_status cinfer__pass_fold_conv_bn(cinfer__graph *g, int *n_folded, cinfer__err *err);
 
+/* Integer attribute the activation fusion sets on a Conv or Gemm (after removing the Relu that
+ * read its only output): the kernel clamps its outputs at 0 in its epilogue. */
+#define CINFER_FUSED_RELU_ATTR "cinfer.fused_relu"
+
+/* Internal ops the fusion passes write (domain "cinfer", opset 1); docs/fusion.md. */
+#define CINFER_FUSED_DOMAIN "cinfer"
+
+/* What the fusion passes rewrote, per pattern; for `cinfer inspect` and the tests. */
+typedef enum cinfer__fusion_kind {
+    CINFER_FUSION_GELU,          /* x*0.5*(1+erf(x/sqrt2)) chain -> Gelu */
+    CINFER_FUSION_MATMUL_BIAS,   /* MatMul + Add(constant row) -> FusedMatMul */
+    CINFER_FUSION_ACTIVATION,    /* MatMul/Conv/Gemm + Relu or Gelu -> epilogue */
+    CINFER_FUSION_SKIP_LAYERNORM,/* Add + LayerNormalization -> SkipLayerNorm */
+    CINFER_FUSION_KINDS
+} cinfer__fusion_kind;
+
+typedef struct cinfer__fusions {
+    int count[CINFER_FUSION_KINDS];
+} cinfer__fusions;
+
+/* Short description of each kind, for reports. */
+const char *cinfer__fusion_name(cinfer__fusion_kind kind);
+
+/* Runs every fusion pattern, in an order where each can feed the next (GELU before the
+ * MatMul epilogues). Rewrites only what computes the same function. */
+cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer__err *err);
+
 #endif

@@ -1,5 +1,7 @@
 /* Op definitions of the linalg family: MatMul (numpy matmul semantics), MatMulInteger and Gemm (opsets 1..21,
  * including the old `broadcast` attribute and the optional C of opset 11+). */
+#include <string.h>
+
 #include "ops/op.h"
 
 static cinfer_status same_dtype(const cinfer__infer_ctx *ctx) {
@@ -119,11 +121,43 @@ static cinfer_status gemm_infer(cinfer__infer_ctx *ctx) {
     return CINFER_OK;
 }
 
+/* FusedMatMul (internal, written by the fusion passes): MatMul(A, B) + bias, then an
+ * activation. bias is N values broadcast as one row (all its other dims 1). */
+static cinfer_status fused_matmul_check(cinfer__node *node, cinfer__err *err) {
+    const char *act = cinfer__attr_string(node, "activation", "none");
+    static const char *const known[] = {"none", "relu", "gelu", "gelu_tanh"};
+    for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+        if (!strcmp(act, known[i])) return CINFER_OK;
+    return cinfer__errorf(err, CINFER_UNSUPPORTED,
+                          "attribute activation='%s' is not one of none, relu, gelu, gelu_tanh",
+                          act);
+}
+
+static cinfer_status fused_matmul_infer(cinfer__infer_ctx *ctx) {
+    if (ctx->in[0]->dtype != CINFER_DTYPE_FLOAT)
+        return cinfer__errorf(ctx->err, CINFER_UNSUPPORTED, "input 0 has dtype %s (float only)",
+                              cinfer_dtype_name(ctx->in[0]->dtype));
+    CINFER_TRY(same_dtype(ctx));
+    CINFER_TRY(matmul_shape(ctx, CINFER_DTYPE_FLOAT));
+    const cinfer_tensor *bias = ctx->n_in > 2 ? ctx->in[2] : NULL, *y = ctx->out[0];
+    if (!bias) return CINFER_OK;
+    bool ok = bias->rank >= 1 && bias->rank <= y->rank &&
+              bias->dims[bias->rank - 1] == y->dims[y->rank - 1];
+    for (int i = 0; ok && i + 1 < bias->rank; i++) ok = bias->dims[i] == 1;
+    if (ok) return CINFER_OK;
+    char bs[96], ys[96];
+    return cinfer__errorf(ctx->err, CINFER_INVALID_INPUT,
+                          "bias %s is not one row of the output %s",
+                          cinfer__shape_str(bias->rank, bias->dims, bs, sizeof bs),
+                          cinfer__shape_str(y->rank, y->dims, ys, sizeof ys));
+}
+
 const cinfer__op_def cinfer__ops_linalg[] = {
     {"MatMul", "", 1, 21, 2, 2, 1, 1, 0, NULL, matmul_infer},
     /* Opsets 1-6 carry a `broadcast` attribute; broadcasting C is always accepted here. */
     {"MatMulInteger", "", 10, 21, 2, 4, 1, 1, 0, NULL, matmul_int_infer},
     {"Gemm", "", 1, 10, 3, 3, 1, 1, 0, NULL, gemm_infer},
     {"Gemm", "", 11, 21, 2, 3, 1, 1, 0, NULL, gemm_infer},
+    {"FusedMatMul", "cinfer", 1, 1, 2, 3, 1, 1, 0, fused_matmul_check, fused_matmul_infer},
     {0},
 };

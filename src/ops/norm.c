@@ -121,6 +121,40 @@ static cinfer_status layernorm_infer(cinfer__infer_ctx *ctx) {
     return CINFER_OK;
 }
 
+/* SkipLayerNorm (internal, written by the fusion passes): Y = LayerNormalization(A + B,
+ * scale, bias) over the dims from `axis`; optional output 1 is A + B itself. */
+static cinfer_status skip_layernorm_infer(cinfer__infer_ctx *ctx) {
+    CINFER_TRY(float_only(ctx, 0));
+    CINFER_TRY(float_only(ctx, 1));
+    int rank;
+    int64_t dims[CINFER_MAX_RANK];
+    if (!cinfer__broadcast_shapes(2, ctx->in, &rank, dims)) {
+        char a[96], b[96];
+        return cinfer__errorf(ctx->err, CINFER_INVALID_INPUT,
+                              "inputs A %s and B %s do not broadcast together",
+                              cinfer__shape_str(ctx->in[0]->rank, ctx->in[0]->dims, a, sizeof a),
+                              cinfer__shape_str(ctx->in[1]->rank, ctx->in[1]->dims, b, sizeof b));
+    }
+    int64_t ax = cinfer__attr_int(ctx->node, "axis", -1);
+    int axis;
+    if (!cinfer__norm_axis(ax, rank, &axis))
+        return cinfer__errorf(ctx->err, CINFER_INVALID_MODEL,
+                              "attribute axis=%lld is out of range for rank %d", (long long)ax,
+                              rank);
+    /* Scale and bias are checked against the sum's shape, as LayerNormalization checks X. */
+    cinfer_tensor sum = {.dtype = CINFER_DTYPE_FLOAT, .rank = rank};
+    for (int i = 0; i < rank; i++) sum.dims[i] = dims[i];
+    cinfer__infer_ctx ln = *ctx;
+    ln.in[0] = &sum;
+    for (int i = 1; i + 1 < ctx->n_in; i++) ln.in[i] = ctx->in[i + 1];
+    ln.n_in = ctx->n_in - 1;
+    for (int i = 1; i < ln.n_in; i++)
+        if (ln.in[i]) CINFER_TRY(check_norm_bcast(&ln, i, axis));
+    for (int o = 0; o < ctx->n_out; o++)
+        if (ctx->out[o]) cinfer__set_out(ctx->out[o], CINFER_DTYPE_FLOAT, rank, dims);
+    return CINFER_OK;
+}
+
 /* ---- Softmax, LogSoftmax, LpNormalization: along one axis ---- */
 
 static cinfer_status axis_infer(cinfer__infer_ctx *ctx, int64_t dflt) {
@@ -183,6 +217,7 @@ const cinfer__op_def cinfer__ops_norm[] = {
     {"BatchNormalization", "", 14, 21, 5, 5, 1, 3, 0, batchnorm_check, batchnorm_infer},
     {"InstanceNormalization", "", 1, 21, 3, 3, 1, 1, 0, NULL, instnorm_infer},
     {"LayerNormalization", "", 17, 21, 2, 3, 1, 3, 0, layernorm_check, layernorm_infer},
+    {"SkipLayerNorm", "cinfer", 1, 1, 3, 4, 1, 2, 0, NULL, skip_layernorm_infer},
     {"Softmax", "", 1, 21, 1, 1, 1, 1, 0, NULL, softmax_infer},
     {"LogSoftmax", "", 1, 21, 1, 1, 1, 1, 0, NULL, softmax_infer},
     {"LpNormalization", "", 1, 21, 1, 1, 1, 1, 0, lpnorm_check, lpnorm_infer},

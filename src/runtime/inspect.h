@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "cinfer/cinfer.h"
+#include "ir/passes.h"
 
 typedef struct cinfer__op_count {
     const char *op_type; /* lives as long as the model */
@@ -18,11 +19,14 @@ typedef struct cinfer__op_count {
 typedef struct cinfer__model_report {
     int n_nodes_imported;      /* nodes in the file (Constant nodes included) */
     int n_nodes;               /* nodes after load-time passes */
-    int n_ops;                 /* entries in ops[] (histogram of the file's op types) */
-    cinfer__op_count *ops;     /* heap array: free with cinfer__model_report_free */
+    int n_ops;                 /* entries in ops[] */
+    cinfer__op_count *ops;     /* heap array: free with cinfer__model_report_free; the live
+                                  nodes' op types after the load-time passes */
     int64_t n_params;          /* elements of float initializers */
     size_t param_bytes;        /* bytes of all initializers */
     int n_folded_conv_bn;      /* Conv+BatchNormalization pairs folded at load */
+    bool fusion_on;            /* the fusion passes ran (cinfer_model_options.fuse) */
+    cinfer__fusions fusions;   /* what each fusion pattern rewrote */
     /* For the plan of the shapes given to cinfer__model_report: */
     int n_steps;               /* kernel calls per run after plan-time constant folding */
     double flops;              /* 2 per multiply-add, 1 per elementwise op */

@@ -1,6 +1,7 @@
 /* Model handle: load (import, resolve, passes, a probe plan), I/O description, run entry. */
 #include <libgen.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,7 @@
 #include "runtime/runtime.h"
 
 void cinfer_model_options_init(cinfer_model_options *o) {
-    *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20};
+    *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20, .fuse = 1};
 }
 
 /* Records a failure on the model (if any) and on the calling thread. */
@@ -79,6 +80,7 @@ static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
     CINFER_TRY(cinfer__pass_fold_conv_bn(g, &m->n_folded_conv_bn, err));
     CINFER_TRY(cinfer__pass_fold_constants(m, &m->n_folded_load, err));
     cinfer__pass_dead_nodes(g);
+    if (m->fuse) CINFER_TRY(cinfer__pass_fuse(g, &m->fusions, err));
     CINFER_TRY(cinfer__mark_value_needed(m, err));
     CINFER_TRY(fill_info(g, g->inputs, g->n_inputs, &m->in_info, err));
     CINFER_TRY(fill_info(g, g->outputs, g->n_outputs, &m->out_info, err));
@@ -102,17 +104,21 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
                                          "cinfer_model_load: runtime or out is NULL"), &err);
     *out = NULL;
     if (opts) {
-        if (opts->struct_size < sizeof o)
+        /* Callers built against an older, shorter struct get defaults for the newer fields. */
+        size_t oldest = offsetof(cinfer_model_options, fuse);
+        if (opts->struct_size < oldest)
             return fail(NULL, cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
                                              "model options: struct_size %u too small",
                                              opts->struct_size), &err);
-        o = *opts;
+        memcpy(&o, opts, opts->struct_size < sizeof o ? opts->struct_size : sizeof o);
+        o.struct_size = sizeof o;
     }
     cinfer_model *m = cinfer__calloc(1, sizeof *m);
     if (!m) return fail(NULL, cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory"), &err);
     pthread_mutex_init(&m->mu, NULL);
     m->rt = rt;
     m->fold_cap = o.fold_cap_bytes;
+    m->fuse = o.fuse != 0;
     m->guard = getenv("CINFER_GUARD_BYTES") && atoi(getenv("CINFER_GUARD_BYTES")) > 0;
     m->profile = getenv("CINFER_PROFILE") && atoi(getenv("CINFER_PROFILE")) > 0;
     m->path = cinfer__strdup(path ? path : "<memory>");
@@ -165,6 +171,7 @@ cinfer_status cinfer_model_load_memory(cinfer_runtime *rt, const void *data, siz
 
 void cinfer_model_destroy(cinfer_model *m) {
     if (!m) return;
+
     while (m->plans) {
         cinfer__plan *p = m->plans;
         m->plans = p->next;

@@ -41,6 +41,7 @@ static cinfer_status histogram(const cinfer__graph *g, cinfer__model_report *r) 
     r->ops = cinfer__calloc((size_t)g->n_nodes + 1, sizeof *r->ops);
     if (!r->ops) return CINFER_OUT_OF_MEMORY;
     for (int i = 0; i < g->n_nodes; i++) {
+        if (g->nodes[i].dead) continue; /* what runs: after folding, DCE and fusion */
         int k = 0;
         while (k < r->n_ops && strcmp(r->ops[k].op_type, g->nodes[i].op_type)) k++;
         if (k == r->n_ops) r->ops[r->n_ops++] = (cinfer__op_count){g->nodes[i].op_type, 0};
@@ -63,6 +64,8 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
     r->n_nodes_imported = m->n_nodes_imported;
     r->n_nodes = cinfer__graph_live_nodes(g);
     r->n_folded_conv_bn = m->n_folded_conv_bn;
+    r->fusion_on = m->fuse;
+    r->fusions = m->fusions;
     if (histogram(g, r) != CINFER_OK) return CINFER_OUT_OF_MEMORY;
     for (int v = 0; v < g->n_values; v++) {
         const cinfer_tensor *c = g->values[v].constant;

@@ -11,6 +11,7 @@
 #include "core/threadpool.h"
 #include "cpu/cpu.h"
 #include "ir/graph.h"
+#include "ir/passes.h"
 
 struct cinfer_runtime {
     cinfer_device device;
@@ -87,6 +88,8 @@ struct cinfer_model {
     bool *input_value_needed; /* per model input: its contents decide shapes */
     bool *value_needed;       /* per graph value: needed at plan time */
     int n_nodes_imported, n_folded_conv_bn, n_folded_load;
+    bool fuse;                /* run the fusion passes at load (cinfer_model_options.fuse) */
+    cinfer__fusions fusions;  /* what they rewrote */
     pthread_mutex_t mu;       /* guards plans and last_error */
     cinfer__plan *plans;
     int n_plans;

@@ -119,7 +119,7 @@ typedef enum opt_id {
     O_INPUT, O_SHAPE, O_DIM, O_OUTDIR, O_DEVICE, O_THREADS, O_SEED,
     O_BATCH, O_WARMUP, O_ITERS, O_DURATION, O_JSON, O_VERBOSE, O_HELP,
     O_CONCURRENCY, O_RATE, O_ARRIVAL, O_MAXBATCH, O_DELAY, O_INSTANCES, O_INTERVAL,
-    O_STABILITY, O_TRIALS, O_CSV
+    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION
 } opt_id;
 
 static const struct {
@@ -150,6 +150,7 @@ static const struct {
     {NULL, "--stability-percentage", O_STABILITY, OPT_LOAD, 1},
     {NULL, "--max-trials", O_TRIALS, OPT_LOAD, 1},
     {NULL, "--csv", O_CSV, OPT_LOAD, 1},
+    {NULL, "--no-fusion", O_NO_FUSION, 0, 0},
     {"-v", "--verbose", O_VERBOSE, 0, 0},
     {"-h", "--help", O_HELP, 0, 0},
 };
@@ -321,6 +322,7 @@ static int parse_option(int argc, char **argv, int *i, unsigned allowed, cli_opt
         if (val) return cli_usage_error(o->cmd, "option '%s' takes no value", name);
         if (opt_table[k].id == O_JSON) o->json = true;
         else if (opt_table[k].id == O_VERBOSE) o->verbose = true;
+        else if (opt_table[k].id == O_NO_FUSION) o->no_fusion = true;
         else o->help = true;
         return 0;
     }
@@ -409,7 +411,10 @@ int cli_load(const cli_opts *o, cinfer_runtime **rt, cinfer_model **model) {
     *model = NULL;
     cinfer_status s = cinfer_runtime_create(&ro, rt);
     if (s != CINFER_OK) return cli_fail_api(s);
-    s = cinfer_model_load(*rt, o->model, NULL, model);
+    cinfer_model_options mo;
+    cinfer_model_options_init(&mo);
+    mo.fuse = !o->no_fusion;
+    s = cinfer_model_load(*rt, o->model, &mo, model);
     if (s != CINFER_OK) {
         int rc = cli_fail_api(s);
         cinfer_runtime_destroy(*rt);

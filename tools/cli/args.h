@@ -62,6 +62,7 @@ typedef struct cli_opts {
     double duration;
     bool duration_given;
     bool json;
+    bool no_fusion;       /* --no-fusion: load without the fusion passes */
     /* bench's load generator (bench.c): closed loop at concurrency levels or open loop at
      * request rates, through a scheduler configured by the batcher flags */
     double *levels;      /* --concurrency or --request-rate levels, in order */

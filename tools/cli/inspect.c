@@ -96,7 +96,18 @@ static int cmp_ops(const void *a, const void *b) {
 static void print_ops(cinfer__model_report *r) {
     printf("nodes: %d in the file, %d after load-time passes; Conv+BatchNormalization folded: %d\n",
            r->n_nodes_imported, r->n_nodes, r->n_folded_conv_bn);
-    printf("op histogram (%d op types):\n", r->n_ops);
+    if (!r->fusion_on) {
+        printf("fusions: off (--no-fusion)\n");
+    } else {
+        int total = 0;
+        for (int k = 0; k < CINFER_FUSION_KINDS; k++) total += r->fusions.count[k];
+        printf("fusions: %d\n", total);
+        for (int k = 0; k < CINFER_FUSION_KINDS; k++)
+            if (r->fusions.count[k])
+                printf("  %-50s %d\n", cinfer__fusion_name((cinfer__fusion_kind)k),
+                       r->fusions.count[k]);
+    }
+    printf("op histogram after load-time passes (%d op types):\n", r->n_ops);
     qsort(r->ops, (size_t)r->n_ops, sizeof *r->ops, cmp_ops);
     for (int i = 0; i < r->n_ops; i++) printf("  %-24s %d\n", r->ops[i].op_type, r->ops[i].count);
     char cnt[32], bytes[32];

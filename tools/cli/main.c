@@ -29,6 +29,7 @@ static const char usage_inputs[] =
 static const char usage_runtime[] =
     "  --device D         auto (default: a GPU if usable, else the CPU), cpu or cuda\n"
     "  --threads N        CPU threads (default: all cores)\n"
+    "  --no-fusion        keep the graph op by op (no fused MatMul+bias+GELU, Add+LayerNorm..)\n"
     "  -v, --verbose      also print the runtime's info messages\n";
 
 void cli_print_usage(const char *cmd, int to_stderr) {

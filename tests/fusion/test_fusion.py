@@ -1,0 +1,315 @@
+#!/usr/bin/python3
+"""The fusion passes (docs/fusion.md): each pattern, built unfused with onnx.helper, must be
+rewritten (`cinfer inspect` reports the fusion), and the fused run must match both NumPy in
+float64 and the same model run with --no-fusion. Near misses (an intermediate read twice, a
+bias that is not one row, a wrong constant) must be left alone and still compute right.
+
+usage: test_fusion.py CINFER [--device cpu|cuda] [--seed N]
+"""
+import argparse
+import math
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+# DESIGN.md: CPU op vs NumPy float64 is 1e-5 / 1e-6; these are short chains of ops whose
+# float32 roundings add up (a GEMM of K=33, a LayerNorm row), so the model row applies.
+RTOL, ATOL = 1e-4, 1e-5
+
+ERF = np.vectorize(math.erf)
+
+
+def gelu(x):
+    return 0.5 * x * (1.0 + ERF(x / math.sqrt(2.0)))
+
+
+def gelu_tanh(x):
+    return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
+
+
+def layernorm(x, scale, bias, eps=1e-5):
+    mean = x.mean(axis=-1, keepdims=True)
+    var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
+    return (x - mean) / np.sqrt(var + eps) * scale + bias
+
+
+class Case:
+    """One model: nodes over input x (and more inputs), constants, the expected fusions."""
+
+    def __init__(self, name, expect, rng, opset=17):
+        self.name, self.expect, self.rng, self.opset = name, expect, rng, opset
+        self.nodes, self.inits, self.inputs, self.feeds = [], [], [], {}
+        self.outputs = []
+
+    def input(self, name, shape):
+        a = self.rng.uniform(-2, 2, shape).astype(np.float32)
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape)))
+        self.feeds[name] = a
+        return a.astype(np.float64)
+
+    def const(self, name, value):
+        a = np.asarray(value, dtype=np.float32)
+        self.inits.append(numpy_helper.from_array(a, name))
+        return a.astype(np.float64)
+
+    def node(self, op, ins, outs, **attrs):
+        self.nodes.append(helper.make_node(op, ins, outs, name=outs[0] + "_node", **attrs))
+
+    def output(self, name, ref):
+        self.outputs.append((name, ref))
+
+    def save(self, path):
+        outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n, _ in self.outputs]
+        g = helper.make_graph(self.nodes, self.name, self.inputs, outs, self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", self.opset)])
+        m.ir_version = 8
+        onnx.save(m, path)
+
+
+def gelu_chain(c, x, xv, order, prefix="g"):
+    """The erf GELU as exporters write it, in one of three orders; returns (name, ref)."""
+    c.const(prefix + "_sqrt2", math.sqrt(2.0))
+    c.const(prefix + "_one", 1.0)
+    c.const(prefix + "_half", 0.5)
+    c.node("Div", [x, prefix + "_sqrt2"], [prefix + "_d"])
+    c.node("Erf", [prefix + "_d"], [prefix + "_e"])
+    c.node("Add", [prefix + "_one", prefix + "_e"], [prefix + "_a"])
+    if order == 0:    # (x * (1 + erf)) * 0.5
+        c.node("Mul", [x, prefix + "_a"], [prefix + "_m"])
+        c.node("Mul", [prefix + "_m", prefix + "_half"], [prefix + "_y"])
+    elif order == 1:  # (x * 0.5) * (1 + erf)
+        c.node("Mul", [x, prefix + "_half"], [prefix + "_h"])
+        c.node("Mul", [prefix + "_h", prefix + "_a"], [prefix + "_y"])
+    else:             # x * ((1 + erf) * 0.5)
+        c.node("Mul", [prefix + "_a", prefix + "_half"], [prefix + "_h"])
+        c.node("Mul", [x, prefix + "_h"], [prefix + "_y"])
+    return prefix + "_y", gelu(xv)
+
+
+def build_cases(rng):
+    cases = []
+    for order in range(3):
+        c = Case("gelu_order%d" % order, {"GELU": 1}, rng)
+        xv = c.input("x", (2, 5, 37))
+        name, ref = gelu_chain(c, "x", xv, order)
+        c.output(name, ref)
+        cases.append(c)
+
+    # MatMul + bias (bias as either Add operand, as [N] or [1, N]) + activation.
+    for act in ["none", "relu", "gelu", "gelu_chain", "gelu_tanh"]:
+        c = Case("matmul_bias_" + act,
+                 {"MatMul + bias": 1, "activation": 0 if act == "none" else 1,
+                  "GELU": 1 if act == "gelu_chain" else 0}, rng,
+                 opset=20 if act in ("gelu", "gelu_tanh") else 17)  # Gelu is opset 20
+        xv = c.input("x", (3, 7, 33))
+        w = c.const("w", rng.uniform(-1, 1, (33, 17)))
+        b = c.const("b", rng.uniform(-1, 1, (1, 17) if act == "relu" else (17,)))
+        c.node("MatMul", ["x", "w"], ["mm"])
+        c.node("Add", ["b", "mm"] if act != "gelu" else ["mm", "b"], ["lin"])
+        lin = xv @ w + b
+        if act == "none":
+            c.output("lin", lin)
+        elif act == "relu":
+            c.node("Relu", ["lin"], ["y"])
+            c.output("y", np.maximum(lin, 0))
+        elif act == "gelu_chain":
+            name, ref = gelu_chain(c, "lin", lin, 0)
+            c.output(name, ref)
+        else:
+            c.node("Gelu", ["lin"], ["y"], approximate="tanh" if act == "gelu_tanh" else "none")
+            c.output("y", gelu_tanh(lin) if act == "gelu_tanh" else gelu(lin))
+        cases.append(c)
+
+    # MatMul + Relu without a bias; batched B broadcast over a 4-D A.
+    c = Case("matmul_relu", {"activation": 1}, rng)
+    xv = c.input("x", (2, 3, 5, 16))
+    w = c.const("w", rng.uniform(-1, 1, (16, 9)))
+    c.node("MatMul", ["x", "w"], ["mm"])
+    c.node("Relu", ["mm"], ["y"])
+    c.output("y", np.maximum(xv @ w, 0))
+    cases.append(c)
+
+    # Add + LayerNormalization: same shapes; a broadcast row; the sum also read elsewhere.
+    for variant in ["same", "row", "col", "sum_used", "no_bias"]:
+        c = Case("skip_layernorm_" + variant, {"Add + LayerNormalization": 1}, rng)
+        av = c.input("a", (2, 3, 48))
+        bv = c.input("b", {"row": (48,), "col": (3, 1)}.get(variant, (2, 3, 48)))
+        s = c.const("scale", rng.uniform(0.5, 1.5, (48,)))
+        bias = c.const("bias", rng.uniform(-1, 1, (48,)))
+        c.node("Add", ["a", "b"], ["s"])
+        ln_in = ["s", "scale"] + ([] if variant == "no_bias" else ["bias"])
+        c.node("LayerNormalization", ln_in, ["y"], axis=-1, epsilon=1e-5)
+        c.output("y", layernorm(av + bv, s, 0 if variant == "no_bias" else bias))
+        if variant == "sum_used":
+            c.const("two", 2.0)
+            c.node("Mul", ["s", "two"], ["s2"])
+            c.output("s2", (av + bv) * 2)
+        cases.append(c)
+
+    # Conv + Relu and Gemm + Relu: the activation moves into the kernel's epilogue.
+    c = Case("conv_relu", {"activation": 1}, rng)
+    xv = c.input("x", (1, 3, 9, 11))
+    w = c.const("w", rng.uniform(-1, 1, (4, 3, 3, 3)))
+    c.node("Conv", ["x", "w"], ["cv"], pads=[1, 1, 1, 1])
+    c.node("Relu", ["cv"], ["y"])
+    ref = np.zeros((1, 4, 9, 11))
+    xp = np.pad(xv, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    for o in range(4):
+        for i in range(9):
+            for j in range(11):
+                ref[0, o, i, j] = (xp[0, :, i:i + 3, j:j + 3] * w[o]).sum()
+    c.output("y", np.maximum(ref, 0))
+    cases.append(c)
+
+    c = Case("gemm_relu", {"activation": 1}, rng)
+    xv = c.input("x", (6, 20))
+    w = c.const("w", rng.uniform(-1, 1, (13, 20)))
+    b = c.const("b", rng.uniform(-1, 1, (13,)))
+    c.node("Gemm", ["x", "w", "b"], ["gm"], transB=1)
+    c.node("Relu", ["gm"], ["y"])
+    c.output("y", np.maximum(xv @ w.T + b, 0))
+    cases.append(c)
+
+    # Near misses: nothing may fuse, and the results stay right.
+    c = Case("miss_matmul_read_twice", {}, rng)
+    xv = c.input("x", (4, 8))
+    w = c.const("w", rng.uniform(-1, 1, (8, 5)))
+    b = c.const("b", rng.uniform(-1, 1, (5,)))
+    c.node("MatMul", ["x", "w"], ["mm"])
+    c.node("Add", ["mm", "b"], ["lin"])
+    c.output("lin", xv @ w + b)
+    c.output("mm", xv @ w)
+    cases.append(c)
+
+    c = Case("miss_bias_not_a_row", {}, rng)
+    xv = c.input("x", (4, 8))
+    w = c.const("w", rng.uniform(-1, 1, (8, 5)))
+    b = c.const("b", rng.uniform(-1, 1, (4, 5)))
+    c.node("MatMul", ["x", "w"], ["mm"])
+    c.node("Add", ["mm", "b"], ["lin"])
+    c.output("lin", xv @ w + b)
+    cases.append(c)
+
+    c = Case("miss_gelu_wrong_constant", {}, rng)
+    xv = c.input("x", (3, 11))
+    c.const("g_sqrt2", 1.5)
+    c.const("g_one", 1.0)
+    c.const("g_half", 0.5)
+    c.node("Div", ["x", "g_sqrt2"], ["g_d"])
+    c.node("Erf", ["g_d"], ["g_e"])
+    c.node("Add", ["g_one", "g_e"], ["g_a"])
+    c.node("Mul", ["x", "g_a"], ["g_m"])
+    c.node("Mul", ["g_m", "g_half"], ["g_y"])
+    c.output("g_y", 0.5 * xv * (1 + ERF(xv / 1.5)))
+    cases.append(c)
+
+    c = Case("miss_layernorm_mean_read", {}, rng)
+    av = c.input("a", (2, 16))
+    bv = c.input("b", (2, 16))
+    s = c.const("scale", rng.uniform(0.5, 1.5, (16,)))
+    c.node("Add", ["a", "b"], ["s"])
+    c.node("LayerNormalization", ["s", "scale"], ["y", "mean"], axis=-1)
+    c.output("y", layernorm(av + bv, s, 0))
+    c.output("mean", (av + bv).mean(axis=-1, keepdims=True))
+    cases.append(c)
+    return cases
+
+
+KIND_PATTERNS = {
+    "GELU": r"GELU chain -> Gelu\s+(\d+)",
+    "MatMul + bias": r"MatMul \+ bias -> FusedMatMul\s+(\d+)",
+    "activation": r"MatMul/Conv/Gemm \+ Relu/Gelu -> epilogue\s+(\d+)",
+    "Add + LayerNormalization": r"Add \+ LayerNormalization -> SkipLayerNorm\s+(\d+)",
+}
+
+
+def fusions_reported(cinfer, model, device):
+    p = subprocess.run([cinfer, "inspect", model, "--device", device], capture_output=True,
+                       text=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("inspect failed: " + p.stderr.strip())
+    found = {}
+    for kind, pat in KIND_PATTERNS.items():
+        m = re.search(pat, p.stdout)
+        found[kind] = int(m.group(1)) if m else 0
+    return found
+
+
+def run_model(cinfer, model, feeds, outdir, device, extra):
+    args = [cinfer, "run", model, "-o", outdir, "--device", device] + extra
+    for name, a in feeds.items():
+        path = os.path.join(outdir, "in_" + name + ".npy")
+        np.save(path, a)
+        args += ["-i", name + "=" + path]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=120)
+    if p.returncode != 0:
+        raise RuntimeError("run failed: " + p.stderr.strip())
+
+
+def close(got, ref):
+    if got.shape != ref.shape or not np.all(np.isfinite(got)):
+        return False, float("inf")
+    err = float(np.max(np.abs(got.astype(np.float64) - ref))) if ref.size else 0.0
+    bound = ATOL + RTOL * (float(np.max(np.abs(ref))) if ref.size else 0.0)
+    return err <= bound, err
+
+
+def check_case(cinfer, c, tmp, device):
+    model = os.path.join(tmp, c.name + ".onnx")
+    c.save(model)
+    problems = []
+    found = fusions_reported(cinfer, model, device)
+    for kind in KIND_PATTERNS:
+        want = c.expect.get(kind, 0)
+        if found[kind] != want:
+            problems.append("%s fused %d times, expected %d" % (kind, found[kind], want))
+    results = {}
+    for mode, extra in [("fused", []), ("unfused", ["--no-fusion"])]:
+        out = os.path.join(tmp, c.name + "_" + mode)
+        os.makedirs(out, exist_ok=True)
+        run_model(cinfer, model, c.feeds, out, device, extra)
+        results[mode] = {n: np.load(os.path.join(out, n + ".npy")) for n, _ in c.outputs}
+        for name, ref in c.outputs:
+            ok, err = close(results[mode][name], ref)
+            if not ok:
+                problems.append("%s output %s: max error %.3g vs NumPy float64" % (mode, name, err))
+    for name, _ in c.outputs:
+        ok, err = close(results["fused"][name], results["unfused"][name].astype(np.float64))
+        if not ok:
+            problems.append("fused vs unfused output %s: max error %.3g" % (name, err))
+    return problems
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cinfer")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--seed", type=int, default=20261126)
+    a = ap.parse_args()
+    rng = np.random.default_rng(a.seed)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="cinfer-fusion-") as tmp:
+        for c in build_cases(rng):
+            try:
+                problems = check_case(a.cinfer, c, tmp, a.device)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                problems = [str(e)]
+            print(("FAIL " if problems else "ok   ") + c.name)
+            for p in problems:
+                print("     " + p)
+            failed += bool(problems)
+    if failed:
+        print("test_fusion: %d case(s) failed (seed %d)" % (failed, a.seed))
+        return 1
+    print("test_fusion: all passed (seed %d)" % a.seed)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
