@@ -152,6 +152,46 @@ def build_cases(rng):
             c.output("s2", (av + bv) * 2)
         cases.append(c)
 
+    # LayerNorm spelled out as opset-14 exports write it (axes attribute), and as opset 18 would
+    # (axes input); with the residual Add in front it then fuses on into SkipLayerNorm.
+    for variant in ["op14", "op14_no_bias", "op18", "residual"]:
+        expect = {"LayerNorm": 1}
+        if variant == "residual":
+            expect["Add + LayerNormalization"] = 1
+        c = Case("layernorm_decomposed_" + variant, expect, rng,
+                 opset=18 if variant == "op18" else 14)
+        xv = c.input("x", (2, 5, 40))
+        x = "x"
+        if variant == "residual":
+            rv = c.input("r", (2, 5, 40))
+            c.node("Add", ["x", "r"], ["xr"])
+            x, xv = "xr", xv + rv
+        s_ = c.const("scale", rng.uniform(0.5, 1.5, (40,)))
+        b_ = c.const("bias", rng.uniform(-1, 1, (40,)))
+        c.const("two", 2.0)
+        c.const("eps", 1e-5)
+        if variant == "op18":
+            c.inits.append(numpy_helper.from_array(np.array([-1], dtype=np.int64), "axes"))
+            c.node("ReduceMean", [x, "axes"], ["mean"])
+        else:
+            c.node("ReduceMean", [x], ["mean"], axes=[-1])
+        c.node("Sub", [x, "mean"], ["d"])
+        c.node("Pow", ["d", "two"], ["d2"])
+        if variant == "op18":
+            c.node("ReduceMean", ["d2", "axes"], ["var"])
+        else:
+            c.node("ReduceMean", ["d2"], ["var"], axes=[-1])
+        c.node("Add", ["var", "eps"], ["ve"])
+        c.node("Sqrt", ["ve"], ["sd"])
+        c.node("Div", ["d", "sd"], ["n"])
+        c.node("Mul", ["n", "scale"], ["ns"])
+        if variant == "op14_no_bias":
+            c.output("ns", layernorm(xv, s_, 0))
+        else:
+            c.node("Add", ["ns", "bias"], ["y"])
+            c.output("y", layernorm(xv, s_, b_))
+        cases.append(c)
+
     # Conv + Relu and Gemm + Relu: the activation moves into the kernel's epilogue.
     c = Case("conv_relu", {"activation": 1}, rng)
     xv = c.input("x", (1, 3, 9, 11))
@@ -225,6 +265,7 @@ KIND_PATTERNS = {
     "GELU": r"GELU chain -> Gelu\s+(\d+)",
     "MatMul + bias": r"MatMul \+ bias -> FusedMatMul\s+(\d+)",
     "activation": r"MatMul/Conv/Gemm \+ Relu/Gelu -> epilogue\s+(\d+)",
+    "LayerNorm": r"LayerNorm in elementwise ops -> LayerNormalization\s+(\d+)",
     "Add + LayerNormalization": r"Add \+ LayerNormalization -> SkipLayerNorm\s+(\d+)",
 }
 
