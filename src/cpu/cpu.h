@@ -52,12 +52,16 @@ extern const cinfer__cpu_kernel cinfer__cpu_gather[];
 extern const cinfer__cpu_kernel cinfer__cpu_resize[];
 extern const cinfer__cpu_kernel cinfer__cpu_pad[];
 extern const cinfer__cpu_kernel cinfer__cpu_misc[];
+extern const cinfer__cpu_kernel cinfer__cpu_attention[];
 
 /* Single-threaded sgemm on row-major data (OpenBLAS underneath; cinfer's pool provides the
  * parallelism): C[M,N] = alpha * op(A) op(B) + beta * C. */
 void cinfer__sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                    int64_t ldc);
+
+/* Softmax of one contiguous row of n floats (x == y allowed): the Attention kernel's. */
+void cinfer__softmax_row_f32(const float *x, float *y, int64_t n);
 
 /* GELU in place over `rows` rows of `cols` floats, `ldc` apart (erf form, or the tanh
  * approximation): the FusedMatMul epilogue, on the widest vector copy the CPU runs. */

@@ -365,6 +365,8 @@ static void softmax_row(const float *x, float *y, int64_t n, bool log_out) {
     }
 }
 
+void cinfer__softmax_row_f32(const float *x, float *y, int64_t n) { softmax_row(x, y, n, false); }
+
 static void softmax_rows(void *arg, int64_t begin, int64_t end) {
     const sm_task *t = arg;
     for (int64_t r = begin; r < end; r++)

@@ -156,6 +156,7 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
     case CINFER_FUSION_GELU: return "GELU chain -> Gelu";
     case CINFER_FUSION_MATMUL_BIAS: return "MatMul + bias -> FusedMatMul";
     case CINFER_FUSION_ACTIVATION: return "MatMul/Conv/Gemm + Relu/Gelu -> epilogue";
+    case CINFER_FUSION_ATTENTION: return "Q K^T, scale, mask, Softmax, . V -> Attention";
     case CINFER_FUSION_LAYERNORM: return "LayerNorm in elementwise ops -> LayerNormalization";
     case CINFER_FUSION_SKIP_LAYERNORM: return "Add + LayerNormalization -> SkipLayerNorm";
     default: return "?";
@@ -165,6 +166,7 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
 cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer__err *err) {
     memset(done, 0, sizeof *done);
     CINFER_TRY(cinfer__fuse_gelu(g, &done->count[CINFER_FUSION_GELU], err));
+    CINFER_TRY(cinfer__fuse_attention(g, &done->count[CINFER_FUSION_ATTENTION], err));
     CINFER_TRY(cinfer__fuse_matmul_bias(g, &done->count[CINFER_FUSION_MATMUL_BIAS], err));
     CINFER_TRY(cinfer__fuse_activation(g, &done->count[CINFER_FUSION_ACTIVATION], err));
     CINFER_TRY(cinfer__fuse_layernorm(g, &done->count[CINFER_FUSION_LAYERNORM], err));

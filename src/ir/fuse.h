@@ -50,6 +50,7 @@ cinfer_status cinfer__fuse_attr_float(cinfer__node *n, const char *name, float v
 cinfer_status cinfer__fuse_gelu(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_matmul_bias(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_activation(cinfer__graph *g, int *count, cinfer__err *err);
+cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_skip_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 

@@ -21,6 +21,7 @@ typedef enum cinfer__fusion_kind {
     CINFER_FUSION_GELU,          /* x*0.5*(1+erf(x/sqrt2)) chain -> Gelu */
     CINFER_FUSION_MATMUL_BIAS,   /* MatMul + Add(constant row) -> FusedMatMul */
     CINFER_FUSION_ACTIVATION,    /* MatMul/Conv/Gemm + Relu or Gelu -> epilogue */
+    CINFER_FUSION_ATTENTION,     /* MatMul, scale, mask, Softmax, MatMul -> Attention */
     CINFER_FUSION_LAYERNORM,     /* ReduceMean/Sub/Pow/.../Div/Mul/Add -> LayerNormalization */
     CINFER_FUSION_SKIP_LAYERNORM,/* Add + LayerNormalization -> SkipLayerNorm */
     CINFER_FUSION_KINDS

@@ -59,6 +59,7 @@ extern const cinfer__op_def cinfer__ops_gather[];
 extern const cinfer__op_def cinfer__ops_resize[];
 extern const cinfer__op_def cinfer__ops_pad[];
 extern const cinfer__op_def cinfer__ops_misc[];
+extern const cinfer__op_def cinfer__ops_attention[];
 
 /* Helpers for infer functions. */
 static inline void cinfer__set_out(cinfer_tensor *t, cinfer_dtype dt, int rank,

@@ -33,6 +33,11 @@ def gelu_tanh(x):
     return 0.5 * x * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (x + 0.044715 * x ** 3)))
 
 
+def softmax(x):
+    e = np.exp(x - x.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def layernorm(x, scale, bias, eps=1e-5):
     mean = x.mean(axis=-1, keepdims=True)
     var = ((x - mean) ** 2).mean(axis=-1, keepdims=True)
@@ -192,6 +197,55 @@ def build_cases(rng):
             c.output("y", layernorm(xv, s_, b_))
         cases.append(c)
 
+    # Attention: MatMul(Q, K) [/ c | * c] [+ mask] -> Softmax -> MatMul(., V), with masks of
+    # several broadcast shapes and a Q broadcast over a batch dim K and V have.
+    variants = [("div_mask4", (2, 3, 17, 8), (2, 3, 8, 19), (2, 1, 1, 19)),
+                ("mul_nomask", (2, 3, 17, 8), (2, 3, 8, 19), None),
+                ("div_mask2", (3, 17, 8), (2, 3, 8, 19), (17, 19)),
+                ("plain_mask1", (5, 8), (8, 33), (33,))]
+    for name, qs, ks, ms in variants:
+        c = Case("attention_" + name, {"Attention": 1}, rng)
+        qv, kv = c.input("q", qs), c.input("k", ks)
+        vv = c.input("v", ks[:-2] + (ks[-1], 6))
+        c.node("MatMul", ["q", "k"], ["sc"])
+        scores, cur = qv @ kv, "sc"
+        if name.startswith("div"):
+            c.const("c", math.sqrt(8.0))
+            c.node("Div", [cur, "c"], ["scd"])
+            scores, cur = scores / math.sqrt(8.0), "scd"
+        elif name.startswith("mul"):
+            c.const("c", 0.125)
+            c.node("Mul", ["c", cur], ["scm"])
+            scores, cur = scores * 0.125, "scm"
+        if ms:
+            mv = c.input("mask", ms) * 5
+            c.feeds["mask"] = (c.feeds["mask"] * 5).astype(np.float32)
+            c.node("Add", [cur, "mask"], ["scmask"])
+            scores, cur = scores + mv, "scmask"
+        c.node("Softmax", [cur], ["p"], axis=-1)
+        c.node("MatMul", ["p", "v"], ["y"])
+        c.output("y", softmax(scores) @ vv)
+        cases.append(c)
+
+    c = Case("miss_attention_scores_read", {}, rng)
+    qv, kv, vv = c.input("q", (4, 6)), c.input("k", (6, 7)), c.input("v", (7, 3))
+    c.node("MatMul", ["q", "k"], ["sc"])
+    c.node("Softmax", ["sc"], ["p"], axis=-1)
+    c.node("MatMul", ["p", "v"], ["y"])
+    c.output("y", softmax(qv @ kv) @ vv)
+    c.output("sc", qv @ kv)
+    cases.append(c)
+
+    c = Case("miss_attention_softmax_axis0", {}, rng)
+    qv, kv, vv = c.input("q", (4, 6)), c.input("k", (6, 7)), c.input("v", (7, 3))
+    c.node("MatMul", ["q", "k"], ["sc"])
+    c.node("Softmax", ["sc"], ["p"], axis=0)
+    c.node("MatMul", ["p", "v"], ["y"])
+    sc = qv @ kv
+    e = np.exp(sc - sc.max(axis=0, keepdims=True))
+    c.output("y", (e / e.sum(axis=0, keepdims=True)) @ vv)
+    cases.append(c)
+
     # Conv + Relu and Gemm + Relu: the activation moves into the kernel's epilogue.
     c = Case("conv_relu", {"activation": 1}, rng)
     xv = c.input("x", (1, 3, 9, 11))
@@ -265,6 +319,7 @@ KIND_PATTERNS = {
     "GELU": r"GELU chain -> Gelu\s+(\d+)",
     "MatMul + bias": r"MatMul \+ bias -> FusedMatMul\s+(\d+)",
     "activation": r"MatMul/Conv/Gemm \+ Relu/Gelu -> epilogue\s+(\d+)",
+    "Attention": r"Q K\^T, scale, mask, Softmax, \. V -> Attention\s+(\d+)",
     "LayerNorm": r"LayerNorm in elementwise ops -> LayerNormalization\s+(\d+)",
     "Add + LayerNormalization": r"Add \+ LayerNormalization -> SkipLayerNorm\s+(\d+)",
 }

@@ -1,0 +1,86 @@
+/* Op definition of the internal Attention op (domain "cinfer") that the fusion passes write for
+ * MatMul(Q, K) [* scale] [+ mask] -> Softmax(last axis) -> MatMul(., V):
+ *   Y = softmax(scale * (Q @ K) + mask) @ V
+ * Q [..., Sq, D], K [..., D, Skv] (the key already transposed, as the first MatMul took it),
+ * V [..., Skv, Dv], optional mask broadcasting onto the scores [..., Sq, Skv]. Leading (batch)
+ * dims of Q, K, V and the mask broadcast together as in numpy. */
+#include "ops/attention.h"
+
+static cinfer_status bad_shapes(const cinfer__infer_ctx *ctx, const char *what) {
+    char s[4][96];
+    for (int i = 0; i < 4; i++) {
+        const cinfer_tensor *t = i < ctx->n_in ? ctx->in[i] : NULL;
+        cinfer__shape_str(t ? t->rank : 0, t ? t->dims : NULL, s[i], sizeof s[i]);
+    }
+    return cinfer__errorf(ctx->err, CINFER_INVALID_INPUT,
+                          "Q %s, K %s, V %s, mask %s: %s", s[0], s[1], s[2],
+                          ctx->n_in > 3 && ctx->in[3] ? s[3] : "none", what);
+}
+
+/* Folds the batch dims of t (all but its last two) into the batch shape (right-aligned). */
+static bool batch_merge(const cinfer_tensor *t, int *rank, int64_t *dims) {
+    int br = t->rank - 2;
+    if (br > *rank) {
+        int shift = br - *rank;
+        for (int i = *rank - 1; i >= 0; i--) dims[i + shift] = dims[i];
+        for (int i = 0; i < shift; i++) dims[i] = 1;
+        *rank = br;
+    }
+    for (int i = 0; i < br; i++) {
+        int64_t d = t->dims[i], *o = &dims[*rank - br + i];
+        if (d != 1 && *o != 1 && d != *o) return false;
+        if (*o == 1) *o = d;
+    }
+    return true;
+}
+
+cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__attention_dims *a) {
+    const cinfer_tensor *q = ctx->in[0], *k = ctx->in[1], *v = ctx->in[2];
+    const cinfer_tensor *mask = ctx->n_in > 3 ? ctx->in[3] : NULL;
+    for (int i = 0; i < ctx->n_in; i++)
+        if (ctx->in[i] && ctx->in[i]->dtype != CINFER_DTYPE_FLOAT)
+            return cinfer__errorf(ctx->err, CINFER_UNSUPPORTED, "input %d has dtype %s (float)",
+                                  i, cinfer_dtype_name(ctx->in[i]->dtype));
+    if (q->rank < 2 || k->rank < 2 || v->rank < 2) return bad_shapes(ctx, "need rank >= 2");
+    a->sq = q->dims[q->rank - 2];
+    a->d = q->dims[q->rank - 1];
+    a->skv = k->dims[k->rank - 1];
+    a->dv = v->dims[v->rank - 1];
+    if (k->dims[k->rank - 2] != a->d || v->dims[v->rank - 2] != a->skv)
+        return bad_shapes(ctx, "inner dimensions differ");
+    a->batch_rank = 0;
+    bool ok = batch_merge(q, &a->batch_rank, a->batch) && batch_merge(k, &a->batch_rank, a->batch)
+              && batch_merge(v, &a->batch_rank, a->batch);
+    if (ok && mask) {
+        cinfer_tensor m2 = *mask; /* the mask's batch part: all but its last two dims */
+        if (m2.rank < 2) {
+            for (int i = m2.rank - 1; i >= 0; i--) m2.dims[i + 2 - m2.rank] = m2.dims[i];
+            for (int i = 0; i < 2 - mask->rank; i++) m2.dims[i] = 1;
+            m2.rank = 2;
+        }
+        int64_t mr = m2.dims[m2.rank - 2], mc = m2.dims[m2.rank - 1];
+        ok = (mr == 1 || mr == a->sq) && (mc == 1 || mc == a->skv) &&
+             batch_merge(&m2, &a->batch_rank, a->batch);
+        if (!ok) return bad_shapes(ctx, "the mask does not broadcast onto the scores");
+    }
+    if (!ok) return bad_shapes(ctx, "batch dimensions do not broadcast");
+    a->batches = 1;
+    for (int i = 0; i < a->batch_rank; i++) a->batches *= a->batch[i];
+    return CINFER_OK;
+}
+
+static cinfer_status attention_infer(cinfer__infer_ctx *ctx) {
+    cinfer__attention_dims a;
+    CINFER_TRY(cinfer__attention_shapes(ctx, &a));
+    int64_t dims[CINFER_MAX_RANK];
+    for (int i = 0; i < a.batch_rank; i++) dims[i] = a.batch[i];
+    dims[a.batch_rank] = a.sq;
+    dims[a.batch_rank + 1] = a.dv;
+    cinfer__set_out(ctx->out[0], CINFER_DTYPE_FLOAT, a.batch_rank + 2, dims);
+    return CINFER_OK;
+}
+
+const cinfer__op_def cinfer__ops_attention[] = {
+    {"Attention", "cinfer", 1, 1, 3, 4, 1, 1, 0, NULL, attention_infer},
+    {0},
+};
