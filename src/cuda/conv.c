@@ -1,0 +1,324 @@
+/* fp32 Conv and ConvTranspose on cuDNN's legacy convolution API, algorithm chosen at prepare.
+ *
+ * 1-D convolutions run as 2-D ones with H = 1 (cuDNN's descriptors start at 4 dimensions),
+ * 3-D ones through the Nd descriptors. ConvTranspose is cuDNN's backward-data pass of the
+ * convolution that maps Y's shape to X's: ONNX's ConvTranspose weights [c_in, c_out/groups, k]
+ * are exactly that forward convolution's filter [K = c_in, C/groups = c_out/groups, k]. */
+#include "cuda/conv.h"
+
+#include <limits.h>
+#include <string.h>
+
+#define MAX_DIMS 5 /* N, C and up to three spatial */
+
+/* cuDNN's legacy descriptors take int; the whole tensor also has to index with int. */
+static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
+
+static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
+    if (p->nspatial < 1 || p->nspatial > 3 || p->n < 1 || p->c_in < 1 || p->c_out < 1 ||
+        p->groups < 1 || p->c_in % p->groups || p->c_out % p->groups ||
+        p->flags & ~(unsigned)(CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TRANSPOSE))
+        return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
+                                   "conv: %d spatial axes, N=%lld C_in=%lld C_out=%lld groups=%lld "
+                                   "flags=0x%x: need 1-3 axes, positive sizes, channels divisible "
+                                   "by groups, known flags",
+                                   p->nspatial, (long long)p->n, (long long)p->c_in,
+                                   (long long)p->c_out, (long long)p->groups, p->flags);
+    return CINFER_OK;
+}
+
+/* Output extent along axis i, or -1 when the parameters make no sense. */
+static int64_t out_extent(const cinfer_cuda_conv_params *p, int i) {
+    int64_t span = p->dilation[i] * (p->kernel[i] - 1) + 1;
+    if (p->flags & CINFER_CONV_TRANSPOSE)
+        return p->stride[i] * (p->in[i] - 1) + p->out_pad[i] + span - p->pad_begin[i] -
+               p->pad_end[i];
+    int64_t padded = p->in[i] + p->pad_begin[i] + p->pad_end[i];
+    return padded < span ? -1 : (padded - span) / p->stride[i] + 1;
+}
+
+/* Checks one spatial axis and fills c->out[i]. */
+static cinfer_status check_axis(cinfer_cuda_conv *c, int i, cinfer_cuda_err *err) {
+    cinfer_cuda_conv_params *p = &c->p;
+    int transpose = !!(p->flags & CINFER_CONV_TRANSPOSE);
+    if (!p->stride[i]) p->stride[i] = 1;
+    if (!p->dilation[i]) p->dilation[i] = 1;
+    if (p->in[i] < 1 || p->kernel[i] < 1 || p->stride[i] < 1 || p->dilation[i] < 1 ||
+        p->pad_begin[i] < 0 || p->pad_end[i] < 0 || (transpose && p->out_pad[i] < 0) ||
+        (c->out[i] = out_extent(p, i)) < 1 || !fits_int(c->out[i]))
+        return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
+                                   "conv axis %d: input %lld, kernel %lld, stride %lld, dilation "
+                                   "%lld, pads %lld/%lld give no valid output",
+                                   i, (long long)p->in[i], (long long)p->kernel[i],
+                                   (long long)p->stride[i], (long long)p->dilation[i],
+                                   (long long)p->pad_begin[i], (long long)p->pad_end[i]);
+    /* cuDNN pads both ends of an axis alike. For Conv that rules out asymmetric pads; for
+     * ConvTranspose the end pad only trims Y, which works when the forward convolution of Y
+     * (with the begin pad on both ends) lands back on X's extent. */
+    int64_t span = p->dilation[i] * (p->kernel[i] - 1) + 1;
+    int64_t reach = c->out[i] + 2 * p->pad_begin[i] - span; /* floor division needs >= 0 */
+    int64_t back = reach < 0 ? 0 : reach / p->stride[i] + 1;
+    if (!transpose && p->pad_begin[i] != p->pad_end[i])
+        return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
+                                   "conv axis %d: asymmetric pads (begin %lld, end %lld) are not "
+                                   "supported by cuDNN; pad the input explicitly or run on the "
+                                   "CPU", i, (long long)p->pad_begin[i], (long long)p->pad_end[i]);
+    if (transpose && back != p->in[i])
+        return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
+                                   "ConvTranspose axis %d: pads %lld/%lld with output_padding %lld "
+                                   "cannot be expressed with cuDNN's symmetric pads; run on the "
+                                   "CPU",
+                                   i, (long long)p->pad_begin[i], (long long)p->pad_end[i],
+                                   (long long)p->out_pad[i]);
+    return CINFER_OK;
+}
+
+static cinfer_status check_params(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    cinfer_status rc = check_counts(&c->p, err);
+    for (int i = 0; rc == CINFER_OK && i < c->p.nspatial; i++) rc = check_axis(c, i, err);
+    if (rc != CINFER_OK) return rc;
+    int64_t in_elems = c->p.n * c->p.c_in, out_elems = c->p.n * c->p.c_out;
+    for (int i = 0; i < c->p.nspatial; i++) {
+        in_elems *= c->p.in[i];
+        out_elems *= c->out[i];
+        const cinfer_cuda_conv_params *p = &c->p;
+        if (!fits_int(in_elems) || !fits_int(out_elems) || !fits_int(p->kernel[i]) ||
+            !fits_int(p->stride[i]) || !fits_int(p->dilation[i]) || !fits_int(p->pad_begin[i]))
+            return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
+                                       "conv: a tensor of more than 2^31-1 elements; cuDNN's "
+                                       "legacy API indexes with int");
+    }
+    return CINFER_OK;
+}
+
+/* Dimension arrays in cuDNN's form: 1-D becomes 2-D with a leading spatial extent of 1 (and a
+ * kernel of 1, stride 1, no pad). `spatial` gets nd = max(nspatial, 2) entries. */
+static int to_cudnn(const cinfer_cuda_conv_params *p, const int64_t *v, int one, int *spatial) {
+    int nd = p->nspatial < 2 ? 2 : p->nspatial, shift = nd - p->nspatial;
+    for (int i = 0; i < nd; i++) spatial[i] = i < shift ? one : (int)v[i - shift];
+    return nd;
+}
+
+static cinfer_status set_tensor(cudnnTensorDescriptor_t d, int64_t n, int64_t ch,
+                                const int *spatial, int nd, cinfer_cuda_err *err) {
+    cinfer_status rc = CINFER_OK;
+    int dims[MAX_DIMS] = {(int)n, (int)ch};
+    memcpy(dims + 2, spatial, (size_t)nd * sizeof(int));
+    CUDNN_CHECK(err, rc, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
+                                                      nd + 2, dims), fail);
+fail:
+    return rc;
+}
+
+static cinfer_status create_descriptors(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    cinfer_status rc = CINFER_OK;
+    CUDNN_CHECK(err, rc, cudnnCreateTensorDescriptor(&c->x), fail);
+    CUDNN_CHECK(err, rc, cudnnCreateTensorDescriptor(&c->y), fail);
+    CUDNN_CHECK(err, rc, cudnnCreateFilterDescriptor(&c->w), fail);
+    CUDNN_CHECK(err, rc, cudnnCreateConvolutionDescriptor(&c->conv), fail);
+    if (c->p.flags & CINFER_CONV_BIAS)
+        CUDNN_CHECK(err, rc, cudnnCreateTensorDescriptor(&c->bias), fail);
+    if (c->p.flags & CINFER_CONV_RELU) {
+        CUDNN_CHECK(err, rc, cudnnCreateActivationDescriptor(&c->relu), fail);
+        CUDNN_CHECK(err, rc, cudnnSetActivationDescriptor(c->relu, CUDNN_ACTIVATION_RELU,
+                                                          CUDNN_PROPAGATE_NAN, 0.0), fail);
+    }
+fail:
+    return rc;
+}
+
+static cinfer_status set_conv(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    const cinfer_cuda_conv_params *p = &c->p;
+    cinfer_status rc = CINFER_OK;
+    int pad[3], stride[3], dil[3];
+    int nd = to_cudnn(p, p->pad_begin, 0, pad);
+    to_cudnn(p, p->stride, 1, stride);
+    to_cudnn(p, p->dilation, 1, dil);
+    /* ONNX Conv is a cross-correlation (no kernel flip). */
+    CUDNN_CHECK(err, rc, cudnnSetConvolutionNdDescriptor(c->conv, nd, pad, stride, dil,
+                                                         CUDNN_CROSS_CORRELATION,
+                                                         CUDNN_DATA_FLOAT), fail);
+    CUDNN_CHECK(err, rc, cudnnSetConvolutionGroupCount(c->conv, (int)p->groups), fail);
+    /* FMA math: plain fp32 kernels only. CUDNN_DEFAULT_MATH would let Ampere and later run
+     * fp32 convolutions in TF32 (10-bit mantissa), far outside the fp32 tolerance. */
+    CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, CUDNN_FMA_MATH), fail);
+fail:
+    return rc;
+}
+
+/* Shapes of X, Y, W and bias; then cuDNN's own output shape must agree with ours. */
+static cinfer_status set_shapes(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    const cinfer_cuda_conv_params *p = &c->p;
+    int transpose = !!(p->flags & CINFER_CONV_TRANSPOSE);
+    int in[3], out[3], k[3], ones[3] = {1, 1, 1}, got[MAX_DIMS];
+    int nd = to_cudnn(p, p->in, 1, in);
+    to_cudnn(p, c->out, 1, out);
+    to_cudnn(p, p->kernel, 1, k);
+    cinfer_status rc = set_tensor(c->x, p->n, p->c_in, in, nd, err);
+    if (rc == CINFER_OK) rc = set_tensor(c->y, p->n, p->c_out, out, nd, err);
+    if (rc == CINFER_OK && c->bias) rc = set_tensor(c->bias, 1, p->c_out, ones, nd, err);
+    if (rc != CINFER_OK) return rc;
+    int wdims[MAX_DIMS] = {(int)(transpose ? p->c_in : p->c_out),
+                           (int)((transpose ? p->c_out : p->c_in) / p->groups)};
+    memcpy(wdims + 2, k, (size_t)nd * sizeof(int));
+    CUDNN_CHECK(err, rc, cudnnSetFilterNdDescriptor(c->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
+                                                    nd + 2, wdims), fail);
+    /* The forward convolution's input is X for Conv and Y for ConvTranspose. */
+    CUDNN_CHECK(err, rc, cudnnGetConvolutionNdForwardOutputDim(c->conv, transpose ? c->y : c->x,
+                                                               c->w, nd + 2, got), fail);
+    const int *want = transpose ? in : out;
+    int64_t want_c = transpose ? p->c_in : p->c_out;
+    int same = got[0] == p->n && got[1] == want_c;
+    for (int i = 0; i < nd; i++) same = same && got[i + 2] == want[i];
+    if (!same)
+        rc = cinfer_cuda_err_set(err, CINFER_INTERNAL,
+                                 "conv: cuDNN's output shape disagrees with ONNX's formula");
+fail:
+    return rc;
+}
+
+/* Winograd trades multiplications for additions of transformed tiles and FFT works in the
+ * frequency domain: both round differently from a direct fp32 sum, by more than the fp32 op
+ * tolerance on some shapes, so fp32 plans never use them. */
+static int excluded_fwd(cudnnConvolutionFwdAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD ||
+           a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED ||
+           a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING;
+}
+
+static int excluded_bwd(cudnnConvolutionBwdDataAlgo_t a) {
+    return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD ||
+           a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED ||
+           a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT ||
+           a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING;
+}
+
+static int tensor_op_math(cudnnMathType_t m) {
+    return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+}
+
+static cinfer_status no_algo(const cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
+                             cinfer_cuda_err *err) {
+    return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
+                               "%s: no deterministic fp32 cuDNN algorithm (Winograd, FFT and "
+                               "TF32 excluded) fits the %zu-byte workspace on CUDA device %d",
+                               (c->p.flags & CINFER_CONV_TRANSPOSE) ? "ConvTranspose" : "Conv",
+                               ctx->dnn_workspace_bytes, ctx->device);
+}
+
+/* Heuristic order, first acceptable result wins. A result whose workspace query fails is
+ * skipped, not an error: the next one may well work. */
+static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int n = 0;
+    cinfer_status rc = CINFER_OK;
+    CUDNN_CHECK(err, rc, cudnnGetConvolutionForwardAlgorithm_v7(
+                             ctx->dnn, c->x, c->w, c->conv, c->y,
+                             CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf), fail);
+    for (int i = 0; i < n; i++) {
+        size_t ws = 0;
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(perf[i].algo) ||
+            tensor_op_math(perf[i].mathType))
+            continue;
+        if (cudnnGetConvolutionForwardWorkspaceSize(ctx->dnn, c->x, c->w, c->conv, c->y,
+                                                    perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS ||
+            ws > ctx->dnn_workspace_bytes)
+            continue;
+        c->fwd_algo = perf[i].algo;
+        c->workspace_bytes = ws;
+        return CINFER_OK;
+    }
+    return no_algo(ctx, c, err);
+fail:
+    return rc;
+}
+
+/* As pick_fwd, less backward data's ALGO_0: it accumulates with atomics, so its results vary
+ * from run to run, and graph replays must match eager runs bit for bit. (Excluded by id, as
+ * cudnn_ops.h documents it, rather than by the perf result's determinism field.) All forward
+ * algorithms are deterministic. */
+static cinfer_status pick_bwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    cudnnConvolutionBwdDataAlgoPerf_t perf[CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT];
+    int n = 0;
+    cinfer_status rc = CINFER_OK;
+    /* Backward data: w is the filter, dy is X (the forward conv's output), dx is Y. */
+    CUDNN_CHECK(err, rc, cudnnGetConvolutionBackwardDataAlgorithm_v7(
+                             ctx->dnn, c->w, c->x, c->conv, c->y,
+                             CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf), fail);
+    for (int i = 0; i < n; i++) {
+        size_t ws = 0;
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_bwd(perf[i].algo) ||
+            tensor_op_math(perf[i].mathType) || perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0)
+            continue;
+        if (cudnnGetConvolutionBackwardDataWorkspaceSize(ctx->dnn, c->w, c->x, c->conv, c->y,
+                                                         perf[i].algo, &ws) !=
+                CUDNN_STATUS_SUCCESS ||
+            ws > ctx->dnn_workspace_bytes)
+            continue;
+        c->bwd_algo = perf[i].algo;
+        c->workspace_bytes = ws;
+        return CINFER_OK;
+    }
+    return no_algo(ctx, c, err);
+fail:
+    return rc;
+}
+
+cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv_params *p,
+                                       cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    memset(c, 0, sizeof *c);
+    c->p = *p;
+    cinfer_status rc = check_params(c, err);
+    if (rc == CINFER_OK) rc = create_descriptors(c, err);
+    if (rc == CINFER_OK) rc = set_conv(c, err);
+    if (rc == CINFER_OK) rc = set_shapes(c, err);
+    if (rc == CINFER_OK)
+        rc = (p->flags & CINFER_CONV_TRANSPOSE) ? pick_bwd(ctx, c, err) : pick_fwd(ctx, c, err);
+    /* The heuristics do not change the descriptor, but say so explicitly: FMA math is what
+     * runs, whatever math type the chosen result reported. */
+    if (rc == CINFER_OK)
+        CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, CUDNN_FMA_MATH), fail);
+fail:
+    if (rc != CINFER_OK) cinfer_cuda_conv_release(c);
+    return rc;
+}
+
+cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const float *x,
+                                   const float *w, const float *bias, float *y,
+                                   cinfer_cuda_err *err) {
+    const float one = 1.0f, zero = 0.0f;
+    cinfer_status rc = CINFER_OK;
+    if (!c->conv || !x || !w || !y || (!bias) == !!c->bias)
+        return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
+                                   "conv run: unprepared, or a NULL operand (bias is needed "
+                                   "exactly when the BIAS flag is set)");
+    if (c->p.flags & CINFER_CONV_TRANSPOSE)
+        CUDNN_CHECK(err, rc, cudnnConvolutionBackwardData(ctx->dnn, &one, c->w, w, c->x, x, c->conv,
+                                                          c->bwd_algo, ctx->dnn_workspace,
+                                                          c->workspace_bytes, &zero, c->y, y),
+                    fail);
+    else
+        CUDNN_CHECK(err, rc, cudnnConvolutionForward(ctx->dnn, &one, c->x, x, c->w, w, c->conv,
+                                                     c->fwd_algo, ctx->dnn_workspace,
+                                                     c->workspace_bytes, &zero, c->y, y), fail);
+    /* Unfused bias and ReLU: cuDNN fuses them only for IMPLICIT_PRECOMP_GEMM, which would tie
+     * the algorithm choice to the epilogue. Both run in place on Y, on the same stream. */
+    if (c->bias)
+        CUDNN_CHECK(err, rc, cudnnAddTensor(ctx->dnn, &one, c->bias, bias, &one, c->y, y), fail);
+    if (c->relu)
+        CUDNN_CHECK(err, rc, cudnnActivationForward(ctx->dnn, c->relu, &one, c->y, y, &zero, c->y,
+                                                    y), fail);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, cudaGetLastError(), "cuDNN convolution");
+fail:
+    return rc;
+}
+
+void cinfer_cuda_conv_release(cinfer_cuda_conv *c) {
+    if (c->relu) (void)cudnnDestroyActivationDescriptor(c->relu);
+    if (c->conv) (void)cudnnDestroyConvolutionDescriptor(c->conv);
+    if (c->w) (void)cudnnDestroyFilterDescriptor(c->w);
+    if (c->bias) (void)cudnnDestroyTensorDescriptor(c->bias);
+    if (c->y) (void)cudnnDestroyTensorDescriptor(c->y);
+    if (c->x) (void)cudnnDestroyTensorDescriptor(c->x);
+    memset(c, 0, sizeof *c);
+}

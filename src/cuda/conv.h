@@ -1,0 +1,70 @@
+/* fp32 convolution and ConvTranspose on cuDNN: prepared once per shape, then only launched. */
+#ifndef CINFER_CUDA_CONV_H
+#define CINFER_CUDA_CONV_H
+
+#include <stdint.h>
+
+#include <cudnn.h>
+
+#include "cuda/check.h"
+#include "cuda/context.h"
+
+/* Flags of cinfer_cuda_conv_params.flags. */
+enum {
+    CINFER_CONV_BIAS = 1 << 0,      /* add bias[c_out] to every output channel */
+    CINFER_CONV_RELU = 1 << 1,      /* max(x, 0) after the bias */
+    CINFER_CONV_TRANSPOSE = 1 << 2, /* ONNX ConvTranspose (cuDNN backward data) */
+};
+
+/* An ONNX Conv or ConvTranspose on NC<spatial> fp32 tensors, row-major (NCHW / NCDHW).
+ * Weights: Conv [c_out, c_in/groups, kernel...]; ConvTranspose [c_in, c_out/groups, kernel...].
+ * Only the first `nspatial` entries of each array are read. */
+typedef struct cinfer_cuda_conv_params {
+    int nspatial;                 /* 1 (run as 2-D with H = 1), 2 or 3 */
+    int64_t n, c_in, c_out;       /* batch, input and output channels */
+    int64_t groups;               /* 1 = dense; c_in = c_out = groups is depthwise */
+    int64_t in[3];                /* input spatial extent */
+    int64_t kernel[3];            /* kernel spatial extent */
+    int64_t stride[3];            /* 0 means 1 */
+    int64_t dilation[3];          /* 0 means 1 */
+    int64_t pad_begin[3], pad_end[3];
+    int64_t out_pad[3];           /* ConvTranspose output_padding (ignored for Conv) */
+    unsigned flags;               /* CINFER_CONV_* */
+} cinfer_cuda_conv_params;
+
+/* A prepared convolution; belongs to the context it was prepared on (the algorithm's workspace
+ * fits that context's). Read-only once prepared, so run does not modify it. */
+typedef struct cinfer_cuda_conv {
+    cinfer_cuda_conv_params p;
+    int64_t out[3];                  /* output spatial extent */
+    cudnnTensorDescriptor_t x, y;    /* the ONNX input X and output Y */
+    cudnnTensorDescriptor_t bias;    /* [1, c_out, 1, ...] */
+    cudnnFilterDescriptor_t w;
+    cudnnConvolutionDescriptor_t conv;
+    cudnnActivationDescriptor_t relu;
+    cudnnConvolutionFwdAlgo_t fwd_algo;      /* Conv */
+    cudnnConvolutionBwdDataAlgo_t bwd_algo;  /* ConvTranspose */
+    size_t workspace_bytes;
+} cinfer_cuda_conv;
+
+/* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32) and picks the
+ * algorithm once: the first cudnnGet*Algorithm_v7 result that succeeded, is neither Winograd
+ * nor FFT (nor backward data's non-deterministic ALGO_0), does not use tensor-op math, and
+ * whose workspace fits ctx's cuDNN workspace.
+ * CINFER_UNSUPPORTED (with a message saying why, so the caller can fall back) for asymmetric
+ * Conv pads, for ConvTranspose pads that cuDNN cannot express, and when no algorithm qualifies.
+ * On failure `c` holds nothing to release (releasing it anyway is harmless). */
+cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv_params *p,
+                                       cinfer_cuda_conv *c, cinfer_cuda_err *err);
+
+/* Launches on ctx->compute (the cuDNN handle's stream) with ctx's cuDNN workspace: no
+ * allocation, no synchronization. x: input, w: weights, bias: c_out floats or NULL when the
+ * BIAS flag is unset, y: output [n, c_out, out...]. Device pointers; y must not alias x or w. */
+cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const float *x,
+                                   const float *w, const float *bias, float *y,
+                                   cinfer_cuda_err *err);
+
+/* Destroys the descriptors and zeroes `c`. Accepts a zeroed or failed-prepare struct. */
+void cinfer_cuda_conv_release(cinfer_cuda_conv *c);
+
+#endif
