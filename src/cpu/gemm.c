@@ -1,24 +1,19 @@
-/* Single-threaded sgemm over OpenBLAS, and a version split across cinfer's pool. OpenBLAS is
- * pinned to one thread: cinfer owns the threads, so the total never exceeds its pool. */
-#include <cblas.h>
-#include <limits.h>
-#include <pthread.h>
+/* Single-threaded sgemm on cinfer's packed micro-kernels for operands in any strides (the
+ * kernels that multiply activations by activations: ConvTranspose, Einsum), and a version
+ * split across cinfer's pool. Packing buffers live on the stack, so a call never allocates. */
 #include <string.h>
 
 #include "cpu/cpu.h"
 #include "cpu/gemm.h"
-
-static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
-
-static void blas_init(void) { openblas_set_num_threads(1); }
 
 int cinfer__cpu_threads(cinfer__pool *pool) {
     int n = pool ? cinfer__pool_size(pool) : 1;
     return n < 1 ? 1 : n;
 }
 
-/* C = beta * C for the k == 0 case, which BLAS implementations treat unevenly. */
+/* C = beta * C (beta 0 writes zeros, so NaNs in uninitialized C do not survive). */
 static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
+    if (beta == 1.0f) return;
     for (int64_t i = 0; i < m; i++) {
         float *row = c + i * ldc;
         if (beta == 0.0f) memset(row, 0, (size_t)n * sizeof *row);
@@ -27,49 +22,82 @@ static void scale_c(int64_t m, int64_t n, float beta, float *c, int64_t ldc) {
     }
 }
 
-/* m == 1 or n == 1 as sgemv: sgemm would first pack (copy) the whole other operand, a full
- * extra pass over weights that dominates batch-1 inference of MLP/Linear layers. */
-static bool try_gemv(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
-                     const float *a, int64_t lda, const float *b, int64_t ldb, float beta,
-                     float *c, int64_t ldc) {
-    if (m != 1 && n != 1) return false;
-    int64_t len = m == 1 ? n : m, inc_c = m == 1 ? 1 : ldc;
-    if (beta == 0.0f) /* BLAS may scale C by 0, which keeps NaNs from uninitialized memory */
-        for (int64_t i = 0; i < len; i++) c[i * inc_c] = 0.0f;
+/* m == 1 or n == 1 as plain loops: packing would copy the whole other operand first, a full
+ * extra pass over it. C has already been scaled by beta. Element (i, j) of op(X) is
+ * x[i * rs + j * cs]. */
+CINFER_SIMD_CLONES
+static void gemv(int64_t m, int64_t n, int64_t k, float alpha, const float *a, int64_t ars,
+                 int64_t acs, const float *b, int64_t brs, int64_t bcs, float *c, int64_t ldc) {
     if (m == 1) {
-        /* c[1,n] = a[1,k] op(B): B stored [k,n] (gemv with B^T) or [n,k]. */
-        int inc_a = trans_a ? (int)lda : 1;
-        if (trans_b)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)k, alpha, b, (int)ldb, a,
-                        inc_a, beta, c, 1);
-        else
-            cblas_sgemv(CblasRowMajor, CblasTrans, (int)k, (int)n, alpha, b, (int)ldb, a, inc_a,
-                        beta, c, 1);
-    } else {
-        /* c[m,1] = op(A) b[k,1]: b is a column (stride ldb) or, transposed, a row. */
-        int inc_b = trans_b ? 1 : (int)ldb;
-        cblas_sgemv(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_a ? (int)k : (int)m,
-                    trans_a ? (int)m : (int)k, alpha, a, (int)lda, b, inc_b, beta, c, (int)ldc);
+        if (bcs == 1) { /* rows of op(B) contiguous: c += (alpha a_p) B[p, :] */
+            for (int64_t p = 0; p < k; p++) {
+                float s = alpha * a[p * acs];
+                const float *row = b + p * brs;
+                for (int64_t j = 0; j < n; j++) c[j] += s * row[j];
+            }
+        } else {
+            for (int64_t j = 0; j < n; j++) {
+                float s = 0.0f;
+                for (int64_t p = 0; p < k; p++) s += a[p * acs] * b[p * brs + j * bcs];
+                c[j] += alpha * s;
+            }
+        }
+        return;
     }
-    return true;
+    for (int64_t i = 0; i < m; i++) { /* n == 1 */
+        float s = 0.0f;
+        for (int64_t p = 0; p < k; p++) s += a[i * ars + p * acs] * b[p * brs];
+        c[i * ldc] += alpha * s;
+    }
 }
+
+/* Blocking of the strided sgemm: a KC x NB slice of op(B) packed at a time (NB a multiple of
+ * every micro-kernel's NR), then one MR-row panel of op(A) at a time against it. The two
+ * packing buffers take about 200 KB of the calling thread's stack. (A 64 -> 32 channel, 2x2
+ * stride-2 ConvTranspose on 80x80, one thread: NB 96 2.1 ms, 192 2.03 ms, 384 1.91 ms for
+ * twice the stack; OpenBLAS, which this replaced, 1.75 ms. bench/RESULTS.md.) */
+#define SG_KC 256
+#define SG_NB 192
+#define SG_MR_MAX 8
 
 void cinfer__sgemm(bool trans_a, bool trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                    const float *a, int64_t lda, const float *b, int64_t ldb, float beta, float *c,
                    int64_t ldc) {
     if (m <= 0 || n <= 0) return;
-    if (k <= 0) {
-        scale_c(m, n, beta, c, ldc);
+    scale_c(m, n, beta, c, ldc);
+    if (k <= 0 || alpha == 0.0f) return;
+    int64_t ars = trans_a ? 1 : lda, acs = trans_a ? lda : 1;
+    int64_t brs = trans_b ? 1 : ldb, bcs = trans_b ? ldb : 1;
+    if (m == 1 || n == 1) {
+        gemv(m, n, k, alpha, a, ars, acs, b, brs, bcs, c, ldc);
         return;
     }
-    pthread_once(&blas_once, blas_init);
-    /* OpenBLAS takes int (LP64) sizes; every tensor we plan is far below that. */
-    CINFER_ASSERT(m <= INT_MAX && n <= INT_MAX && k <= INT_MAX && lda <= INT_MAX &&
-                  ldb <= INT_MAX && ldc <= INT_MAX);
-    if (try_gemv(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) return;
-    cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                trans_b ? CblasTrans : CblasNoTrans, (int)m, (int)n, (int)k, alpha, a, (int)lda,
-                b, (int)ldb, beta, c, (int)ldc);
+    const cinfer__sgemm_isa *isa = cinfer__sgemm_isa_get();
+    CINFER_ASSERT(isa->mr <= SG_MR_MAX && SG_NB % isa->nr == 0);
+    _Alignas(64) float bbuf[SG_KC * SG_NB];
+    _Alignas(64) float abuf[SG_MR_MAX * SG_KC];
+    cinfer__ukr u = {.ldc = ldc, .accumulate = 1};
+    for (int64_t k0 = 0; k0 < k; k0 += SG_KC) {
+        u.kc = k - k0 < SG_KC ? k - k0 : SG_KC;
+        for (int64_t n0 = 0; n0 < n; n0 += SG_NB) {
+            int64_t nc = n - n0 < SG_NB ? n - n0 : SG_NB;
+            cinfer__pack_b(b + k0 * brs + n0 * bcs, brs, bcs, u.kc, nc, bbuf, 0, INT64_MAX / 2);
+            for (int64_t i0 = 0; i0 < m; i0 += isa->mr) {
+                u.mr = (int)(m - i0 < isa->mr ? m - i0 : isa->mr);
+                cinfer__pack_a(a + i0 * ars + k0 * acs, ars, acs, u.mr, u.kc, abuf, 0,
+                               INT64_MAX / 2);
+                if (alpha != 1.0f)
+                    for (int64_t q = 0; q < u.mr * u.kc; q++) abuf[q] *= alpha;
+                u.a = abuf;
+                for (int64_t c0 = 0; c0 < nc; c0 += isa->nr) {
+                    u.nr = (int)(nc - c0 < isa->nr ? nc - c0 : isa->nr);
+                    u.b = bbuf + c0 * u.kc;
+                    u.c = c + i0 * ldc + n0 + c0;
+                    isa->kernel(&u);
+                }
+            }
+        }
+    }
 }
 
 typedef struct par_gemm {
