@@ -17,11 +17,35 @@ static bool is_data_movement(const char *op) {
     return false;
 }
 
+/* The fusion passes' ops count what the ops they replaced count, so FLOPs do not depend on
+ * whether fusion ran. */
+static double fused_flops(const cinfer__node *n, const cinfer_tensor *const *in, int n_in,
+                          double out_n) {
+    const char *op = n->op_type;
+    if (!strcmp(op, "FusedMatMul") && n_in >= 1 && in[0]->rank >= 1) {
+        const char *act = cinfer__attr_string(n, "activation", "none");
+        return out_n * (2.0 * (double)in[0]->dims[in[0]->rank - 1] + (n_in > 2 && in[2]) +
+                        (strcmp(act, "none") != 0));
+    }
+    if (!strcmp(op, "Attention") && n_in >= 3 && in[0]->rank >= 2 && in[1]->rank >= 2) {
+        double sq = (double)in[0]->dims[in[0]->rank - 2], d = (double)in[0]->dims[in[0]->rank - 1];
+        double skv = (double)in[1]->dims[in[1]->rank - 1];
+        double dv = (double)in[2]->dims[in[2]->rank - 1];
+        double entries = sq * dv > 0 ? out_n / (sq * dv) : 0, scores = entries * sq * skv;
+        /* Q K and P V, then scale, mask and softmax once per score (as Div, Add, Softmax) */
+        return 2.0 * scores * d + 2.0 * scores * dv + scores * (2.0 + (n_in > 3 && in[3]));
+    }
+    if (!strcmp(op, "SkipLayerNorm")) return 2.0 * out_n; /* Add + LayerNormalization */
+    return out_n;
+}
+
 double cinfer__node_flops(const cinfer__node *n, const cinfer_tensor *const *in, int n_in,
                           const cinfer_tensor *const *out, int n_out) {
-    if (n_out < 1 || !out[0] || n->domain[0]) return 0;
+    if (n_out < 1 || !out[0]) return 0;
     double out_n = (double)cinfer_tensor_numel(out[0]);
     const char *op = n->op_type;
+    if (!strcmp(n->domain, CINFER_FUSED_DOMAIN)) return fused_flops(n, in, n_in, out_n);
+    if (n->domain[0]) return 0;
     if (!strcmp(op, "MatMul") && n_in >= 1 && in[0]->rank >= 1)
         return 2.0 * out_n * (double)in[0]->dims[in[0]->rank - 1];
     if (!strcmp(op, "Gemm") && n_in >= 2) {

@@ -328,10 +328,13 @@ def export(fam, opset, path):
         if out == "last_hidden_state":
             dyn[out][1] = "seq"
     kw = {}
+    import inspect
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        kw["dynamo"] = False  # torch 2.x: the legacy TorchScript exporter, as torch 1.13 has
     if fam == "resnet18_nofold":
         # In EVAL mode the exporter fuses Conv+BN whatever do_constant_folding says; PRESERVE
         # keeps the module's own (eval) mode and skips that pass, so BatchNormalization stays.
-        kw = dict(do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+        kw.update(do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
     # Written under a name of its own and renamed: parallel runs and interrupted runs never
     # leave a truncated model under the final name.
     tmp = "%s.%d.part" % (path, os.getpid())

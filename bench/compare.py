@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+"""cinfer against PyTorch on the same GPU, in the same run, on the same weights.
+
+For each zoo model (tools/zoo/gen_zoo.py) it builds the PyTorch module with the zoo's seed,
+exports it with this torch (legacy exporter, dynamo=False), so both engines hold identical
+weights; checks cinfer's outputs against PyTorch fp32 (a disagreement is printed as an error and
+no time is reported for that engine); then times PyTorch eager (fp32, and fp16 via .half(),
+channels_last for CNNs, cudnn.benchmark on), torch.compile (default mode; max-autotune with
+--full) and cinfer (`cinfer bench --json`, at each precision this cinfer offers). Prints
+throughput, p50/p99 latency, achieved TFLOP/s against the GEMM peak measured at the start, and
+the speedup against eager fp16 (fp32 on the CPU); writes CSV.
+
+usage: bench/compare.py --cinfer build-gpu/bin/cinfer [--quick | --full] [--device cuda|cpu]
+                        [--models resnet50,bert_base,recsys] [--csv out.csv]
+--quick fits in about 4 minutes on an H100; --device cpu runs the same flow on a laptop.
+"""
+import argparse
+import csv
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "tools", "zoo"))
+import gen_zoo  # noqa: E402  (the zoo's definitions, seed and exporter settings)
+
+# model -> (zoo family, batches, quick batches, extra symbol values, is a CNN)
+MODELS = {
+    "resnet50": ("resnet50", [1, 32, 256], [1, 32], {}, True),
+    "bert_base": ("bert_base", [1, 8, 64], [1, 8], {"seq": 128}, False),
+    "recsys": ("recsys", [1, 1024], [1, 1024], {}, False),
+    # Small ones, to try the script on a laptop (--device cpu --models bert_small).
+    "bert_small": ("bert_small", [1, 16], [1], {"seq": 128}, False),
+    "resnet18": ("resnet18", [1, 16], [1], {}, True),
+}
+RTOL, ATOL = 1e-4, 1e-5  # DESIGN.md: fp32 model vs its reference
+
+
+def inputs_for(fam, batch, sym, torch, device, seed):
+    """Seeded inputs as the zoo's e2e tests draw them (ints for ids, a 1/0 mask)."""
+    g = torch.Generator().manual_seed(seed)
+    vals = dict(sym, batch=batch)
+    out = []
+    for inp in gen_zoo.FAMILIES[fam]["inputs"]:
+        shape = [vals[d] if isinstance(d, str) else d for d in inp["shape"]]
+        dist = inp["dist"]
+        if dist.startswith("int:"):
+            lo, hi = map(int, dist.split(":")[1:])
+            t = torch.randint(lo, hi, shape, generator=g)
+        elif dist == "mask":
+            t = torch.ones(shape, dtype=torch.int64)
+            if len(shape) == 2 and shape[1] > 4:
+                t[1:, -shape[1] // 4:] = 0
+        elif dist == "normal":
+            t = torch.randn(shape, generator=g)
+        else:
+            t = torch.rand(shape, generator=g)
+        out.append(t.to(device))
+    return out
+
+
+def time_torch(fn, args_sets, torch, device, iters, warmup):
+    """Median and p99 latency (ms) of fn over rotated input sets, with CUDA events on a GPU."""
+    for i in range(warmup):
+        fn(*args_sets[i % len(args_sets)])
+    times = []
+    for i in range(iters):
+        args = args_sets[i % len(args_sets)]
+        if device == "cuda":
+            s, e = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            s.record()
+            fn(*args)
+            e.record()
+            e.synchronize()
+            times.append(s.elapsed_time(e))
+        else:
+            t0 = time.perf_counter()
+            fn(*args)
+            times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.99))]
+
+
+def gemm_peak(torch, device, dtype):
+    """Measured dense GEMM peak (TFLOP/s) for this dtype on this device."""
+    n = 8192 if device == "cuda" else 1024
+    a = torch.randn(n, n, device=device, dtype=dtype)
+    b = torch.randn(n, n, device=device, dtype=dtype)
+    med, _ = time_torch(lambda x, y: torch.matmul(x, y), [(a, b)], torch, device,
+                        iters=10 if device == "cuda" else 3, warmup=2)
+    return 2 * n ** 3 / (med * 1e-3) / 1e12
+
+
+def cinfer_cli(cinfer, *args, timeout=600):
+    p = subprocess.run([cinfer, *args], capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        raise RuntimeError("cinfer %s: %s" % (args[0], (p.stderr.strip().splitlines() or ["?"])[0]))
+    return p.stdout
+
+
+def shape_args(fam, batch, sym, path):
+    """cinfer bench's options for this batch and these symbol values."""
+    args = ["--batch", str(batch)]
+    for k, v in sym.items():
+        args += ["--dim", "%s=%d" % (k, v)]
+    return args
+
+
+def flops_per_run(cinfer, path, fam, batch, sym, device):
+    """FLOPs of one run at this batch, as `cinfer inspect` counts them (2 per multiply-add)."""
+    dims = ["--dim", "batch=%d" % batch]
+    for k, v in sym.items():
+        dims += ["--dim", "%s=%d" % (k, v)]
+    try:
+        out = cinfer_cli(cinfer, "inspect", path, "--device", device, *dims)
+    except RuntimeError:
+        return None
+    for line in out.splitlines():
+        if line.strip().startswith("FLOPs:") and "(" in line:
+            return float(line.split("(")[-1].rstrip(")"))
+    return None
+
+
+def check_cinfer(cinfer, path, fam, ref_out, inputs, device, tmp):
+    """cinfer's outputs for `inputs` against PyTorch fp32's; returns (ok, max error)."""
+    import numpy as np
+    args = ["run", path, "--device", device, "-o", tmp]
+    for spec, t in zip(gen_zoo.FAMILIES[fam]["inputs"], inputs):
+        f = os.path.join(tmp, "in_%s.npy" % spec["name"])
+        np.save(f, t.cpu().numpy())
+        args += ["-i", "%s=%s" % (spec["name"], f)]
+    cinfer_cli(cinfer, *args)
+    worst, ok = 0.0, True
+    for name, ref in zip(gen_zoo.FAMILIES[fam]["outputs"], ref_out):
+        got = np.load(os.path.join(tmp, name + ".npy")).astype(np.float64)
+        r = ref.detach().float().cpu().numpy().astype(np.float64)
+        err = float(np.max(np.abs(got - r))) if r.size else 0.0
+        ok = ok and got.shape == r.shape and np.all(np.isfinite(got)) and \
+            err <= ATOL + RTOL * float(np.max(np.abs(r)))
+        worst = max(worst, err)
+    return ok, worst
+
+
+def cinfer_precisions(cinfer):
+    out = subprocess.run([cinfer, "bench", "--help"], capture_output=True, text=True).stdout
+    return ["fp32", "tf32", "fp16", "bf16"] if "--precision" in out else ["fp32"]
+
+
+def bench_model(a, key, torch, rows, peaks):
+    fam, batches, quick, sym, cnn = MODELS[key]
+    if a.quick:
+        batches = quick
+    dev = a.device
+    tmp = tempfile.mkdtemp(prefix="cinfer-compare-")
+    path = os.path.join(tmp, key + ".onnx")
+    print("== %s: building and exporting (seed %d, torch %s)" % (key, gen_zoo.SEED,
+                                                                  torch.__version__), flush=True)
+    gen_zoo.export(fam, 17, path)
+    model = gen_zoo.build_seeded(fam).to(dev)
+    iters, warmup = (30, 5) if a.quick else (100, 10)
+    for batch in batches:
+        sets = [inputs_for(fam, batch, sym, torch, dev, s) for s in range(3)]
+        with torch.no_grad():
+            ref = model(*sets[0])
+        ref = ref if isinstance(ref, (tuple, list)) else (ref,)
+        flops = flops_per_run(a.cinfer, path, fam, batch, sym, dev)
+        engines = [("torch eager fp32", model, torch.float32, False)]
+        if dev == "cuda":
+            torch.backends.cudnn.benchmark = True
+            half = gen_zoo.build_seeded(fam).to(dev).half()
+            if cnn:
+                half = half.to(memory_format=torch.channels_last)
+            engines.append(("torch eager fp16", half, torch.float16, False))
+            if hasattr(torch, "compile"):
+                mode = "max-autotune" if a.full else None
+                engines.append(("torch.compile fp16", torch.compile(half, mode=mode),
+                                torch.float16, True))
+        base = None
+        for name, mod, dtype, compiled in engines:
+            def cast(t, dtype=dtype):
+                t = t.to(dtype) if t.is_floating_point() else t
+                return t.to(memory_format=torch.channels_last) if cnn and t.dim() == 4 else t
+            args_sets = [[cast(t) for t in s] for s in sets]
+            try:
+                with torch.no_grad():
+                    med, p99 = time_torch(lambda *x: mod(*x), args_sets, torch, dev, iters,
+                                          warmup + (10 if compiled else 0))
+            except Exception as e:  # torch.compile can fail on a model: report, go on
+                print("  %-22s batch %4d: ERROR %s" % (name, batch, str(e).splitlines()[0]))
+                continue
+            base = med if "eager" in name and (dev != "cuda" or "fp16" in name) else base
+            rows.append(dict(model=key, batch=batch, engine=name, p50_ms=med, p99_ms=p99,
+                             throughput=batch / (med * 1e-3),
+                             tflops=flops / (med * 1e-3) / 1e12 if flops else None,
+                             peak=peaks.get(dtype)))
+        for prec in cinfer_precisions(a.cinfer):
+            name = "cinfer %s" % prec
+            try:
+                ok, err = check_cinfer(a.cinfer, path, fam, ref, sets[0], dev, tmp)
+                if not ok:
+                    print("  %-22s batch %4d: ERROR outputs differ from PyTorch fp32 (max %.3g)"
+                          % (name, batch, err))
+                    continue
+                extra = ["--precision", prec] if prec != "fp32" else []
+                out = cinfer_cli(a.cinfer, "bench", path, "--device", dev, "--json",
+                                 "--duration", "2" if a.quick else "5",
+                                 *shape_args(fam, batch, sym, path), *extra)
+                j = json.loads(out.strip().splitlines()[-1])
+            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+                print("  %-22s batch %4d: ERROR %s" % (name, batch, e))
+                continue
+            med = j["latency_ms"]["p50"]
+            rows.append(dict(model=key, batch=batch, engine=name, p50_ms=med,
+                             p99_ms=j["latency_ms"]["p99"], throughput=j["throughput_per_s"],
+                             tflops=flops / (med * 1e-3) / 1e12 if flops else None,
+                             peak=peaks.get(torch.float32)))
+        for r in rows:
+            if r["model"] == key and r["batch"] == batch:
+                r["vs_eager"] = base / r["p50_ms"] if base else None
+                print("  %-22s batch %4d: %10.1f samples/s  p50 %8.3f ms  p99 %8.3f ms  %s  %s"
+                      % (r["engine"], batch, r["throughput"], r["p50_ms"], r["p99_ms"],
+                         "%.1f TFLOP/s" % r["tflops"] if r["tflops"] else "",
+                         "%.2fx eager" % r["vs_eager"] if r.get("vs_eager") else ""), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--cinfer", required=True)
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"])
+    ap.add_argument("--models", default="resnet50,bert_base,recsys")
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--full", action="store_true", help="torch.compile max-autotune too")
+    ap.add_argument("--csv")
+    a = ap.parse_args()
+    import torch
+    if a.device == "cuda" and not torch.cuda.is_available():
+        print("compare: no CUDA device for PyTorch; use --device cpu", file=sys.stderr)
+        return 2
+    card = torch.cuda.get_device_name() if a.device == "cuda" else "cpu"
+    peaks = {torch.float32: gemm_peak(torch, a.device, torch.float32)}
+    if a.device == "cuda":
+        peaks[torch.float16] = gemm_peak(torch, a.device, torch.float16)
+    print("compare: %s, torch %s, GEMM peak %s" % (card, torch.__version__, ", ".join(
+        "%s %.1f TFLOP/s" % (str(k).split(".")[-1], v) for k, v in peaks.items())))
+    rows = []
+    for key in a.models.split(","):
+        if key not in MODELS:
+            print("compare: unknown model %s (%s)" % (key, ", ".join(MODELS)), file=sys.stderr)
+            return 2
+        bench_model(a, key, torch, rows, peaks)
+    if a.csv:
+        with open(a.csv, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=["model", "batch", "engine", "throughput", "p50_ms",
+                                              "p99_ms", "tflops", "peak", "vs_eager"])
+            w.writeheader()
+            for r in rows:
+                w.writerow({k: r.get(k) for k in w.fieldnames})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
