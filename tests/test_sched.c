@@ -652,6 +652,122 @@ START_TEST(shutdown_under_load) {
 }
 END_TEST
 
+/* Destroying the model with schedulers still attached: before cinfer_model_destroy returns,
+ * the running request of each completes with its result and the queued ones with SHUTDOWN
+ * (every callback has run). The handles live on: submit fails with SHUTDOWN, statistics still
+ * read, and cinfer_scheduler_destroy later runs no callback. A scheduler destroyed before the
+ * model must have been forgotten by it. */
+START_TEST(model_destroy_shuts_down_its_schedulers) {
+    cinfer_model *m = mlp("batch");
+    cinfer_scheduler *gone = sched_new(m, 2, 0, 1, NULL);
+    cinfer_scheduler *a = sched_new(m, 4, 0, 1, NULL), *b = sched_new(m, 0, 0, 1, NULL);
+    cinfer_scheduler_destroy(gone);
+    uint64_t rng = 21;
+    cinfer_tensor x = make_input(3, D_IN, &rng), ref[2] = {0};
+    ck_assert_int_eq(cinfer_model_run(m, 1, NULL, &x, 2, NULL, ref), CINFER_OK);
+    cinfer_request *r[8];
+    log_reset();
+    cinfer__sched_test_hold(a, true);
+    cinfer__sched_test_hold(b, true);
+    r[0] = submit_logged(a, &x, 0, 0, 0);
+    wait_dispatched(a);
+    for (int i = 1; i < 5; i++) r[i] = submit_logged(a, &x, i, 0, 0);
+    r[5] = submit_logged(b, &x, 5, 0, 0);
+    wait_dispatched(b);
+    for (int i = 6; i < 8; i++) r[i] = submit_logged(b, &x, i, 0, 0);
+    cinfer_model_destroy(m); /* r[0] and r[5] are in flight, the rest queued */
+    ck_assert_int_eq(g_log.n, 8);
+    for (int i = 0; i < 8; i++) {
+        cinfer_status want = i == 0 || i == 5 ? CINFER_OK : CINFER_SHUTDOWN;
+        ck_assert_int_eq(g_log.status[i], want);
+        ck_assert_int_eq(cinfer_request_wait(r[i]), want);
+        if (want == CINFER_SHUTDOWN)
+            ck_assert_msg(strstr(cinfer_request_message(r[i]), "the model was destroyed"),
+                          "request %d: '%s'", i, cinfer_request_message(r[i]));
+    }
+    size_t n;
+    cinfer_tensor *outs;
+    ck_assert_int_eq(cinfer_request_outputs(r[0], &n, &outs), CINFER_OK);
+    expect_close(&outs[0], &ref[0], "y of the running batched request");
+    ck_assert_int_eq(cinfer_request_outputs(r[5], &n, &outs), CINFER_OK);
+    expect_close(&outs[1], &ref[1], "h of the running unbatched request");
+    cinfer_scheduler_stats st = stats(a);
+    ck_assert_uint_eq(st.success_count, 1);
+    ck_assert_uint_eq(st.shutdown_count, 4);
+    ck_assert_uint_eq(st.padded_rows, 0); /* 3 rows ran as 3 on the CPU, not as bucket 4 */
+    cinfer_scheduler *both[2] = {a, b};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(cinfer_scheduler_submit(both[k], 1, NULL, &x, NULL, NULL),
+                         CINFER_SHUTDOWN);
+        ck_assert_ptr_nonnull(strstr(cinfer_last_error(), "model was destroyed"));
+        cinfer_scheduler_destroy(both[k]);
+    }
+    ck_assert_int_eq(g_log.n, 8);
+    for (int i = 0; i < 8; i++) cinfer_request_release(r[i]);
+    cinfer_tensor_release(&ref[0]);
+    cinfer_tensor_release(&ref[1]);
+    free(x.data);
+}
+END_TEST
+
+/* A closed loop (each callback submits the next request) and a client thread submitting as
+ * fast as it can, while the model is destroyed: every accepted request is delivered exactly
+ * once, with its result or SHUTDOWN, before destroy returns; submits after it fail. */
+static struct {
+    cinfer_scheduler *s;
+    cinfer_tensor x;
+    atomic_int accepted, delivered, bad_status;
+} g_loop;
+
+static void loop_cb(cinfer_request *req, cinfer_status st, const char *msg, size_t n,
+                    cinfer_tensor *outs, void *user) {
+    if (st != CINFER_OK && st != CINFER_SHUTDOWN) atomic_fetch_add(&g_loop.bad_status, 1);
+    atomic_fetch_add(&g_loop.delivered, 1);
+    cinfer_request_options o;
+    cinfer_request_options_init(&o);
+    o.callback = loop_cb;
+    if (cinfer_scheduler_submit(g_loop.s, 1, NULL, &g_loop.x, &o, NULL) == CINFER_OK)
+        atomic_fetch_add(&g_loop.accepted, 1);
+}
+
+static void *loop_client(void *arg) {
+    cinfer_request_options o;
+    cinfer_request_options_init(&o);
+    o.callback = loop_cb;
+    for (;;) {
+        cinfer_status st = cinfer_scheduler_submit(g_loop.s, 1, NULL, &g_loop.x, &o, NULL);
+        if (st == CINFER_SHUTDOWN) return NULL;
+        ck_assert_int_eq(st, CINFER_OK);
+        atomic_fetch_add(&g_loop.accepted, 1);
+    }
+}
+
+START_TEST(model_destroy_under_load_loses_nothing) {
+    cinfer_model *m = mlp("batch");
+    g_loop.s = sched_new(m, 8, 0, 2, NULL);
+    uint64_t rng = 22;
+    g_loop.x = make_input(1, D_IN, &rng);
+    atomic_store(&g_loop.accepted, 0);
+    atomic_store(&g_loop.delivered, 0);
+    atomic_store(&g_loop.bad_status, 0);
+    for (int i = 0; i < 8; i++) loop_cb(NULL, CINFER_OK, "", 0, NULL, NULL);
+    atomic_fetch_sub(&g_loop.delivered, 8); /* those 8 calls only started the loop */
+    pthread_t client;
+    ck_assert_int_eq(pthread_create(&client, NULL, loop_client, NULL), 0);
+    while (atomic_load(&g_loop.delivered) < 200) usleep(100);
+    cinfer_model_destroy(m);
+    int delivered = atomic_load(&g_loop.delivered);
+    pthread_join(client, NULL);
+    ck_assert_int_eq(delivered, atomic_load(&g_loop.accepted));
+    ck_assert_int_eq(atomic_load(&g_loop.delivered), delivered); /* none after destroy */
+    ck_assert_int_eq(atomic_load(&g_loop.bad_status), 0);
+    cinfer_scheduler_stats st = stats(g_loop.s);
+    ck_assert_uint_eq(st.success_count + st.shutdown_count, (uint64_t)delivered);
+    cinfer_scheduler_destroy(g_loop.s);
+    free(g_loop.x.data);
+}
+END_TEST
+
 /* ---- Shapes -------------------------------------------------------------------------------- */
 
 START_TEST(only_matching_shapes_batch) {
@@ -782,6 +898,8 @@ int main(void) {
     tcase_add_test(tc, cancel_queued_and_running_requests);
     tcase_add_test(tc, shutdown_completes_everything);
     tcase_add_test(tc, shutdown_under_load);
+    tcase_add_test(tc, model_destroy_shuts_down_its_schedulers);
+    tcase_add_test(tc, model_destroy_under_load_loses_nothing);
     tcase_add_test(tc, only_matching_shapes_batch);
     tcase_add_test(tc, bad_requests_and_models_are_rejected);
     tcase_add_test(tc, preserve_ordering_keeps_submit_order);

@@ -145,7 +145,11 @@ CINFER_API cinfer_status cinfer_model_load(cinfer_runtime *rt, const char *path,
 CINFER_API cinfer_status cinfer_model_load_memory(cinfer_runtime *rt, const void *data,
                                                   size_t size, const cinfer_model_options *opts,
                                                   cinfer_model **out);
-/* Waits for no one: the caller makes sure no run is in progress. Accepts NULL. */
+/* The caller makes sure no cinfer_model_run is in progress. Schedulers still attached to the
+ * model are shut down first, as cinfer_scheduler_destroy documents (queued requests complete
+ * with CINFER_SHUTDOWN, running ones with their result, every callback has returned), and
+ * their handles stay valid for cinfer_scheduler_destroy. Must not be called from a completion
+ * callback. Accepts NULL. */
 CINFER_API void cinfer_model_destroy(cinfer_model *model);
 
 /* The message of the last failure on this model (any thread). When several threads run the
@@ -219,9 +223,11 @@ CINFER_API void cinfer_batching_options_init(cinfer_batching_options *opts);
  * first dimension (unless max_batch_size is 0), plans the batch buckets 1, 2, 4, ..., max
  * (plus the preferred sizes), warms them, allocates every instance's staging buffers and
  * starts the batcher, instance and completion threads. `opts` may be NULL for the defaults.
- * The model must outlive the scheduler. On success *out is the caller's, released with
- * cinfer_scheduler_destroy. Errors: INVALID_ARGUMENT (options), UNSUPPORTED (a model the
- * batcher cannot batch, named input/output), OUT_OF_MEMORY, INTERNAL (threads). */
+ * The scheduler is attached to the model: destroying the model first shuts the scheduler down
+ * (cinfer_model_destroy). On success *out is the caller's, released with
+ * cinfer_scheduler_destroy whether or not the model still exists. Errors: INVALID_ARGUMENT
+ * (options), UNSUPPORTED (a model the batcher cannot batch, named input/output),
+ * OUT_OF_MEMORY, INTERNAL (threads). */
 CINFER_API cinfer_status cinfer_scheduler_create(cinfer_model *model,
                                                  const cinfer_batching_options *opts,
                                                  cinfer_scheduler **out);
@@ -229,8 +235,10 @@ CINFER_API cinfer_status cinfer_scheduler_create(cinfer_model *model,
 /* Stops accepting requests, completes every queued request with CINFER_SHUTDOWN, lets running
  * batches finish (their requests complete with their result), delivers every completion and
  * joins the threads: no callback runs after it returns. Request handles the caller still
- * holds stay valid until released. Must not be called from a completion callback. Accepts
- * NULL. */
+ * holds stay valid until released. After cinfer_model_destroy of its model (which did all
+ * this already) it only frees the handle; until then submit fails with CINFER_SHUTDOWN and the
+ * statistics stay readable. It must not run at the same time as cinfer_model_destroy of its
+ * model, nor be called from a completion callback. Accepts NULL. */
 CINFER_API void cinfer_scheduler_destroy(cinfer_scheduler *sched);
 
 /* Called once per request on the scheduler's completion thread, never with a scheduler lock
@@ -264,10 +272,11 @@ CINFER_API void cinfer_request_options_init(cinfer_request_options *opts);
  * in declared order), all with the same first dimension (the request's rows, 1 ..
  * max_batch_size); the other dimensions must match the model. Thread-safe. Fails at once,
  * with no callback, with INVALID_ARGUMENT / INVALID_INPUT (bad request, message names the
- * input), QUEUE_FULL (names the model and the limit), SHUTDOWN or OUT_OF_MEMORY. On success
- * the request completes exactly once (callback, then waiters wake). out may be NULL: the
- * request is then released by the runtime after its callback; otherwise *out is the caller's
- * reference, dropped with cinfer_request_release(). */
+ * input), QUEUE_FULL (names the model and the limit), SHUTDOWN (the scheduler is being
+ * destroyed, or its model was) or OUT_OF_MEMORY. On success the request completes exactly
+ * once (callback, then waiters wake). out may be NULL: the request is then released by the
+ * runtime after its callback; otherwise *out is the caller's reference, dropped with
+ * cinfer_request_release(). */
 CINFER_API cinfer_status cinfer_scheduler_submit(cinfer_scheduler *sched, size_t n_inputs,
                                                  const char *const *input_names,
                                                  const cinfer_tensor *inputs,

@@ -171,7 +171,7 @@ cinfer_status cinfer_model_load_memory(cinfer_runtime *rt, const void *data, siz
 
 void cinfer_model_destroy(cinfer_model *m) {
     if (!m) return;
-
+    cinfer__sched_detach_all(m); /* before anything they run on is freed */
     while (m->plans) {
         cinfer__plan *p = m->plans;
         m->plans = p->next;

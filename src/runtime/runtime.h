@@ -90,7 +90,8 @@ struct cinfer_model {
     int n_nodes_imported, n_folded_conv_bn, n_folded_load;
     bool fuse;                /* run the fusion passes at load (cinfer_model_options.fuse) */
     cinfer__fusions fusions;  /* what they rewrote */
-    pthread_mutex_t mu;       /* guards plans and last_error */
+    pthread_mutex_t mu;       /* guards plans, last_error and scheds */
+    cinfer_scheduler *scheds; /* attached schedulers (src/sched), shut down by destroy */
     cinfer__plan *plans;
     int n_plans;
     bool plans_full_warned;
@@ -98,6 +99,10 @@ struct cinfer_model {
     bool profile;             /* CINFER_PROFILE=1: time every step */
     char last_error[CINFER__ERR_LEN];
 };
+
+/* Shuts down every scheduler still attached to m (src/sched/scheduler.c): queued requests
+ * complete with CINFER_SHUTDOWN, running ones finish, every callback is delivered. */
+void cinfer__sched_detach_all(cinfer_model *m);
 
 /* Plans a model keeps at most; past this (inputs whose contents decide shapes vary without
  * end), new signatures get a transient plan that the caller destroys after use. */

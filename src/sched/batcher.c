@@ -115,8 +115,8 @@ void *cinfer__timer_main(void *arg) {
     for (cinfer_request *r; (r = cinfer__queue_first(&s->q));) {
         cinfer__queue_remove(&s->q, r);
         cinfer__request_reject(s, r, CINFER_SHUTDOWN,
-                               "model '%s': the scheduler shut down before the request ran",
-                               s->m->path);
+                               "model '%s': %s before the request ran", s->m->path,
+                               s->stop_why);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;

@@ -1,7 +1,8 @@
 /* Execution instances: a thread each, with its own staging buffers. A batch's rows are
- * gathered into the staging buffers, padded with zero rows up to the batch bucket, run through
- * the bucket's plan by the device (cinfer__instance_ops), and the real rows are scattered to
- * each request's outputs. Nothing here holds s->mu while a batch runs. */
+ * gathered into the staging buffers (on the CPU at their exact count, else padded with zero
+ * rows up to the batch bucket), run through the plan of that size by the device
+ * (cinfer__instance_ops), and the real rows are scattered to each request's outputs. Nothing
+ * here holds s->mu while a batch runs. */
 #include <string.h>
 
 #include "core/alloc.h"
@@ -23,6 +24,7 @@ static cinfer_status cpu_run(cinfer__instance *inst, cinfer__plan *p, const cinf
 
 const cinfer__instance_ops cinfer__cpu_instance_ops = {
     .name = "cpu",
+    .exact_rows = true,
     .staging_alloc = cpu_staging_alloc,
     .staging_free = cinfer__aligned_free,
     .run = cpu_run,
@@ -140,17 +142,48 @@ static void set_result(cinfer_request *r, bool claimed, cinfer_status st, const 
     }
 }
 
+/* The plan of a fixed-shape batch of `rows` and the rows it runs with: its exact size when
+ * the device allows it (planned on first use through the model's cache), else its bucket. A
+ * size the full cache cannot keep falls back to its bucket for good. */
+static cinfer_status fixed_plan(cinfer__instance *inst, int64_t rows, cinfer__plan **p,
+                                int64_t *run_rows, cinfer__err *err) {
+    cinfer_scheduler *s = inst->s;
+    const cinfer__bucket *bk = &s->buckets[cinfer__bucket_for(s, rows)];
+    *p = bk->plan;
+    *run_rows = bk->size;
+    if (rows > s->max_exact) return CINFER_OK;
+    cinfer__plan *e = atomic_load(&s->exact[rows]);
+    if (!e) {
+        for (int i = 0; i < s->n_in; i++) {
+            inst->in_t[i] = s->in_proto[i];
+            inst->in_t[i].dims[0] = rows;
+        }
+        bool transient = false;
+        CINFER_TRY(cinfer__plan_get(s->m, inst->in_t, &e, &transient, err));
+        if (transient) cinfer__plan_destroy(e);
+        e = transient ? bk->plan : e;
+        atomic_store(&s->exact[rows], e);
+    }
+    if (e != bk->plan) {
+        *p = e;
+        *run_rows = rows;
+    }
+    return CINFER_OK;
+}
+
 static cinfer_status run_batched(cinfer__instance *inst, cinfer__batch *b, cinfer__batch_times *t,
                                  cinfer__err *err) {
     cinfer_scheduler *s = inst->s;
-    const cinfer__bucket *bk = &s->buckets[cinfer__bucket_for(s, b->rows)];
-    uint64_t t0 = cinfer__now_ns();
-    cinfer_status st = gather(inst, b, bk->size, err);
-    t->input_ns += cinfer__now_ns() - t0;
-    cinfer__plan *p = bk->plan;
+    cinfer__plan *p = NULL;
     bool transient = false;
+    uint64_t t0 = cinfer__now_ns();
+    cinfer_status st = CINFER_OK;
+    b->run_rows = s->buckets[cinfer__bucket_for(s, b->rows)].size;
+    if (s->fixed) st = fixed_plan(inst, b->rows, &p, &b->run_rows, err);
+    if (st == CINFER_OK) st = gather(inst, b, b->run_rows, err);
+    t->input_ns += cinfer__now_ns() - t0;
     if (st == CINFER_OK && !p) st = cinfer__plan_get(s->m, inst->in_t, &p, &transient, err);
-    if (st == CINFER_OK) st = bind_outputs(inst, p, bk->size, err);
+    if (st == CINFER_OK) st = bind_outputs(inst, p, b->run_rows, err);
     if (st == CINFER_OK) st = inst->ops->run(inst, p, inst->in_t, inst->out_t, t, err);
     if (transient) cinfer__plan_destroy(p);
     uint64_t t1 = cinfer__now_ns();
@@ -189,11 +222,11 @@ static cinfer_status run_alone(cinfer__instance *inst, cinfer_request *r, cinfer
 /* Executions and the rows they ran are counted together, here, so that any snapshot of the
  * statistics gives a consistent average batch size. */
 static void record_batch(cinfer_scheduler *s, const cinfer__batch *b, cinfer_status st) {
-    int64_t bucket = s->batching ? s->buckets[cinfer__bucket_for(s, b->rows)].size : b->rows;
+    int64_t ran = s->batching ? b->run_rows : b->rows;
     pthread_mutex_lock(&s->stats_mu);
     s->st.execution_count++;
     if (st == CINFER_OK) s->st.inference_count += (uint64_t)b->rows;
-    s->st.padded_rows += (uint64_t)(bucket - b->rows);
+    if (ran > b->rows) s->st.padded_rows += (uint64_t)(ran - b->rows);
     s->hist[b->rows]++;
     pthread_mutex_unlock(&s->stats_mu);
 }

@@ -219,17 +219,13 @@ static cinfer_status enqueue(cinfer_scheduler *s, cinfer_request *r, uint64_t ti
     return st;
 }
 
-cinfer_status cinfer_scheduler_submit(cinfer_scheduler *s, size_t n_inputs,
-                                      const char *const *input_names,
-                                      const cinfer_tensor *inputs,
-                                      const cinfer_request_options *opts, cinfer_request **out) {
+/* Submit while the model is known to be alive (s->life held for reading). */
+static cinfer_status submit_attached(cinfer_scheduler *s, size_t n_inputs,
+                                     const char *const *input_names, const cinfer_tensor *inputs,
+                                     const cinfer_request_options *opts, cinfer_request **out) {
     cinfer__err err = {{0}};
     cinfer_request_options o;
     cinfer_request_options_init(&o);
-    if (out) *out = NULL;
-    if (!s || (n_inputs && !inputs))
-        return fail(cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
-                                   "cinfer_scheduler_submit: NULL scheduler or inputs"), &err);
     cinfer_status st = opts ? check_request_options(s, opts, &err) : CINFER_OK;
     if (st == CINFER_OK && opts) o = *opts;
     int n_out = o.n_outputs ? (int)o.n_outputs : s->n_out;
@@ -250,11 +246,33 @@ cinfer_status cinfer_scheduler_submit(cinfer_scheduler *s, size_t n_inputs,
     }
     if (st != CINFER_OK) {
         if (r) cinfer__request_free(r);
-        cinfer__err_prefix(&err, "model '%s'", s ? s->m->path : "?");
+        cinfer__err_prefix(&err, "model '%s'", s->m->path);
         return fail(st, &err);
     }
     if (out) *out = r;
     return CINFER_OK;
+}
+
+cinfer_status cinfer_scheduler_submit(cinfer_scheduler *s, size_t n_inputs,
+                                      const char *const *input_names,
+                                      const cinfer_tensor *inputs,
+                                      const cinfer_request_options *opts, cinfer_request **out) {
+    cinfer__err err = {{0}};
+    if (out) *out = NULL;
+    if (!s || (n_inputs && !inputs))
+        return fail(cinfer__errorf(&err, CINFER_INVALID_ARGUMENT,
+                                   "cinfer_scheduler_submit: NULL scheduler or inputs"), &err);
+    /* Detached: the model is gone, so nothing of it may be read; the message is ours. */
+    pthread_rwlock_rdlock(&s->life);
+    bool detached = s->detached;
+    cinfer_status st = detached ? CINFER_SHUTDOWN
+                                : submit_attached(s, n_inputs, input_names, inputs, opts, out);
+    pthread_rwlock_unlock(&s->life);
+    if (detached)
+        return fail(cinfer__errorf(&err, CINFER_SHUTDOWN, "cinfer_scheduler_submit: the "
+                                   "scheduler's model was destroyed (only "
+                                   "cinfer_scheduler_destroy and the statistics remain)"), &err);
+    return st;
 }
 
 /* ---- Completion ------------------------------------------------------------------------ */

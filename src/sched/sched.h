@@ -3,6 +3,8 @@
  *
  * Threads and locks (a lock listed earlier may be held while taking a later one, never the
  * other way round):
+ *   s->life     read-write: submit reads the model under it; detaching (the model's destroy)
+ *               writes `detached` under it and takes nothing else while holding it.
  *   s->mu       the queue (levels, deadline heap, count), n_idle, stopping, sequence
  *               numbers. Taken by submit, cancel, the timer thread, and by an instance while
  *               it forms its next batch; never held while a batch runs or a callback is
@@ -29,6 +31,12 @@
 #define CINFER__SCHED_MAX_BATCH 65536
 #define CINFER__SCHED_MAX_LEVELS 16
 #define CINFER__SCHED_MSG_LEN 512
+/* Largest batch that runs at its exact row count on a device that allows it (the CPU); larger
+ * ones are padded to a bucket. Bounds the plans a scheduler adds to the model's cache (64). */
+#define CINFER__SCHED_MAX_EXACT 32
+/* Each exact-size plan keeps its own prepared (packed) weights: the sizes planned beyond the
+ * buckets may hold at most about this many bytes of weights in all. */
+#define CINFER__SCHED_EXACT_BUDGET ((size_t)256 << 20)
 
 typedef enum req_state {
     CINFER__REQ_QUEUED = 0,
@@ -98,6 +106,7 @@ typedef struct cinfer__batch {
     cinfer_request **reqs; /* capacity max(max_batch_size, 1) */
     int n;
     int64_t rows;
+    int64_t run_rows;      /* rows it ran with: rows, or its bucket when padded */
     uint64_t seq;          /* dispatch number (preserve_ordering) */
 } cinfer__batch;
 
@@ -122,6 +131,10 @@ typedef struct cinfer__batch_times {
  * outputs back. `run` adds its own copy times to t->input_ns and t->output_ns. */
 typedef struct cinfer__instance_ops {
     const char *name;
+    /* Plans are cheap and a batch may run at any row count: batches of up to
+     * CINFER__SCHED_MAX_EXACT rows run unpadded, each size planned on first use. A device that
+     * captures work per shape (CUDA graphs) leaves this false and pads to the buckets. */
+    bool exact_rows;
     cinfer_status (*init)(cinfer__instance *inst, cinfer__err *err);
     void (*fini)(cinfer__instance *inst);
     void *(*staging_alloc)(size_t bytes);
@@ -154,7 +167,17 @@ typedef struct cinfer__bucket {
 } cinfer__bucket;
 
 struct cinfer_scheduler {
-    cinfer_model *m;
+    cinfer_model *m;          /* NULL once detached */
+    /* The model's list of its schedulers (under m->mu), so that cinfer_model_destroy can shut
+     * them down first (cinfer__sched_detach_all). */
+    cinfer_scheduler *model_next;
+    bool attached;
+    /* Submit holds it for reading while it reads the model; detaching takes it for writing to
+     * set `detached`, after which submit fails with CINFER_SHUTDOWN and never touches m. */
+    pthread_rwlock_t life;
+    bool detached;
+    bool released;            /* instances, staging and plans freed (detach or destroy) */
+    const char *stop_why;     /* why queued requests complete with SHUTDOWN; under mu */
     cinfer_batching_options o;
     const cinfer__instance_ops *ops;
     int n_in, n_out;
@@ -164,6 +187,10 @@ struct cinfer_scheduler {
     cinfer_tensor *out_proto; /* fixed: each output of a batch of 1 (no data) */
     cinfer__bucket *buckets;
     int n_buckets;
+    /* exact_rows: the plan for each row count 1 .. CINFER__SCHED_MAX_EXACT (the buckets' at
+     * creation, others on first use; a bucket's plan where the model's cache was full). */
+    _Atomic(cinfer__plan *) *exact;
+    int max_exact;            /* 0: every batch is padded to a bucket */
     int *preferred;           /* sorted preferred sizes */
     int n_preferred;
 

@@ -6,6 +6,7 @@
 
 #include "core/alloc.h"
 #include "core/tensor.h"
+#include "ir/graph.h"
 #include "sched/sched.h"
 
 uint64_t cinfer__now_ns(void) {
@@ -169,6 +170,36 @@ static cinfer_status plan_buckets(cinfer_scheduler *s, cinfer__err *err) {
     return st;
 }
 
+/* Bytes of the model's constants (weights): what each plan's prepared state roughly copies. */
+static size_t weight_bytes(const cinfer_model *m) {
+    size_t n = 0;
+    for (int v = 0; v < m->g->n_values; v++)
+        if (m->g->values[v].constant) n += cinfer__tensor_bytes(m->g->values[v].constant);
+    return n;
+}
+
+/* On a device with exact_rows, batches up to max_exact rows run unpadded: padding a batch of
+ * 23 to 32 rows costs the CPU ~40% more compute, a plan per size costs only memory and is made
+ * once. max_exact is CINFER__SCHED_MAX_EXACT, less for models whose weights would make the
+ * extra plans exceed CINFER__SCHED_EXACT_BUDGET (ResNet-50: 1..4). The buckets' plans serve
+ * their sizes; the other sizes are planned on first use (instance.c). */
+static cinfer_status setup_exact(cinfer_scheduler *s, cinfer__err *err) {
+    if (!s->ops->exact_rows || !s->fixed) return CINFER_OK;
+    size_t w = weight_bytes(s->m), extra = w ? CINFER__SCHED_EXACT_BUDGET / w : SIZE_MAX;
+    int max = s->o.max_batch_size < CINFER__SCHED_MAX_EXACT ? s->o.max_batch_size
+                                                            : CINFER__SCHED_MAX_EXACT;
+    if ((size_t)max > extra + 2) max = (int)extra + 2; /* 1 and 2 are buckets */
+    if (max <= 2) return CINFER_OK;
+    s->exact = cinfer__calloc((size_t)max + 1, sizeof *s->exact);
+    if (!s->exact) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    for (int i = 0; i <= max; i++) atomic_init(&s->exact[i], NULL);
+    for (int k = 0; k < s->n_buckets; k++)
+        if (s->buckets[k].size <= max && !s->buckets[k].transient)
+            atomic_store(&s->exact[s->buckets[k].size], s->buckets[k].plan);
+    s->max_exact = max;
+    return CINFER_OK;
+}
+
 /* ---- Threads --------------------------------------------------------------------------- */
 
 static cinfer_status start_threads(cinfer_scheduler *s, cinfer__err *err) {
@@ -196,6 +227,7 @@ static cinfer_status setup(cinfer_scheduler *s, cinfer__err *err) {
         CINFER_TRY(check_model(s, err));
         CINFER_TRY(make_buckets(s, err));
         if (s->fixed) CINFER_TRY(plan_buckets(s, err));
+        CINFER_TRY(setup_exact(s, err));
     }
     if (!s->o.instances) s->o.instances = s->m->rt->device == CINFER_DEVICE_CUDA ? 2 : 1;
     s->inst = cinfer__calloc((size_t)s->o.instances, sizeof *s->inst);
@@ -214,6 +246,33 @@ static cinfer_status setup(cinfer_scheduler *s, cinfer__err *err) {
         }
     }
     return start_threads(s, err);
+}
+
+static void init_sync(cinfer_scheduler *s) {
+    /* Writer first: a steady stream of submits must not keep a model's destroy waiting. */
+    pthread_rwlockattr_t ra;
+    pthread_rwlockattr_init(&ra);
+    pthread_rwlockattr_setkind_np(&ra, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&s->life, &ra);
+    pthread_rwlockattr_destroy(&ra);
+    pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->order_mu, NULL);
+    pthread_mutex_init(&s->done_mu, NULL);
+    pthread_mutex_init(&s->stats_mu, NULL);
+    cinfer__cond_init(&s->cv);
+    cinfer__cond_init(&s->timer_cv);
+    pthread_cond_init(&s->order_cv, NULL);
+    pthread_cond_init(&s->done_cv, NULL);
+    pthread_cond_init(&s->hold_cv, NULL);
+}
+
+/* Onto the model's list, so that cinfer_model_destroy shuts the scheduler down first. */
+static void attach(cinfer_scheduler *s) {
+    pthread_mutex_lock(&s->m->mu);
+    s->model_next = s->m->scheds;
+    s->m->scheds = s;
+    s->attached = true;
+    pthread_mutex_unlock(&s->m->mu);
 }
 
 cinfer_status cinfer_scheduler_create(cinfer_model *m, const cinfer_batching_options *opts,
@@ -235,15 +294,7 @@ cinfer_status cinfer_scheduler_create(cinfer_model *m, const cinfer_batching_opt
     s->n_in = (int)cinfer_model_input_count(m);
     s->n_out = (int)cinfer_model_output_count(m);
     s->ops = &cinfer__cpu_instance_ops;
-    pthread_mutex_init(&s->mu, NULL);
-    pthread_mutex_init(&s->order_mu, NULL);
-    pthread_mutex_init(&s->done_mu, NULL);
-    pthread_mutex_init(&s->stats_mu, NULL);
-    cinfer__cond_init(&s->cv);
-    cinfer__cond_init(&s->timer_cv);
-    pthread_cond_init(&s->order_cv, NULL);
-    pthread_cond_init(&s->done_cv, NULL);
-    pthread_cond_init(&s->hold_cv, NULL);
+    init_sync(s);
     s->st.struct_size = sizeof s->st;
     cinfer_status st = CINFER_OK;
     if (opts && opts->struct_size < sizeof s->o)
@@ -258,6 +309,7 @@ cinfer_status cinfer_scheduler_create(cinfer_model *m, const cinfer_batching_opt
         cinfer_scheduler_destroy(s);
         return st;
     }
+    attach(s);
     cinfer__log(m->rt, CINFER_LOG_INFO, "%s: scheduler with max_batch_size %d, %d bucket(s), "
                 "%d instance(s)", m->path, s->o.max_batch_size, s->n_buckets, s->n_inst);
     *out = s;
@@ -266,37 +318,96 @@ cinfer_status cinfer_scheduler_create(cinfer_model *m, const cinfer_batching_opt
 
 /* Stop order: once `stopping` is set no instance takes another batch; the timer thread
  * completes what is queued with SHUTDOWN, the instances finish the batches they hold, then the
- * completion thread delivers everything left. After that no callback can run. */
-static void stop_threads(cinfer_scheduler *s) {
+ * completion thread delivers everything left. After that no callback can run. A second call
+ * (destroy after detach) finds the threads joined and does nothing. */
+static void stop_threads(cinfer_scheduler *s, const char *why) {
     pthread_mutex_lock(&s->mu);
+    if (!s->stopping) s->stop_why = why;
     s->stopping = true;
     pthread_cond_broadcast(&s->cv);
     pthread_cond_broadcast(&s->timer_cv);
     pthread_cond_broadcast(&s->hold_cv);
     pthread_mutex_unlock(&s->mu);
     if (s->timer_started) pthread_join(s->timer, NULL);
-    for (int i = 0; i < s->n_inst; i++)
+    s->timer_started = false;
+    for (int i = 0; i < s->n_inst; i++) {
         if (s->inst[i].started) pthread_join(s->inst[i].thread, NULL);
+        s->inst[i].started = false;
+    }
     pthread_mutex_lock(&s->done_mu);
     s->done_stop = true;
     pthread_cond_signal(&s->done_cv);
     pthread_mutex_unlock(&s->done_mu);
     if (s->completer_started) pthread_join(s->completer, NULL);
+    s->completer_started = false;
+}
+
+/* Frees what running batches needs (instances, staging, plans not in the model's cache),
+ * once, with the threads stopped and the model still alive. */
+static void release_execution(cinfer_scheduler *s) {
+    if (s->released) return;
+    s->released = true;
+    for (int i = 0; i < s->n_inst; i++) cinfer__instance_fini(&s->inst[i]);
+    for (int k = 0; k < s->n_buckets; k++)
+        if (s->buckets[k].transient) cinfer__plan_destroy(s->buckets[k].plan);
+    cinfer__free(s->inst);
+    cinfer__free(s->buckets);
+    cinfer__free((void *)s->exact);
+    s->inst = NULL;
+    s->n_inst = 0;
+    s->buckets = NULL;
+    s->n_buckets = 0;
+    s->exact = NULL;
+    s->max_exact = 0;
+}
+
+static void unlink_from_model(cinfer_scheduler *s) {
+    if (!s->attached) return;
+    pthread_mutex_lock(&s->m->mu);
+    cinfer_scheduler **p = &s->m->scheds;
+    while (*p && *p != s) p = &(*p)->model_next;
+    if (*p) *p = s->model_next;
+    s->attached = false;
+    pthread_mutex_unlock(&s->m->mu);
+}
+
+/* The model is being destroyed: refuse new submits, complete what is queued with SHUTDOWN,
+ * finish what runs, deliver everything, free what refers to the model. The handle stays for
+ * the caller's cinfer_scheduler_destroy. */
+static void detach(cinfer_scheduler *s) {
+    pthread_rwlock_wrlock(&s->life);
+    s->detached = true;
+    pthread_rwlock_unlock(&s->life);
+    stop_threads(s, "the model was destroyed");
+    release_execution(s);
+    s->m = NULL;
+}
+
+void cinfer__sched_detach_all(cinfer_model *m) {
+    for (;;) {
+        pthread_mutex_lock(&m->mu);
+        cinfer_scheduler *s = m->scheds;
+        if (s) {
+            m->scheds = s->model_next;
+            s->attached = false;
+        }
+        pthread_mutex_unlock(&m->mu);
+        if (!s) return;
+        detach(s);
+    }
 }
 
 void cinfer_scheduler_destroy(cinfer_scheduler *s) {
     if (!s) return;
-    stop_threads(s);
-    for (int i = 0; i < s->n_inst; i++) cinfer__instance_fini(&s->inst[i]);
-    for (int k = 0; k < s->n_buckets; k++)
-        if (s->buckets[k].transient) cinfer__plan_destroy(s->buckets[k].plan);
+    stop_threads(s, "the scheduler shut down");
+    release_execution(s);
+    if (s->m) unlink_from_model(s);
     cinfer__queue_free(&s->q);
-    cinfer__free(s->inst);
-    cinfer__free(s->buckets);
     cinfer__free(s->preferred);
     cinfer__free(s->in_proto);
     cinfer__free(s->out_proto);
     cinfer__free(s->hist);
+    pthread_rwlock_destroy(&s->life);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->order_mu);
     pthread_mutex_destroy(&s->done_mu);
