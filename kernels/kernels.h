@@ -1,7 +1,9 @@
 /* cinfer's hand-written CUDA kernels: one `extern "C"` launch wrapper per kernel, taking device
  * pointers, sizes and the stream to launch on. Each returns cudaSuccess or the launch error
- * (cudaGetLastError right after the launch); none synchronizes or allocates. Sizes are element
- * counts unless a name says bytes. Included from C (the backend's host code) and CUDA. */
+ * (cudaGetLastError right after the launch), or cudaErrorInvalidValue for arguments it rejects
+ * before launching; none synchronizes or allocates. Sizes are element counts unless a name says
+ * bytes. Bool tensors are one byte per element (0 or 1; any nonzero byte reads as true).
+ * Included from C (the backend's host code) and CUDA. docs/cuda-kernels.md lists the wrappers. */
 #ifndef CINFER_KERNELS_H
 #define CINFER_KERNELS_H
 
@@ -14,8 +16,323 @@
 extern "C" {
 #endif
 
-/* fill.cu: y[i] = value for i < n. */
+/* ---- Shapes passed by value ------------------------------------------------------------- */
+
+#define CINFER_K_MAX_RANK 8
+
+/* The sizes of an iteration space of rank 0..8 (rank 0 is one element). */
+typedef struct cinfer_k_dims {
+    int32_t rank;
+    int64_t size[CINFER_K_MAX_RANK];
+} cinfer_k_dims;
+
+/* Element strides of one operand over a cinfer_k_dims: 0 on a broadcast dim, negative for a
+ * reversed slice. The operand's pointer addresses the element at coordinate (0, ..., 0). */
+typedef struct cinfer_k_strides {
+    int64_t s[CINFER_K_MAX_RANK];
+} cinfer_k_strides;
+
+/* A permutation of a tensor's axes: output axis d is input axis p[d]. */
+typedef struct cinfer_k_perm {
+    int32_t p[CINFER_K_MAX_RANK];
+} cinfer_k_perm;
+
+/* Element dtypes the dtype-generic wrappers (Cast) name. */
+typedef enum cinfer_k_dtype {
+    CINFER_K_F32 = 0,
+    CINFER_K_I64 = 1,
+    CINFER_K_I32 = 2,
+    CINFER_K_BOOL = 3,
+} cinfer_k_dtype;
+
+/* The number of elements in dims (1 for rank 0). */
+static inline int64_t cinfer_k_dims_count(const cinfer_k_dims *dims) {
+    int64_t n = 1;
+    for (int32_t d = 0; d < dims->rank; d++) n *= dims->size[d];
+    return n;
+}
+
+/* Row-major strides of a dense tensor of these dims. */
+static inline cinfer_k_strides cinfer_k_dense_strides(const cinfer_k_dims *dims) {
+    cinfer_k_strides st;
+    int64_t s = 1;
+    for (int32_t d = CINFER_K_MAX_RANK - 1; d >= 0; d--) {
+        st.s[d] = 0;
+        if (d < dims->rank) {
+            st.s[d] = s;
+            s *= dims->size[d];
+        }
+    }
+    return st;
+}
+
+/* Strides that read a dense operand of shape in[0..in_rank) broadcast (numpy rules: aligned on
+ * the right, size-1 dims repeat) to out; in_rank <= out->rank, each in dim 1 or equal to out's. */
+static inline cinfer_k_strides cinfer_k_broadcast_strides(const int64_t *in, int32_t in_rank,
+                                                          const cinfer_k_dims *out) {
+    cinfer_k_strides st;
+    int64_t s = 1;
+    for (int32_t d = CINFER_K_MAX_RANK - 1; d >= 0; d--) {
+        st.s[d] = 0;
+        int32_t k = d - (out->rank - in_rank);  /* the input dim aligned with output dim d */
+        if (d < out->rank && k >= 0) {
+            st.s[d] = in[k] == 1 ? 0 : s;
+            s *= in[k];
+        }
+    }
+    return st;
+}
+
+/* ---- fill.cu ------------------------------------------------------------------------------ */
+
+/* y[i] = value for i < n. */
 cudaError_t cinfer_k_fill_f32(float *y, float value, size_t n, cudaStream_t stream);
+
+/* ---- elementwise.cu: broadcasting binary ops, comparisons, logic ------------------------ */
+
+typedef enum cinfer_k_binary_op {
+    CINFER_K_ADD = 0,
+    CINFER_K_SUB = 1,
+    CINFER_K_MUL = 2,
+    CINFER_K_DIV = 3,
+    CINFER_K_POW = 4,  /* f32 only */
+    CINFER_K_MAX = 5,
+    CINFER_K_MIN = 6,
+} cinfer_k_binary_op;
+
+typedef enum cinfer_k_compare_op {
+    CINFER_K_EQUAL = 0,
+    CINFER_K_LESS = 1,
+    CINFER_K_LESS_EQUAL = 2,
+    CINFER_K_GREATER = 3,
+    CINFER_K_GREATER_EQUAL = 4,
+} cinfer_k_compare_op;
+
+typedef enum cinfer_k_logic_op {
+    CINFER_K_AND = 0,
+    CINFER_K_OR = 1,
+    CINFER_K_XOR = 2,
+} cinfer_k_logic_op;
+
+/* y (dense over dims) = a op b, each operand read through its strides (0 = broadcast). Dense
+ * same-shape operands take a contiguous path (float4 when 16-byte aligned and n % 4 == 0).
+ * Integer division truncates toward zero; division by zero gives an unspecified value. */
+cudaError_t cinfer_k_binary_f32(cinfer_k_binary_op op, float *y, const float *a,
+                                cinfer_k_strides as, const float *b, cinfer_k_strides bs,
+                                cinfer_k_dims dims, cudaStream_t stream);
+cudaError_t cinfer_k_binary_i64(cinfer_k_binary_op op, int64_t *y, const int64_t *a,
+                                cinfer_k_strides as, const int64_t *b, cinfer_k_strides bs,
+                                cinfer_k_dims dims, cudaStream_t stream);
+/* y (bool, dense over dims) = a cmp b. */
+cudaError_t cinfer_k_compare_f32(cinfer_k_compare_op op, uint8_t *y, const float *a,
+                                 cinfer_k_strides as, const float *b, cinfer_k_strides bs,
+                                 cinfer_k_dims dims, cudaStream_t stream);
+cudaError_t cinfer_k_compare_i64(cinfer_k_compare_op op, uint8_t *y, const int64_t *a,
+                                 cinfer_k_strides as, const int64_t *b, cinfer_k_strides bs,
+                                 cinfer_k_dims dims, cudaStream_t stream);
+/* y (bool) = a logic b on bools. */
+cudaError_t cinfer_k_logic_u8(cinfer_k_logic_op op, uint8_t *y, const uint8_t *a,
+                              cinfer_k_strides as, const uint8_t *b, cinfer_k_strides bs,
+                              cinfer_k_dims dims, cudaStream_t stream);
+/* y[i] = !x[i] on n dense bools. */
+cudaError_t cinfer_k_not_u8(uint8_t *y, const uint8_t *x, size_t n, cudaStream_t stream);
+
+/* ---- where.cu ----------------------------------------------------------------------------- */
+
+/* y (dense over dims) = cond ? a : b, all three broadcast through their strides. */
+cudaError_t cinfer_k_where_f32(float *y, const uint8_t *cond, cinfer_k_strides cs, const float *a,
+                               cinfer_k_strides as, const float *b, cinfer_k_strides bs,
+                               cinfer_k_dims dims, cudaStream_t stream);
+cudaError_t cinfer_k_where_i64(int64_t *y, const uint8_t *cond, cinfer_k_strides cs,
+                               const int64_t *a, cinfer_k_strides as, const int64_t *b,
+                               cinfer_k_strides bs, cinfer_k_dims dims, cudaStream_t stream);
+
+/* ---- unary.cu ----------------------------------------------------------------------------- */
+
+/* alpha/beta: LeakyRelu alpha; Clip min (alpha) and max (beta); HardSigmoid alpha, beta;
+ * Elu alpha. Other ops ignore them. */
+typedef enum cinfer_k_unary_op {
+    CINFER_K_SQRT = 0,
+    CINFER_K_EXP = 1,
+    CINFER_K_LOG = 2,
+    CINFER_K_NEG = 3,
+    CINFER_K_ABS = 4,
+    CINFER_K_RECIPROCAL = 5,
+    CINFER_K_ERF = 6,
+    CINFER_K_TANH = 7,
+    CINFER_K_SIGMOID = 8,
+    CINFER_K_RELU = 9,
+    CINFER_K_LEAKY_RELU = 10,
+    CINFER_K_CLIP = 11,
+    CINFER_K_HARD_SIGMOID = 12,
+    CINFER_K_HARD_SWISH = 13,
+    CINFER_K_GELU_ERF = 14,   /* 0.5 x (1 + erf(x / sqrt 2)) */
+    CINFER_K_GELU_TANH = 15,  /* 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+    CINFER_K_FLOOR = 16,
+    CINFER_K_CEIL = 17,
+    CINFER_K_ELU = 18,
+    CINFER_K_UNARY_COUNT = 19,
+} cinfer_k_unary_op;
+
+/* y[i] = op(x[i]) for n dense floats; y may equal x. */
+cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const float *x, size_t n,
+                               float alpha, float beta, cudaStream_t stream);
+
+/* ---- softmax.cu --------------------------------------------------------------------------- */
+
+/* Softmax (or LogSoftmax when log != 0) of each row of a dense [rows, cols] view; the caller
+ * moves the softmax axis last (and flattens) first. Max and sum in fp32. */
+cudaError_t cinfer_k_softmax_f32(float *y, const float *x, int64_t rows, int64_t cols, int log,
+                                 cudaStream_t stream);
+
+/* ---- norm.cu ------------------------------------------------------------------------------ */
+
+/* LayerNormalization of each row of a dense [rows, cols] view: y = (x - mean) * inv_std *
+ * gamma[c] + beta[c] with inv_std = 1 / sqrt(var + epsilon). beta, mean and inv_std (rows
+ * floats each) may be NULL. */
+cudaError_t cinfer_k_layer_norm_f32(float *y, float *mean, float *inv_std, const float *x,
+                                    const float *gamma, const float *beta, int64_t rows,
+                                    int64_t cols, float epsilon, cudaStream_t stream);
+/* InstanceNormalization of a dense [n, channels, spatial] tensor: each (n, c) row normalized
+ * over spatial, then scaled by scale[c] and shifted by bias[c]. */
+cudaError_t cinfer_k_instance_norm_f32(float *y, const float *x, const float *scale,
+                                       const float *bias, int64_t n, int64_t channels,
+                                       int64_t spatial, float epsilon, cudaStream_t stream);
+/* BatchNormalization inference on a dense [n, channels, spatial] tensor: y = (x - mean[c]) /
+ * sqrt(var[c] + epsilon) * scale[c] + bias[c]. */
+cudaError_t cinfer_k_batch_norm_f32(float *y, const float *x, const float *scale,
+                                    const float *bias, const float *mean, const float *var,
+                                    int64_t n, int64_t channels, int64_t spatial, float epsilon,
+                                    cudaStream_t stream);
+
+/* ---- reduce.cu ---------------------------------------------------------------------------- */
+
+typedef enum cinfer_k_reduce_op {
+    CINFER_K_REDUCE_SUM = 0,
+    CINFER_K_REDUCE_MEAN = 1,
+    CINFER_K_REDUCE_MAX = 2,
+    CINFER_K_REDUCE_MIN = 3,
+} cinfer_k_reduce_op;
+
+/* y[o, i] = reduce over r of x[o, r, i] for a dense [outer, reduce, inner] view (the caller
+ * merges the reduced axes into one middle dim, transposing first if they are not adjacent).
+ * Sums are compensated (Kahan) in fp32. reduce must be >= 1. */
+cudaError_t cinfer_k_reduce_f32(cinfer_k_reduce_op op, float *y, const float *x, int64_t outer,
+                                int64_t reduce, int64_t inner, cudaStream_t stream);
+/* GlobalAveragePool / GlobalMaxPool of a dense [nc, spatial] view (is_max selects). */
+cudaError_t cinfer_k_global_pool_f32(float *y, const float *x, int64_t nc, int64_t spatial,
+                                     int is_max, cudaStream_t stream);
+
+/* ---- transpose.cu / copy.cu --------------------------------------------------------------- */
+
+/* y (dense) = x (dense, dims in) with its axes permuted: y's dim d is in's dim perm.p[d].
+ * elem_size 1, 2, 4 or 8 bytes. Swapping the last two axes goes through shared-memory tiles. */
+cudaError_t cinfer_k_transpose(void *y, const void *x, cinfer_k_dims in, cinfer_k_perm perm,
+                               size_t elem_size, cudaStream_t stream);
+/* dst[coord * dst_strides] = src[coord * src_strides] for every coord in dims; elem_size 1, 2,
+ * 4 or 8. Slice (src strides times steps, negative for reversed), Expand (src stride 0),
+ * Concat (dst strides of the whole output, dst offset to the part), Split (the reverse). The
+ * destination must not overlap itself (no dst stride 0 over a dim of size > 1). */
+cudaError_t cinfer_k_copy_strided(void *dst, cinfer_k_strides dst_strides, const void *src,
+                                  cinfer_k_strides src_strides, cinfer_k_dims dims,
+                                  size_t elem_size, cudaStream_t stream);
+/* Tile: y (dense, dims out) at coord c = x (dense, dims in, same rank) at c % in; out's dims
+ * are in's times the repeats. */
+cudaError_t cinfer_k_tile(void *y, const void *x, cinfer_k_dims in, cinfer_k_dims out,
+                          size_t elem_size, cudaStream_t stream);
+
+typedef enum cinfer_k_pad_mode {
+    CINFER_K_PAD_CONSTANT = 0,
+    CINFER_K_PAD_REFLECT = 1,
+    CINFER_K_PAD_EDGE = 2,
+} cinfer_k_pad_mode;
+
+/* Pad: y (dense, dims out) at coord c reads x (dense, dims in) at c - begin (begin.s[d] is
+ * the pad before dim d; negative crops). Outside x: value (constant), the mirror without
+ * repeating the edge (reflect; needs in dims >= 2 where padded), or the nearest edge. */
+cudaError_t cinfer_k_pad_f32(float *y, const float *x, cinfer_k_dims in, cinfer_k_dims out,
+                             cinfer_k_strides begin, cinfer_k_pad_mode mode, float value,
+                             cudaStream_t stream);
+
+/* ---- gather.cu ---------------------------------------------------------------------------- */
+
+/* Gather along an axis of a dense [outer, axis_dim, inner] view: y[o, k, i] =
+ * data[o, indices[k], i] for k < n_indices; negative indices count from the end; an index still
+ * out of [0, axis_dim) yields zero bytes (the caller validates constant indices at load time).
+ * elem_size 1, 2, 4 or 8. */
+cudaError_t cinfer_k_gather(void *y, const void *data, const int64_t *indices, int64_t outer,
+                            int64_t axis_dim, int64_t inner, int64_t n_indices,
+                            size_t elem_size, cudaStream_t stream);
+
+/* ---- cast.cu ------------------------------------------------------------------------------ */
+
+/* y[i] = (to) x[i] for n elements: float to integer truncates toward zero (out of range is
+ * unspecified), anything to bool is x != 0, bool to anything is 0 or 1. */
+cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x, cinfer_k_dtype from, size_t n,
+                          cudaStream_t stream);
+
+/* ---- pool.cu ------------------------------------------------------------------------------ */
+
+/* A 2-D pooling window over NCHW: output (oh, ow) covers input rows oh*stride_h - pad_top +
+ * kh*dil_h for kh < kernel_h (columns alike). count_include_pad: the average divides by the
+ * window positions inside the padded input rather than only the real ones. */
+typedef struct cinfer_k_pool2d {
+    int64_t kernel_h, kernel_w;
+    int64_t stride_h, stride_w;
+    int64_t pad_top, pad_left, pad_bottom, pad_right;
+    int64_t dil_h, dil_w;
+    int32_t count_include_pad;
+} cinfer_k_pool2d;
+
+/* MaxPool / AveragePool of dense [nc, h, w] into dense [nc, oh, ow]. */
+cudaError_t cinfer_k_max_pool2d_f32(float *y, const float *x, int64_t nc, int64_t h, int64_t w,
+                                    int64_t oh, int64_t ow, cinfer_k_pool2d p,
+                                    cudaStream_t stream);
+cudaError_t cinfer_k_avg_pool2d_f32(float *y, const float *x, int64_t nc, int64_t h, int64_t w,
+                                    int64_t oh, int64_t ow, cinfer_k_pool2d p,
+                                    cudaStream_t stream);
+
+/* ---- resize.cu ---------------------------------------------------------------------------- */
+
+typedef enum cinfer_k_resize_mode {
+    CINFER_K_RESIZE_NEAREST = 0,
+    CINFER_K_RESIZE_LINEAR = 1,
+} cinfer_k_resize_mode;
+
+typedef enum cinfer_k_resize_coord {
+    CINFER_K_COORD_HALF_PIXEL = 0,
+    CINFER_K_COORD_PYTORCH_HALF_PIXEL = 1,
+    CINFER_K_COORD_ALIGN_CORNERS = 2,
+    CINFER_K_COORD_ASYMMETRIC = 3,
+} cinfer_k_resize_coord;
+
+typedef enum cinfer_k_resize_nearest {
+    CINFER_K_NEAREST_ROUND_PREFER_FLOOR = 0,
+    CINFER_K_NEAREST_ROUND_PREFER_CEIL = 1,
+    CINFER_K_NEAREST_FLOOR = 2,
+    CINFER_K_NEAREST_CEIL = 3,
+} cinfer_k_resize_nearest;
+
+/* Resize of the last two dims (ONNX coordinate rules; scale = output / input size as the model
+ * gave it or as computed from sizes). Linear clamps source coordinates to the input. */
+typedef struct cinfer_k_resize2d {
+    cinfer_k_resize_mode mode;
+    cinfer_k_resize_coord coord;
+    cinfer_k_resize_nearest nearest;
+    float scale_h, scale_w;
+} cinfer_k_resize2d;
+
+/* Resize dense [nc, h, w] into dense [nc, oh, ow]. */
+cudaError_t cinfer_k_resize2d_f32(float *y, const float *x, int64_t nc, int64_t h, int64_t w,
+                                  int64_t oh, int64_t ow, cinfer_k_resize2d p,
+                                  cudaStream_t stream);
+
+/* ---- range.cu ----------------------------------------------------------------------------- */
+
+/* y[i] = start + i * delta for i < n (the caller computes n from limit). */
+cudaError_t cinfer_k_range_f32(float *y, float start, float delta, size_t n, cudaStream_t stream);
+cudaError_t cinfer_k_range_i64(int64_t *y, int64_t start, int64_t delta, size_t n,
+                               cudaStream_t stream);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,46 @@
+// Cast between float, int64, int32 and bool (one byte, 0 or 1).
+#include "common.cuh"
+
+namespace {
+
+// to_bool / from_bool: bool semantics (x != 0) instead of a numeric conversion.
+template <class S, class D>
+__global__ void cast(D *y, const S *x, int64_t n, bool boolish) {
+    for (int64_t i = k_first(); i < n; i += k_step())
+        y[i] = boolish ? (D)(x[i] != (S)0) : (D)x[i];
+}
+
+template <class S, class D>
+static cudaError_t launch_cast(void *y, const void *x, int64_t n, bool boolish,
+                               cudaStream_t stream) {
+    cast<S, D><<<k_blocks_for(n), K_BLOCK, 0, stream>>>((D *)y, (const S *)x, n, boolish);
+    return cudaGetLastError();
+}
+
+template <class S>
+static cudaError_t cast_from(void *y, cinfer_k_dtype to, const void *x, int64_t n, bool boolish,
+                             cudaStream_t stream) {
+    switch (to) {
+    case CINFER_K_F32: return launch_cast<S, float>(y, x, n, boolish, stream);
+    case CINFER_K_I64: return launch_cast<S, int64_t>(y, x, n, boolish, stream);
+    case CINFER_K_I32: return launch_cast<S, int32_t>(y, x, n, boolish, stream);
+    case CINFER_K_BOOL: return launch_cast<S, uint8_t>(y, x, n, true, stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
+                                     cinfer_k_dtype from, size_t n, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    int64_t m = (int64_t)n;
+    switch (from) {
+    case CINFER_K_F32: return cast_from<float>(y, to, x, m, false, stream);
+    case CINFER_K_I64: return cast_from<int64_t>(y, to, x, m, false, stream);
+    case CINFER_K_I32: return cast_from<int32_t>(y, to, x, m, false, stream);
+    case CINFER_K_BOOL: return cast_from<uint8_t>(y, to, x, m, true, stream);
+    }
+    return cudaErrorInvalidValue;
+}

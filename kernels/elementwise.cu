@@ -1,0 +1,200 @@
+// Broadcasting binary elementwise ops (arithmetic, comparisons, logic) and logical Not.
+#include "common.cuh"
+
+namespace {
+
+struct OpAdd {
+    template <class T> __device__ T operator()(T a, T b) const { return a + b; }
+};
+struct OpSub {
+    template <class T> __device__ T operator()(T a, T b) const { return a - b; }
+};
+struct OpMul {
+    template <class T> __device__ T operator()(T a, T b) const { return a * b; }
+};
+struct OpDiv {
+    template <class T> __device__ T operator()(T a, T b) const { return a / b; }
+};
+struct OpPow {
+    __device__ float operator()(float a, float b) const { return powf(a, b); }
+};
+struct OpMax {
+    template <class T> __device__ T operator()(T a, T b) const { return a > b ? a : b; }
+};
+struct OpMin {
+    template <class T> __device__ T operator()(T a, T b) const { return a < b ? a : b; }
+};
+struct OpEqual {
+    template <class T> __device__ uint8_t operator()(T a, T b) const { return a == b; }
+};
+struct OpLess {
+    template <class T> __device__ uint8_t operator()(T a, T b) const { return a < b; }
+};
+struct OpLessEqual {
+    template <class T> __device__ uint8_t operator()(T a, T b) const { return a <= b; }
+};
+struct OpGreater {
+    template <class T> __device__ uint8_t operator()(T a, T b) const { return a > b; }
+};
+struct OpGreaterEqual {
+    template <class T> __device__ uint8_t operator()(T a, T b) const { return a >= b; }
+};
+struct OpAnd {
+    __device__ uint8_t operator()(uint8_t a, uint8_t b) const { return (a != 0) & (b != 0); }
+};
+struct OpOr {
+    __device__ uint8_t operator()(uint8_t a, uint8_t b) const { return (a != 0) | (b != 0); }
+};
+struct OpXor {
+    __device__ uint8_t operator()(uint8_t a, uint8_t b) const { return (a != 0) ^ (b != 0); }
+};
+
+// General path: y dense over dims, a and b through their (possibly zero) strides.
+template <class T, class R, class Op>
+__global__ void binary_strided(R *y, const T *a, cinfer_k_strides as, const T *b,
+                               cinfer_k_strides bs, cinfer_k_dims dims, int64_t n, Op op) {
+    for (int64_t i = k_first(); i < n; i += k_step()) {
+        int64_t oa, ob;
+        k_offset2(i, dims, as, bs, &oa, &ob);
+        y[i] = op(a[oa], b[ob]);
+    }
+}
+
+// Contiguous path: all three dense and the same shape.
+template <class T, class R, class Op>
+__global__ void binary_dense(R *y, const T *a, const T *b, int64_t n, Op op) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = op(a[i], b[i]);
+}
+
+// Contiguous fp32 path four floats at a time; n4 counts float4s.
+template <class Op>
+__global__ void binary_dense_f4(float4 *y, const float4 *a, const float4 *b, int64_t n4, Op op) {
+    for (int64_t i = k_first(); i < n4; i += k_step()) {
+        float4 u = a[i], v = b[i];
+        y[i] = make_float4(op(u.x, v.x), op(u.y, v.y), op(u.z, v.z), op(u.w, v.w));
+    }
+}
+
+static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+
+template <class T, class R, class Op>
+static cudaError_t launch_binary(R *y, const T *a, cinfer_k_strides as, const T *b,
+                                 cinfer_k_strides bs, cinfer_k_dims dims, Op op,
+                                 cudaStream_t stream) {
+    if (!k_dims_valid(dims)) return cudaErrorInvalidValue;
+    int64_t n = cinfer_k_dims_count(&dims);
+    if (n == 0) return cudaSuccess;
+    if (!y || !a || !b) return cudaErrorInvalidValue;
+    cinfer_k_strides st[2] = {as, bs};
+    k_collapse(&dims, st, 2);
+    if (k_is_dense(dims, st[0]) && k_is_dense(dims, st[1]))
+        binary_dense<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, a, b, n, op);
+    else
+        binary_strided<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, a, st[0], b, st[1], dims, n,
+                                                                op);
+    return cudaGetLastError();
+}
+
+// The fp32 arithmetic ops add the float4 path to launch_binary's choice.
+template <class Op>
+static cudaError_t launch_binary_f32(float *y, const float *a, cinfer_k_strides as,
+                                     const float *b, cinfer_k_strides bs, cinfer_k_dims dims,
+                                     Op op, cudaStream_t stream) {
+    if (!k_dims_valid(dims)) return cudaErrorInvalidValue;
+    int64_t n = cinfer_k_dims_count(&dims);
+    bool dense = k_is_dense(dims, as) && k_is_dense(dims, bs);
+    if (n > 0 && n % 4 == 0 && dense && aligned16(y) && aligned16(a) && aligned16(b)) {
+        int64_t n4 = n / 4;
+        binary_dense_f4<<<k_blocks_for(n4), K_BLOCK, 0, stream>>>(
+            (float4 *)y, (const float4 *)a, (const float4 *)b, n4, op);
+        return cudaGetLastError();
+    }
+    return launch_binary(y, a, as, b, bs, dims, op, stream);
+}
+
+template <class T, class R>
+static cudaError_t launch_compare(cinfer_k_compare_op op, R *y, const T *a, cinfer_k_strides as,
+                                  const T *b, cinfer_k_strides bs, cinfer_k_dims dims,
+                                  cudaStream_t stream) {
+    switch (op) {
+    case CINFER_K_EQUAL: return launch_binary(y, a, as, b, bs, dims, OpEqual(), stream);
+    case CINFER_K_LESS: return launch_binary(y, a, as, b, bs, dims, OpLess(), stream);
+    case CINFER_K_LESS_EQUAL: return launch_binary(y, a, as, b, bs, dims, OpLessEqual(), stream);
+    case CINFER_K_GREATER: return launch_binary(y, a, as, b, bs, dims, OpGreater(), stream);
+    case CINFER_K_GREATER_EQUAL:
+        return launch_binary(y, a, as, b, bs, dims, OpGreaterEqual(), stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+__global__ void not_u8(uint8_t *y, const uint8_t *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = x[i] == 0;
+}
+
+}  // namespace
+
+extern "C" cudaError_t cinfer_k_binary_f32(cinfer_k_binary_op op, float *y, const float *a,
+                                           cinfer_k_strides as, const float *b,
+                                           cinfer_k_strides bs, cinfer_k_dims dims,
+                                           cudaStream_t stream) {
+    switch (op) {
+    case CINFER_K_ADD: return launch_binary_f32(y, a, as, b, bs, dims, OpAdd(), stream);
+    case CINFER_K_SUB: return launch_binary_f32(y, a, as, b, bs, dims, OpSub(), stream);
+    case CINFER_K_MUL: return launch_binary_f32(y, a, as, b, bs, dims, OpMul(), stream);
+    case CINFER_K_DIV: return launch_binary_f32(y, a, as, b, bs, dims, OpDiv(), stream);
+    case CINFER_K_POW: return launch_binary_f32(y, a, as, b, bs, dims, OpPow(), stream);
+    case CINFER_K_MAX: return launch_binary_f32(y, a, as, b, bs, dims, OpMax(), stream);
+    case CINFER_K_MIN: return launch_binary_f32(y, a, as, b, bs, dims, OpMin(), stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t cinfer_k_binary_i64(cinfer_k_binary_op op, int64_t *y, const int64_t *a,
+                                           cinfer_k_strides as, const int64_t *b,
+                                           cinfer_k_strides bs, cinfer_k_dims dims,
+                                           cudaStream_t stream) {
+    switch (op) {
+    case CINFER_K_ADD: return launch_binary(y, a, as, b, bs, dims, OpAdd(), stream);
+    case CINFER_K_SUB: return launch_binary(y, a, as, b, bs, dims, OpSub(), stream);
+    case CINFER_K_MUL: return launch_binary(y, a, as, b, bs, dims, OpMul(), stream);
+    case CINFER_K_DIV: return launch_binary(y, a, as, b, bs, dims, OpDiv(), stream);
+    case CINFER_K_MAX: return launch_binary(y, a, as, b, bs, dims, OpMax(), stream);
+    case CINFER_K_MIN: return launch_binary(y, a, as, b, bs, dims, OpMin(), stream);
+    case CINFER_K_POW: break;  // integer Pow is not a shape computation anyone needs
+    }
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t cinfer_k_compare_f32(cinfer_k_compare_op op, uint8_t *y, const float *a,
+                                            cinfer_k_strides as, const float *b,
+                                            cinfer_k_strides bs, cinfer_k_dims dims,
+                                            cudaStream_t stream) {
+    return launch_compare(op, y, a, as, b, bs, dims, stream);
+}
+
+extern "C" cudaError_t cinfer_k_compare_i64(cinfer_k_compare_op op, uint8_t *y, const int64_t *a,
+                                            cinfer_k_strides as, const int64_t *b,
+                                            cinfer_k_strides bs, cinfer_k_dims dims,
+                                            cudaStream_t stream) {
+    return launch_compare(op, y, a, as, b, bs, dims, stream);
+}
+
+extern "C" cudaError_t cinfer_k_logic_u8(cinfer_k_logic_op op, uint8_t *y, const uint8_t *a,
+                                         cinfer_k_strides as, const uint8_t *b,
+                                         cinfer_k_strides bs, cinfer_k_dims dims,
+                                         cudaStream_t stream) {
+    switch (op) {
+    case CINFER_K_AND: return launch_binary(y, a, as, b, bs, dims, OpAnd(), stream);
+    case CINFER_K_OR: return launch_binary(y, a, as, b, bs, dims, OpOr(), stream);
+    case CINFER_K_XOR: return launch_binary(y, a, as, b, bs, dims, OpXor(), stream);
+    }
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t cinfer_k_not_u8(uint8_t *y, const uint8_t *x, size_t n,
+                                       cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    not_u8<<<k_blocks_for((int64_t)n), K_BLOCK, 0, stream>>>(y, x, (int64_t)n);
+    return cudaGetLastError();
+}

@@ -1,0 +1,107 @@
+// Unary fp32 activations and math functions: one elementwise kernel templated over a functor.
+#include "common.cuh"
+
+namespace {
+
+// alpha and beta carry the op's attributes (see cinfer_k_unary_op).
+struct UnaryArgs {
+    float alpha, beta;
+};
+
+struct FSqrt { __device__ float operator()(float x, UnaryArgs) const { return sqrtf(x); } };
+struct FExp { __device__ float operator()(float x, UnaryArgs) const { return expf(x); } };
+struct FLog { __device__ float operator()(float x, UnaryArgs) const { return logf(x); } };
+struct FNeg { __device__ float operator()(float x, UnaryArgs) const { return -x; } };
+struct FAbs { __device__ float operator()(float x, UnaryArgs) const { return fabsf(x); } };
+struct FRecip { __device__ float operator()(float x, UnaryArgs) const { return 1.0f / x; } };
+struct FErf { __device__ float operator()(float x, UnaryArgs) const { return erff(x); } };
+struct FTanh { __device__ float operator()(float x, UnaryArgs) const { return tanhf(x); } };
+struct FFloor { __device__ float operator()(float x, UnaryArgs) const { return floorf(x); } };
+struct FCeil { __device__ float operator()(float x, UnaryArgs) const { return ceilf(x); } };
+struct FSigmoid {
+    // expf(-x) overflows to inf for x < -88, which still gives the right limit 0.
+    __device__ float operator()(float x, UnaryArgs) const { return 1.0f / (1.0f + expf(-x)); }
+};
+struct FRelu {
+    __device__ float operator()(float x, UnaryArgs) const { return x > 0.0f ? x : 0.0f; }
+};
+struct FLeakyRelu {
+    __device__ float operator()(float x, UnaryArgs p) const { return x >= 0.0f ? x : p.alpha * x; }
+};
+struct FClip {
+    __device__ float operator()(float x, UnaryArgs p) const {
+        return fminf(fmaxf(x, p.alpha), p.beta);
+    }
+};
+struct FHardSigmoid {
+    __device__ float operator()(float x, UnaryArgs p) const {
+        return fminf(fmaxf(p.alpha * x + p.beta, 0.0f), 1.0f);
+    }
+};
+struct FHardSwish {
+    __device__ float operator()(float x, UnaryArgs) const {
+        return x * fminf(fmaxf(x / 6.0f + 0.5f, 0.0f), 1.0f);
+    }
+};
+struct FGeluErf {
+    __device__ float operator()(float x, UnaryArgs) const {
+        return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+    }
+};
+struct FGeluTanh {
+    __device__ float operator()(float x, UnaryArgs) const {
+        float inner = 0.79788456080286536f * (x + 0.044715f * x * x * x);
+        return 0.5f * x * (1.0f + tanhf(inner));
+    }
+};
+struct FElu {
+    __device__ float operator()(float x, UnaryArgs p) const {
+        return x >= 0.0f ? x : p.alpha * expm1f(x);
+    }
+};
+
+template <class F>
+__global__ void unary_f32(float *y, const float *x, int64_t n, UnaryArgs args, F f) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = f(x[i], args);
+}
+
+template <class F>
+static cudaError_t launch_unary(float *y, const float *x, int64_t n, UnaryArgs args, F f,
+                                cudaStream_t stream) {
+    unary_f32<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, n, args, f);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+extern "C" cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const float *x,
+                                          size_t n, float alpha, float beta,
+                                          cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    UnaryArgs p = {alpha, beta};
+    int64_t m = (int64_t)n;
+    switch (op) {
+    case CINFER_K_SQRT: return launch_unary(y, x, m, p, FSqrt(), stream);
+    case CINFER_K_EXP: return launch_unary(y, x, m, p, FExp(), stream);
+    case CINFER_K_LOG: return launch_unary(y, x, m, p, FLog(), stream);
+    case CINFER_K_NEG: return launch_unary(y, x, m, p, FNeg(), stream);
+    case CINFER_K_ABS: return launch_unary(y, x, m, p, FAbs(), stream);
+    case CINFER_K_RECIPROCAL: return launch_unary(y, x, m, p, FRecip(), stream);
+    case CINFER_K_ERF: return launch_unary(y, x, m, p, FErf(), stream);
+    case CINFER_K_TANH: return launch_unary(y, x, m, p, FTanh(), stream);
+    case CINFER_K_SIGMOID: return launch_unary(y, x, m, p, FSigmoid(), stream);
+    case CINFER_K_RELU: return launch_unary(y, x, m, p, FRelu(), stream);
+    case CINFER_K_LEAKY_RELU: return launch_unary(y, x, m, p, FLeakyRelu(), stream);
+    case CINFER_K_CLIP: return launch_unary(y, x, m, p, FClip(), stream);
+    case CINFER_K_HARD_SIGMOID: return launch_unary(y, x, m, p, FHardSigmoid(), stream);
+    case CINFER_K_HARD_SWISH: return launch_unary(y, x, m, p, FHardSwish(), stream);
+    case CINFER_K_GELU_ERF: return launch_unary(y, x, m, p, FGeluErf(), stream);
+    case CINFER_K_GELU_TANH: return launch_unary(y, x, m, p, FGeluTanh(), stream);
+    case CINFER_K_FLOOR: return launch_unary(y, x, m, p, FFloor(), stream);
+    case CINFER_K_CEIL: return launch_unary(y, x, m, p, FCeil(), stream);
+    case CINFER_K_ELU: return launch_unary(y, x, m, p, FElu(), stream);
+    case CINFER_K_UNARY_COUNT: break;
+    }
+    return cudaErrorInvalidValue;
+}
