@@ -106,6 +106,34 @@ def build_cases(rng):
         c.output(name, ref)
         cases.append(c)
 
+    # The tanh GELU as torch exports it (x * x * x), and with Pow(x, 3) and another product order.
+    for variant in ["torch", "pow"]:
+        c = Case("gelu_tanh_" + variant, {"GELU": 1}, rng)
+        xv = c.input("x", (3, 41))
+        c.const("k3", 3.0)
+        c.const("c1", 0.044715)
+        c.const("c2", math.sqrt(2.0 / math.pi))
+        c.const("one", 1.0)
+        c.const("half", 0.5)
+        if variant == "torch":
+            c.node("Mul", ["x", "x"], ["sq"])
+            c.node("Mul", ["x", "sq"], ["cube"])
+        else:
+            c.node("Pow", ["x", "k3"], ["cube"])
+        c.node("Mul", ["c1", "cube"], ["t"])
+        c.node("Add", ["x", "t"], ["s"])
+        c.node("Mul", ["c2", "s"], ["u"])
+        c.node("Tanh", ["u"], ["th"])
+        c.node("Add", ["one", "th"], ["a"])
+        if variant == "torch":
+            c.node("Mul", ["x", "a"], ["m"])
+            c.node("Mul", ["half", "m"], ["y"])
+        else:
+            c.node("Mul", ["x", "half"], ["h"])
+            c.node("Mul", ["h", "a"], ["y"])
+        c.output("y", gelu_tanh(xv))
+        cases.append(c)
+
     # MatMul + bias (bias as either Add operand, as [N] or [1, N]) + activation.
     for act in ["none", "relu", "gelu", "gelu_chain", "gelu_tanh"]:
         c = Case("matmul_bias_" + act,
