@@ -1,7 +1,7 @@
 /* Fusion: GELU as exporters write it in elementwise ops becomes one Gelu (ONNX opset 20):
- *   erf form:  Div(x, sqrt2) | Mul(x, 1/sqrt2) -> Erf -> Add(., 1)                 (approximate none)
- *   tanh form: x * x * x | Pow(x, 3) -> Mul(., 0.044715) -> Add(x, .) -> Mul(., sqrt(2/pi))
- *              -> Tanh -> Add(., 1)                                                (approximate tanh)
+ *   erf form (approximate none): Div(x, sqrt2) | Mul(x, 1/sqrt2) -> Erf -> Add(., 1)
+ *   tanh form (approximate tanh): x * x * x | Pow(x, 3) -> Mul(., 0.044715) -> Add(x, .)
+ *                                 -> Mul(., sqrt(2/pi)) -> Tanh -> Add(., 1)
  * each followed by one of the usual orders of the two products with x and 0.5:
  *   Mul(x, .) -> Mul(., 0.5)   or   Mul(Mul(x, 0.5), .)   or   Mul(., 0.5) -> Mul(x, .).
  * The earliest node of the chain becomes the Gelu; the others die. */
