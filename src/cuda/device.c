@@ -2,13 +2,9 @@
 #include <cuda_runtime_api.h>
 #include <stdio.h>
 
-#include "cuda/module.h"
+#include "cuda/module_impl.h"
 
-#define EXPORT __attribute__((visibility("default")))
-
-EXPORT int cinfer_cuda_module_abi = CINFER_CUDA_MODULE_ABI;
-
-EXPORT int cinfer_cuda_probe(int index, char *name, size_t name_len, char *why, size_t why_len) {
+int cinfer_cuda_probe(int index, char *name, size_t name_len, char *why, size_t why_len) {
     int count = 0;
     if (name_len) name[0] = 0;
     /* Without a driver or a device, cudart reports an error rather than a count of 0. */

@@ -1,20 +1,110 @@
-/* The entry points libcinfer looks up (dlsym) in the CUDA backend module. Plain C types only:
- * the core never sees a CUDA type. */
+/* The one table libcinfer looks up (dlsym) in the CUDA backend module. Plain C types only: the
+ * core never sees a CUDA type, and the module never calls a function of libcinfer (it reads
+ * the graph's node and attribute structs, nothing more). */
 #ifndef CINFER_CUDA_MODULE_H
 #define CINFER_CUDA_MODULE_H
 
 #include <stddef.h>
 
+#include "cinfer/cinfer.h"
+#include "ir/graph.h"
+
 /* Version of this table; the core refuses a module with another one. */
-#define CINFER_CUDA_MODULE_ABI 1
+#define CINFER_CUDA_MODULE_ABI 2
 
-/* Checks that device `index` exists and is usable (compute capability 8.0 or newer). Returns
- * 1 if so; otherwise 0 with the reason in `why`. `name` gets the device's name either way
- * (may be empty). Safe to call on machines without a GPU or a driver. */
-typedef int (*cinfer_cuda_probe_fn)(int index, char *name, size_t name_len, char *why,
-                                    size_t why_len);
+/* The exported function that returns the table (a `const cinfer_cuda_api *(void)`). */
+#define CINFER_CUDA_API_SYMBOL "cinfer_cuda_module_api"
 
-#define CINFER_CUDA_PROBE_SYMBOL "cinfer_cuda_probe"
-#define CINFER_CUDA_ABI_SYMBOL "cinfer_cuda_module_abi"
+/* Every fallible entry writes a message of up to this many bytes (NUL included) into `why`:
+ * the failing statement, the device and the library's description, or the reason an op is
+ * not supported. */
+#define CINFER_CUDA_MSG_LEN 512
+
+/* Opaque handles: a device object (one GPU plus one model's weights block) and an execution
+ * context (streams, events, library handles, workspaces, the device arena, pinned staging). */
+typedef struct cinfer_cuda_mdev cinfer_cuda_mdev;
+typedef struct cinfer_cuda_mctx cinfer_cuda_mctx;
+
+/* One copy of a batch. For h2d, `src` is host memory (pinned or pageable) and `dst` device
+ * memory; for d2h the reverse. */
+typedef struct cinfer_cuda_copy {
+    void *dst;
+    const void *src;
+    size_t bytes;
+} cinfer_cuda_copy;
+
+/* A node as the planner shows it to the module: shapes and dtypes fixed; `in[i]->data` is
+ * host memory for inputs known at plan time (weights, folded constants) and NULL otherwise;
+ * omitted optional inputs/outputs are NULL. */
+typedef struct cinfer_cuda_node {
+    const cinfer__node *node;
+    int n_in, n_out;
+    const cinfer_tensor *const *in;
+    const cinfer_tensor *const *out;
+} cinfer_cuda_node;
+
+typedef struct cinfer_cuda_api {
+    int abi;            /* CINFER_CUDA_MODULE_ABI */
+    size_t struct_size; /* sizeof(cinfer_cuda_api) as the module was built */
+
+    /* Checks that device `index` exists and is usable (compute capability 8.0 or newer).
+     * Returns 1 if so; otherwise 0 with the reason in `why`. `name` gets the device's name
+     * either way (may be empty). Safe on machines without a GPU or a driver. */
+    int (*probe)(int index, char *name, size_t name_len, char *why, size_t why_len);
+
+    /* Opens device `index` for one model and reserves `weights_bytes` of device memory in
+     * one allocation (may be 0). *dev is the caller's, closed with device_close. */
+    cinfer_status (*device_open)(int index, size_t weights_bytes, cinfer_cuda_mdev **dev,
+                                 char *why);
+    /* Frees the weights block. Accepts NULL. No context may still use the weights. */
+    void (*device_close)(cinfer_cuda_mdev *dev);
+    /* Copies `bytes` of host memory into the weights block (synchronously: load time only)
+     * and sets *dptr to the device copy, valid until device_close. */
+    cinfer_status (*weights_upload)(cinfer_cuda_mdev *dev, const void *host, size_t bytes,
+                                    void **dptr, char *why);
+
+    /* Creates an execution context on dev's device: streams, events, cuBLASLt/cuDNN handles
+     * and workspaces, a device arena of `arena_bytes` (*arena, device memory) and
+     * `staging_bytes` of pinned host memory (*staging, NULL when 0). All allocation happens
+     * here. *ctx is the caller's, destroyed with ctx_destroy. */
+    cinfer_status (*ctx_create)(cinfer_cuda_mdev *dev, size_t arena_bytes, size_t staging_bytes,
+                                cinfer_cuda_mctx **ctx, void **arena, void **staging,
+                                char *why);
+    /* Waits for the context's streams and frees everything it owns. Accepts NULL. */
+    void (*ctx_destroy)(cinfer_cuda_mctx *ctx);
+    /* Makes the context's device current on the calling thread (call before each run). */
+    cinfer_status (*ctx_bind)(cinfer_cuda_mctx *ctx, char *why);
+
+    /* Host to device: the copy stream first waits for everything already launched on the
+     * compute stream (the destinations may be bytes that work reads), copies, and the compute
+     * stream then waits for the copies. Returns without waiting on the host. */
+    cinfer_status (*h2d)(cinfer_cuda_mctx *ctx, const cinfer_cuda_copy *copies, int n, char *why);
+    /* Device to host: the copy stream waits for the compute stream, copies, and the call
+     * returns once the copies (and every earlier host-to-device copy) are complete, so the
+     * host may read the destinations and reuse any source of an earlier h2d. With n == 0 it
+     * only waits for the earlier host-to-device copies. */
+    cinfer_status (*d2h)(cinfer_cuda_mctx *ctx, const cinfer_cuda_copy *copies, int n, char *why);
+    /* Waits on the host for the context's three streams (the end of a run). */
+    cinfer_status (*sync)(cinfer_cuda_mctx *ctx, char *why);
+
+    /* Plan time: can the GPU run this node? CINFER_OK, or CINFER_UNSUPPORTED with the reason
+     * in `why` (then the planner puts the node on the CPU). No device work. */
+    cinfer_status (*supports)(const cinfer_cuda_node *n, char *why);
+    /* Plan time, once per step and context: chooses algorithms (cuBLASLt, cuDNN) for these
+     * shapes and keeps what run needs in *state (released with release). UNSUPPORTED means
+     * the node must run on the CPU after all. */
+    cinfer_status (*prepare)(cinfer_cuda_mctx *ctx, const cinfer_cuda_node *n, void **state,
+                             char *why);
+    void (*release)(void *state);
+    /* Launches the node on the context's compute stream. in/out: device pointers (NULL for
+     * omitted ones), same order as the node's. Never allocates, never synchronizes. */
+    cinfer_status (*run)(cinfer_cuda_mctx *ctx, void *state, const void *const *in,
+                         void *const *out, char *why);
+
+    /* Tests only: the module's next device or pinned allocation fails (out of memory). */
+    void (*test_fail_next_alloc)(void);
+} cinfer_cuda_api;
+
+typedef const cinfer_cuda_api *(*cinfer_cuda_api_fn)(void);
 
 #endif

@@ -32,14 +32,7 @@ static cinfer__context *context_new(cinfer__plan *p, cinfer__err *err) {
             c->views[v].data = c->arena + p->vals[v].offset;
     }
     bind_views(p, c);
-    if (p->n_ctx == p->cap_ctx) {
-        int cap = p->cap_ctx ? p->cap_ctx * 2 : 4;
-        cinfer__context **all = cinfer__realloc(p->all_ctx, (size_t)cap * sizeof *all);
-        if (!all) goto oom;
-        p->all_ctx = all;
-        p->cap_ctx = cap;
-    }
-    p->all_ctx[p->n_ctx++] = c;
+    if (cinfer__plan_add_context(p, c, err) != CINFER_OK) goto oom;
     return c;
 oom:
     if (c) {
@@ -54,13 +47,45 @@ oom:
     return NULL;
 }
 
-static cinfer__context *context_acquire(cinfer__plan *p, cinfer__err *err) {
+cinfer_status cinfer__plan_add_context(cinfer__plan *p, cinfer__context *c, cinfer__err *err) {
+    if (p->n_ctx == p->cap_ctx) {
+        int cap = p->cap_ctx ? p->cap_ctx * 2 : 4;
+        cinfer__context **all = cinfer__realloc(p->all_ctx, (size_t)cap * sizeof *all);
+        if (!all) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        p->all_ctx = all;
+        p->cap_ctx = cap;
+    }
+    p->all_ctx[p->n_ctx++] = c;
+    return CINFER_OK;
+}
+
+void cinfer__context_free(const cinfer__plan *p, cinfer__context *c) {
+    if (!c) return;
+    if (p->cuda) {
+        for (int s = 0; c->gpu_state && s < p->n_steps; s++)
+            if (c->gpu_state[s]) p->cuda->release(c->gpu_state[s]);
+        p->cuda->ctx_destroy(c->gpu); /* the host arena is its pinned staging */
+        cinfer__free(c->gpu_state);
+        cinfer__free(c->dptr);
+    } else {
+        cinfer__aligned_free(c->arena);
+    }
+    cinfer__aligned_free(c->scratch);
+    cinfer__free(c->views);
+    cinfer__free(c);
+}
+
+static cinfer_status context_acquire(cinfer_model *m, cinfer__plan *p, cinfer__context **out,
+                                     cinfer__err *err) {
+    cinfer_status st = CINFER_OK;
     pthread_mutex_lock(&p->mu);
     cinfer__context *c = p->free_ctx;
     if (c) p->free_ctx = c->next_free;
-    else c = context_new(p, err);
+    else if (p->cuda) st = cinfer__cuda_context_new(m, p, &c, NULL, err);
+    else if (!(c = context_new(p, err))) st = CINFER_OUT_OF_MEMORY;
     pthread_mutex_unlock(&p->mu);
-    return c;
+    *out = c;
+    return st;
 }
 
 static void context_release(cinfer__plan *p, cinfer__context *c) {
@@ -79,8 +104,8 @@ static bool guard_ok(const cinfer__plan *p, const cinfer__context *c, int v) {
     return true;
 }
 
-static cinfer_status run_step(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
-                              const cinfer__plan_step *s, cinfer__err *err) {
+cinfer_status cinfer__run_cpu_step(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+                                   const cinfer__plan_step *s, cinfer__err *err) {
     const cinfer__node *n = s->node;
     cinfer__cpu_ctx k = {.node = n, .n_in = n->n_in, .n_out = n->n_out, .pool = m->rt->pool,
                          .scratch = c->scratch, .state = s->state, .err = err};
@@ -163,15 +188,20 @@ cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_te
                                size_t n_outputs, const int *output_index, cinfer_tensor *outputs,
                                cinfer__err *err) {
     CINFER_TRY(check_outputs(m, p, n_outputs, output_index, outputs, err));
-    cinfer__context *c = context_acquire(p, err);
-    if (!c) return CINFER_OUT_OF_MEMORY;
+    cinfer__context *c = NULL;
+    CINFER_TRY(context_acquire(m, p, &c, err));
     for (int v = 0; v < p->n_values; v++)
         if (p->vals[v].store == CINFER__STORE_INPUT && p->vals[v].alias_of < 0)
             c->views[v].data = inputs[p->vals[v].input_index].data;
     if (p->has_input_views) bind_views(p, c);
     cinfer_status st = CINFER_OK;
+    if (p->cuda) {
+        st = cinfer__plan_run_cuda(m, p, c, n_outputs, output_index, outputs, err);
+        context_release(p, c);
+        return st;
+    }
     for (int s = 0; s < p->n_steps && st == CINFER_OK; s++)
-        st = run_step(m, p, c, &p->steps[s], err);
+        st = cinfer__run_cpu_step(m, p, c, &p->steps[s], err);
     if (st == CINFER_OK) st = copy_outputs(m, c, n_outputs, output_index, outputs, err);
     context_release(p, c);
     return st;

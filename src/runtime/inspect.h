@@ -35,7 +35,19 @@ typedef struct cinfer__model_report {
     size_t peak_live_bytes;    /* most bytes live at once: the lower bound for the arena */
     size_t folded_bytes;       /* constants created by plan-time folding */
     int n_dynamic;             /* ops whose output shape depends on input values */
+    /* CUDA runtimes only (cuda true): where each step of that plan runs. */
+    bool cuda;
+    int n_gpu_steps;           /* steps on the GPU (the rest run on the CPU) */
+    int n_copies;              /* host<->device copies between steps per run */
+    struct cinfer__step_place *place; /* n_steps entries, heap; freed with the report */
 } cinfer__model_report;
+
+/* One step's placement: names live as long as the model; the reason is the report's. */
+typedef struct cinfer__step_place {
+    const char *name, *op_type;
+    bool gpu;
+    char reason[256];          /* why the step stays on the CPU ("" on the GPU) */
+} cinfer__step_place;
 
 /* Plans the model for the given input shapes (n_inputs tensors in declared order, only dtype,
  * rank and dims read; data may be NULL unless an input's value decides shapes) and fills

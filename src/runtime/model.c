@@ -90,6 +90,7 @@ static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
             return cinfer__errorf(err, CINFER_UNSUPPORTED,
                                   "input '%s' has no declared tensor type and shape", v->name);
     }
+    if (m->rt->cuda) CINFER_TRY(cinfer__cuda_model_load(m, err));
     return probe_plan(m, err);
 }
 
@@ -177,6 +178,7 @@ void cinfer_model_destroy(cinfer_model *m) {
         m->plans = p->next;
         cinfer__plan_destroy(p);
     }
+    cinfer__cuda_model_free(m); /* after the plans: their contexts use the weights */
     cinfer__graph_destroy(m->g);
     cinfer__free(m->in_info);
     cinfer__free(m->out_info);

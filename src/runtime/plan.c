@@ -37,15 +37,15 @@ static cinfer_status make_key(const cinfer_model *m, const cinfer_tensor *in, un
 
 void cinfer__plan_destroy(cinfer__plan *p) {
     if (!p) return;
-    for (int i = 0; i < p->n_ctx; i++) {
-        cinfer__aligned_free(p->all_ctx[i]->arena);
-        cinfer__aligned_free(p->all_ctx[i]->scratch);
-        cinfer__free(p->all_ctx[i]->views);
-        cinfer__free(p->all_ctx[i]);
-    }
+    for (int i = 0; i < p->n_ctx; i++) cinfer__context_free(p, p->all_ctx[i]);
     cinfer__free(p->all_ctx);
-    for (int s = 0; p->steps && s < p->n_steps; s++)
+    for (int s = 0; p->steps && s < p->n_steps; s++) {
         if (p->steps[s].state) p->steps[s].kernel->release(p->steps[s].state);
+        cinfer__free(p->steps[s].cpu_reason);
+    }
+    cinfer__free(p->loc);
+    cinfer__free(p->dev_off);
+    cinfer__free(p->xfers);
     for (int v = 0; p->vals && v < p->n_values; v++)
         if (p->vals[v].folded) cinfer__aligned_free(p->vals[v].t.data);
     cinfer__free(p->vals);
@@ -101,10 +101,12 @@ static bool is_view_op(const cinfer__node *n) {
     return false;
 }
 
-static int alias_root(const cinfer__plan_value *vals, int v) {
+int cinfer__alias_root(const cinfer__plan_value *vals, int v) {
     while (vals[v].alias_of >= 0) v = vals[v].alias_of;
     return v;
 }
+
+static int alias_root(const cinfer__plan_value *vals, int v) { return cinfer__alias_root(vals, v); }
 
 /* Records that step s reads value v (through any chain of views). */
 static void note_read(cinfer__plan_value *vals, int v, int s) {
@@ -169,7 +171,9 @@ static cinfer_status plan_node(cinfer_model *m, cinfer__plan *p, const cinfer__n
     *s = (cinfer__plan_step){.node = n, .kernel = k,
                              .scratch_bytes = k->scratch_bytes ? k->scratch_bytes(&c) : 0};
     if (s->scratch_bytes > p->scratch_bytes) p->scratch_bytes = s->scratch_bytes;
-    if (k->prepare && (st = k->prepare(&c, &s->state)) != CINFER_OK) {
+    /* On CUDA the CPU prepares (packed weights...) wait for placement: most steps never run
+     * on the CPU (cinfer__place prepares the ones that do). */
+    if (k->prepare && !m->rt->cuda && (st = k->prepare(&c, &s->state)) != CINFER_OK) {
         cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
         return st;
     }
@@ -228,6 +232,7 @@ cinfer_status cinfer__plan_build(cinfer_model *m, const cinfer_tensor *in, cinfe
     }
     for (int i = 0; st == CINFER_OK && i < g->n_inputs; i++) p->vals[g->inputs[i]].t.data = NULL;
     if (st == CINFER_OK) st = cinfer__memplan(p, err);
+    if (st == CINFER_OK && m->rt->cuda) st = cinfer__place(m, p, err);
     if (st != CINFER_OK) {
         cinfer__plan_destroy(p);
         return st;

@@ -1,4 +1,5 @@
 /* FLOP counts per node and the model report behind `cinfer inspect`. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,23 @@ static cinfer_status histogram(const cinfer__graph *g, cinfer__model_report *r) 
     return CINFER_OK;
 }
 
+static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_report *r) {
+    r->cuda = true;
+    r->n_gpu_steps = p->n_gpu_steps;
+    r->n_copies = p->n_xfers;
+    r->place = cinfer__calloc((size_t)p->n_steps + 1, sizeof *r->place);
+    if (!r->place) return CINFER_OUT_OF_MEMORY;
+    for (int s = 0; s < p->n_steps; s++) {
+        const cinfer__plan_step *st = &p->steps[s];
+        r->place[s] = (cinfer__step_place){.name = st->node->name,
+                                           .op_type = st->node->op_type, .gpu = st->gpu};
+        if (!st->gpu)
+            snprintf(r->place[s].reason, sizeof r->place[s].reason, "%s",
+                     st->cpu_reason ? st->cpu_reason : "");
+    }
+    return CINFER_OK;
+}
+
 cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
                                         const cinfer_tensor *inputs, cinfer__model_report *r) {
     cinfer__err err = {{0}};
@@ -113,13 +131,20 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
     r->peak_live_bytes = p->peak_live_bytes;
     r->folded_bytes = p->folded_bytes;
     for (int i = 0; i < g->n_inputs; i++) r->n_dynamic += m->input_value_needed[i];
+    if (p->cuda) st = report_placement(p, r);
     if (transient) cinfer__plan_destroy(p);
+    if (st != CINFER_OK) {
+        cinfer__model_report_free(r);
+        return st;
+    }
     return CINFER_OK;
 }
 
 void cinfer__model_report_free(cinfer__model_report *r) {
     cinfer__free(r->ops);
     r->ops = NULL;
+    cinfer__free(r->place);
+    r->place = NULL;
 }
 
 typedef struct prof_row {

@@ -56,23 +56,26 @@ static void *open_cuda_module(char *why, size_t len) {
     return h;
 }
 
-/* A usable GPU needs the module, a driver, a device of compute capability 8.0 or newer, and
- * kernels for it; the module does not carry kernels yet, so every runtime uses the CPU. */
-static bool cuda_available(int index, char *why, size_t len) {
+/* A usable GPU needs the module (of this ABI), a driver and a device of compute capability 8.0
+ * or newer. On success the module stays open for the runtime's lifetime. */
+static bool cuda_available(cinfer_runtime *rt, char *why, size_t len) {
     void *h = open_cuda_module(why, len);
     if (!h) return false;
-    const int *abi = dlsym(h, CINFER_CUDA_ABI_SYMBOL);
-    cinfer_cuda_probe_fn probe;
-    *(void **)&probe = dlsym(h, CINFER_CUDA_PROBE_SYMBOL);
+    cinfer_cuda_api_fn get;
+    *(void **)&get = dlsym(h, CINFER_CUDA_API_SYMBOL);
+    const cinfer_cuda_api *api = get ? get() : NULL;
     char name[256] = "";
-    bool ok = false;
-    if (!abi || *abi != CINFER_CUDA_MODULE_ABI || !probe)
-        snprintf(why, len, "libcinfer-cuda.so does not match this libcinfer (ABI)");
-    else if (probe(index, name, sizeof name, why, len))
-        snprintf(why, len, "GPU %d (%s) found, but this build's CUDA backend has no kernels yet",
-                 index, name);
+    if (!api || api->abi != CINFER_CUDA_MODULE_ABI || api->struct_size < sizeof *api)
+        snprintf(why, len, "libcinfer-cuda.so does not match this libcinfer (module ABI %d, "
+                 "expected %d)", api ? api->abi : -1, CINFER_CUDA_MODULE_ABI);
+    else if (api->probe(rt->device_index, name, sizeof name, why, len)) {
+        rt->cuda_dl = h;
+        rt->cuda = api;
+        cinfer__log(rt, CINFER_LOG_INFO, "using CUDA device %d (%s)", rt->device_index, name);
+        return true;
+    }
     dlclose(h);
-    return ok;
+    return false;
 }
 
 static cinfer_status pick_device(cinfer_runtime *rt, cinfer_device want, cinfer__err *err) {
@@ -84,7 +87,7 @@ static cinfer_status pick_device(cinfer_runtime *rt, cinfer_device want, cinfer_
     if (want != CINFER_DEVICE_AUTO && want != CINFER_DEVICE_CUDA)
         return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
                               "runtime options: unknown device %d", (int)want);
-    if (cuda_available(rt->device_index, why, sizeof why)) {
+    if (cuda_available(rt, why, sizeof why)) {
         rt->device = CINFER_DEVICE_CUDA;
         return CINFER_OK;
     }
@@ -147,6 +150,7 @@ fail:
 void cinfer_runtime_destroy(cinfer_runtime *rt) {
     if (!rt) return;
     cinfer__pool_destroy(rt->pool);
+    if (rt->cuda_dl) dlclose(rt->cuda_dl);
     cinfer__free(rt);
 }
 

@@ -10,6 +10,7 @@
 #include "cinfer/cinfer.h"
 #include "core/threadpool.h"
 #include "cpu/cpu.h"
+#include "cuda/module.h"
 #include "ir/graph.h"
 #include "ir/passes.h"
 
@@ -21,6 +22,8 @@ struct cinfer_runtime {
     cinfer_log_fn log_fn;
     void *log_user;
     cinfer_log_level log_level;
+    void *cuda_dl;               /* CUDA: the module's dlopen handle, closed with the runtime */
+    const cinfer_cuda_api *cuda; /* CUDA: the module's table; NULL on the CPU */
 };
 
 void cinfer__log(const cinfer_runtime *rt, cinfer_log_level level, const char *fmt, ...)
@@ -49,6 +52,10 @@ typedef struct cinfer__plan_step {
     const cinfer__cpu_kernel *kernel;
     size_t scratch_bytes;
     void *state; /* from the kernel's prepare(), released with the plan */
+    /* CUDA plans (docs/cuda-backend.md, "Placement"): */
+    bool gpu;               /* runs on the GPU; otherwise on the CPU with host copies */
+    char *cpu_reason;       /* owned: why a step of a CUDA plan stays on the CPU */
+    int xfer_first, n_xfer; /* p->xfers before this step: H2D for a GPU step, D2H for a CPU one */
     _Atomic uint64_t prof_ns, prof_calls; /* CINFER_PROFILE=1: time spent in this step */
 } cinfer__plan_step;
 
@@ -58,6 +65,11 @@ typedef struct cinfer__context {
     unsigned char *arena;
     unsigned char *scratch;
     cinfer_tensor *views; /* one per graph value, data resolved for this arena */
+    /* CUDA plans: the module's context, its device arena, per-value device pointers and each
+     * GPU step's prepared state. The host arena is then the context's pinned staging. */
+    cinfer_cuda_mctx *gpu;
+    void **dptr;
+    void **gpu_state;
     struct cinfer__context *next_free;
 } cinfer__context;
 
@@ -77,7 +89,23 @@ typedef struct cinfer__plan {
     cinfer__context **all_ctx;
     int n_ctx, cap_ctx;
     struct cinfer__plan *next;
+    /* CUDA plans: where each value lives after the last step (CINFER__ON_*), the copies
+     * between steps, and the device bytes past the arena for inputs and folded constants. */
+    const cinfer_cuda_api *cuda; /* non-NULL for a CUDA plan */
+    unsigned char *loc;
+    int *dev_off;           /* per value: offset of its device copy past the arena, or -1 */
+    struct cinfer__xfer *xfers;
+    int n_xfers, n_gpu_steps;
+    size_t dev_bytes;       /* the device arena: arena_bytes plus inputs and constants */
 } cinfer__plan;
+
+/* One copy between steps of a CUDA plan: a root value to the device or to the host. */
+typedef struct cinfer__xfer {
+    int value;
+    bool to_device;
+} cinfer__xfer;
+
+enum { CINFER__ON_HOST = 1, CINFER__ON_DEVICE = 2 };
 
 struct cinfer_model {
     cinfer_runtime *rt;
@@ -97,6 +125,8 @@ struct cinfer_model {
     bool plans_full_warned;
     bool guard;
     bool profile;             /* CINFER_PROFILE=1: time every step */
+    cinfer_cuda_mdev *cuda_dev; /* CUDA: the device object holding the weights block */
+    void **dev_const;         /* CUDA: per graph value, its constant's device copy or NULL */
     char last_error[CINFER__ERR_LEN];
 };
 
@@ -121,6 +151,27 @@ cinfer_status cinfer__memplan(cinfer__plan *p, cinfer__err *err);
 cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_tensor *inputs,
                                size_t n_outputs, const int *output_index, cinfer_tensor *outputs,
                                cinfer__err *err);
+/* CUDA (src/runtime/placement.c): uploads the model's constants at load, once. */
+cinfer_status cinfer__cuda_model_load(cinfer_model *m, cinfer__err *err);
+void cinfer__cuda_model_free(cinfer_model *m);
+/* Puts each step of a planned, memory-planned plan on the GPU or the CPU, plans the copies
+ * and creates the plan's first context (whose prepare may move steps to the CPU). */
+cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err);
+/* CUDA contexts (src/runtime/exec_cuda.c): created with every allocation and prepare done;
+ * freed with everything they own. When a GPU step's prepare fails, *bad_step (if not NULL)
+ * names it. */
+cinfer_status cinfer__cuda_context_new(cinfer_model *m, cinfer__plan *p, cinfer__context **out,
+                                       int *bad_step, cinfer__err *err);
+void cinfer__context_free(const cinfer__plan *p, cinfer__context *c);
+/* Adds a context to the plan's list of all contexts (the caller holds p->mu or owns p). */
+cinfer_status cinfer__plan_add_context(cinfer__plan *p, cinfer__context *c, cinfer__err *err);
+cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+                                    size_t n_outputs, const int *output_index,
+                                    cinfer_tensor *outputs, cinfer__err *err);
+/* Runs one step on the CPU (exec.c). */
+cinfer_status cinfer__run_cpu_step(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+                                   const cinfer__plan_step *s, cinfer__err *err);
+int cinfer__alias_root(const cinfer__plan_value *vals, int v);
 /* Evaluates one node on known inputs into freshly allocated outputs (constant folding). */
 cinfer_status cinfer__eval_node(const cinfer__node *n, const cinfer_tensor *const *in, int n_in,
                                 cinfer_tensor *const *out, cinfer__pool *pool, cinfer__err *err);

@@ -135,6 +135,19 @@ static void print_plan(const cinfer__model_report *r) {
     printf("  data-dependent-shape ops: %d\n", r->n_dynamic);
 }
 
+/* CUDA runtimes: each step's device, and why the ones on the CPU are there. */
+static void print_placement(const cinfer__model_report *r) {
+    printf("placement (cuda): %d of %d steps on the GPU, %d on the CPU, %d host<->device "
+           "copies per run\n", r->n_gpu_steps, r->n_steps, r->n_steps - r->n_gpu_steps,
+           r->n_copies);
+    for (int s = 0; s < r->n_steps; s++) {
+        const cinfer__step_place *p = &r->place[s];
+        printf("  %-28.28s %-22.22s %s", p->name, p->op_type, p->gpu ? "cuda" : "cpu");
+        if (!p->gpu) printf("  (%s)", p->reason);
+        printf("\n");
+    }
+}
+
 static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const cli_inputs *in,
                   bool all_shapes) {
     cinfer__model_report r;
@@ -153,6 +166,7 @@ static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const 
         print_symbolic(m, false);
         print_ops(&r);
         print_plan(&r);
+        if (r.cuda) print_placement(&r);
         if (all_shapes) print_symbolic(m, true);
     }
     cinfer__model_report_free(&r);

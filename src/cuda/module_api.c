@@ -1,0 +1,233 @@
+/* The module's one export: the cinfer_cuda_api table over device objects, contexts, copies
+ * and the per-op supports / prepare / run dispatch. */
+#include <stdlib.h>
+
+#include "cuda/module_impl.h"
+
+/* Preallocated per context; cuBLASLt asks for 32 MiB on Hopper, and cuDNN's direct and
+ * implicit-GEMM algorithms for fp32 need far less. */
+#define BLAS_WORKSPACE (32u << 20)
+#define DNN_WORKSPACE (32u << 20)
+
+struct cinfer_cuda_mdev {
+    cinfer_cuda_device *dev;
+};
+
+struct cinfer_cuda_mctx {
+    cinfer_cuda_ctx *ctx;
+};
+
+static cinfer_status give(const cinfer_cuda_err *e, cinfer_status rc, char *why) {
+    if (why) snprintf(why, CINFER_CUDA_MSG_LEN, "%s", e->msg);
+    return rc;
+}
+
+static cinfer_status device_open(int index, size_t weights_bytes, cinfer_cuda_mdev **out,
+                                 char *why) {
+    cinfer_cuda_err e = {0};
+    *out = calloc(1, sizeof **out);
+    if (!*out) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"),
+                           why);
+    cinfer_status rc = cinfer_cuda_device_create(index, weights_bytes, &(*out)->dev, &e);
+    if (rc != CINFER_OK) {
+        free(*out);
+        *out = NULL;
+        return give(&e, rc, why);
+    }
+    return CINFER_OK;
+}
+
+static void device_close(cinfer_cuda_mdev *d) {
+    if (!d) return;
+    cinfer_cuda_device_destroy(d->dev);
+    free(d);
+}
+
+static cinfer_status weights_upload(cinfer_cuda_mdev *d, const void *host, size_t bytes,
+                                    void **dptr, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_device_weights_alloc(d->dev, bytes, dptr, &e);
+    if (rc != CINFER_OK) return give(&e, rc, why);
+    /* Load time, once per constant: a synchronous cudaMemcpy. It is the one use of the legacy
+     * stream; contexts' streams are non-blocking, so it never serializes their work. */
+    CUDA_CHECK(&e, rc, cudaSetDevice(d->dev->index), fail);
+    CUDA_CHECK(&e, rc, cudaMemcpy(*dptr, host, bytes, cudaMemcpyHostToDevice), fail);
+    return CINFER_OK;
+fail:
+    return give(&e, rc, why);
+}
+
+static cinfer_status ctx_create(cinfer_cuda_mdev *d, size_t arena_bytes, size_t staging_bytes,
+                                cinfer_cuda_mctx **out, void **arena, void **staging,
+                                char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_cuda_ctx_config cfg = {.arena_bytes = arena_bytes ? arena_bytes : CINFER_CUDA_ALIGN,
+                                  .staging_bytes = staging_bytes,
+                                  .blas_workspace_bytes = BLAS_WORKSPACE,
+                                  .dnn_workspace_bytes = DNN_WORKSPACE};
+    *out = calloc(1, sizeof **out);
+    if (!*out) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"),
+                           why);
+    cinfer_status rc = cinfer_cuda_ctx_create(d->dev->index, &cfg, &(*out)->ctx, &e);
+    if (rc != CINFER_OK) {
+        free(*out);
+        *out = NULL;
+        return give(&e, rc, why);
+    }
+    *arena = (*out)->ctx->arena;
+    *staging = (*out)->ctx->staging;
+    return CINFER_OK;
+}
+
+static void ctx_destroy(cinfer_cuda_mctx *c) {
+    if (!c) return;
+    cinfer_cuda_ctx_destroy(c->ctx);
+    free(c);
+}
+
+static cinfer_status ctx_bind(cinfer_cuda_mctx *c, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_ctx_bind(c->ctx, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status h2d(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = CINFER_OK;
+    cinfer_cuda_ctx *c = m->ctx;
+    /* The destinations are arena bytes that kernels launched earlier may still read. */
+    CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
+    CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->h2d, c->compute_done, 0), fail);
+    for (int i = 0; i < n; i++)
+        if (cp[i].bytes)
+            CUDA_CHECK(&e, rc, cudaMemcpyAsync(cp[i].dst, cp[i].src, cp[i].bytes,
+                                               cudaMemcpyHostToDevice, c->h2d), fail);
+    CUDA_CHECK(&e, rc, cudaEventRecord(c->h2d_done, c->h2d), fail);
+    CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->compute, c->h2d_done, 0), fail);
+    return CINFER_OK;
+fail:
+    return give(&e, rc, why);
+}
+
+static cinfer_status d2h(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = CINFER_OK;
+    cinfer_cuda_ctx *c = m->ctx;
+    if (n == 0) { /* only the wait for earlier host-to-device copies */
+        CUDA_CHECK(&e, rc, cudaStreamSynchronize(c->h2d), fail);
+        return CINFER_OK;
+    }
+    CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
+    CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->d2h, c->compute_done, 0), fail);
+    for (int i = 0; i < n; i++)
+        if (cp[i].bytes)
+            CUDA_CHECK(&e, rc, cudaMemcpyAsync(cp[i].dst, cp[i].src, cp[i].bytes,
+                                               cudaMemcpyDeviceToHost, c->d2h), fail);
+    /* The host reads these next (a CPU step or the caller), and may overwrite the pinned
+     * sources of earlier host-to-device copies: both copy streams must be idle. */
+    CUDA_CHECK(&e, rc, cudaStreamSynchronize(c->d2h), fail);
+    CUDA_CHECK(&e, rc, cudaStreamSynchronize(c->h2d), fail);
+    return CINFER_OK;
+fail:
+    return give(&e, rc, why);
+}
+
+static cinfer_status sync_all(cinfer_cuda_mctx *m, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = CINFER_OK;
+    CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->compute), fail);
+    CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->h2d), fail);
+    CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->d2h), fail);
+    return CINFER_OK;
+fail:
+    return give(&e, rc, why);
+}
+
+/* ---- Op dispatch ---- */
+
+static const cuda_op *find_op(const cinfer__node *n) {
+    static const cuda_op *const tables[] = {cinfer_cuda_ops_linalg, cinfer_cuda_ops_conv,
+                                            cinfer_cuda_ops_elementwise, cinfer_cuda_ops_misc,
+                                            NULL};
+    for (int t = 0; tables[t]; t++)
+        for (const cuda_op *op = tables[t]; op->op_type; op++)
+            if (!strcmp(op->op_type, n->op_type) && !strcmp(op->domain, n->domain)) return op;
+    return NULL;
+}
+
+static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
+    const cuda_op *op = find_op(n->node);
+    if (!op) return cuda_no(why, "no CUDA kernel yet for %s", n->node->op_type);
+    if (n->n_in > CUDA_OP_MAX_IO || n->n_out > CUDA_OP_MAX_IO)
+        return cuda_no(why, "%s: more inputs or outputs than the GPU ops take", n->node->op_type);
+    return op->supports ? op->supports(n, why) : CINFER_OK;
+}
+
+static void release(void *state) {
+    cuda_step *s = state;
+    if (!s) return;
+    if (s->priv && s->op->release) s->op->release(s->priv);
+    free(s);
+}
+
+static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, void **state,
+                             char *why) {
+    cinfer_cuda_err e = {0};
+    *state = NULL;
+    cinfer_status rc = supports(n, why);
+    if (rc != CINFER_OK) return rc;
+    cuda_step *s = calloc(1, sizeof *s);
+    if (!s) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"), why);
+    s->op = find_op(n->node);
+    s->node = n->node;
+    s->n_in = n->n_in;
+    s->n_out = n->n_out;
+    for (int i = 0; i < n->n_in; i++)
+        if ((s->has_in[i] = n->in[i] != NULL)) {
+            s->in[i] = *n->in[i];
+            s->in[i].data = NULL;
+        }
+    for (int i = 0; i < n->n_out; i++)
+        if ((s->has_out[i] = n->out[i] != NULL)) {
+            s->out[i] = *n->out[i];
+            s->out[i].data = NULL;
+        }
+    if (s->op->prepare && (rc = s->op->prepare(m->ctx, n, s, &e)) != CINFER_OK) {
+        release(s);
+        return give(&e, rc, why);
+    }
+    *state = s;
+    return CINFER_OK;
+}
+
+static cinfer_status run(cinfer_cuda_mctx *m, void *state, const void *const *in,
+                         void *const *out, char *why) {
+    cinfer_cuda_err e = {0};
+    cuda_step *s = state;
+    cinfer_status rc = s->op->run(m->ctx, s, in, out, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static const cinfer_cuda_api api = {
+    .abi = CINFER_CUDA_MODULE_ABI,
+    .struct_size = sizeof(cinfer_cuda_api),
+    .probe = cinfer_cuda_probe,
+    .device_open = device_open,
+    .device_close = device_close,
+    .weights_upload = weights_upload,
+    .ctx_create = ctx_create,
+    .ctx_destroy = ctx_destroy,
+    .ctx_bind = ctx_bind,
+    .h2d = h2d,
+    .d2h = d2h,
+    .sync = sync_all,
+    .supports = supports,
+    .prepare = prepare,
+    .release = release,
+    .run = run,
+    .test_fail_next_alloc = cinfer_cuda_test_fail_next_alloc,
+};
+
+__attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {
+    return &api;
+}

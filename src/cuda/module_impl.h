@@ -1,0 +1,137 @@
+/* Inside the CUDA module: the per-op dispatch table and small readers of the core's node,
+ * attribute and tensor structs (the module links no libcinfer function, so these are inline). */
+#ifndef CINFER_CUDA_MODULE_IMPL_H
+#define CINFER_CUDA_MODULE_IMPL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cuda/check.h"
+#include "cuda/context.h"
+#include "cuda/module.h"
+
+/* Most inputs or outputs a GPU op takes (Concat with more goes to the CPU). */
+#define CUDA_OP_MAX_IO 16
+
+int cinfer_cuda_probe(int index, char *name, size_t name_len, char *why, size_t why_len);
+
+/* A prepared step: the node's shapes (data pointers cleared) and the op's own state. */
+typedef struct cuda_step {
+    const struct cuda_op *op;
+    const cinfer__node *node;
+    int n_in, n_out;
+    cinfer_tensor in[CUDA_OP_MAX_IO];
+    cinfer_tensor out[CUDA_OP_MAX_IO];
+    bool has_in[CUDA_OP_MAX_IO], has_out[CUDA_OP_MAX_IO];
+    void *priv; /* op->prepare's, released with op->release */
+} cuda_step;
+
+/* One GPU op. supports: static checks only (shapes, dtypes, attributes; `why` on refusal).
+ * prepare (NULL = nothing): library descriptors and algorithms for the step's shapes, and any
+ * parameter read from constant inputs (n->in[i]->data is host memory then). run: device
+ * pointers, launch on ctx->compute only. */
+typedef struct cuda_op {
+    const char *op_type;
+    const char *domain;
+    cinfer_status (*supports)(const cinfer_cuda_node *n, char *why);
+    cinfer_status (*prepare)(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
+                             cinfer_cuda_err *err);
+    cinfer_status (*run)(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                         void *const *out, cinfer_cuda_err *err);
+    void (*release)(void *priv);
+} cuda_op;
+
+/* Each family file defines one table, terminated by op_type == NULL. */
+extern const cuda_op cinfer_cuda_ops_linalg[];
+extern const cuda_op cinfer_cuda_ops_conv[];
+extern const cuda_op cinfer_cuda_ops_elementwise[];
+extern const cuda_op cinfer_cuda_ops_misc[];
+
+/* Writes a refusal reason and returns CINFER_UNSUPPORTED. */
+static inline cinfer_status cuda_no(char *why, const char *fmt, const char *arg) {
+    snprintf(why, CINFER_CUDA_MSG_LEN, fmt, arg);
+    return CINFER_UNSUPPORTED;
+}
+
+/* ---- Attributes: walked from node->attrs (the core's accessors live in libcinfer) ---- */
+
+static inline const cinfer__attr *cuda_attr(const cinfer__node *n, const char *name) {
+    for (int i = 0; i < n->n_attrs; i++)
+        if (!strcmp(n->attrs[i].name, name)) return &n->attrs[i];
+    return NULL;
+}
+static inline int64_t cuda_attr_int(const cinfer__node *n, const char *name, int64_t dflt) {
+    const cinfer__attr *a = cuda_attr(n, name);
+    return a && a->type == CINFER_ATTR_INT ? a->i : dflt;
+}
+static inline float cuda_attr_float(const cinfer__node *n, const char *name, float dflt) {
+    const cinfer__attr *a = cuda_attr(n, name);
+    return a && a->type == CINFER_ATTR_FLOAT ? a->f : dflt;
+}
+static inline const char *cuda_attr_str(const cinfer__node *n, const char *name,
+                                        const char *dflt) {
+    const cinfer__attr *a = cuda_attr(n, name);
+    return a && a->type == CINFER_ATTR_STRING ? a->s : dflt;
+}
+/* The ints of an INTS attribute and their count, or NULL (count 0). */
+static inline const int64_t *cuda_attr_ints(const cinfer__node *n, const char *name,
+                                            size_t *count) {
+    const cinfer__attr *a = cuda_attr(n, name);
+    *count = a && a->type == CINFER_ATTR_INTS ? a->count : 0;
+    return *count ? a->ints : NULL;
+}
+
+/* ---- Tensors ---- */
+
+static inline int64_t cuda_numel(const cinfer_tensor *t) {
+    int64_t n = 1;
+    for (int d = 0; d < t->rank; d++) n *= t->dims[d];
+    return n;
+}
+static inline size_t cuda_dtype_size(cinfer_dtype dt) {
+    switch (dt) {
+    case CINFER_DTYPE_FLOAT: case CINFER_DTYPE_INT32: case CINFER_DTYPE_UINT32: return 4;
+    case CINFER_DTYPE_INT64: case CINFER_DTYPE_UINT64: case CINFER_DTYPE_DOUBLE: return 8;
+    case CINFER_DTYPE_BOOL: case CINFER_DTYPE_UINT8: case CINFER_DTYPE_INT8: return 1;
+    case CINFER_DTYPE_FLOAT16: case CINFER_DTYPE_BFLOAT16: case CINFER_DTYPE_INT16:
+    case CINFER_DTYPE_UINT16: return 2;
+    default: return 0;
+    }
+}
+static inline const char *cuda_dtype_name(cinfer_dtype dt) {
+    switch (dt) {
+    case CINFER_DTYPE_FLOAT: return "float32";
+    case CINFER_DTYPE_INT64: return "int64";
+    case CINFER_DTYPE_INT32: return "int32";
+    case CINFER_DTYPE_BOOL: return "bool";
+    case CINFER_DTYPE_FLOAT16: return "float16";
+    case CINFER_DTYPE_DOUBLE: return "float64";
+    default: return "this dtype";
+    }
+}
+/* Normalizes a possibly negative axis; -1 when out of range. */
+static inline int cuda_axis(int64_t axis, int rank) {
+    if (axis < 0) axis += rank;
+    return axis < 0 || axis >= (rank ? rank : 1) ? -1 : (int)axis;
+}
+/* The input i of a node is present (not an omitted optional one). */
+static inline bool cuda_has_in(const cinfer_cuda_node *n, int i) {
+    return i < n->n_in && n->in[i] != NULL;
+}
+/* Every present input and output has dtype dt. */
+static inline bool cuda_all_dtype(const cinfer_cuda_node *n, cinfer_dtype dt) {
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] && n->in[i]->dtype != dt) return false;
+    for (int i = 0; i < n->n_out; i++)
+        if (n->out[i] && n->out[i]->dtype != dt) return false;
+    return true;
+}
+/* Refuses when any present input or output is not float32. */
+static inline cinfer_status cuda_need_f32(const cinfer_cuda_node *n, char *why) {
+    if (cuda_all_dtype(n, CINFER_DTYPE_FLOAT)) return CINFER_OK;
+    return cuda_no(why, "%s: the GPU kernel takes float32 only", n->node->op_type);
+}
+
+#endif

@@ -1,0 +1,245 @@
+/* GPU elementwise ops: broadcasting binary arithmetic, comparisons and logic, Where, the unary
+ * activations and Cast, all on the kernels of kernels/elementwise.cu, unary.cu, where.cu and
+ * cast.cu. */
+#include <stdlib.h>
+
+#include "cuda/module_impl.h"
+#include "kernels.h"
+
+typedef struct ew_kind {
+    const char *op;
+    int kind; /* 0 binary arithmetic, 1 compare, 2 logic */
+    int code; /* the kernel enum */
+} ew_kind;
+
+static const ew_kind binaries[] = {
+    {"Add", 0, CINFER_K_ADD}, {"Sub", 0, CINFER_K_SUB}, {"Mul", 0, CINFER_K_MUL},
+    {"Div", 0, CINFER_K_DIV}, {"Pow", 0, CINFER_K_POW}, {"Max", 0, CINFER_K_MAX},
+    {"Min", 0, CINFER_K_MIN}, {"Equal", 1, CINFER_K_EQUAL}, {"Less", 1, CINFER_K_LESS},
+    {"LessOrEqual", 1, CINFER_K_LESS_EQUAL}, {"Greater", 1, CINFER_K_GREATER},
+    {"GreaterOrEqual", 1, CINFER_K_GREATER_EQUAL}, {"And", 2, CINFER_K_AND},
+    {"Or", 2, CINFER_K_OR}, {"Xor", 2, CINFER_K_XOR}, {NULL, 0, 0},
+};
+
+static const ew_kind *binary_kind(const char *op) {
+    for (const ew_kind *k = binaries; k->op; k++)
+        if (!strcmp(k->op, op)) return k;
+    return NULL;
+}
+
+/* The output's dims and each operand's broadcast strides over them. */
+static cinfer_k_dims k_dims(const cinfer_tensor *t) {
+    cinfer_k_dims d = {.rank = t->rank};
+    for (int i = 0; i < t->rank; i++) d.size[i] = t->dims[i];
+    return d;
+}
+static cinfer_k_strides k_bcast(const cinfer_tensor *in, const cinfer_k_dims *out) {
+    return cinfer_k_broadcast_strides(in->dims, in->rank, out);
+}
+
+static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
+    const char *op = n->node->op_type;
+    const ew_kind *k = binary_kind(op);
+    if (n->n_in != 2 || !n->in[0] || !n->in[1])
+        return cuda_no(why, "%s: the GPU kernel takes exactly two operands", op);
+    cinfer_dtype a = n->in[0]->dtype;
+    if (n->in[1]->dtype != a) return cuda_no(why, "%s: mixed operand dtypes", op);
+    if (n->in[0]->rank > n->out[0]->rank || n->in[1]->rank > n->out[0]->rank)
+        return cuda_no(why, "%s: operand rank above the output's", op);
+    if (k->kind == 2)
+        return a == CINFER_DTYPE_BOOL ? CINFER_OK : cuda_no(why, "%s: bool operands only", op);
+    if (a == CINFER_DTYPE_FLOAT) return CINFER_OK;
+    if (a == CINFER_DTYPE_INT64 && k->code != CINFER_K_POW) return CINFER_OK;
+    return cuda_no(why, "%s: the GPU kernel takes float32 (or int64) operands", op);
+}
+
+static cinfer_status binary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                                void *const *out, cinfer_cuda_err *err) {
+    const ew_kind *k = binary_kind(s->node->op_type);
+    cinfer_k_dims d = k_dims(&s->out[0]);
+    cinfer_k_strides as = k_bcast(&s->in[0], &d), bs = k_bcast(&s->in[1], &d);
+    bool f32 = s->in[0].dtype == CINFER_DTYPE_FLOAT;
+    cudaError_t e;
+    if (k->kind == 0 && f32)
+        e = cinfer_k_binary_f32(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
+    else if (k->kind == 0)
+        e = cinfer_k_binary_i64(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
+    else if (k->kind == 1 && f32)
+        e = cinfer_k_compare_f32(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
+    else if (k->kind == 1)
+        e = cinfer_k_compare_i64(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
+    else
+        e = cinfer_k_logic_u8(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, s->node->op_type);
+}
+
+static cinfer_status not_supports(const cinfer_cuda_node *n, char *why) {
+    return cuda_all_dtype(n, CINFER_DTYPE_BOOL) ? CINFER_OK : cuda_no(why, "%s: bool only", "Not");
+}
+
+static cinfer_status not_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                             void *const *out, cinfer_cuda_err *err) {
+    cudaError_t e = cinfer_k_not_u8(out[0], in[0], (size_t)cuda_numel(&s->out[0]), ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Not");
+}
+
+static cinfer_status where_supports(const cinfer_cuda_node *n, char *why) {
+    cinfer_dtype t = n->out[0]->dtype;
+    if (n->in[0]->dtype != CINFER_DTYPE_BOOL || n->in[1]->dtype != t || n->in[2]->dtype != t ||
+        (t != CINFER_DTYPE_FLOAT && t != CINFER_DTYPE_INT64))
+        return cuda_no(why, "%s: bool condition and float32 or int64 values only", "Where");
+    for (int i = 0; i < 3; i++)
+        if (n->in[i]->rank > n->out[0]->rank) return cuda_no(why, "%s: operand rank", "Where");
+    return CINFER_OK;
+}
+
+static cinfer_status where_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                               void *const *out, cinfer_cuda_err *err) {
+    cinfer_k_dims d = k_dims(&s->out[0]);
+    cinfer_k_strides cs = k_bcast(&s->in[0], &d), as = k_bcast(&s->in[1], &d),
+                     bs = k_bcast(&s->in[2], &d);
+    cudaError_t e = s->out[0].dtype == CINFER_DTYPE_FLOAT
+                        ? cinfer_k_where_f32(out[0], in[0], cs, in[1], as, in[2], bs, d,
+                                             ctx->compute)
+                        : cinfer_k_where_i64(out[0], in[0], cs, in[1], as, in[2], bs, d,
+                                             ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Where");
+}
+
+/* ---- Unary ---- */
+
+typedef struct unary_priv {
+    cinfer_k_unary_op op;
+    float alpha, beta;
+} unary_priv;
+
+static const struct {
+    const char *op;
+    cinfer_k_unary_op code;
+} unaries[] = {
+    {"Sqrt", CINFER_K_SQRT}, {"Exp", CINFER_K_EXP}, {"Log", CINFER_K_LOG},
+    {"Neg", CINFER_K_NEG}, {"Abs", CINFER_K_ABS}, {"Reciprocal", CINFER_K_RECIPROCAL},
+    {"Erf", CINFER_K_ERF}, {"Tanh", CINFER_K_TANH}, {"Sigmoid", CINFER_K_SIGMOID},
+    {"Relu", CINFER_K_RELU}, {"LeakyRelu", CINFER_K_LEAKY_RELU}, {"Clip", CINFER_K_CLIP},
+    {"HardSigmoid", CINFER_K_HARD_SIGMOID}, {"HardSwish", CINFER_K_HARD_SWISH},
+    {"Gelu", CINFER_K_GELU_ERF}, {"Floor", CINFER_K_FLOOR}, {"Ceil", CINFER_K_CEIL},
+    {"Elu", CINFER_K_ELU}, {NULL, 0},
+};
+
+/* Clip's bound from input i (a constant scalar) or the opset-6 attribute; *ok false when the
+ * bound is only known at run time. */
+static float clip_bound(const cinfer_cuda_node *n, int i, const char *attr, float dflt,
+                        bool *ok) {
+    if (n->node->opset < 11) return cuda_attr_float(n->node, attr, dflt);
+    if (!cuda_has_in(n, i)) return dflt;
+    if (!n->in[i]->data || cuda_numel(n->in[i]) != 1) {
+        *ok = false;
+        return dflt;
+    }
+    return *(const float *)n->in[i]->data;
+}
+
+static cinfer_status unary_params(const cinfer_cuda_node *n, unary_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    int i = 0;
+    while (unaries[i].op && strcmp(unaries[i].op, op)) i++;
+    p->op = unaries[i].code;
+    p->alpha = p->beta = 0;
+    if (!cuda_has_in(n, 0) || n->in[0]->dtype != CINFER_DTYPE_FLOAT ||
+        n->out[0]->dtype != CINFER_DTYPE_FLOAT)
+        return cuda_no(why, "%s: the GPU kernel takes float32 only", op);
+    bool ok = true;
+    switch (p->op) {
+    case CINFER_K_LEAKY_RELU: p->alpha = cuda_attr_float(n->node, "alpha", 0.01f); break;
+    case CINFER_K_ELU: p->alpha = cuda_attr_float(n->node, "alpha", 1.0f); break;
+    case CINFER_K_HARD_SIGMOID:
+        p->alpha = cuda_attr_float(n->node, "alpha", 0.2f);
+        p->beta = cuda_attr_float(n->node, "beta", 0.5f);
+        break;
+    case CINFER_K_CLIP:
+        p->alpha = clip_bound(n, 1, "min", -3.402823466e38f, &ok);
+        p->beta = clip_bound(n, 2, "max", 3.402823466e38f, &ok);
+        if (!ok) return cuda_no(why, "%s: min/max known only at run time", op);
+        break;
+    case CINFER_K_GELU_ERF:
+        if (!strcmp(cuda_attr_str(n->node, "approximate", "none"), "tanh"))
+            p->op = CINFER_K_GELU_TANH;
+        break;
+    default: break;
+    }
+    return CINFER_OK;
+}
+
+static cinfer_status unary_supports(const cinfer_cuda_node *n, char *why) {
+    unary_priv p;
+    return unary_params(n, &p, why);
+}
+
+static cinfer_status unary_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
+                                   cinfer_cuda_err *err) {
+    (void)ctx;
+    char why[CINFER_CUDA_MSG_LEN];
+    unary_priv *p = calloc(1, sizeof *p);
+    if (!p) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    cinfer_status st = unary_params(n, p, why);
+    if (st != CINFER_OK) {
+        free(p);
+        return cinfer_cuda_err_set(err, st, "%s", why);
+    }
+    s->priv = p;
+    return CINFER_OK;
+}
+
+static cinfer_status unary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                               void *const *out, cinfer_cuda_err *err) {
+    const unary_priv *p = s->priv;
+    cudaError_t e = cinfer_k_unary_f32(p->op, out[0], in[0], (size_t)cuda_numel(&s->out[0]),
+                                       p->alpha, p->beta, ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, s->node->op_type);
+}
+
+/* ---- Cast ---- */
+
+static bool k_dtype(cinfer_dtype dt, cinfer_k_dtype *k) {
+    switch (dt) {
+    case CINFER_DTYPE_FLOAT: *k = CINFER_K_F32; return true;
+    case CINFER_DTYPE_INT64: *k = CINFER_K_I64; return true;
+    case CINFER_DTYPE_INT32: *k = CINFER_K_I32; return true;
+    case CINFER_DTYPE_BOOL: *k = CINFER_K_BOOL; return true;
+    default: return false;
+    }
+}
+
+static cinfer_status cast_supports(const cinfer_cuda_node *n, char *why) {
+    cinfer_k_dtype a, b;
+    if (!k_dtype(n->in[0]->dtype, &a) || !k_dtype(n->out[0]->dtype, &b))
+        return cuda_no(why, "%s: float32, int64, int32 and bool only", "Cast");
+    return CINFER_OK;
+}
+
+static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                              void *const *out, cinfer_cuda_err *err) {
+    cinfer_k_dtype from = CINFER_K_F32, to = CINFER_K_F32;
+    k_dtype(s->in[0].dtype, &from);
+    k_dtype(s->out[0].dtype, &to);
+    cudaError_t e = cinfer_k_cast(out[0], to, in[0], from, (size_t)cuda_numel(&s->out[0]),
+                                  ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Cast");
+}
+
+#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL}
+#define UNARY(name) {name, "", unary_supports, unary_prepare, unary_run, free}
+
+const cuda_op cinfer_cuda_ops_elementwise[] = {
+    BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"), BINARY("Max"),
+    BINARY("Min"), BINARY("Equal"), BINARY("Less"), BINARY("LessOrEqual"), BINARY("Greater"),
+    BINARY("GreaterOrEqual"), BINARY("And"), BINARY("Or"), BINARY("Xor"),
+    {"Not", "", not_supports, NULL, not_run, NULL},
+    {"Where", "", where_supports, NULL, where_run, NULL},
+    UNARY("Sqrt"), UNARY("Exp"), UNARY("Log"), UNARY("Neg"), UNARY("Abs"), UNARY("Reciprocal"),
+    UNARY("Erf"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), UNARY("LeakyRelu"),
+    UNARY("Clip"), UNARY("HardSigmoid"), UNARY("HardSwish"), UNARY("Gelu"), UNARY("Floor"),
+    UNARY("Ceil"), UNARY("Elu"),
+    {"Cast", "", cast_supports, NULL, cast_run, NULL},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};

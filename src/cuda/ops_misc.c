@@ -1,0 +1,485 @@
+/* GPU softmax, normalizations, data movement (Transpose, Gather, Concat), pooling and
+ * reductions on the kernels of kernels/softmax.cu, norm.cu, transpose.cu, copy.cu, gather.cu,
+ * pool.cu and reduce.cu. Parameters are derived at prepare into a small per-step struct. */
+#include <stdlib.h>
+
+#include "cuda/module_impl.h"
+#include "kernels.h"
+
+/* What the misc ops keep per step: a [outer, mid, inner] split, an axis, an epsilon, a
+ * permutation or pooling window, all fixed at prepare. */
+typedef struct misc_priv {
+    int64_t outer, mid, inner;
+    int axis;
+    float eps;
+    int flag; /* softmax: log; pool: is max; reduce: op */
+    cinfer_k_perm perm;
+    cinfer_k_pool2d pool;
+    int64_t src_off;         /* Slice: the first element read, and the strides of the read */
+    cinfer_k_strides src_st; /* Slice: read strides; Pad: the pad before each dim */
+    cinfer_k_pad_mode pad_mode;
+    float pad_value;
+} misc_priv;
+
+static int64_t prod(const cinfer_tensor *t, int from, int to) {
+    int64_t p = 1;
+    for (int d = from; d < to; d++) p *= t->dims[d];
+    return p;
+}
+
+#define LAUNCHED(e, what) CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, (e), (what))
+
+/* ---- Softmax, LogSoftmax ---- */
+
+/* Rows of the reduced axis: before opset 13 Softmax flattens at `axis` (the kernel's [rows,
+ * cols] view directly); from 13 on it runs along one axis, which must be the last here. */
+static cinfer_status softmax_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    const cinfer_tensor *x = n->in[0];
+    bool old = n->node->opset < 13;
+    int axis = cuda_axis(cuda_attr_int(n->node, "axis", old ? 1 : -1), x->rank);
+    if (axis < 0 || x->rank == 0) return cuda_no(why, "%s: axis out of range", op);
+    if (!old && axis != x->rank - 1) return cuda_no(why, "%s: axis other than the last", op);
+    p->outer = prod(x, 0, axis);
+    p->mid = prod(x, axis, x->rank);
+    p->flag = !strcmp(op, "LogSoftmax");
+    return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty rows", op);
+}
+
+/* ---- LayerNormalization ---- */
+
+static cinfer_status layernorm_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] && n->in[i]->dtype != CINFER_DTYPE_FLOAT)
+            return cuda_no(why, "%s: float32 only", op);
+    const cinfer_tensor *x = n->in[0];
+    int axis = cuda_axis(cuda_attr_int(n->node, "axis", -1), x->rank);
+    if (axis < 0) return cuda_no(why, "%s: axis out of range", op);
+    p->outer = prod(x, 0, axis);
+    p->mid = prod(x, axis, x->rank);
+    p->eps = cuda_attr_float(n->node, "epsilon", 1e-5f);
+    if (cuda_numel(n->in[1]) != p->mid || (cuda_has_in(n, 2) && cuda_numel(n->in[2]) != p->mid))
+        return cuda_no(why, "%s: scale or bias broadcast within the normalized dims", op);
+    return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty rows", op);
+}
+
+/* ---- BatchNormalization (inference), InstanceNormalization ---- */
+
+static cinfer_status channel_norm_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    if (n->n_out > 1)
+        for (int o = 1; o < n->n_out; o++)
+            if (n->out[o]) return cuda_no(why, "%s: training outputs", op);
+    if (cuda_attr_int(n->node, "training_mode", 0)) return cuda_no(why, "%s: training mode", op);
+    const cinfer_tensor *x = n->in[0];
+    if (x->rank < 2) return cuda_no(why, "%s: rank below 2", op);
+    p->outer = x->dims[0];
+    p->mid = x->dims[1];
+    p->inner = prod(x, 2, x->rank);
+    p->eps = cuda_attr_float(n->node, "epsilon", 1e-5f);
+    return CINFER_OK;
+}
+
+/* ---- Transpose ---- */
+
+static cinfer_status transpose_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const cinfer_tensor *x = n->in[0];
+    size_t es = cuda_dtype_size(x->dtype), c;
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Transpose");
+    const int64_t *perm = cuda_attr_ints(n->node, "perm", &c);
+    if (perm && (int)c != x->rank) return cuda_no(why, "%s: perm of the wrong length", "Transpose");
+    for (int d = 0; d < x->rank; d++) {
+        int64_t a = perm ? perm[d] : x->rank - 1 - d;
+        if (a < 0) a += x->rank;
+        p->perm.p[d] = (int32_t)a;
+    }
+    return CINFER_OK;
+}
+
+/* ---- Gather ---- */
+
+static cinfer_status gather_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const cinfer_tensor *x = n->in[0], *idx = n->in[1];
+    size_t es = cuda_dtype_size(x->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Gather");
+    if (idx->dtype != CINFER_DTYPE_INT64) return cuda_no(why, "%s: int64 indices only", "Gather");
+    int axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), x->rank);
+    if (axis < 0 || x->rank == 0) return cuda_no(why, "%s: axis out of range", "Gather");
+    p->axis = axis;
+    p->outer = prod(x, 0, axis);
+    p->mid = x->dims[axis];
+    p->inner = prod(x, axis + 1, x->rank);
+    /* Constant indices are checked here: the kernel turns an out-of-range one into zeros,
+     * where the CPU reports an error. */
+    if (idx->data)
+        for (int64_t i = 0; i < cuda_numel(idx); i++) {
+            int64_t v = ((const int64_t *)idx->data)[i];
+            if (v < -p->mid || v >= p->mid) return cuda_no(why, "%s: index out of range", "Gather");
+        }
+    return CINFER_OK;
+}
+
+/* ---- Concat ---- */
+
+static cinfer_status concat_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const cinfer_tensor *y = n->out[0];
+    size_t es = cuda_dtype_size(y->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Concat");
+    int axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), y->rank);
+    if (axis < 0 || y->rank == 0) return cuda_no(why, "%s: axis out of range", "Concat");
+    for (int i = 0; i < n->n_in; i++)
+        if (!n->in[i] || n->in[i]->dtype != y->dtype || n->in[i]->rank != y->rank)
+            return cuda_no(why, "%s: operands differ in dtype or rank", "Concat");
+    p->axis = axis;
+    return CINFER_OK;
+}
+
+/* ---- MaxPool, AveragePool (2-D), GlobalAveragePool, GlobalMaxPool ---- */
+
+static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    const cinfer_tensor *x = n->in[0];
+    p->flag = strstr(op, "Max") != NULL;
+    if (!strncmp(op, "Global", 6)) {
+        if (x->rank < 3) return cuda_no(why, "%s: rank below 3", op);
+        p->outer = x->dims[0] * x->dims[1];
+        p->inner = prod(x, 2, x->rank);
+        return CINFER_OK;
+    }
+    if (x->rank != 4) return cuda_no(why, "%s: only 2-D pooling on the GPU", op);
+    if (n->n_out > 1 && n->out[1]) return cuda_no(why, "%s: the Indices output", op);
+    if (strcmp(cuda_attr_str(n->node, "auto_pad", "NOTSET"), "NOTSET"))
+        return cuda_no(why, "%s: auto_pad runs on the CPU", op);
+    /* ceil_mode windows can reach past the padded input, where the kernel's divisor and the
+     * CPU's may differ. */
+    if (cuda_attr_int(n->node, "ceil_mode", 0)) return cuda_no(why, "%s: ceil_mode", op);
+    size_t ck, cs, cp, cd;
+    const int64_t *k = cuda_attr_ints(n->node, "kernel_shape", &ck);
+    const int64_t *s = cuda_attr_ints(n->node, "strides", &cs);
+    const int64_t *pd = cuda_attr_ints(n->node, "pads", &cp);
+    const int64_t *dl = cuda_attr_ints(n->node, "dilations", &cd);
+    if (ck != 2 || (s && cs != 2) || (pd && cp != 4) || (dl && cd != 2))
+        return cuda_no(why, "%s: attribute lengths", op);
+    p->pool = (cinfer_k_pool2d){
+        .kernel_h = k[0], .kernel_w = k[1], .stride_h = s ? s[0] : 1, .stride_w = s ? s[1] : 1,
+        .pad_top = pd ? pd[0] : 0, .pad_left = pd ? pd[1] : 0,
+        .pad_bottom = pd ? pd[2] : 0, .pad_right = pd ? pd[3] : 0,
+        .dil_h = dl ? dl[0] : 1, .dil_w = dl ? dl[1] : 1,
+        .count_include_pad = (int32_t)cuda_attr_int(n->node, "count_include_pad", 0)};
+    return CINFER_OK;
+}
+
+/* ---- ReduceSum, ReduceMean, ReduceMax, ReduceMin over adjacent axes ---- */
+
+static cinfer_status reduce_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    const cinfer_tensor *x = n->in[0];
+    if (x->dtype != CINFER_DTYPE_FLOAT || n->out[0]->dtype != CINFER_DTYPE_FLOAT)
+        return cuda_no(why, "%s: float32 only", op);
+    p->flag = !strcmp(op, "ReduceSum")    ? CINFER_K_REDUCE_SUM
+              : !strcmp(op, "ReduceMean") ? CINFER_K_REDUCE_MEAN
+              : !strcmp(op, "ReduceMax")  ? CINFER_K_REDUCE_MAX
+                                          : CINFER_K_REDUCE_MIN;
+    bool reduced[CINFER_MAX_RANK] = {false};
+    size_t c = 0;
+    const int64_t *axes = NULL;
+    if (cuda_has_in(n, 1)) {
+        if (!n->in[1]->data) return cuda_no(why, "%s: axes known only at run time", op);
+        axes = n->in[1]->data;
+        c = (size_t)cuda_numel(n->in[1]);
+    } else {
+        axes = cuda_attr_ints(n->node, "axes", &c);
+    }
+    if (!c && cuda_attr_int(n->node, "noop_with_empty_axes", 0))
+        return cuda_no(why, "%s: noop_with_empty_axes", op);
+    for (int d = 0; d < x->rank; d++) reduced[d] = c == 0;
+    for (size_t i = 0; i < c; i++) {
+        int a = cuda_axis(axes[i], x->rank);
+        if (a < 0) return cuda_no(why, "%s: axis out of range", op);
+        reduced[a] = true;
+    }
+    int first = 0, last = x->rank - 1;
+    while (first < x->rank && !reduced[first]) first++;
+    while (last >= 0 && !reduced[last]) last--;
+    if (first > last) return cuda_no(why, "%s: nothing to reduce", op);
+    for (int d = first; d <= last; d++)
+        if (!reduced[d]) return cuda_no(why, "%s: reduced axes that are not adjacent", op);
+    p->outer = prod(x, 0, first);
+    p->mid = prod(x, first, last + 1);
+    p->inner = prod(x, last + 1, x->rank);
+    return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty reduction", op);
+}
+
+/* ---- Slice (constant starts, axes and steps; ends are in the planned output shape) ---- */
+
+static bool const_ints(const cinfer_cuda_node *n, int i, int64_t *dst, int64_t count) {
+    const cinfer_tensor *t = n->in[i];
+    if (!t->data || (t->dtype != CINFER_DTYPE_INT64 && t->dtype != CINFER_DTYPE_INT32) ||
+        cuda_numel(t) != count)
+        return false;
+    for (int64_t k = 0; k < count; k++)
+        dst[k] = t->dtype == CINFER_DTYPE_INT64 ? ((const int64_t *)t->data)[k]
+                                                : ((const int32_t *)t->data)[k];
+    return true;
+}
+
+static cinfer_status slice_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const cinfer_tensor *x = n->in[0];
+    size_t es = cuda_dtype_size(x->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Slice");
+    if (n->node->opset < 10) return cuda_no(why, "%s: opset below 10", "Slice");
+    int64_t m = cuda_numel(n->in[1]), starts[CINFER_MAX_RANK], axes[CINFER_MAX_RANK],
+            steps[CINFER_MAX_RANK];
+    if (m > x->rank || !const_ints(n, 1, starts, m))
+        return cuda_no(why, "%s: starts known only at run time", "Slice");
+    for (int64_t k = 0; k < m; k++) {
+        axes[k] = k;
+        steps[k] = 1;
+    }
+    if ((cuda_has_in(n, 3) && !const_ints(n, 3, axes, m)) ||
+        (cuda_has_in(n, 4) && !const_ints(n, 4, steps, m)))
+        return cuda_no(why, "%s: axes or steps known only at run time", "Slice");
+    int64_t in_st[CINFER_MAX_RANK], acc = 1;
+    for (int d = x->rank - 1; d >= 0; d--) {
+        in_st[d] = acc;
+        acc *= x->dims[d];
+        p->src_st.s[d] = in_st[d];
+    }
+    p->src_off = 0;
+    for (int64_t k = 0; k < m; k++) {
+        int a = cuda_axis(axes[k], x->rank);
+        if (a < 0 || steps[k] == 0) return cuda_no(why, "%s: bad axes or steps", "Slice");
+        int64_t dim = x->dims[a], st = starts[k] < 0 ? starts[k] + dim : starts[k];
+        int64_t hi = steps[k] > 0 ? dim : dim - 1;
+        st = st < 0 ? 0 : st > hi ? hi : st;
+        if (n->out[0]->dims[a] > 0) p->src_off += st * in_st[a];
+        p->src_st.s[a] = in_st[a] * steps[k];
+    }
+    return CINFER_OK;
+}
+
+/* ---- Split, Expand, Tile: strided copies over the planned output shapes ---- */
+
+static cinfer_status movement_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    const cinfer_tensor *x = n->in[0];
+    size_t es = cuda_dtype_size(x->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", op);
+    bool expand = !strcmp(op, "Expand");
+    for (int o = 0; o < n->n_out; o++) {
+        if (!n->out[o]) return cuda_no(why, "%s: an omitted output", op);
+        if (expand ? x->rank > n->out[o]->rank : x->rank != n->out[o]->rank)
+            return cuda_no(why, "%s: output rank", op);
+    }
+    if (!strcmp(op, "Split")) {
+        p->axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), x->rank);
+        if (p->axis < 0 || n->n_out > CUDA_OP_MAX_IO) return cuda_no(why, "%s: axis", op);
+    }
+    return CINFER_OK;
+}
+
+/* Dense dims of t as a kernel shape. */
+static cinfer_k_dims k_dims(const cinfer_tensor *t);
+
+static cudaError_t movement_launch(cuda_step *s, const misc_priv *p, const void *const *in,
+                                   void *const *out, cudaStream_t stream) {
+    const char *op = s->node->op_type;
+    size_t es = cuda_dtype_size(s->in[0].dtype);
+    cinfer_k_dims xd = k_dims(&s->in[0]);
+    if (!strcmp(op, "Tile")) return cinfer_k_tile(out[0], in[0], xd, k_dims(&s->out[0]), es,
+                                                  stream);
+    if (!strcmp(op, "Expand")) {
+        cinfer_k_dims yd = k_dims(&s->out[0]);
+        if (cinfer_k_dims_count(&yd) == 0) return cudaSuccess;
+        return cinfer_k_copy_strided(out[0], cinfer_k_dense_strides(&yd), in[0],
+                                     cinfer_k_broadcast_strides(s->in[0].dims, s->in[0].rank, &yd),
+                                     yd, es, stream);
+    }
+    cinfer_k_strides xs = cinfer_k_dense_strides(&xd);
+    int64_t at = 0;
+    for (int o = 0; o < s->n_out; o++) {
+        cinfer_k_dims yd = k_dims(&s->out[o]);
+        if (cinfer_k_dims_count(&yd)) {
+            const char *src = (const char *)in[0] + (size_t)(at * xs.s[p->axis]) * es;
+            cudaError_t e = cinfer_k_copy_strided(out[o], cinfer_k_dense_strides(&yd), src, xs,
+                                                  yd, es, stream);
+            if (e != cudaSuccess) return e;
+        }
+        at += s->out[o].dims[p->axis];
+    }
+    return cudaSuccess;
+}
+
+/* ---- Pad (constant pads and value) ---- */
+
+static cinfer_status pad_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const cinfer_tensor *x = n->in[0];
+    if (x->dtype != CINFER_DTYPE_FLOAT) return cuda_no(why, "%s: float32 only", "Pad");
+    const char *mode = cuda_attr_str(n->node, "mode", "constant");
+    p->pad_mode = !strcmp(mode, "reflect") ? CINFER_K_PAD_REFLECT
+                  : !strcmp(mode, "edge")  ? CINFER_K_PAD_EDGE
+                                           : CINFER_K_PAD_CONSTANT;
+    if (strcmp(mode, "constant") && p->pad_mode == CINFER_K_PAD_CONSTANT)
+        return cuda_no(why, "Pad: mode '%s'", mode);
+    int64_t pads[2 * CINFER_MAX_RANK];
+    p->pad_value = 0;
+    if (n->node->opset < 11) {
+        size_t c;
+        const int64_t *a = cuda_attr_ints(n->node, "pads", &c);
+        if (!a || (int)c != 2 * x->rank) return cuda_no(why, "%s: pads", "Pad");
+        memcpy(pads, a, c * sizeof *a);
+        p->pad_value = cuda_attr_float(n->node, "value", 0.0f);
+    } else {
+        if (cuda_has_in(n, 3)) return cuda_no(why, "%s: the axes input", "Pad");
+        if (!const_ints(n, 1, pads, 2 * x->rank))
+            return cuda_no(why, "%s: pads known only at run time", "Pad");
+        if (cuda_has_in(n, 2)) {
+            const cinfer_tensor *v = n->in[2];
+            if (!v->data || cuda_numel(v) != 1 || v->dtype != CINFER_DTYPE_FLOAT)
+                return cuda_no(why, "%s: constant_value known only at run time", "Pad");
+            p->pad_value = *(const float *)v->data;
+        }
+    }
+    for (int d = 0; d < CINFER_K_MAX_RANK; d++) p->src_st.s[d] = d < x->rank ? pads[d] : 0;
+    for (int d = 0; d < x->rank; d++)
+        if (p->pad_mode != CINFER_K_PAD_CONSTANT && (pads[d] || pads[x->rank + d]) &&
+            x->dims[d] < (p->pad_mode == CINFER_K_PAD_REFLECT ? 2 : 1))
+            return cuda_no(why, "%s: reflect/edge over a dimension too small", "Pad");
+    return CINFER_OK;
+}
+
+/* ---- Dispatch by op ---- */
+
+typedef cinfer_status (*params_fn)(const cinfer_cuda_node *n, misc_priv *p, char *why);
+
+static params_fn params_of(const char *op) {
+    if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) return softmax_params;
+    if (!strcmp(op, "LayerNormalization")) return layernorm_params;
+    if (!strcmp(op, "BatchNormalization") || !strcmp(op, "InstanceNormalization"))
+        return channel_norm_params;
+    if (!strcmp(op, "Transpose")) return transpose_params;
+    if (!strcmp(op, "Gather")) return gather_params;
+    if (!strcmp(op, "Concat")) return concat_params;
+    if (!strcmp(op, "Slice")) return slice_params;
+    if (!strcmp(op, "Pad")) return pad_params;
+    if (!strcmp(op, "Split") || !strcmp(op, "Expand") || !strcmp(op, "Tile"))
+        return movement_params;
+    if (strstr(op, "Pool")) return pool_params;
+    return reduce_params;
+}
+
+static cinfer_status misc_supports(const cinfer_cuda_node *n, char *why) {
+    misc_priv p;
+    memset(&p, 0, sizeof p);
+    return params_of(n->node->op_type)(n, &p, why);
+}
+
+static cinfer_status misc_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
+                                  cinfer_cuda_err *err) {
+    (void)ctx;
+    char why[CINFER_CUDA_MSG_LEN];
+    misc_priv *p = calloc(1, sizeof *p);
+    if (!p) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    cinfer_status st = params_of(n->node->op_type)(n, p, why);
+    if (st != CINFER_OK) {
+        free(p);
+        return cinfer_cuda_err_set(err, st, "%s", why);
+    }
+    s->priv = p;
+    return CINFER_OK;
+}
+
+static cinfer_k_dims k_dims(const cinfer_tensor *t) {
+    cinfer_k_dims d = {.rank = t->rank};
+    for (int i = 0; i < t->rank; i++) d.size[i] = t->dims[i];
+    return d;
+}
+
+/* Each input copied into its slab of the output: the output's strides, offset along axis. */
+static cudaError_t concat_launch(cuda_step *s, const misc_priv *p, const void *const *in,
+                                 void *out, cudaStream_t stream) {
+    cinfer_k_dims yd = k_dims(&s->out[0]);
+    cinfer_k_strides ys = cinfer_k_dense_strides(&yd);
+    size_t es = cuda_dtype_size(s->out[0].dtype);
+    int64_t at = 0;
+    for (int i = 0; i < s->n_in; i++) {
+        cinfer_k_dims d = k_dims(&s->in[i]);
+        int64_t n = cinfer_k_dims_count(&d);
+        if (n) {
+            cudaError_t e = cinfer_k_copy_strided((char *)out + (size_t)(at * ys.s[p->axis]) * es,
+                                                  ys, in[i], cinfer_k_dense_strides(&d), d, es,
+                                                  stream);
+            if (e != cudaSuccess) return e;
+        }
+        at += s->in[i].dims[p->axis];
+    }
+    return cudaSuccess;
+}
+
+static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                              void *const *out, cinfer_cuda_err *err) {
+    const misc_priv *p = s->priv;
+    const char *op = s->node->op_type;
+    cudaStream_t st = ctx->compute;
+    cudaError_t e;
+    if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
+        e = cinfer_k_softmax_f32(out[0], in[0], p->outer, p->mid, p->flag, st);
+    } else if (!strcmp(op, "LayerNormalization")) {
+        e = cinfer_k_layer_norm_f32(out[0], s->n_out > 1 ? out[1] : NULL,
+                                    s->n_out > 2 ? out[2] : NULL, in[0], in[1],
+                                    s->n_in > 2 ? in[2] : NULL, p->outer, p->mid, p->eps, st);
+    } else if (!strcmp(op, "BatchNormalization")) {
+        e = cinfer_k_batch_norm_f32(out[0], in[0], in[1], in[2], in[3], in[4], p->outer, p->mid,
+                                    p->inner, p->eps, st);
+    } else if (!strcmp(op, "InstanceNormalization")) {
+        e = cinfer_k_instance_norm_f32(out[0], in[0], in[1], in[2], p->outer, p->mid, p->inner,
+                                       p->eps, st);
+    } else if (!strcmp(op, "Transpose")) {
+        e = cinfer_k_transpose(out[0], in[0], k_dims(&s->in[0]), p->perm,
+                               cuda_dtype_size(s->in[0].dtype), st);
+    } else if (!strcmp(op, "Gather")) {
+        e = cinfer_k_gather(out[0], in[0], in[1], p->outer, p->mid, p->inner,
+                            cuda_numel(&s->in[1]), cuda_dtype_size(s->in[0].dtype), st);
+    } else if (!strcmp(op, "Concat")) {
+        e = concat_launch(s, p, in, out[0], st);
+    } else if (!strcmp(op, "Split") || !strcmp(op, "Expand") || !strcmp(op, "Tile")) {
+        e = movement_launch(s, p, in, out, st);
+    } else if (!strcmp(op, "Pad")) {
+        e = cinfer_k_pad_f32(out[0], in[0], k_dims(&s->in[0]), k_dims(&s->out[0]), p->src_st,
+                             p->pad_mode, p->pad_value, st);
+    } else if (!strcmp(op, "Slice")) {
+        cinfer_k_dims d = k_dims(&s->out[0]);
+        size_t es = cuda_dtype_size(s->out[0].dtype);
+        e = cinfer_k_dims_count(&d) == 0
+                ? cudaSuccess
+                : cinfer_k_copy_strided(out[0], cinfer_k_dense_strides(&d),
+                                        (const char *)in[0] + (size_t)p->src_off * es, p->src_st,
+                                        d, es, st);
+    } else if (!strncmp(op, "Global", 6)) {
+        e = cinfer_k_global_pool_f32(out[0], in[0], p->outer, p->inner, p->flag, st);
+    } else if (strstr(op, "Pool")) {
+        const cinfer_tensor *x = &s->in[0], *y = &s->out[0];
+        e = (p->flag ? cinfer_k_max_pool2d_f32 : cinfer_k_avg_pool2d_f32)(
+            out[0], in[0], x->dims[0] * x->dims[1], x->dims[2], x->dims[3], y->dims[2],
+            y->dims[3], p->pool, st);
+    } else {
+        e = cinfer_k_reduce_f32(p->flag, out[0], in[0], p->outer, p->mid, p->inner, st);
+    }
+    return LAUNCHED(e, op);
+}
+
+#define MISC(name) {name, "", misc_supports, misc_prepare, misc_run, free}
+
+const cuda_op cinfer_cuda_ops_misc[] = {
+    MISC("Softmax"), MISC("LogSoftmax"), MISC("LayerNormalization"),
+    MISC("BatchNormalization"), MISC("InstanceNormalization"), MISC("Transpose"),
+    MISC("Gather"), MISC("Concat"), MISC("Slice"), MISC("Split"), MISC("Expand"), MISC("Tile"),
+    MISC("Pad"), MISC("MaxPool"), MISC("AveragePool"),
+    MISC("GlobalAveragePool"), MISC("GlobalMaxPool"), MISC("ReduceSum"), MISC("ReduceMean"),
+    MISC("ReduceMax"), MISC("ReduceMin"),
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};

@@ -1,0 +1,235 @@
+/* Running a CUDA plan: contexts (device arena, pinned host arena, prepared GPU steps) and the
+ * per-run loop of copies, GPU launches and CPU steps. Nothing here allocates device or pinned
+ * memory or synchronizes the device per run: the only host waits are the module's d2h (before
+ * a CPU step reads) and the stream sync at the end. */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "runtime/runtime.h"
+
+#define DEV_ALIGN 256
+#define COPY_BATCH 16
+
+static size_t align_up(size_t n) { return (n + DEV_ALIGN - 1) / DEV_ALIGN * DEV_ALIGN; }
+
+/* Host views: arena values in the pinned host arena (when the plan has CPU steps), views
+ * through their roots. */
+static void bind_host_views(const cinfer__plan *p, cinfer__context *c) {
+    for (int v = 0; v < p->n_values; v++) {
+        c->views[v] = p->vals[v].t;
+        if (p->vals[v].store == CINFER__STORE_ARENA && p->vals[v].alias_of < 0)
+            c->views[v].data = c->arena ? c->arena + p->vals[v].offset : NULL;
+    }
+    for (int v = 0; v < p->n_values; v++) {
+        int r = cinfer__alias_root(p->vals, v);
+        if (r != v) c->views[v].data = c->views[r].data;
+    }
+}
+
+static void bind_device_ptrs(const cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
+                             unsigned char *darena) {
+    unsigned char *region = darena + align_up(p->arena_bytes);
+    for (int v = 0; v < p->n_values; v++) {
+        const cinfer__plan_value *pv = &p->vals[v];
+        if (pv->alias_of >= 0) continue;
+        if (pv->store == CINFER__STORE_ARENA) c->dptr[v] = darena + pv->offset;
+        else if (p->dev_off[v] >= 0) c->dptr[v] = region + p->dev_off[v];
+        else if (pv->store == CINFER__STORE_CONST && !pv->folded) c->dptr[v] = m->dev_const[v];
+    }
+    for (int v = 0; v < p->n_values; v++) {
+        int r = cinfer__alias_root(p->vals, v);
+        if (r != v) c->dptr[v] = c->dptr[r];
+    }
+}
+
+/* Copies plan-folded constants that GPU steps read into the context's region, once. */
+static cinfer_status upload_folded(const cinfer__plan *p, cinfer__context *c, cinfer__err *err) {
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    for (int v = 0; v < p->n_values; v++) {
+        const cinfer__plan_value *pv = &p->vals[v];
+        if (pv->store != CINFER__STORE_CONST || !pv->folded || p->dev_off[v] < 0) continue;
+        cinfer_cuda_copy cp = {c->dptr[v], pv->t.data, cinfer__tensor_bytes(&pv->t)};
+        cinfer_status st = p->cuda->h2d(c->gpu, &cp, 1, why);
+        if (st != CINFER_OK)
+            return cinfer__errorf(err, st, "uploading plan constants: %s", why);
+    }
+    cinfer_status st = p->cuda->sync(c->gpu, why);
+    return st == CINFER_OK ? st : cinfer__errorf(err, st, "uploading plan constants: %s", why);
+}
+
+static void module_node(const cinfer__plan *p, const cinfer__node *n, const cinfer_tensor **in,
+                        const cinfer_tensor **out, cinfer_cuda_node *mn) {
+    for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
+    for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
+    *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
+                             .out = out};
+}
+
+static cinfer_status prepare_steps(const cinfer__plan *p, cinfer__context *c, int *bad_step,
+                                   cinfer__err *err) {
+    for (int s = 0; s < p->n_steps; s++) {
+        const cinfer__plan_step *st = &p->steps[s];
+        if (!st->gpu) continue;
+        const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
+        cinfer_cuda_node mn;
+        module_node(p, st->node, in, out, &mn);
+        char why[CINFER_CUDA_MSG_LEN] = "";
+        cinfer_status rc = p->cuda->prepare(c->gpu, &mn, &c->gpu_state[s], why);
+        if (rc != CINFER_OK) {
+            if (bad_step) *bad_step = s;
+            return cinfer__errorf(err, rc, "node '%s' (%s) on CUDA: %s", st->node->name,
+                                  st->node->op_type, why);
+        }
+    }
+    return CINFER_OK;
+}
+
+cinfer_status cinfer__cuda_context_new(cinfer_model *m, cinfer__plan *p, cinfer__context **out,
+                                       int *bad_step, cinfer__err *err) {
+    *out = NULL;
+    cinfer__context *c = cinfer__calloc(1, sizeof *c);
+    if (!c) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    size_t n = (size_t)p->n_values + 1;
+    c->views = cinfer__calloc(n, sizeof *c->views);
+    c->dptr = cinfer__calloc(n, sizeof *c->dptr);
+    c->gpu_state = cinfer__calloc((size_t)p->n_steps + 1, sizeof *c->gpu_state);
+    c->scratch = p->scratch_bytes ? cinfer__aligned_alloc(p->scratch_bytes) : NULL;
+    cinfer_status st = CINFER_OK;
+    if (!c->views || !c->dptr || !c->gpu_state || (p->scratch_bytes && !c->scratch)) {
+        st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        goto fail;
+    }
+    /* CPU steps work in a pinned host arena laid out like the device one, so the copies
+     * between them are asynchronous and need no offsets of their own. */
+    size_t host_bytes = p->n_gpu_steps < p->n_steps ? p->arena_bytes : 0;
+    void *darena = NULL, *staging = NULL;
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    st = p->cuda->ctx_create(m->cuda_dev, p->dev_bytes, host_bytes, &c->gpu, &darena, &staging,
+                             why);
+    if (st != CINFER_OK) {
+        cinfer__errorf(err, st, "creating a CUDA execution context (device arena %zu bytes, "
+                       "pinned host arena %zu bytes): %s", p->dev_bytes, host_bytes, why);
+        goto fail;
+    }
+    c->arena = staging;
+    bind_host_views(p, c);
+    bind_device_ptrs(m, p, c, darena);
+    if ((st = upload_folded(p, c, err)) != CINFER_OK) goto fail;
+    if ((st = prepare_steps(p, c, bad_step, err)) != CINFER_OK) goto fail;
+    *out = c;
+    return CINFER_OK;
+fail:
+    cinfer__context_free(p, c);
+    return st;
+}
+
+/* The copies planned before step s, in batches. Before a CPU step the host also waits for
+ * host-to-device copies still in flight (*h2d_pending): the step may overwrite pinned bytes
+ * they read. */
+static cinfer_status step_copies(const cinfer__plan *p, cinfer__context *c,
+                                 const cinfer__plan_step *st, bool *h2d_pending,
+                                 cinfer__err *err) {
+    cinfer_cuda_copy cp[COPY_BATCH];
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    if (st->gpu) *h2d_pending |= st->n_xfer > 0;
+    if (!st->gpu && *h2d_pending) {
+        cinfer_status rc = p->cuda->d2h(c->gpu, cp, 0, why); /* d2h below waits as well */
+        if (rc != CINFER_OK)
+            return cinfer__errorf(err, rc, "node '%s' (%s): waiting for copies to the device: "
+                                  "%s", st->node->name, st->node->op_type, why);
+        *h2d_pending = false;
+    }
+    for (int i = 0; i < st->n_xfer; i += COPY_BATCH) {
+        int k = 0;
+        for (; k < COPY_BATCH && i + k < st->n_xfer; k++) {
+            const cinfer__xfer *x = &p->xfers[st->xfer_first + i + k];
+            size_t bytes = cinfer__tensor_bytes(&p->vals[x->value].t);
+            void *host = c->views[x->value].data, *dev = c->dptr[x->value];
+            cp[k] = x->to_device ? (cinfer_cuda_copy){dev, host, bytes}
+                                 : (cinfer_cuda_copy){host, dev, bytes};
+        }
+        cinfer_status rc = st->gpu ? p->cuda->h2d(c->gpu, cp, k, why)
+                                   : p->cuda->d2h(c->gpu, cp, k, why);
+        if (rc != CINFER_OK)
+            return cinfer__errorf(err, rc, "node '%s' (%s): copying its inputs %s: %s",
+                                  st->node->name, st->node->op_type,
+                                  st->gpu ? "to the device" : "to the host", why);
+    }
+    return CINFER_OK;
+}
+
+static cinfer_status gpu_step(const cinfer__plan *p, cinfer__context *c, int s,
+                              cinfer__err *err) {
+    const cinfer__node *n = p->steps[s].node;
+    const void *in[CINFER_MAX_IO];
+    void *out[CINFER_MAX_IO];
+    for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? c->dptr[n->in[k]] : NULL;
+    for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? c->dptr[n->out[k]] : NULL;
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    cinfer_status st = p->cuda->run(c->gpu, c->gpu_state[s], in, out, why);
+    if (st != CINFER_OK)
+        return cinfer__errorf(err, st, "node '%s' (%s) on CUDA: %s", n->name, n->op_type, why);
+    return CINFER_OK;
+}
+
+/* Outputs current on the host are memcpy'd; the others come straight from the device into
+ * the caller's (or a runtime-allocated) buffer. */
+static cinfer_status cuda_outputs(cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
+                                  size_t n_outputs, const int *idx, cinfer_tensor *outputs,
+                                  cinfer__err *err) {
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    size_t i = 0;
+    cinfer_status st = CINFER_OK;
+    for (; i < n_outputs && st == CINFER_OK; i++) {
+        int v = m->g->outputs[idx[i]], r = cinfer__alias_root(p->vals, v);
+        const cinfer_tensor *src = &c->views[v];
+        size_t bytes = cinfer__tensor_bytes(src);
+        cinfer_tensor *dst = &outputs[i];
+        if (!dst->data) {
+            void *data = cinfer__aligned_alloc(bytes);
+            if (!data) {
+                st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory for output '%s'",
+                                    m->g->values[v].name);
+                break;
+            }
+            *dst = *src;
+            dst->data = data;
+            dst->flags = CINFER_TENSOR_RUNTIME_OWNED;
+        }
+        if (!bytes) continue;
+        if (p->loc[r] & CINFER__ON_HOST) {
+            memcpy(dst->data, src->data, bytes);
+        } else {
+            cinfer_cuda_copy cp = {dst->data, c->dptr[v], bytes};
+            if ((st = p->cuda->d2h(c->gpu, &cp, 1, why)) != CINFER_OK)
+                cinfer__errorf(err, st, "copying output '%s' to the host: %s",
+                               m->g->values[v].name, why);
+        }
+    }
+    if (st != CINFER_OK)
+        for (size_t j = 0; j < i; j++)
+            if (outputs[j].flags & CINFER_TENSOR_RUNTIME_OWNED) cinfer_tensor_release(&outputs[j]);
+    return st;
+}
+
+cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+                                    size_t n_outputs, const int *output_index,
+                                    cinfer_tensor *outputs, cinfer__err *err) {
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    cinfer_status st = p->cuda->ctx_bind(c->gpu, why);
+    if (st != CINFER_OK) return cinfer__errorf(err, st, "binding the CUDA context: %s", why);
+    bool h2d_pending = false;
+    for (int s = 0; s < p->n_steps && st == CINFER_OK; s++) {
+        const cinfer__plan_step *ps = &p->steps[s];
+        st = step_copies(p, c, ps, &h2d_pending, err);
+        if (st == CINFER_OK)
+            st = ps->gpu ? gpu_step(p, c, s, err) : cinfer__run_cpu_step(m, p, c, ps, err);
+    }
+    if (st == CINFER_OK) st = cuda_outputs(m, p, c, n_outputs, output_index, outputs, err);
+    /* Always drain the streams: a failed run must not leave work behind on a context that the
+     * next run reuses. */
+    cinfer_status sst = p->cuda->sync(c->gpu, why);
+    if (st == CINFER_OK && sst != CINFER_OK)
+        st = cinfer__errorf(err, sst, "finishing the run on CUDA: %s", why);
+    return st;
+}

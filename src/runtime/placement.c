@@ -1,0 +1,201 @@
+/* CUDA placement: the model's weights on the device at load, and for each plan which steps run
+ * on the GPU, which on the CPU, and the copies between them (docs/cuda-backend.md). */
+#include <string.h>
+
+#include "core/alloc.h"
+#include "runtime/runtime.h"
+
+#define DEV_ALIGN 256
+
+static size_t align_up(size_t n) { return (n + DEV_ALIGN - 1) / DEV_ALIGN * DEV_ALIGN; }
+
+/* Constants that a live node reads: the ones worth a device copy. */
+static bool *live_constants(const cinfer__graph *g) {
+    bool *used = cinfer__calloc((size_t)g->n_values + 1, sizeof *used);
+    if (!used) return NULL;
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; !g->nodes[i].dead && k < g->nodes[i].n_in; k++) {
+            int v = g->nodes[i].in[k];
+            if (v >= 0 && g->values[v].constant) used[v] = true;
+        }
+    return used;
+}
+
+cinfer_status cinfer__cuda_model_load(cinfer_model *m, cinfer__err *err) {
+    const cinfer_cuda_api *api = m->rt->cuda;
+    const cinfer__graph *g = m->g;
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    bool *used = live_constants(g);
+    m->dev_const = cinfer__calloc((size_t)g->n_values + 1, sizeof *m->dev_const);
+    if (!used || !m->dev_const) {
+        cinfer__free(used);
+        return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    }
+    size_t total = 0;
+    for (int v = 0; v < g->n_values; v++)
+        if (used[v]) total += align_up(cinfer__tensor_bytes(g->values[v].constant));
+    cinfer_status st = api->device_open(m->rt->device_index, total, &m->cuda_dev, why);
+    for (int v = 0; st == CINFER_OK && v < g->n_values; v++) {
+        const cinfer_tensor *c = g->values[v].constant;
+        size_t bytes = used[v] ? cinfer__tensor_bytes(c) : 0;
+        if (bytes) st = api->weights_upload(m->cuda_dev, c->data, bytes, &m->dev_const[v], why);
+    }
+    cinfer__free(used);
+    if (st != CINFER_OK)
+        return cinfer__errorf(err, st, "uploading %zu bytes of weights to CUDA device %d: %s",
+                              total, m->rt->device_index, why);
+    cinfer__log(m->rt, CINFER_LOG_INFO, "%s: %zu bytes of weights on CUDA device %d", m->path,
+                total, m->rt->device_index);
+    return CINFER_OK;
+}
+
+void cinfer__cuda_model_free(cinfer_model *m) {
+    if (m->rt && m->rt->cuda) m->rt->cuda->device_close(m->cuda_dev);
+    m->cuda_dev = NULL;
+    cinfer__free(m->dev_const);
+    m->dev_const = NULL;
+}
+
+/* The node as the module sees it: the plan's tensors (host data for constants only). */
+static void module_node(const cinfer__plan *p, const cinfer__node *n, const cinfer_tensor **in,
+                        const cinfer_tensor **out, cinfer_cuda_node *mn) {
+    for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
+    for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
+    *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
+                             .out = out};
+}
+
+/* Asks the module about every step not already forced to the CPU. */
+static cinfer_status choose_devices(cinfer_model *m, cinfer__plan *p, cinfer__err *err) {
+    for (int s = 0; s < p->n_steps; s++) {
+        cinfer__plan_step *st = &p->steps[s];
+        if (st->cpu_reason) continue;
+        const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
+        cinfer_cuda_node mn;
+        module_node(p, st->node, in, out, &mn);
+        char why[CINFER_CUDA_MSG_LEN] = "";
+        st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
+        if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
+            return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    }
+    return CINFER_OK;
+}
+
+static cinfer_status add_xfer(cinfer__plan *p, int *cap, int v, bool to_device,
+                              cinfer__err *err) {
+    if (p->n_xfers == *cap) {
+        int c = *cap ? *cap * 2 : 16;
+        cinfer__xfer *x = cinfer__realloc(p->xfers, (size_t)c * sizeof *x);
+        if (!x) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        p->xfers = x;
+        *cap = c;
+    }
+    p->xfers[p->n_xfers++] = (cinfer__xfer){v, to_device};
+    return CINFER_OK;
+}
+
+/* Follows where each value's current bytes are through the steps: a GPU step needs its
+ * inputs on the device, a CPU step on the host; a step's outputs exist only where it ran. */
+static cinfer_status plan_copies(cinfer__plan *p, cinfer__err *err) {
+    int cap = 0;
+    p->n_xfers = p->n_gpu_steps = 0;
+    for (int v = 0; v < p->n_values; v++) {
+        const cinfer__plan_value *pv = &p->vals[v];
+        p->loc[v] = pv->store == CINFER__STORE_CONST   ? CINFER__ON_HOST | CINFER__ON_DEVICE
+                    : pv->store == CINFER__STORE_INPUT ? CINFER__ON_HOST
+                                                       : 0;
+    }
+    for (int s = 0; s < p->n_steps; s++) {
+        cinfer__plan_step *st = &p->steps[s];
+        const cinfer__node *n = st->node;
+        unsigned char need = st->gpu ? CINFER__ON_DEVICE : CINFER__ON_HOST;
+        st->xfer_first = p->n_xfers;
+        for (int k = 0; k < n->n_in; k++) {
+            if (n->in[k] < 0) continue;
+            int r = cinfer__alias_root(p->vals, n->in[k]);
+            if (p->loc[r] & need) continue;
+            CINFER_TRY(add_xfer(p, &cap, r, st->gpu, err));
+            p->loc[r] |= need;
+        }
+        st->n_xfer = p->n_xfers - st->xfer_first;
+        for (int o = 0; o < n->n_out; o++)
+            if (n->out[o] >= 0) p->loc[n->out[o]] = need;
+        p->n_gpu_steps += st->gpu;
+    }
+    return CINFER_OK;
+}
+
+/* Device bytes past the arena: every input a GPU step reads and every plan-folded constant
+ * (graph constants are in the model's weights block). */
+static void plan_device_region(cinfer__plan *p) {
+    size_t at = align_up(p->arena_bytes);
+    for (int v = 0; v < p->n_values; v++) {
+        const cinfer__plan_value *pv = &p->vals[v];
+        p->dev_off[v] = -1;
+        if (pv->alias_of >= 0) continue;
+        bool input = pv->store == CINFER__STORE_INPUT && (p->loc[v] & CINFER__ON_DEVICE);
+        bool folded = pv->store == CINFER__STORE_CONST && pv->folded;
+        if (!input && !folded) continue;
+        p->dev_off[v] = (int)(at - align_up(p->arena_bytes));
+        at += align_up(cinfer__tensor_bytes(&pv->t));
+    }
+    p->dev_bytes = at;
+}
+
+/* The CPU kernels' prepare for the steps that stayed on the CPU (plan_node skipped it). */
+static cinfer_status prepare_cpu_steps(cinfer_model *m, cinfer__plan *p, cinfer__err *err) {
+    for (int s = 0; s < p->n_steps; s++) {
+        cinfer__plan_step *st = &p->steps[s];
+        const cinfer__node *n = st->node;
+        if (st->gpu || !st->kernel->prepare || st->state) continue;
+        cinfer__cpu_ctx c = {.node = n, .n_in = n->n_in, .n_out = n->n_out,
+                             .pool = m->rt->pool, .err = err};
+        for (int k = 0; k < n->n_in; k++) c.in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
+        for (int k = 0; k < n->n_out; k++)
+            c.out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
+        cinfer_status rc = st->kernel->prepare(&c, &st->state);
+        if (rc != CINFER_OK) {
+            cinfer__err_prefix(err, "node '%s' (%s)", n->name, n->op_type);
+            return rc;
+        }
+    }
+    return CINFER_OK;
+}
+
+cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) {
+    p->cuda = m->rt->cuda;
+    p->loc = cinfer__calloc((size_t)p->n_values + 1, 1);
+    p->dev_off = cinfer__calloc((size_t)p->n_values + 1, sizeof *p->dev_off);
+    if (!p->loc || !p->dev_off) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    CINFER_TRY(choose_devices(m, p, err));
+    /* The first context prepares every GPU step; a step whose prepare finds no algorithm
+     * moves to the CPU and the copies are planned again. The memory plan does not depend on
+     * placement, so it stands. */
+    for (int attempt = 0; attempt <= p->n_steps; attempt++) {
+        CINFER_TRY(plan_copies(p, err));
+        plan_device_region(p);
+        cinfer__context *c = NULL;
+        cinfer__err cerr = {{0}};
+        int bad = -1;
+        cinfer_status st = cinfer__cuda_context_new(m, p, &c, &bad, &cerr);
+        if (st == CINFER_OK) {
+            if (cinfer__plan_add_context(p, c, err) != CINFER_OK) {
+                cinfer__context_free(p, c);
+                return CINFER_OUT_OF_MEMORY;
+            }
+            c->next_free = p->free_ctx;
+            p->free_ctx = c;
+            return prepare_cpu_steps(m, p, err);
+        }
+        /* Shapes the libraries refuse are a placement question too; device errors are not. */
+        if ((st != CINFER_UNSUPPORTED && st != CINFER_INVALID_ARGUMENT) || bad < 0) {
+            *err = cerr;
+            return st;
+        }
+        p->steps[bad].gpu = false;
+        p->steps[bad].cpu_reason = cinfer__strdup(cerr.msg);
+        if (!p->steps[bad].cpu_reason)
+            return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    }
+    return cinfer__errorf(err, CINFER_INTERNAL, "CUDA placement did not settle");
+}
