@@ -243,8 +243,11 @@ static int make_models(void) {
     snprintf(model_dir, sizeof model_dir, "/tmp/cinfer-cuda-exec-XXXXXX");
     if (!mkdtemp(model_dir)) return -1;
     char cmd[1024];
-    snprintf(cmd, sizeof cmd, "%s %s/tests/gpu/make_models.py %s", CINFER_TEST_PYTHON,
-             CINFER_SOURCE_DIR, model_dir);
+    /* The build's paths, unless the environment says otherwise (tools/gpu-check runs this
+     * program on another machine, from another checkout, with that machine's python). */
+    const char *py = getenv("CINFER_TEST_PYTHON"), *src = getenv("CINFER_SOURCE_DIR");
+    snprintf(cmd, sizeof cmd, "%s %s/tests/gpu/make_models.py %s", py ? py : CINFER_TEST_PYTHON,
+             src ? src : CINFER_SOURCE_DIR, model_dir);
     return system(cmd);
 }
 

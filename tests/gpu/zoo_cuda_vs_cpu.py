@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Zoo models on CUDA against the CPU backend (DESIGN.md: CUDA fp32 model vs CPU, 1e-4 / 1e-5).
+
+usage: zoo_cuda_vs_cpu.py CINFER ZOO_DIR [--models mlp_op17,bert_small_op17,resnet18_op17]
+Generates what is missing with tools/zoo/gen_zoo.py (this machine's torch), runs each model with
+the same seeded random inputs on --device cuda and --device cpu, and compares every output.
+Prints one line per model and exits 1 on any mismatch, 77 when no CUDA device is usable.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RTOL, ATOL = 1e-4, 1e-5
+# Symbol values per model family (the zoo's dynamic axes); odd sizes on purpose.
+DIMS = {"mlp": ["--dim", "batch=7"], "bert_small": ["--dim", "batch=3", "--dim", "seq=37"],
+        "resnet18": ["--dim", "batch=2"], "recsys_tiny": ["--dim", "batch=33"]}
+
+
+def run(cinfer, model, device, outdir, dims):
+    p = subprocess.run([cinfer, "run", model, "--device", device, "--seed", "7", "-o", outdir,
+                        *dims], capture_output=True, text=True, timeout=300)
+    return p.returncode, (p.stderr.strip().splitlines() or [""])[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cinfer")
+    ap.add_argument("zoo")
+    ap.add_argument("--models", default="mlp_op17,bert_small_op17,resnet18_op17,recsys_tiny_op17")
+    a = ap.parse_args()
+    names = a.models.split(",")
+    missing = [n for n in names if not os.path.exists(os.path.join(a.zoo, n + ".onnx"))]
+    if missing:
+        subprocess.run([sys.executable, os.path.join(HERE, "..", "..", "tools", "zoo",
+                                                     "gen_zoo.py"), a.zoo, "--only", *missing],
+                       check=True)
+    failed = 0
+    for name in names:
+        model = os.path.join(a.zoo, name + ".onnx")
+        dims = DIMS.get(name.rsplit("_op", 1)[0], [])
+        with tempfile.TemporaryDirectory() as tmp:
+            outs = {}
+            for dev in ("cpu", "cuda"):
+                d = os.path.join(tmp, dev)
+                os.makedirs(d)
+                rc, first = run(a.cinfer, model, dev, d, dims)
+                if rc != 0:
+                    if dev == "cuda" and "no usable GPU" in first:
+                        print("skipped: no CUDA device (%s)" % first)
+                        return 77
+                    print("FAIL %-20s %s run failed: %s" % (name, dev, first))
+                    failed += 1
+                    break
+                outs[dev] = {f: np.load(os.path.join(d, f)) for f in sorted(os.listdir(d))}
+            else:
+                worst, ok = 0.0, True
+                for f, ref in outs["cpu"].items():
+                    got = outs["cuda"].get(f)
+                    r = ref.astype(np.float64)
+                    if got is None or got.shape != ref.shape or not np.all(np.isfinite(got)):
+                        ok = False
+                        continue
+                    err = float(np.max(np.abs(got.astype(np.float64) - r))) if r.size else 0.0
+                    worst = max(worst, err)
+                    ok = ok and err <= ATOL + RTOL * float(np.max(np.abs(r)) if r.size else 0)
+                print("%s %-20s max |cuda - cpu| %.3g" % ("ok  " if ok else "FAIL", name, worst))
+                failed += not ok
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
