@@ -2,7 +2,9 @@
  * test_data_set_N/{input,output}_M.pb) and compares cinfer's outputs with the stored ones.
  *
  * usage: onnx_backend_runner [--tol onnx|op] [--expect LIST] [--write-passing LIST]
- *                            [--skip LIST] [--threads N] [-q] CASE_DIR...
+ *                            [--skip LIST] [--threads N] [--device cpu|cuda] [-q] CASE_DIR...
+ * --device cuda runs the cases on the CUDA backend (against the same references); without a
+ * usable GPU it prints "skipped: no CUDA device" and exits 77.
  * --skip names cases whose stored reference is known to be wrong, each with the reason after
  * a '#'; they are reported as skipped, never as passed.
  * Each case runs in a child process (a crash or a hang is reported, not fatal). Prints one
@@ -147,6 +149,22 @@ done:
 }
 
 /* Runs one case directory in the current (child) process; returns a RES_ code. */
+static cinfer_device g_device = CINFER_DEVICE_CPU;
+
+/* Whether a CUDA runtime can be created here (else the run is reported as skipped). */
+static bool cuda_usable(void) {
+    cinfer_runtime_options ro;
+    cinfer_runtime_options_init(&ro);
+    ro.device = CINFER_DEVICE_CUDA;
+    cinfer_runtime *rt;
+    if (cinfer_runtime_create(&ro, &rt) != CINFER_OK) {
+        printf("skipped: no CUDA device (%s)\n", cinfer_last_error());
+        return false;
+    }
+    cinfer_runtime_destroy(rt);
+    return true;
+}
+
 static int run_case(const char *dir, char *why, size_t len) {
     double rtol = g_rtol, atol = g_atol;
     char path[4096];
@@ -158,7 +176,7 @@ static int run_case(const char *dir, char *why, size_t len) {
     }
     cinfer_runtime_options ro;
     cinfer_runtime_options_init(&ro);
-    ro.device = CINFER_DEVICE_CPU;
+    ro.device = g_device;
     ro.num_threads = g_threads;
     cinfer_runtime *rt;
     if (cinfer_runtime_create(&ro, &rt) != CINFER_OK) {
@@ -237,13 +255,17 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--write-passing") && first + 1 < argc) write_passing = argv[++first];
         else if (!strcmp(a, "--skip") && first + 1 < argc) skip = argv[++first];
         else if (!strcmp(a, "--threads") && first + 1 < argc) g_threads = atoi(argv[++first]);
+        else if (!strcmp(a, "--device") && first + 1 < argc)
+            g_device = !strcmp(argv[++first], "cuda") ? CINFER_DEVICE_CUDA : CINFER_DEVICE_CPU;
         else if (!strcmp(a, "-q")) quiet = true;
         else {
             fprintf(stderr, "usage: %s [--tol onnx|op|model] [--expect LIST] "
-                            "[--write-passing LIST] [--threads N] [-q] CASE_DIR...\n", argv[0]);
+                            "[--write-passing LIST] [--threads N] [--device cpu|cuda] [-q] "
+                            "CASE_DIR...\n", argv[0]);
             return 2;
         }
     }
+    if (g_device == CINFER_DEVICE_CUDA && !cuda_usable()) return 77;
     list expected = {0}, skipped = {0};
     if (expect) list_load(expect, &expected);
     if (skip) list_load(skip, &skipped);
