@@ -150,18 +150,82 @@ static void conv_pack_cols(void *arg, int64_t n, int64_t k0, int64_t kc, int64_t
     }
 }
 
+/* FusedConv's addend Z (same shape as Y) added to each finished block of Y while it is in
+ * cache, then the clamp: the GEMM itself stores without it. */
+typedef struct residual {
+    const float *y0, *z0; /* Y and Z: a block of Y at y0 + off reads Z at z0 + off */
+    bool relu;
+} residual;
+
+static void residual_block(const void *ctx, float *c, int64_t ldc, int64_t rows, int64_t cols) {
+    const residual *rs = ctx;
+    for (int64_t i = 0; i < rows; i++) {
+        float *y = c + i * ldc;
+        const float *z = rs->z0 + (y - rs->y0);
+        if (rs->relu)
+            for (int64_t j = 0; j < cols; j++) {
+                float v = y[j] + z[j];
+                y[j] = v < 0.0f ? 0.0f : v;
+            }
+        else
+            for (int64_t j = 0; j < cols; j++) y[j] += z[j];
+    }
+}
+
+/* The same after the fact, for the paths without a GEMM epilogue (Winograd, depthwise) and
+ * for an addend that broadcasts: Y = act(Y + Z), Z read through broadcast strides. */
+typedef struct residual_pass {
+    float *y;
+    const cinfer_tensor *yt, *z;
+    int64_t zst[CINFER_MAX_RANK];
+    bool same, relu;
+} residual_pass;
+
+static void residual_range(void *arg, int64_t begin, int64_t end) {
+    const residual_pass *r = arg;
+    const float *z = r->z->data;
+    const int64_t *d = r->yt->dims;
+    for (int64_t i = begin; i < end; i++) {
+        int64_t off = i;
+        if (!r->same) {
+            off = 0;
+            for (int64_t k = r->yt->rank - 1, q = i; k >= 0; k--) {
+                off += q % d[k] * r->zst[k];
+                q /= d[k];
+            }
+        }
+        float v = r->y[i] + z[off];
+        r->y[i] = r->relu && v < 0.0f ? 0.0f : v;
+    }
+}
+
+static void residual_after(cinfer__pool *pool, float *y, const cinfer_tensor *yt,
+                           const cinfer_tensor *z, bool relu) {
+    residual_pass r = {.y = y, .yt = yt, .z = z, .relu = relu, .same = z->rank == yt->rank};
+    int64_t zs[CINFER_MAX_RANK];
+    cinfer__strides(z->rank, z->dims, zs);
+    for (int k = 0; k < yt->rank; k++) {
+        int zk = k - (yt->rank - z->rank);
+        bool real = zk >= 0 && z->dims[zk] != 1;
+        r.zst[k] = real ? zs[zk] : 0;
+        r.same = r.same && z->dims[k] == yt->dims[k];
+    }
+    cinfer__parallel_for(pool, cinfer_tensor_numel(yt), 1 << 14, residual_range, &r);
+}
+
 /* GEMM path: per group, Y = W * cols + bias as one batched sgemm over the images, the
  * column matrix packed block by block as the sgemm goes (it stays in cache). */
-static void conv_run_gemm(conv_run *r, cinfer__pool *pool) {
+static void conv_run_gemm(conv_run *r, cinfer__pool *pool, const residual *res) {
     const conv_plan *p = r->p;
     for (r->grp = 0; r->grp < p->g.group; r->grp++) {
         cinfer__gemm_args ga = {
             .m = p->mg, .n = p->out_size, .k = p->rows, .batch = p->g.n,
             .a = r->w + r->grp * p->mg * p->rows, .c = r->y + r->grp * p->mg * p->out_size,
             .ldc = p->out_size, .c_stride = p->g.m * p->out_size,
-            .bias_r = r->b ? r->b + r->grp * p->mg : NULL, .relu = p->relu,
+            .bias_r = r->b ? r->b + r->grp * p->mg : NULL, .relu = p->relu && !res,
             .pack_b = conv_pack_cols,
-            .pack_ctx = r, .b_scratch = r->cols};
+            .pack_ctx = r, .b_scratch = r->cols,
+            .epilogue = res ? residual_block : NULL, .epilogue_ctx = res};
         cinfer__gemm_packed(pool, &ga);
     }
 }
@@ -228,9 +292,15 @@ static cinfer_status conv_run_fn(cinfer__cpu_ctx *ctx) {
     const conv_state *st = ctx->state;
     conv_run r = {&p, ctx->in[0]->data, ctx->in[1]->data, NULL, ctx->out[0]->data, NULL};
     if (ctx->n_in > 2 && ctx->in[2]) r.b = ctx->in[2]->data;
+    /* FusedConv: the addend Z; the clamp then waits until Z is in. */
+    const cinfer_tensor *z = ctx->n_in > 3 ? ctx->in[3] : NULL;
+    bool relu = p.relu;
+    if (z) p.relu = p.wg.relu = false;
+    bool z_same = z && cinfer_tensor_numel(z) == cinfer_tensor_numel(ctx->out[0]);
     if (p.depthwise) {
         int64_t grain = p.out_size >= 1024 ? 1 : 1024 / p.out_size;
         cinfer__parallel_for(ctx->pool, p.g.n * p.g.m, grain, dw_planes, &r);
+        if (z) residual_after(ctx->pool, r.y, ctx->out[0], z, relu);
         return CINFER_OK;
     }
     /* At run every input has data: whether W was constant at plan time shows in the state. */
@@ -243,12 +313,14 @@ static cinfer_status conv_run_fn(cinfer__cpu_ctx *ctx) {
         r.w = scratch;
     }
     scratch += conv_w_room(&p);
+    residual res = {r.y, z ? z->data : NULL, relu};
     if (p.wino) {
         cinfer__wino_conv(ctx->pool, &p.wg, r.x, r.w, r.b, r.y, scratch);
     } else {
         r.cols = scratch;
-        conv_run_gemm(&r, ctx->pool);
+        conv_run_gemm(&r, ctx->pool, z_same ? &res : NULL);
     }
+    if (z && (p.wino || !z_same)) residual_after(ctx->pool, r.y, ctx->out[0], z, relu);
     return CINFER_OK;
 }
 
@@ -402,6 +474,7 @@ static cinfer_status conv_int_run(cinfer__cpu_ctx *ctx) {
 
 const cinfer__cpu_kernel cinfer__cpu_conv[] = {
     {"Conv", "", conv_supports, conv_scratch, conv_run_fn, conv_prepare, conv_release},
+    {"FusedConv", "cinfer", conv_supports, conv_scratch, conv_run_fn, conv_prepare, conv_release},
     {"ConvTranspose", "", conv_supports, convt_scratch, convt_run_fn},
     {"ConvInteger", "", NULL, conv_int_scratch, conv_int_run},
     {0},

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cuda/conv.h"
+#include "kernels.h"
 #include "cuda/module_impl.h"
 #include "ir/passes.h"
 
@@ -104,8 +105,80 @@ static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     return cinfer_cuda_conv_run(ctx, s->priv, in[0], in[1], bias, out[0], err);
 }
 
+/* FusedConv (docs/fusion.md): the convolution with its bias, then Y += Z, then the clamp of
+ * cinfer.fused_relu (which must wait for Z). An addend that broadcasts stays on the CPU. */
+typedef struct fused_conv {
+    cinfer_cuda_conv conv;
+    bool relu;
+    int64_t n; /* elements of Y (and Z) */
+} fused_conv;
+
+static void fused_release(void *p) {
+    if (!p) return;
+    cinfer_cuda_conv_release(&((fused_conv *)p)->conv);
+    free(p);
+}
+
+static cinfer_status fused_params(const cinfer_cuda_node *n, cinfer_cuda_conv_params *p,
+                                  char *why) {
+    cinfer_status st = conv_params(n, p, why);
+    if (st != CINFER_OK) return st;
+    if (!cuda_has_in(n, 3) || cuda_numel(n->in[3]) != cuda_numel(n->out[0]))
+        return cuda_no(why, "%s: an addend that broadcasts runs on the CPU", "FusedConv");
+    return CINFER_OK;
+}
+
+static cinfer_status fused_supports(const cinfer_cuda_node *n, char *why) {
+    cinfer_cuda_conv_params p;
+    return fused_params(n, &p, why);
+}
+
+static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
+                                   cuda_step *s, cinfer_cuda_err *err) {
+    char why[CINFER_CUDA_MSG_LEN];
+    cinfer_cuda_conv_params p;
+    cinfer_status st = fused_params(n, &p, why);
+    if (st != CINFER_OK) return cinfer_cuda_err_set(err, st, "%s", why);
+    fused_conv *f = calloc(1, sizeof *f);
+    if (!f) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    f->relu = (p.flags & CINFER_CONV_RELU) != 0;
+    p.flags &= ~(unsigned)CINFER_CONV_RELU;
+    f->n = cuda_numel(n->out[0]);
+    if ((st = cinfer_cuda_conv_prepare(ctx, &p, &f->conv, err)) != CINFER_OK) {
+        fused_release(f);
+        return st;
+    }
+    for (int d = 0; d < p.nspatial; d++)
+        if (f->conv.out[d] != n->out[0]->dims[2 + d]) {
+            fused_release(f);
+            return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
+                                       "FusedConv: cuDNN's output size differs from the "
+                                       "planned one on spatial axis %d", d);
+        }
+    s->priv = f;
+    return CINFER_OK;
+}
+
+static cinfer_status fused_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                               void *const *out, cinfer_cuda_err *err) {
+    const fused_conv *f = s->priv;
+    const void *bias = s->n_in > 2 && s->has_in[2] ? in[2] : NULL;
+    cinfer_status st = cinfer_cuda_conv_run(ctx, &f->conv, in[0], in[1], bias, out[0], err);
+    if (st != CINFER_OK) return st;
+    cinfer_k_dims dims = {.rank = 1, .size = {f->n}};
+    cinfer_k_strides dense = cinfer_k_dense_strides(&dims);
+    cudaError_t e = cinfer_k_binary_f32(CINFER_K_ADD, out[0], out[0], dense, in[3], dense, dims,
+                                        ctx->compute);
+    st = CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "FusedConv (add)");
+    if (st != CINFER_OK || !f->relu) return st;
+    e = cinfer_k_unary_f32(CINFER_K_RELU, out[0], out[0], (size_t)f->n, 0.0f, 0.0f,
+                           ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "FusedConv (relu)");
+}
+
 const cuda_op cinfer_cuda_ops_conv[] = {
     {"Conv", "", conv_supports, conv_prepare, conv_run, conv_release},
     {"ConvTranspose", "", conv_supports, conv_prepare, conv_run, conv_release},
+    {"FusedConv", CINFER_FUSED_DOMAIN, fused_supports, fused_prepare, fused_run, fused_release},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

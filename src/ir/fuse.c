@@ -84,9 +84,9 @@ int cinfer__fuse_other_input(const cinfer__node *n, int v) {
     return -1;
 }
 
-cinfer_status cinfer__fuse_rewrite(cinfer__node *n, const char *op_type, const char *domain,
-                                   int opset, int n_in, const int *in, int n_out, const int *out,
-                                   cinfer__err *err) {
+static cinfer_status retype(cinfer__node *n, const char *op_type, const char *domain, int opset,
+                            int n_in, const int *in, int n_out, const int *out, bool keep_attrs,
+                            cinfer__err *err) {
     char *ty = cinfer__strdup(op_type), *dom = cinfer__strdup(domain);
     int *ins = cinfer__malloc((size_t)(n_in ? n_in : 1) * sizeof(int));
     int *outs = cinfer__malloc((size_t)(n_out ? n_out : 1) * sizeof(int));
@@ -104,10 +104,12 @@ cinfer_status cinfer__fuse_rewrite(cinfer__node *n, const char *op_type, const c
     cinfer__free(n->domain);
     cinfer__free(n->in);
     cinfer__free(n->out);
-    for (int a = 0; a < n->n_attrs; a++) cinfer__attr_free(&n->attrs[a]);
-    cinfer__free(n->attrs);
-    n->attrs = NULL;
-    n->n_attrs = 0;
+    if (!keep_attrs) {
+        for (int a = 0; a < n->n_attrs; a++) cinfer__attr_free(&n->attrs[a]);
+        cinfer__free(n->attrs);
+        n->attrs = NULL;
+        n->n_attrs = 0;
+    }
     n->op_type = ty;
     n->domain = dom;
     n->opset = opset;
@@ -116,6 +118,18 @@ cinfer_status cinfer__fuse_rewrite(cinfer__node *n, const char *op_type, const c
     n->out = outs;
     n->n_out = n_out;
     return cinfer__node_resolve(n, err);
+}
+
+cinfer_status cinfer__fuse_rewrite(cinfer__node *n, const char *op_type, const char *domain,
+                                   int opset, int n_in, const int *in, int n_out, const int *out,
+                                   cinfer__err *err) {
+    return retype(n, op_type, domain, opset, n_in, in, n_out, out, false, err);
+}
+
+cinfer_status cinfer__fuse_retype(cinfer__node *n, const char *op_type, const char *domain,
+                                  int opset, int n_in, const int *in, int n_out, const int *out,
+                                  cinfer__err *err) {
+    return retype(n, op_type, domain, opset, n_in, in, n_out, out, true, err);
 }
 
 static cinfer_status add_attr(cinfer__node *n, cinfer__attr *a, cinfer__err *err) {
@@ -155,6 +169,7 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
     switch (kind) {
     case CINFER_FUSION_GELU: return "GELU chain -> Gelu";
     case CINFER_FUSION_MATMUL_BIAS: return "MatMul + bias -> FusedMatMul";
+    case CINFER_FUSION_CONV_ADD: return "Conv + Add (residual) -> FusedConv";
     case CINFER_FUSION_ACTIVATION: return "MatMul/Conv/Gemm + Relu/Gelu -> epilogue";
     case CINFER_FUSION_ATTENTION: return "Q K^T, scale, mask, Softmax, . V -> Attention";
     case CINFER_FUSION_LAYERNORM: return "LayerNorm in elementwise ops -> LayerNormalization";
@@ -168,6 +183,7 @@ cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer_
     CINFER_TRY(cinfer__fuse_gelu(g, &done->count[CINFER_FUSION_GELU], err));
     CINFER_TRY(cinfer__fuse_attention(g, &done->count[CINFER_FUSION_ATTENTION], err));
     CINFER_TRY(cinfer__fuse_matmul_bias(g, &done->count[CINFER_FUSION_MATMUL_BIAS], err));
+    CINFER_TRY(cinfer__fuse_conv_add(g, &done->count[CINFER_FUSION_CONV_ADD], err));
     CINFER_TRY(cinfer__fuse_activation(g, &done->count[CINFER_FUSION_ACTIVATION], err));
     CINFER_TRY(cinfer__fuse_layernorm(g, &done->count[CINFER_FUSION_LAYERNORM], err));
     CINFER_TRY(cinfer__fuse_skip_layernorm(g, &done->count[CINFER_FUSION_SKIP_LAYERNORM], err));

@@ -39,6 +39,10 @@ int cinfer__fuse_other_input(const cinfer__node *n, int v);
 cinfer_status cinfer__fuse_rewrite(cinfer__node *n, const char *op_type, const char *domain,
                                    int opset, int n_in, const int *in, int n_out, const int *out,
                                    cinfer__err *err);
+/* The same keeping the node's attributes (a Conv that becomes FusedConv). */
+cinfer_status cinfer__fuse_retype(cinfer__node *n, const char *op_type, const char *domain,
+                                  int opset, int n_in, const int *in, int n_out, const int *out,
+                                  cinfer__err *err);
 cinfer_status cinfer__fuse_attr_string(cinfer__node *n, const char *name, const char *value,
                                        cinfer__err *err);
 cinfer_status cinfer__fuse_attr_int(cinfer__node *n, const char *name, int64_t value,
@@ -49,6 +53,7 @@ cinfer_status cinfer__fuse_attr_float(cinfer__node *n, const char *name, float v
 /* The patterns (each counts what it fused into *count). */
 cinfer_status cinfer__fuse_gelu(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_matmul_bias(cinfer__graph *g, int *count, cinfer__err *err);
+cinfer_status cinfer__fuse_conv_add(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_activation(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_layernorm(cinfer__graph *g, int *count, cinfer__err *err);

@@ -1,6 +1,7 @@
 /* Fusions into GEMM-like nodes: MatMul + Add(constant bias row) becomes FusedMatMul (bias in
- * the GEMM's epilogue), and a Relu or Gelu reading only a MatMul / FusedMatMul / Conv / Gemm
- * output moves into that node's epilogue. */
+ * the GEMM's epilogue); Conv + Add(residual) becomes FusedConv (the addend in the epilogue);
+ * and a Relu or Gelu reading only a MatMul / FusedMatMul / Conv / FusedConv / Gemm output moves
+ * into that node's epilogue. */
 #include <string.h>
 
 #include "ir/fuse.h"
@@ -52,13 +53,19 @@ static const char *activation_of(const cinfer__node *act) {
     return !strcmp(approx, "tanh") ? "gelu_tanh" : !strcmp(approx, "none") ? "gelu" : NULL;
 }
 
+/* Conv, FusedConv and Gemm take a Relu as the attribute cinfer.fused_relu. */
+static bool is_conv_like(const cinfer__node *n) {
+    if (cinfer__fuse_is(n, "Conv") || cinfer__fuse_is(n, "Gemm")) return true;
+    return !n->dead && !strcmp(n->domain, CINFER_FUSED_DOMAIN) && !strcmp(n->op_type, "FusedConv");
+}
+
 /* Which node kinds take which activations: 0 none, 1 Relu only, 2 Relu and Gelu. */
 static int accepts(const cinfer__graph *g, const cinfer__node *n) {
     if (n->dead || n->n_out != 1) return 0;
     if (!strcmp(n->domain, CINFER_FUSED_DOMAIN) && !strcmp(n->op_type, "FusedMatMul"))
         return cinfer__node_attr(n, "activation") ? 0 : 2;
     if (cinfer__fuse_is(n, "MatMul")) return matmul_weights(g, n) ? 2 : 0;
-    if (cinfer__fuse_is(n, "Conv") || cinfer__fuse_is(n, "Gemm")) {
+    if (is_conv_like(n)) {
         if (n->n_in < 2 || !cinfer__fuse_const_f32(g, n->in[1])) return 0;
         return cinfer__node_attr(n, CINFER_FUSED_RELU_ATTR) ? 0 : 1;
     }
@@ -68,7 +75,7 @@ static int accepts(const cinfer__graph *g, const cinfer__node *n) {
 static cinfer_status fuse_one(cinfer__graph *g, cinfer__node *n, const cinfer__node *act,
                               const char *name, cinfer__err *err) {
     int out = act->out[0];
-    if (cinfer__fuse_is(n, "Conv") || cinfer__fuse_is(n, "Gemm")) {
+    if (is_conv_like(n)) {
         n->out[0] = out;
         return cinfer__fuse_attr_int(n, CINFER_FUSED_RELU_ATTR, 1, err);
     }
@@ -98,6 +105,34 @@ cinfer_status cinfer__fuse_activation(cinfer__graph *g, int *count, cinfer__err 
         if (!name || (kinds == 1 && strcmp(name, "relu"))) continue;
         g->nodes[a].dead = true;
         st = fuse_one(g, n, &g->nodes[a], name, err);
+        if (st == CINFER_OK) (*count)++;
+    }
+    cinfer__use_index_free(&ix);
+    return st;
+}
+
+/* Conv (constant float W, no clamp yet) whose only reader is an Add: the Add's other operand
+ * becomes the FusedConv's addend Z. The graph is sorted again after the passes, so Z may be
+ * computed after the Conv in the file's order. */
+cinfer_status cinfer__fuse_conv_add(cinfer__graph *g, int *count, cinfer__err *err) {
+    *count = 0;
+    cinfer__use_index ix;
+    CINFER_TRY(cinfer__use_index_build(g, &ix, err));
+    cinfer_status st = CINFER_OK;
+    for (int i = 0; st == CINFER_OK && i < g->n_nodes; i++) {
+        cinfer__node *n = &g->nodes[i];
+        if (!cinfer__fuse_is(n, "Conv") || n->n_out != 1 || n->n_in < 2 ||
+            !cinfer__fuse_const_f32(g, n->in[1]) || cinfer__node_attr(n, CINFER_FUSED_RELU_ATTR))
+            continue;
+        int add = cinfer__fuse_sole_consumer(g, &ix, n->out[0], "Add");
+        if (add < 0 || g->nodes[add].n_out != 1 || cinfer__node_attr(&g->nodes[add], "broadcast"))
+            continue;
+        int z = cinfer__fuse_other_input(&g->nodes[add], n->out[0]);
+        if (z < 0 || z == n->out[0]) continue;
+        int in[4] = {n->in[0], n->in[1], n->n_in > 2 ? n->in[2] : -1, z};
+        int out = g->nodes[add].out[0];
+        g->nodes[add].dead = true;
+        st = cinfer__fuse_retype(n, "FusedConv", CINFER_FUSED_DOMAIN, 1, 4, in, 1, &out, err);
         if (st == CINFER_OK) (*count)++;
     }
     cinfer__use_index_free(&ix);

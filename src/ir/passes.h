@@ -20,6 +20,7 @@ cinfer_status cinfer__pass_fold_conv_bn(cinfer__graph *g, int *n_folded, cinfer_
 typedef enum cinfer__fusion_kind {
     CINFER_FUSION_GELU,          /* x*0.5*(1+erf(x/sqrt2)) chain -> Gelu */
     CINFER_FUSION_MATMUL_BIAS,   /* MatMul + Add(constant row) -> FusedMatMul */
+    CINFER_FUSION_CONV_ADD,      /* Conv + Add(residual) -> FusedConv */
     CINFER_FUSION_ACTIVATION,    /* MatMul/Conv/Gemm + Relu or Gelu -> epilogue */
     CINFER_FUSION_ATTENTION,     /* MatMul, scale, mask, Softmax, MatMul -> Attention */
     CINFER_FUSION_LAYERNORM,     /* ReduceMean/Sub/Pow/.../Div/Mul/Add -> LayerNormalization */

@@ -255,9 +255,31 @@ static cinfer_status conv_int_infer(cinfer__infer_ctx *ctx) {
     return CINFER_OK;
 }
 
+/* FusedConv (internal, written by the fusion passes): Conv(X, W, B) + Z, then the clamp of
+ * attribute cinfer.fused_relu. Z broadcasts onto the Conv's output without changing it. */
+static cinfer_status fused_conv_infer(cinfer__infer_ctx *ctx) {
+    const cinfer_tensor *z = ctx->n_in > 3 ? ctx->in[3] : NULL;
+    cinfer__infer_ctx c = *ctx;
+    c.n_in = ctx->n_in > 3 ? 3 : ctx->n_in;
+    CINFER_TRY(conv_infer(&c));
+    const cinfer_tensor *y = ctx->out[0];
+    bool ok = !z || (z->dtype == y->dtype && z->rank <= y->rank);
+    for (int k = 0; ok && z && k < z->rank; k++) {
+        int64_t d = z->dims[z->rank - 1 - k];
+        ok = d == 1 || d == y->dims[y->rank - 1 - k];
+    }
+    if (ok) return CINFER_OK;
+    char zs[96], ys[96];
+    return cinfer__errorf(ctx->err, CINFER_INVALID_INPUT,
+                          "addend %s does not broadcast onto the convolution's output %s",
+                          cinfer__shape_str(z->rank, z->dims, zs, sizeof zs),
+                          cinfer__shape_str(y->rank, y->dims, ys, sizeof ys));
+}
+
 const cinfer__op_def cinfer__ops_conv[] = {
     {"Conv", "", 1, 21, 2, 3, 1, 1, 0, conv_check, conv_infer},
     {"ConvTranspose", "", 1, 21, 2, 3, 1, 1, 0, convt_check, conv_infer},
     {"ConvInteger", "", 10, 21, 2, 4, 1, 1, 0, conv_check, conv_int_infer},
+    {"FusedConv", "cinfer", 1, 1, 2, 4, 1, 1, 0, conv_check, fused_conv_infer},
     {0},
 };

@@ -37,6 +37,8 @@ static double fused_flops(const cinfer__node *n, const cinfer_tensor *const *in,
         return 2.0 * scores * d + 2.0 * scores * dv + scores * (2.0 + (n_in > 3 && in[3]));
     }
     if (!strcmp(op, "SkipLayerNorm")) return 2.0 * out_n; /* Add + LayerNormalization */
+    if (!strcmp(op, "FusedConv") && n_in >= 2 && in[1]->rank >= 1 && in[1]->dims[0] > 0)
+        return out_n * (2.0 * (double)(cinfer_tensor_numel(in[1]) / in[1]->dims[0]) + 1.0);
     return out_n;
 }
 

@@ -25,6 +25,26 @@ RTOL, ATOL = 1e-4, 1e-5
 ERF = np.vectorize(math.erf)
 
 
+def conv2d(x, w, b=None, stride=1, pad=0, group=1):
+    """NCHW convolution in float64 by explicit sums (the reference for the Conv cases)."""
+    n, c, h, wd = x.shape
+    m, cg, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    oh, ow = (h + 2 * pad - kh) // stride + 1, (wd + 2 * pad - kw) // stride + 1
+    y = np.zeros((n, m, oh, ow))
+    mg = m // group
+    for o in range(m):
+        g = o // mg
+        xs = xp[:, g * cg:(g + 1) * cg]
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i:i + stride * oh:stride, j:j + stride * ow:stride]
+                y[:, o] += np.einsum("nchw,c->nhw", patch, w[o, :, i, j])
+        if b is not None:
+            y[:, o] += b[o]
+    return y
+
+
 def gelu(x):
     return 0.5 * x * (1.0 + ERF(x / math.sqrt(2.0)))
 
@@ -274,6 +294,32 @@ def build_cases(rng):
     c.output("y", (e / e.sum(axis=0, keepdims=True)) @ vv)
     cases.append(c)
 
+    # Conv + Add(residual) [+ Relu]: the Winograd path (3x3, 16 channels), the GEMM path (1x1
+    # stride 2, the addend in the GEMM epilogue), depthwise, and an addend that broadcasts.
+    conv_variants = [("wino_relu", 16, 16, 3, 1, 1, 1, "same", True),
+                     ("gemm_1x1_s2", 8, 12, 1, 2, 0, 1, "same", True),
+                     ("gemm_3x3_nobias", 5, 7, 3, 1, 1, 1, "same", False),
+                     ("depthwise", 6, 6, 3, 1, 1, 6, "same", True),
+                     ("bcast_channel", 16, 16, 3, 1, 1, 1, "channel", True)]
+    for name, cin, cout, k, stride, pad, group, zkind, relu in conv_variants:
+        expect = {"Conv + Add": 1, "activation": 1 if relu else 0}
+        c = Case("conv_add_" + name, expect, rng)
+        xv = c.input("x", (2, cin, 9, 11))
+        wv = c.const("w", rng.uniform(-0.5, 0.5, (cout, cin // group, k, k)))
+        bv = None if name.endswith("nobias") else c.const("b", rng.uniform(-1, 1, (cout,)))
+        ref = conv2d(xv, wv, bv, stride, pad, group)
+        zv = c.input("z", ref.shape if zkind == "same" else (cout, 1, 1))
+        c.node("Conv", ["x", "w"] + ([] if bv is None else ["b"]), ["cv"], kernel_shape=[k, k],
+               strides=[stride, stride], pads=[pad] * 4, group=group)
+        c.node("Add", ["z", "cv"], ["s"])
+        ref = ref + zv
+        if relu:
+            c.node("Relu", ["s"], ["y"])
+            c.output("y", np.maximum(ref, 0))
+        else:
+            c.output("s", ref)
+        cases.append(c)
+
     # Conv + Relu and Gemm + Relu: the activation moves into the kernel's epilogue.
     c = Case("conv_relu", {"activation": 1}, rng)
     xv = c.input("x", (1, 3, 9, 11))
@@ -346,6 +392,7 @@ def build_cases(rng):
 KIND_PATTERNS = {
     "GELU": r"GELU chain -> Gelu\s+(\d+)",
     "MatMul + bias": r"MatMul \+ bias -> FusedMatMul\s+(\d+)",
+    "Conv + Add": r"Conv \+ Add \(residual\) -> FusedConv\s+(\d+)",
     "activation": r"MatMul/Conv/Gemm \+ Relu/Gelu -> epilogue\s+(\d+)",
     "Attention": r"Q K\^T, scale, mask, Softmax, \. V -> Attention\s+(\d+)",
     "LayerNorm": r"LayerNorm in elementwise ops -> LayerNormalization\s+(\d+)",
