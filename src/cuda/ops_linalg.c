@@ -5,6 +5,7 @@
 
 #include "cuda/matmul.h"
 #include "cuda/module_impl.h"
+#include "ir/passes.h"
 #include "kernels.h"
 
 typedef struct gemm_priv {
@@ -99,6 +100,8 @@ static cinfer_status gemm_shape(const cinfer_cuda_node *n, cinfer_cuda_gemm_shap
                                    .alpha = cuda_attr_float(n->node, "alpha", 1.0f)};
     if (ta) sh->flags |= CINFER_GEMM_TRANS_A;
     if (tb) sh->flags |= CINFER_GEMM_TRANS_B;
+    /* A Relu folded in by the fusion pass: cuBLASLt's RELU epilogue follows the C/bias add. */
+    if (cuda_attr_int(n->node, CINFER_FUSED_RELU_ATTR, 0) == 1) sh->flags |= CINFER_GEMM_RELU;
     if (sh->m < 1 || sh->n < 1 || sh->k < 1) return cuda_no(why, "%s: empty dimension", "Gemm");
     float beta = cuda_attr_float(n->node, "beta", 1.0f);
     *c_input = *bias_input = -1;
