@@ -2,12 +2,14 @@
  * test_data_set_N/{input,output}_M.pb) and compares cinfer's outputs with the stored ones.
  *
  * usage: onnx_backend_runner [--tol onnx|op] [--expect LIST] [--write-passing LIST]
- *                            [--skip LIST] [--threads N] [--device cpu|cuda] [-q] CASE_DIR...
+ *                            [--skip LIST] [--threads N] [--device cpu|cuda] [--in-process]
+ *                            [-q] CASE_DIR...
  * --device cuda runs the cases on the CUDA backend (against the same references); without a
  * usable GPU it prints "skipped: no CUDA device" and exits 77.
  * --skip names cases whose stored reference is known to be wrong, each with the reason after
  * a '#'; they are reported as skipped, never as passed.
- * Each case runs in a child process (a crash or a hang is reported, not fatal). Prints one
+ * Each case runs in a child process (a crash or a hang is reported, not fatal), or with
+ * --in-process all in this one on one runtime (a CUDA context per case costs seconds). Prints one
  * line per case and a summary; exits 1 on any failure or crash, or when a case listed in
  * --expect did not pass. */
 #include <dirent.h>
@@ -151,19 +153,33 @@ done:
 /* Runs one case directory in the current (child) process; returns a RES_ code. */
 static cinfer_device g_device = CINFER_DEVICE_CPU;
 
-/* Whether a CUDA runtime can be created here (else the run is reported as skipped). */
+/* Whether a CUDA runtime can be created here (else the run is reported as skipped). Asked in a
+ * child process: CUDA initialized before fork() is unusable in every forked case after it
+ * ("initialization error"). */
 static bool cuda_usable(void) {
-    cinfer_runtime_options ro;
-    cinfer_runtime_options_init(&ro);
-    ro.device = CINFER_DEVICE_CUDA;
-    cinfer_runtime *rt;
-    if (cinfer_runtime_create(&ro, &rt) != CINFER_OK) {
-        printf("skipped: no CUDA device (%s)\n", cinfer_last_error());
-        return false;
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        cinfer_runtime_options ro;
+        cinfer_runtime_options_init(&ro);
+        ro.device = CINFER_DEVICE_CUDA;
+        cinfer_runtime *rt;
+        if (cinfer_runtime_create(&ro, &rt) != CINFER_OK) {
+            printf("skipped: no CUDA device (%s)\n", cinfer_last_error());
+            fflush(stdout);
+            _exit(1);
+        }
+        cinfer_runtime_destroy(rt);
+        _exit(0);
     }
-    cinfer_runtime_destroy(rt);
-    return true;
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) return false;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
+
+/* --in-process: every case runs in this process on one runtime (no fork per case), for CUDA,
+ * where a context per forked case costs seconds; a crash then ends the whole run. */
+static cinfer_runtime *g_shared_rt;
 
 static int run_case(const char *dir, char *why, size_t len) {
     double rtol = g_rtol, atol = g_atol;
@@ -178,8 +194,8 @@ static int run_case(const char *dir, char *why, size_t len) {
     cinfer_runtime_options_init(&ro);
     ro.device = g_device;
     ro.num_threads = g_threads;
-    cinfer_runtime *rt;
-    if (cinfer_runtime_create(&ro, &rt) != CINFER_OK) {
+    cinfer_runtime *rt = g_shared_rt;
+    if (!rt && cinfer_runtime_create(&ro, &rt) != CINFER_OK) {
         snprintf(why, len, "%s", cinfer_last_error());
         return RES_FAIL;
     }
@@ -188,7 +204,7 @@ static int run_case(const char *dir, char *why, size_t len) {
     cinfer_status st = cinfer_model_load(rt, path, NULL, &m);
     if (st != CINFER_OK) {
         snprintf(why, len, "%s", cinfer_last_error());
-        cinfer_runtime_destroy(rt);
+        if (rt != g_shared_rt) cinfer_runtime_destroy(rt);
         return st == CINFER_UNSUPPORTED ? RES_UNSUPPORTED : RES_FAIL;
     }
     int res = RES_PASS, n_sets = 0;
@@ -203,7 +219,7 @@ static int run_case(const char *dir, char *why, size_t len) {
         res = RES_FAIL;
     }
     cinfer_model_destroy(m);
-    cinfer_runtime_destroy(rt);
+    if (rt != g_shared_rt) cinfer_runtime_destroy(rt);
     return res;
 }
 
@@ -243,7 +259,7 @@ static void list_load(const char *path, list *l) {
 
 int main(int argc, char **argv) {
     const char *expect = NULL, *write_passing = NULL, *skip = NULL;
-    bool quiet = false;
+    bool quiet = false, in_process = false;
     int first = 1;
     for (; first < argc && argv[first][0] == '-'; first++) {
         const char *a = argv[first];
@@ -258,14 +274,25 @@ int main(int argc, char **argv) {
         else if (!strcmp(a, "--device") && first + 1 < argc)
             g_device = !strcmp(argv[++first], "cuda") ? CINFER_DEVICE_CUDA : CINFER_DEVICE_CPU;
         else if (!strcmp(a, "-q")) quiet = true;
+        else if (!strcmp(a, "--in-process")) in_process = true;
         else {
             fprintf(stderr, "usage: %s [--tol onnx|op|model] [--expect LIST] "
-                            "[--write-passing LIST] [--threads N] [--device cpu|cuda] [-q] "
+                            "[--write-passing LIST] [--threads N] [--device cpu|cuda] [--in-process] [-q] "
                             "CASE_DIR...\n", argv[0]);
             return 2;
         }
     }
     if (g_device == CINFER_DEVICE_CUDA && !cuda_usable()) return 77;
+    if (in_process) {
+        cinfer_runtime_options ro;
+        cinfer_runtime_options_init(&ro);
+        ro.device = g_device;
+        ro.num_threads = g_threads;
+        if (cinfer_runtime_create(&ro, &g_shared_rt) != CINFER_OK) {
+            printf("cannot create the runtime: %s\n", cinfer_last_error());
+            return 1;
+        }
+    }
     list expected = {0}, skipped = {0};
     if (expect) list_load(expect, &expected);
     if (skip) list_load(skip, &skipped);
@@ -282,42 +309,48 @@ int main(int argc, char **argv) {
                    base_name(argv[i]), skip);
             continue;
         }
-        int fds[2];
-        if (pipe(fds)) return 2;
-        fflush(stdout);
-        pid_t pid = fork();
-        if (pid == 0) {
-            close(fds[0]);
-            alarm(120);
-            char why[2048] = "";
-            int res = run_case(argv[i], why, sizeof why);
-            if (write(fds[1], why, strlen(why)) < 0) res = RES_FAIL;
-            _exit(res);
-        }
-        close(fds[1]);
         char why[2048] = "";
-        ssize_t got = read(fds[0], why, sizeof why - 1);
-        why[got > 0 ? got : 0] = 0;
-        close(fds[0]);
-        int status = 0;
-        waitpid(pid, &status, 0);
+        int res = RES_FAIL, sig = 0;
+        if (g_shared_rt) {
+            res = run_case(argv[i], why, sizeof why);
+        } else {
+            int fds[2];
+            if (pipe(fds)) return 2;
+            fflush(stdout);
+            pid_t pid = fork();
+            if (pid == 0) {
+                close(fds[0]);
+                alarm(120);
+                int r = run_case(argv[i], why, sizeof why);
+                if (write(fds[1], why, strlen(why)) < 0) r = RES_FAIL;
+                _exit(r);
+            }
+            close(fds[1]);
+            ssize_t got = read(fds[0], why, sizeof why - 1);
+            why[got > 0 ? got : 0] = 0;
+            close(fds[0]);
+            int status = 0;
+            waitpid(pid, &status, 0);
+            if (WIFEXITED(status)) res = WEXITSTATUS(status);
+            else if (WIFSIGNALED(status)) sig = WTERMSIG(status);
+        }
         const char *name = base_name(argv[i]);
-        if (WIFEXITED(status) && WEXITSTATUS(status) == RES_PASS) {
+        if (!sig && res == RES_PASS) {
             n_pass++;
             passed[i] = true;
             if (wp) fprintf(wp, "%s\n", name);
             if (!quiet) printf("PASS %s\n", name);
-        } else if (WIFEXITED(status) && WEXITSTATUS(status) == RES_UNSUPPORTED) {
+        } else if (!sig && res == RES_UNSUPPORTED) {
             n_unsup++;
             printf("UNSUPPORTED %s: %s\n", name, why);
-        } else if (WIFSIGNALED(status)) {
+        } else if (sig) {
             n_fail++;
-            printf("CRASH %s: signal %d%s\n", name, WTERMSIG(status),
-                   WTERMSIG(status) == SIGALRM ? " (timed out)" : "");
+            printf("CRASH %s: signal %d%s\n", name, sig, sig == SIGALRM ? " (timed out)" : "");
         } else {
             n_fail++;
             printf("FAIL %s: %s\n", name, why);
         }
+        fflush(stdout);
     }
     if (wp) fclose(wp);
     int n_missing = 0;
@@ -339,5 +372,6 @@ int main(int argc, char **argv) {
     free(expected.names);
     for (int e = 0; e < skipped.n; e++) free(skipped.names[e]);
     free(skipped.names);
+    if (g_shared_rt) cinfer_runtime_destroy(g_shared_rt);
     return n_fail || n_missing ? 1 : 0;
 }
