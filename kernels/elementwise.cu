@@ -18,11 +18,16 @@ struct OpDiv {
 struct OpPow {
     __device__ float operator()(float a, float b) const { return powf(a, b); }
 };
+// NaN propagates as in NumPy and the CPU backend (a != a only for a NaN; never for integers).
 struct OpMax {
-    template <class T> __device__ T operator()(T a, T b) const { return a > b ? a : b; }
+    template <class T> __device__ T operator()(T a, T b) const {
+        return (a > b || a != a) ? a : b;
+    }
 };
 struct OpMin {
-    template <class T> __device__ T operator()(T a, T b) const { return a < b ? a : b; }
+    template <class T> __device__ T operator()(T a, T b) const {
+        return (a < b || a != a) ? a : b;
+    }
 };
 struct OpEqual {
     template <class T> __device__ uint8_t operator()(T a, T b) const { return a == b; }

@@ -1,6 +1,7 @@
 /* GPU elementwise ops: broadcasting binary arithmetic, comparisons and logic, Where, the unary
  * activations and Cast, all on the kernels of kernels/elementwise.cu, unary.cu, where.cu and
  * cast.cu. */
+#include <stdint.h>
 #include <stdlib.h>
 
 #include "cuda/module_impl.h"
@@ -37,6 +38,22 @@ static cinfer_k_strides k_bcast(const cinfer_tensor *in, const cinfer_k_dims *ou
     return cinfer_k_broadcast_strides(in->dims, in->rank, out);
 }
 
+/* Opset-6 binaries with broadcast=1 and an axis attribute align B at that axis of A, not at
+ * A's trailing dims: B is viewed with ones appended so that numpy's trailing alignment puts it
+ * there. Without the axis the two rules agree. */
+static cinfer_tensor binary_b_view(const cinfer__node *node, const cinfer_tensor *a,
+                                   const cinfer_tensor *b) {
+    cinfer_tensor v = *b;
+    const int64_t none = INT64_MIN;
+    int64_t axis = cuda_attr_int(node, "axis", none);
+    if (node->opset >= 7 || cuda_attr_int(node, "broadcast", 0) != 1 || axis == none) return v;
+    if (axis < 0) axis += a->rank;
+    int pad = a->rank - (int)axis - b->rank;
+    if (axis < 0 || pad <= 0) return v;
+    for (int i = 0; i < pad; i++) v.dims[v.rank++] = 1;
+    return v;
+}
+
 static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type;
     const ew_kind *k = binary_kind(op);
@@ -57,7 +74,8 @@ static cinfer_status binary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *
                                 void *const *out, cinfer_cuda_err *err) {
     const ew_kind *k = binary_kind(s->node->op_type);
     cinfer_k_dims d = k_dims(&s->out[0]);
-    cinfer_k_strides as = k_bcast(&s->in[0], &d), bs = k_bcast(&s->in[1], &d);
+    cinfer_tensor b = binary_b_view(s->node, &s->in[0], &s->in[1]);
+    cinfer_k_strides as = k_bcast(&s->in[0], &d), bs = k_bcast(&b, &d);
     bool f32 = s->in[0].dtype == CINFER_DTYPE_FLOAT;
     cudaError_t e;
     if (k->kind == 0 && f32)

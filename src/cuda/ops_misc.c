@@ -128,7 +128,9 @@ static cinfer_status concat_params(const cinfer_cuda_node *n, misc_priv *p, char
     const cinfer_tensor *y = n->out[0];
     size_t es = cuda_dtype_size(y->dtype);
     if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Concat");
-    int axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), y->rank);
+    /* Concat-1's axis is optional with default 1; from opset 4 it is required. */
+    int64_t dflt = n->node->opset < 4 ? 1 : 0;
+    int axis = cuda_axis(cuda_attr_int(n->node, "axis", dflt), y->rank);
     if (axis < 0 || y->rank == 0) return cuda_no(why, "%s: axis out of range", "Concat");
     for (int i = 0; i < n->n_in; i++)
         if (!n->in[i] || n->in[i]->dtype != y->dtype || n->in[i]->rank != y->rank)
