@@ -227,6 +227,15 @@ def bench_model(a, key, torch, rows, peaks):
                          "%.2fx eager" % r["vs_eager"] if r.get("vs_eager") else ""), flush=True)
 
 
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["model", "batch", "engine", "throughput", "p50_ms",
+                                          "p99_ms", "tflops", "peak", "vs_eager"])
+        w.writeheader()
+        for r in rows:
+            w.writerow({k: r.get(k) for k in w.fieldnames})
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cinfer", required=True)
@@ -241,6 +250,10 @@ def main():
         print("compare: no CUDA device for PyTorch; use --device cpu", file=sys.stderr)
         return 2
     card = torch.cuda.get_device_name() if a.device == "cuda" else "cpu"
+    # fp32 means fp32 on both sides: PyTorch lets cuDNN convolutions use TF32 by default, which
+    # moves ResNet-50's logits by ~0.3 and would make its reference (and its fp32 timing) TF32.
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
     peaks = {torch.float32: gemm_peak(torch, a.device, torch.float32)}
     if a.device == "cuda":
         peaks[torch.float16] = gemm_peak(torch, a.device, torch.float16)
@@ -252,13 +265,8 @@ def main():
             print("compare: unknown model %s (%s)" % (key, ", ".join(MODELS)), file=sys.stderr)
             return 2
         bench_model(a, key, torch, rows, peaks)
-    if a.csv:
-        with open(a.csv, "w", newline="") as f:
-            w = csv.DictWriter(f, fieldnames=["model", "batch", "engine", "throughput", "p50_ms",
-                                              "p99_ms", "tflops", "peak", "vs_eager"])
-            w.writeheader()
-            for r in rows:
-                w.writerow({k: r.get(k) for k in w.fieldnames})
+        if a.csv:  # after every model, so that a run cut short keeps what it measured
+            write_csv(a.csv, rows)
     return 0
 
 

@@ -243,8 +243,9 @@ def build_bert(torch, nn, cfg):
             seq = input_ids.shape[1]
             x = self.tok(input_ids) + self.pos(self.position_ids[:, :seq])
             x = self.ln(x)
-            # 1 = keep, 0 = pad -> additive mask of 0 / -10000 over the key axis
-            mask = attention_mask[:, None, None, :].to(torch.float32)
+            # 1 = keep, 0 = pad -> additive mask of 0 / -10000 over the key axis, in the
+            # activations' dtype (float32 when exported; float16 for compare.py's .half() run)
+            mask = attention_mask[:, None, None, :].to(x.dtype)
             mask_add = (1.0 - mask) * -10000.0
             for layer in self.layers:
                 x = layer(x, mask_add)
