@@ -193,6 +193,20 @@ cudaError_t cinfer_k_softmax_f32(float *y, const float *x, int64_t rows, int64_t
 cudaError_t cinfer_k_layer_norm_f32(float *y, float *mean, float *inv_std, const float *x,
                                     const float *gamma, const float *beta, int64_t rows,
                                     int64_t cols, float epsilon, cudaStream_t stream);
+/* SkipLayerNorm: s = a + b over a dense output of dims rows x cols (the leading dims, then the
+ * normalized ones), y = (s - mean) * inv_std * gamma + beta per row with inv_std = 1 /
+ * sqrt(var + epsilon). Each operand is read through strides (0 where broadcast): a and b over
+ * the row dims and over the normalized dims, gamma and beta over the normalized dims only.
+ * sum (may be NULL) receives s, dense like y; beta may be NULL. Statistics in fp32, two-pass. */
+typedef struct cinfer_k_skip_ln {
+    cinfer_k_dims rows, cols;
+    cinfer_k_strides a_row, b_row;                      /* over rows */
+    cinfer_k_strides a_col, b_col, gamma_col, beta_col; /* over cols */
+    float epsilon;
+} cinfer_k_skip_ln;
+cudaError_t cinfer_k_skip_layer_norm_f32(float *y, float *sum, const float *a, const float *b,
+                                         const float *gamma, const float *beta,
+                                         cinfer_k_skip_ln p, cudaStream_t stream);
 /* InstanceNormalization of a dense [n, channels, spatial] tensor: each (n, c) row normalized
  * over spatial, then scaled by scale[c] and shifted by bias[c]. */
 cudaError_t cinfer_k_instance_norm_f32(float *y, const float *x, const float *scale,
@@ -204,6 +218,29 @@ cudaError_t cinfer_k_batch_norm_f32(float *y, const float *x, const float *scale
                                     const float *bias, const float *mean, const float *var,
                                     int64_t n, int64_t channels, int64_t spatial, float epsilon,
                                     cudaStream_t stream);
+
+/* ---- attention.cu ------------------------------------------------------------------------- */
+
+#define CINFER_K_ATTENTION_MAX_HEAD 128
+
+/* The shapes of Attention: per batch entry (the batch dims broadcast numpy-style), Q [sq, d],
+ * K [d, skv] (already transposed), V [skv, dv], an optional additive mask read at
+ * mask_row * i + mask_col * j for score (i, j) (0 on a broadcast axis); the *_batch strides
+ * give each operand's matrix offset per batch dim (0 where broadcast). */
+typedef struct cinfer_k_attention {
+    int64_t sq, d, skv, dv;
+    cinfer_k_dims batch;
+    cinfer_k_strides q_batch, k_batch, v_batch, mask_batch;
+    int64_t mask_row, mask_col;
+    float scale;
+} cinfer_k_attention;
+
+/* y (dense [batch..., sq, dv]) = softmax(scale * Q K + mask) V, the softmax over the keys of
+ * each query, online (running max and sum in fp32) so the scores never reach memory. d and dv
+ * at most CINFER_K_ATTENTION_MAX_HEAD. A query whose every score is -inf gets NaN (as a softmax
+ * of all -inf gives); skv == 0 gives zeros. mask may be NULL. */
+cudaError_t cinfer_k_attention_f32(float *y, const float *q, const float *k, const float *v,
+                                   const float *mask, cinfer_k_attention p, cudaStream_t stream);
 
 /* ---- reduce.cu ---------------------------------------------------------------------------- */
 
@@ -299,38 +336,53 @@ typedef enum cinfer_k_resize_mode {
     CINFER_K_RESIZE_LINEAR = 1,
 } cinfer_k_resize_mode;
 
+/* ONNX coordinate_transformation_mode (Resize-10, Upsample: asymmetric). */
 typedef enum cinfer_k_resize_coord {
     CINFER_K_COORD_HALF_PIXEL = 0,
     CINFER_K_COORD_PYTORCH_HALF_PIXEL = 1,
     CINFER_K_COORD_ALIGN_CORNERS = 2,
     CINFER_K_COORD_ASYMMETRIC = 3,
+    CINFER_K_COORD_TF_HALF_PIXEL_FOR_NN = 4,
+    CINFER_K_COORD_HALF_PIXEL_SYMMETRIC = 5,
 } cinfer_k_resize_coord;
 
+/* ONNX nearest_mode; SIMPLE is Resize-10 and Upsample (no nearest_mode): ceil where the axis
+ * is downsampled (scale < 1), floor otherwise, as ONNX Runtime and the CPU backend do. */
 typedef enum cinfer_k_resize_nearest {
     CINFER_K_NEAREST_ROUND_PREFER_FLOOR = 0,
     CINFER_K_NEAREST_ROUND_PREFER_CEIL = 1,
     CINFER_K_NEAREST_FLOOR = 2,
     CINFER_K_NEAREST_CEIL = 3,
+    CINFER_K_NEAREST_SIMPLE = 4,
 } cinfer_k_resize_nearest;
 
-/* Resize of the last two dims (ONNX coordinate rules; scale = output / input size as the model
- * gave it or as computed from sizes). Linear clamps source coordinates to the input. */
-typedef struct cinfer_k_resize2d {
+/* A Resize: mode, coordinate rule, rounding (nearest only) and per axis the scale (output /
+ * input, in double: the model's float scale, or output size / input size when it gave sizes),
+ * 1.0 on axes that are not resized. */
+typedef struct cinfer_k_resize_params {
     cinfer_k_resize_mode mode;
     cinfer_k_resize_coord coord;
     cinfer_k_resize_nearest nearest;
-    float scale_h, scale_w;
-} cinfer_k_resize2d;
+    double scale[CINFER_K_MAX_RANK];
+} cinfer_k_resize_params;
 
-/* Resize dense [nc, h, w] into dense [nc, oh, ow]. */
-cudaError_t cinfer_k_resize2d_f32(float *y, const float *x, int64_t nc, int64_t h, int64_t w,
-                                  int64_t oh, int64_t ow, cinfer_k_resize2d p,
-                                  cudaStream_t stream);
+/* Resize dense x of dims `in` into dense y of dims `out` (same rank, 1..8) on every axis.
+ * Source coordinates are computed in double with the CPU backend's operations (so nearest picks
+ * the same sample at .5 boundaries); linear clamps to the input, blends in float32 in the CPU's
+ * order, and needs elem_size 4 (float32); nearest moves elements of 1, 2, 4 or 8 bytes. */
+cudaError_t cinfer_k_resize(void *y, const void *x, cinfer_k_dims in, cinfer_k_dims out,
+                            size_t elem_size, cinfer_k_resize_params p, cudaStream_t stream);
 
 /* ---- range.cu ----------------------------------------------------------------------------- */
 
-/* y[i] = start + i * delta for i < n (the caller computes n from limit). */
+/* y[i] = start + i * delta for i < n (the caller computes n from limit): floating dtypes in
+ * double, then rounded once to the output's type; integer dtypes in int64, then narrowed (the
+ * CPU backend's arithmetic). */
 cudaError_t cinfer_k_range_f32(float *y, float start, float delta, size_t n, cudaStream_t stream);
+cudaError_t cinfer_k_range_f64(double *y, double start, double delta, size_t n,
+                               cudaStream_t stream);
+cudaError_t cinfer_k_range_i32(int32_t *y, int64_t start, int64_t delta, size_t n,
+                               cudaStream_t stream);
 cudaError_t cinfer_k_range_i64(int64_t *y, int64_t start, int64_t delta, size_t n,
                                cudaStream_t stream);
 

@@ -52,6 +52,9 @@ static cinfer_status weights_upload(cinfer_cuda_mdev *d, const void *host, size_
      * stream; contexts' streams are non-blocking, so it never serializes their work. */
     CUDA_CHECK(&e, rc, cudaSetDevice(d->dev->index), fail);
     CUDA_CHECK(&e, rc, cudaMemcpy(*dptr, host, bytes, cudaMemcpyHostToDevice), fail);
+    /* From pageable memory cudaMemcpy may return once the bytes are staged, before the DMA
+     * lands; the contexts' non-blocking streams do not wait for the legacy stream. */
+    CUDA_CHECK(&e, rc, cudaStreamSynchronize(cudaStreamLegacy), fail);
     return CINFER_OK;
 fail:
     return give(&e, rc, why);
@@ -148,7 +151,7 @@ fail:
 static const cuda_op *find_op(const cinfer__node *n) {
     static const cuda_op *const tables[] = {cinfer_cuda_ops_linalg, cinfer_cuda_ops_conv,
                                             cinfer_cuda_ops_elementwise, cinfer_cuda_ops_misc,
-                                            NULL};
+                                            cinfer_cuda_ops_fused, cinfer_cuda_ops_resize, NULL};
     for (int t = 0; tables[t]; t++)
         for (const cuda_op *op = tables[t]; op->op_type; op++)
             if (!strcmp(op->op_type, n->op_type) && !strcmp(op->domain, n->domain)) return op;

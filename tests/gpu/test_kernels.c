@@ -989,98 +989,7 @@ static void test_cast(void) {
     }
 }
 
-/* ---- resize, range, fill ------------------------------------------------------------------- */
-
-static double resize_coord_ref(int64_t o, double scale, int64_t out_len, int64_t in_len,
-                               cinfer_k_resize_coord mode) {
-    switch (mode) {
-    case CINFER_K_COORD_HALF_PIXEL: return (o + 0.5) / scale - 0.5;
-    case CINFER_K_COORD_PYTORCH_HALF_PIXEL: return out_len > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
-    case CINFER_K_COORD_ALIGN_CORNERS:
-        return out_len > 1 ? (double)o * (in_len - 1) / (out_len - 1) : 0.0;
-    case CINFER_K_COORD_ASYMMETRIC: return o / scale;
-    }
-    return NAN;
-}
-
-static int64_t nearest_ref(double c, int64_t len, cinfer_k_resize_nearest mode) {
-    double f = floor(c), frac = c - f, r;
-    switch (mode) {
-    case CINFER_K_NEAREST_ROUND_PREFER_FLOOR: r = frac > 0.5 ? f + 1 : f; break;
-    case CINFER_K_NEAREST_ROUND_PREFER_CEIL: r = frac >= 0.5 ? f + 1 : f; break;
-    case CINFER_K_NEAREST_FLOOR: r = f; break;
-    default: r = ceil(c); break;
-    }
-    return r < 0 ? 0 : r > len - 1 ? len - 1 : (int64_t)r;
-}
-
-// Value at coordinate (cy, cx) of an h x w plane, bilinear, coordinates clamped to the plane.
-static double bilinear_ref(const float *p, int64_t h, int64_t w, double cy, double cx) {
-    cy = fmin(fmax(cy, 0.0), (double)(h - 1));
-    cx = fmin(fmax(cx, 0.0), (double)(w - 1));
-    int64_t y0 = (int64_t)floor(cy), x0 = (int64_t)floor(cx);
-    int64_t y1 = y0 + 1 < h ? y0 + 1 : h - 1, x1 = x0 + 1 < w ? x0 + 1 : w - 1;
-    double ty = cy - y0, tx = cx - x0;
-    double top = p[y0 * w + x0] * (1 - tx) + p[y0 * w + x1] * tx;
-    double bot = p[y1 * w + x0] * (1 - tx) + p[y1 * w + x1] * tx;
-    return top * (1 - ty) + bot * ty;
-}
-
-// Nearest cases use scales whose coordinates are exact in fp32 (powers of two, align_corners
-// halves) so that ties are real ties and test the rounding rule rather than fp32 rounding.
-static void test_resize(void) {
-    static const struct {
-        int64_t nc, h, w, oh, ow;
-        cinfer_k_resize2d p;
-    } cases[] = {
-        {2, 8, 6, 4, 3, {CINFER_K_RESIZE_NEAREST, CINFER_K_COORD_HALF_PIXEL,
-                         CINFER_K_NEAREST_ROUND_PREFER_FLOOR, 0.5f, 0.5f}},
-        {2, 8, 6, 4, 3, {CINFER_K_RESIZE_NEAREST, CINFER_K_COORD_HALF_PIXEL,
-                         CINFER_K_NEAREST_ROUND_PREFER_CEIL, 0.5f, 0.5f}},
-        {3, 5, 7, 10, 14, {CINFER_K_RESIZE_NEAREST, CINFER_K_COORD_ASYMMETRIC,
-                           CINFER_K_NEAREST_FLOOR, 2.0f, 2.0f}},
-        {1, 5, 3, 9, 5, {CINFER_K_RESIZE_NEAREST, CINFER_K_COORD_ALIGN_CORNERS,
-                         CINFER_K_NEAREST_CEIL, 1.8f, 5.0f / 3.0f}},
-        {2, 4, 4, 1, 8, {CINFER_K_RESIZE_NEAREST, CINFER_K_COORD_PYTORCH_HALF_PIXEL,
-                         CINFER_K_NEAREST_ROUND_PREFER_FLOOR, 0.25f, 2.0f}},
-        {2, 7, 9, 3, 4, {CINFER_K_RESIZE_LINEAR, CINFER_K_COORD_HALF_PIXEL,
-                         CINFER_K_NEAREST_FLOOR, 3.0f / 7.0f, 4.0f / 9.0f}},
-        {1, 5, 6, 13, 11, {CINFER_K_RESIZE_LINEAR, CINFER_K_COORD_ALIGN_CORNERS,
-                           CINFER_K_NEAREST_FLOOR, 13.0f / 5.0f, 11.0f / 6.0f}},
-        {3, 4, 5, 8, 10, {CINFER_K_RESIZE_LINEAR, CINFER_K_COORD_ASYMMETRIC,
-                          CINFER_K_NEAREST_FLOOR, 2.0f, 2.0f}},
-        {2, 6, 1, 1, 3, {CINFER_K_RESIZE_LINEAR, CINFER_K_COORD_PYTORCH_HALF_PIXEL,
-                         CINFER_K_NEAREST_FLOOR, 1.0f / 6.0f, 3.0f}},
-        {1, 33, 31, 66, 62, {CINFER_K_RESIZE_LINEAR, CINFER_K_COORD_HALF_PIXEL,
-                             CINFER_K_NEAREST_FLOOR, 2.0f, 2.0f}},
-    };
-    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
-        int64_t nc = cases[k].nc, h = cases[k].h, w = cases[k].w;
-        int64_t oh = cases[k].oh, ow = cases[k].ow;
-        const cinfer_k_resize2d *p = &cases[k].p;
-        int64_t n = nc * h * w, m = nc * oh * ow;
-        float *x = rand_f32_signed(n, 0.01, 2.0);
-        void *dx = d_in(x, n * 4), *dy = d_out(m * 4);
-        char what[64];
-        snprintf(what, sizeof what, "Resize case %zu", k);
-        launched(cinfer_k_resize2d_f32(dy, dx, nc, h, w, oh, ow, *p, g_stream), what);
-        float *y = fetch(dy, m * 4, what);
-        double *ref = ref_f64(m);
-        for (int64_t pl = 0; pl < nc; pl++)
-            for (int64_t oy = 0; oy < oh; oy++)
-                for (int64_t ox = 0; ox < ow; ox++) {
-                    double cy = resize_coord_ref(oy, p->scale_h, oh, h, p->coord);
-                    double cx = resize_coord_ref(ox, p->scale_w, ow, w, p->coord);
-                    const float *xp = x + pl * h * w;
-                    double v = p->mode == CINFER_K_RESIZE_NEAREST
-                                   ? xp[nearest_ref(cy, h, p->nearest) * w +
-                                        nearest_ref(cx, w, p->nearest)]
-                                   : bilinear_ref(xp, h, w, cy, cx);
-                    ref[(pl * oh + oy) * ow + ox] = v;
-                }
-        check_f32(what, y, ref, m, RTOL, ATOL);
-    }
-}
+/* ---- range, fill (Resize: tests/gpu/test_kernels_resize.c) ------------------------------ */
 
 static void test_range_fill(void) {
     for (size_t s = 0; s < N_SIZES; s++) {
@@ -1156,7 +1065,6 @@ static const kernel_test k_tests[] = {
     {"pad", test_pad},
     {"gather", test_gather},
     {"cast", test_cast},
-    {"resize", test_resize},
     {"range_fill", test_range_fill},
     {"rejects", test_rejects},
 };

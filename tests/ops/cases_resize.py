@@ -179,6 +179,26 @@ def new_opset_cases(rng):
                   scales=[1, 1, 0.7, 2.3], ctm="half_pixel_symmetric", opset=19)
 
 
+def tie_cases(rng):
+    """Every coordinate mode (the two newer ones too) with every nearest_mode, on sizes whose
+    source coordinates land exactly on .5 (4 -> 7 align_corners gives i / 2, 5 -> 10 asymmetric
+    gives i / 2, 4 -> 7 half_pixel reaches 1.5): the rounding rule decides, in float64."""
+    for ctm in COORD_MODES + ["tf_half_pixel_for_nn", "half_pixel_symmetric"]:
+        for nm in NEAREST_MODES:
+            tag = f"{ctm}_{nm}"
+            yield _resize(rng, f"resize_nearest_ties_{tag}", (1, 2, 4, 5), sizes=[1, 2, 7, 10],
+                          ctm=ctm, nm=nm, opset=19)
+            yield _resize(rng, f"resize_nearest_down_odd_{tag}", (2, 1, 9, 7),
+                          scales=[1, 1, 0.5, 0.6], ctm=ctm, nm=nm, opset=19)
+    for ctm in ["tf_half_pixel_for_nn", "half_pixel_symmetric"]:
+        yield _resize(rng, f"resize_linear_up_{ctm}", (2, 3, 4, 5), scales=[1, 1, 2, 1.5],
+                      mode="linear", ctm=ctm, opset=19)
+        yield _resize(rng, f"resize_linear_down_odd_{ctm}", (1, 2, 9, 7), sizes=[1, 2, 5, 3],
+                      mode="linear", ctm=ctm, opset=19)
+        yield _resize(rng, f"resize_linear_1d_{ctm}", (13,), scales=[0.7], mode="linear",
+                      ctm=ctm, opset=19)
+
+
 def _upsample(rng, name, shape, scales, mode="nearest", opset=9):
     x = _input(rng, shape, np.float32)
     out, sc = geometry(shape, scales, None, None)
@@ -205,4 +225,5 @@ def cases(rng):
     yield from nearest_cases(rng)
     yield from linear_cases(rng)
     yield from new_opset_cases(rng)
+    yield from tie_cases(rng)
     yield from upsample_cases(rng)

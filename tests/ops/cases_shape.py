@@ -256,6 +256,16 @@ def range_cases(rng):
         ins = [("s", np.array(s, dt)), ("l", np.array(l, dt)), ("d", np.array(d, dt))]
         ref = np.arange(s, l, d, dtype=np.float64).astype(dt)
         yield _case(f"range_{i}", "Range", ins, [("y", ref)], opset=11, consts=["s", "l", "d"])
+    # Over the 1 MiB constant-folding cap, so Range runs as an op (on the GPU under --device
+    # cuda): a float32 step that is not exact, and int64.
+    for name, (s, l, d, dt) in [("big_f32", (0.0, 30000.0, 0.1, np.float32)),
+                                ("big_i64", (-5, 1199995, 3, np.int64))]:
+        s, l, d = np.array(s, dt), np.array(l, dt), np.array(d, dt)
+        ref = np.arange(float(s), float(l), float(d), dtype=np.float64).astype(dt)
+        if dt == np.int64:
+            ref = np.arange(int(s), int(l), int(d), dtype=np.int64)
+        yield _case(f"range_{name}", "Range", [("s", s), ("l", l), ("d", d)], [("y", ref)],
+                    opset=11, consts=["s", "l", "d"])
 
 
 def shape_cases(rng):

@@ -1,0 +1,173 @@
+/* GPU SkipLayerNorm and Attention (domain cinfer, written by the fusion passes) on the kernels
+ * of kernels/norm.cu and kernels/attention.cu; shapes become kernel views at prepare. */
+#include <stdlib.h>
+
+#include "cuda/module_impl.h"
+#include "kernels.h"
+
+typedef union fused_priv {
+    cinfer_k_skip_ln ln;
+    cinfer_k_attention at;
+} fused_priv;
+
+/* Strides of dense t (numpy-broadcast, right-aligned) over dims[0..rank) of the output. */
+static cinfer_k_strides bcast_strides(const cinfer_tensor *t, int rank, const int64_t *dims) {
+    cinfer_k_dims out = {.rank = rank};
+    for (int d = 0; d < rank; d++) out.size[d] = dims[d];
+    return cinfer_k_broadcast_strides(t->dims, t->rank, &out);
+}
+
+/* ---- SkipLayerNorm: inputs A, B, scale, [bias]; outputs Y, [A + B] ---- */
+
+/* Splits strides over the output's dims into the row part [0, axis) and column part. */
+static void split_strides(cinfer_k_strides all, int axis, int rank, cinfer_k_strides *row,
+                          cinfer_k_strides *col) {
+    memset(row, 0, sizeof *row);
+    memset(col, 0, sizeof *col);
+    for (int d = 0; d < rank; d++) {
+        if (d < axis) row->s[d] = all.s[d];
+        else col->s[d - axis] = all.s[d];
+    }
+}
+
+static cinfer_status skip_ln_params(const cinfer_cuda_node *n, cinfer_k_skip_ln *p, char *why) {
+    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    const cinfer_tensor *y = n->out[0];
+    int axis = cuda_axis(cuda_attr_int(n->node, "axis", -1), y->rank);
+    if (axis < 0 || y->rank == 0) return cuda_no(why, "%s: axis out of range", "SkipLayerNorm");
+    for (int i = 0; i < n->n_in; i++)
+        if (n->in[i] && n->in[i]->rank > y->rank)
+            return cuda_no(why, "%s: an input of higher rank than the output", "SkipLayerNorm");
+    int nr = y->rank - axis;
+    memset(p, 0, sizeof *p);
+    p->rows.rank = axis;
+    p->cols.rank = nr;
+    for (int d = 0; d < y->rank; d++) {
+        if (d < axis) p->rows.size[d] = y->dims[d];
+        else p->cols.size[d - axis] = y->dims[d];
+    }
+    cinfer_k_strides unused;
+    split_strides(bcast_strides(n->in[0], y->rank, y->dims), axis, y->rank, &p->a_row,
+                  &p->a_col);
+    split_strides(bcast_strides(n->in[1], y->rank, y->dims), axis, y->rank, &p->b_row,
+                  &p->b_col);
+    /* Scale and bias broadcast onto the normalized dims only (any extra leading dims are 1). */
+    const int64_t *ndims = y->dims + axis;
+    for (int i = 2; i < 4; i++) {
+        if (!cuda_has_in(n, i)) continue;
+        const cinfer_tensor *t = n->in[i];
+        cinfer_tensor tail = *t; /* t's last nr dims, padded with leading 1s */
+        tail.rank = nr;
+        for (int k = 0; k < nr; k++) {
+            int tk = t->rank - nr + k;
+            tail.dims[k] = tk >= 0 ? t->dims[tk] : 1;
+        }
+        split_strides(bcast_strides(&tail, nr, ndims), 0, nr, &unused,
+                      i == 2 ? &p->gamma_col : &p->beta_col);
+    }
+    p->epsilon = cuda_attr_float(n->node, "epsilon", 1e-5f);
+    return cinfer_k_dims_count(&p->cols) > 0 ? CINFER_OK
+                                             : cuda_no(why, "%s: empty rows", "SkipLayerNorm");
+}
+
+static cinfer_status skip_ln_supports(const cinfer_cuda_node *n, char *why) {
+    cinfer_k_skip_ln p;
+    return skip_ln_params(n, &p, why);
+}
+
+/* ---- Attention: inputs Q [.., sq, d], K [.., d, skv], V [.., skv, dv], [mask] ---- */
+
+/* Batch strides of t's matrices (all but its last two dims, right-aligned to the batch shape
+ * of the output), `mat` elements per matrix. */
+static cinfer_k_strides batch_strides(const cinfer_tensor *t, int lead, const cinfer_k_dims *b,
+                                      int64_t mat) {
+    cinfer_k_strides st;
+    memset(&st, 0, sizeof st);
+    int64_t s = mat;
+    for (int i = b->rank - 1; i >= 0; i--) {
+        int ti = i - (b->rank - lead);
+        int64_t d = ti >= 0 ? t->dims[ti] : 1;
+        st.s[i] = d == 1 ? 0 : s;
+        s *= d;
+    }
+    return st;
+}
+
+static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attention *p,
+                                      char *why) {
+    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    const cinfer_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out[0];
+    const cinfer_tensor *m = cuda_has_in(n, 3) ? n->in[3] : NULL;
+    if (q->rank < 2 || k->rank < 2 || v->rank < 2 || y->rank < 2)
+        return cuda_no(why, "%s: an operand of rank below 2", "Attention");
+    memset(p, 0, sizeof *p);
+    p->sq = q->dims[q->rank - 2];
+    p->d = q->dims[q->rank - 1];
+    p->skv = k->dims[k->rank - 1];
+    p->dv = v->dims[v->rank - 1];
+    if (p->d > CINFER_K_ATTENTION_MAX_HEAD || p->dv > CINFER_K_ATTENTION_MAX_HEAD)
+        return cuda_no(why, "%s: head size above 128", "Attention");
+    if (p->skv == 0) return cuda_no(why, "%s: no keys", "Attention");
+    /* The output is dense [batch..., sq, dv]: its leading dims are the broadcast batch. */
+    p->batch.rank = y->rank - 2;
+    for (int d = 0; d < p->batch.rank; d++) p->batch.size[d] = y->dims[d];
+    if (q->rank > y->rank || k->rank > y->rank || v->rank > y->rank || (m && m->rank > y->rank))
+        return cuda_no(why, "%s: an operand of higher rank than the output", "Attention");
+    p->q_batch = batch_strides(q, q->rank - 2, &p->batch, p->sq * p->d);
+    p->k_batch = batch_strides(k, k->rank - 2, &p->batch, p->d * p->skv);
+    p->v_batch = batch_strides(v, v->rank - 2, &p->batch, p->skv * p->dv);
+    if (m) { /* as the CPU reads it: a mask of rank < 2 is a row (or a scalar) */
+        int64_t mr = m->rank >= 2 ? m->dims[m->rank - 2] : 1;
+        int64_t mc = m->rank >= 1 ? m->dims[m->rank - 1] : 1;
+        p->mask_row = mr == 1 ? 0 : mc;
+        p->mask_col = mc == 1 ? 0 : 1;
+        p->mask_batch = batch_strides(m, m->rank > 2 ? m->rank - 2 : 0, &p->batch, mr * mc);
+    }
+    p->scale = cuda_attr_float(n->node, "scale", 1.0f);
+    return CINFER_OK;
+}
+
+static cinfer_status attention_supports(const cinfer_cuda_node *n, char *why) {
+    cinfer_k_attention p;
+    return attention_params(n, &p, why);
+}
+
+/* ---- prepare / run ---- */
+
+static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
+                                   cuda_step *s, cinfer_cuda_err *err) {
+    (void)ctx;
+    char why[CINFER_CUDA_MSG_LEN];
+    fused_priv *p = calloc(1, sizeof *p);
+    if (!p) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    cinfer_status st = !strcmp(n->node->op_type, "Attention") ? attention_params(n, &p->at, why)
+                                                              : skip_ln_params(n, &p->ln, why);
+    if (st != CINFER_OK) {
+        free(p);
+        return cinfer_cuda_err_set(err, st, "%s", why);
+    }
+    s->priv = p;
+    return CINFER_OK;
+}
+
+static cinfer_status fused_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                               void *const *out, cinfer_cuda_err *err) {
+    const fused_priv *p = s->priv;
+    const char *op = s->node->op_type;
+    cudaError_t e;
+    if (!strcmp(op, "Attention")) {
+        e = cinfer_k_attention_f32(out[0], in[0], in[1], in[2], s->n_in > 3 ? in[3] : NULL,
+                                   p->at, ctx->compute);
+    } else {
+        e = cinfer_k_skip_layer_norm_f32(out[0], s->n_out > 1 ? out[1] : NULL, in[0], in[1],
+                                         in[2], s->n_in > 3 ? in[3] : NULL, p->ln,
+                                         ctx->compute);
+    }
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, op);
+}
+
+const cuda_op cinfer_cuda_ops_fused[] = {
+    {"SkipLayerNorm", "cinfer", skip_ln_supports, fused_prepare, fused_run, free},
+    {"Attention", "cinfer", attention_supports, fused_prepare, fused_run, free},
+    {NULL, NULL, NULL, NULL, NULL, NULL},
+};
