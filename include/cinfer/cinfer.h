@@ -64,10 +64,14 @@ typedef struct cinfer_tensor {
     int rank;
     int64_t dims[CINFER_MAX_RANK];
     void *data;
-    uint32_t flags; /* CINFER_TENSOR_RUNTIME_OWNED: release with cinfer_tensor_release() */
+    uint32_t flags; /* CINFER_TENSOR_RUNTIME_OWNED: release with cinfer_tensor_release();
+                       CINFER_TENSOR_DEVICE: data is device memory (see "Device memory") */
 } cinfer_tensor;
 
 #define CINFER_TENSOR_RUNTIME_OWNED 1u
+/* `data` is memory on the runtime's CUDA device (from cinfer_device_alloc, or any
+ * cudaMalloc'd pointer of that device), never runtime-owned. See "Device memory" below. */
+#define CINFER_TENSOR_DEVICE 2u
 
 /* Number of elements (1 for rank 0). */
 CINFER_API int64_t cinfer_tensor_numel(const cinfer_tensor *t);
@@ -132,6 +136,12 @@ typedef struct cinfer_model_options {
     int fuse;              /* 1 (default): rewrite op patterns into fused ops at load, such as
                               MatMul + bias + GELU or Add + LayerNormalization (docs/fusion.md);
                               0: run the graph op by op, as imported (for comparisons) */
+    int cuda_graphs;       /* CUDA runtimes: 1 (default) captures each execution context's
+                              GPU work into CUDA graphs at its second run (the first is an
+                              eager warm-up) and replays them from then on; 0: one launch per
+                              step. The environment variable
+                              CINFER_CUDA_GRAPHS=0 (or CINFER_CUDA_SYNC=1) also turns them off.
+                              docs/cuda-backend.md, "CUDA graphs" */
 } cinfer_model_options;
 
 CINFER_API void cinfer_model_options_init(cinfer_model_options *opts);
@@ -188,6 +198,28 @@ CINFER_API cinfer_status cinfer_model_run(cinfer_model *model, size_t n_inputs,
                                           const cinfer_tensor *inputs, size_t n_outputs,
                                           const char *const *output_names,
                                           cinfer_tensor *outputs);
+
+/* ---- Device memory: inputs and outputs that stay on the GPU ------------------------- */
+/* On a CUDA runtime, cinfer_model_run accepts inputs and caller-provided outputs whose `data`
+ * is device memory, marked with CINFER_TENSOR_DEVICE: inputs are copied device-to-device into
+ * the run's buffers, outputs device-to-device out of them, and nothing crosses the PCIe bus.
+ * Restrictions (each an error naming the tensor): the runtime must run on CUDA; an output
+ * with the flag must have data != NULL (the runtime allocates only host outputs); an input
+ * whose values decide shapes (e.g. a Reshape target) or that a CPU-placed step reads must be
+ * host memory. The scheduler (cinfer_scheduler_submit) takes host tensors only. */
+
+/* Allocates `bytes` (> 0) of memory on the runtime's CUDA device. On success *ptr is the
+ * caller's, freed with cinfer_device_free before the runtime is destroyed. CINFER_DEVICE on a
+ * CPU runtime, CINFER_OUT_OF_MEMORY when the device is full. */
+CINFER_API cinfer_status cinfer_device_alloc(cinfer_runtime *rt, size_t bytes, void **ptr);
+/* Frees memory from cinfer_device_alloc; no run may still be using it. Accepts NULL. */
+CINFER_API void cinfer_device_free(cinfer_runtime *rt, void *ptr);
+/* Copies `bytes` from host memory `src` to device memory `dst`, and back. Both return once the
+ * copy is complete (the source may be reused, the destination read). Thread-safe. */
+CINFER_API cinfer_status cinfer_device_copy_to_device(cinfer_runtime *rt, void *dst,
+                                                      const void *src, size_t bytes);
+CINFER_API cinfer_status cinfer_device_copy_to_host(cinfer_runtime *rt, void *dst,
+                                                    const void *src, size_t bytes);
 
 /* ---- Scheduling: asynchronous requests and dynamic batching -------------------------- */
 /* A scheduler queues requests for one model, batches them along the first dimension of every

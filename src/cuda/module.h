@@ -10,7 +10,7 @@
 #include "ir/graph.h"
 
 /* Version of this table; the core refuses a module with another one. */
-#define CINFER_CUDA_MODULE_ABI 2
+#define CINFER_CUDA_MODULE_ABI 3
 
 /* The exported function that returns the table (a `const cinfer_cuda_api *(void)`). */
 #define CINFER_CUDA_API_SYMBOL "cinfer_cuda_module_api"
@@ -103,6 +103,36 @@ typedef struct cinfer_cuda_api {
 
     /* Tests only: the module's next device or pinned allocation fails (out of memory). */
     void (*test_fail_next_alloc)(void);
+
+    /* ---- ABI 3: CUDA graphs (docs/cuda-backend.md, "CUDA graphs") ---- */
+    /* Starts capturing the context's compute stream (thread-local mode: a capture-unsafe call
+     * made by this thread fails instead of running). Until graph_end, `run` records its
+     * launches instead of executing them. */
+    cinfer_status (*graph_begin)(cinfer_cuda_mctx *ctx, char *why);
+    /* Ends the capture and instantiates it: *graph is an executable graph owned by the caller
+     * (graph_release), NULL on failure. Always ends the capture, also after a failed `run`
+     * inside it, and clears any error the failed capture left pending. */
+    cinfer_status (*graph_end)(cinfer_cuda_mctx *ctx, void **graph, char *why);
+    /* Launches a graph captured on this context on its compute stream (asynchronously). */
+    cinfer_status (*graph_launch)(cinfer_cuda_mctx *ctx, void *graph, char *why);
+    /* Frees a graph; nothing may be running it. Accepts NULL. */
+    void (*graph_release)(void *graph);
+    /* Tests only: the next graph_end fails as if the capture had been invalidated. */
+    void (*test_fail_next_capture)(void);
+
+    /* ---- ABI 3: device memory of the caller (cinfer_device_alloc & co.) ---- */
+    /* Allocates `bytes` (> 0) of memory on device `index`; *ptr is freed with mem_free. */
+    cinfer_status (*mem_alloc)(int index, size_t bytes, void **ptr, char *why);
+    /* Frees what mem_alloc returned. Accepts NULL. */
+    void (*mem_free)(int index, void *ptr);
+    /* Synchronous copy on device `index`: to_device nonzero copies host `src` to device
+     * `dst`, else device `src` to host `dst`. Returns once the copy is complete. */
+    cinfer_status (*mem_copy)(int index, void *dst, const void *src, size_t bytes, int to_device,
+                              char *why);
+    /* Device to device, on the context's compute stream, ordered after everything launched on
+     * it so far and before everything launched later. Returns without waiting on the host. */
+    cinfer_status (*d2d)(cinfer_cuda_mctx *ctx, const cinfer_cuda_copy *copies, int n,
+                         char *why);
 } cinfer_cuda_api;
 
 typedef const cinfer_cuda_api *(*cinfer_cuda_api_fn)(void);

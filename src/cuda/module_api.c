@@ -2,6 +2,7 @@
  * and the per-op supports / prepare / run dispatch. */
 #include <stdlib.h>
 
+#include "cuda/graphs.h"
 #include "cuda/module_impl.h"
 
 /* Preallocated per context; cuBLASLt asks for 32 MiB on Hopper, and cuDNN's direct and
@@ -211,6 +212,45 @@ static cinfer_status run(cinfer_cuda_mctx *m, void *state, const void *const *in
     return rc == CINFER_OK ? rc : give(&e, rc, why);
 }
 
+/* ---- CUDA graphs and the caller's device memory (src/cuda/graphs.c) ---- */
+
+static cinfer_status graph_begin(cinfer_cuda_mctx *m, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_graph_begin(m->ctx, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status graph_end(cinfer_cuda_mctx *m, void **graph, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_graph_end(m->ctx, graph, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status graph_launch(cinfer_cuda_mctx *m, void *graph, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_graph_launch(m->ctx, graph, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status mem_alloc(int index, size_t bytes, void **ptr, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_mem_alloc(index, bytes, ptr, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status mem_copy(int index, void *dst, const void *src, size_t bytes,
+                              int to_device, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_mem_copy(index, dst, src, bytes, to_device, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status d2d(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_d2d(m->ctx, cp, n, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
 static const cinfer_cuda_api api = {
     .abi = CINFER_CUDA_MODULE_ABI,
     .struct_size = sizeof(cinfer_cuda_api),
@@ -229,6 +269,15 @@ static const cinfer_cuda_api api = {
     .release = release,
     .run = run,
     .test_fail_next_alloc = cinfer_cuda_test_fail_next_alloc,
+    .graph_begin = graph_begin,
+    .graph_end = graph_end,
+    .graph_launch = graph_launch,
+    .graph_release = cinfer_cuda_graph_release,
+    .test_fail_next_capture = cinfer_cuda_test_fail_next_capture,
+    .mem_alloc = mem_alloc,
+    .mem_free = cinfer_cuda_mem_free,
+    .mem_copy = mem_copy,
+    .d2d = d2d,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

@@ -62,6 +62,8 @@ cinfer_status cinfer__plan_add_context(cinfer__plan *p, cinfer__context *c, cinf
 void cinfer__context_free(const cinfer__plan *p, cinfer__context *c) {
     if (!c) return;
     if (p->cuda) {
+        for (int s = 0; c->graphs && s < p->n_steps; s++) p->cuda->graph_release(c->graphs[s]);
+        cinfer__free(c->graphs);
         for (int s = 0; c->gpu_state && s < p->n_steps; s++)
             if (c->gpu_state[s]) p->cuda->release(c->gpu_state[s]);
         p->cuda->ctx_destroy(c->gpu); /* the host arena is its pinned staging */
@@ -196,7 +198,7 @@ cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_te
     if (p->has_input_views) bind_views(p, c);
     cinfer_status st = CINFER_OK;
     if (p->cuda) {
-        st = cinfer__plan_run_cuda(m, p, c, n_outputs, output_index, outputs, err);
+        st = cinfer__plan_run_cuda(m, p, c, inputs, n_outputs, output_index, outputs, err);
         context_release(p, c);
         return st;
     }

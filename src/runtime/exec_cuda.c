@@ -1,7 +1,8 @@
-/* Running a CUDA plan: contexts (device arena, pinned host arena, prepared GPU steps) and the
- * per-run loop of copies, GPU launches and CPU steps. Nothing here allocates device or pinned
- * memory or synchronizes the device per run: the only host waits are the module's d2h (before
- * a CPU step reads) and the stream sync at the end. */
+/* Running a CUDA plan: contexts (device arena, pinned host arena, prepared GPU steps, CUDA
+ * graphs) and the per-run loop of copies, graph launches and CPU steps. Nothing here allocates
+ * device or pinned memory or synchronizes the device per run (the second run also captures
+ * the graphs): the only host waits are the module's d2h (before a CPU step reads) and the stream
+ * sync at the end. */
 #include <string.h>
 
 #include "core/alloc.h"
@@ -93,9 +94,16 @@ cinfer_status cinfer__cuda_context_new(cinfer_model *m, cinfer__plan *p, cinfer_
     c->views = cinfer__calloc(n, sizeof *c->views);
     c->dptr = cinfer__calloc(n, sizeof *c->dptr);
     c->gpu_state = cinfer__calloc((size_t)p->n_steps + 1, sizeof *c->gpu_state);
+    /* Graphs are captured at the context's second run, not here: the first, eager, run is a
+     * warm-up that lets the libraries do their one-time work (loading kernels, internal setup)
+     * outside a capture, where it may not be allowed; and contexts made for plans that never
+     * run (the load's probe plan, placement retries) pay nothing. */
+    c->graphs = cinfer__calloc((size_t)p->n_steps + 1, sizeof *c->graphs);
+    c->graphs_off = !m->cuda_graphs;
     c->scratch = p->scratch_bytes ? cinfer__aligned_alloc(p->scratch_bytes) : NULL;
     cinfer_status st = CINFER_OK;
-    if (!c->views || !c->dptr || !c->gpu_state || (p->scratch_bytes && !c->scratch)) {
+    if (!c->views || !c->dptr || !c->gpu_state || !c->graphs ||
+        (p->scratch_bytes && !c->scratch)) {
         st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
         goto fail;
     }
@@ -123,12 +131,52 @@ fail:
     return st;
 }
 
+/* Whether plan value v is a caller input given in device memory (CINFER_TENSOR_DEVICE). */
+static bool device_input(const cinfer__plan *p, const cinfer_tensor *inputs, int v) {
+    const cinfer__plan_value *pv = &p->vals[v];
+    return pv->store == CINFER__STORE_INPUT && pv->alias_of < 0 &&
+           (inputs[pv->input_index].flags & CINFER_TENSOR_DEVICE);
+}
+
+/* The CPU step that reads value v (through any view of it) on the host, or NULL. */
+static const cinfer__node *host_reader(const cinfer__plan *p, int v) {
+    for (int s = 0; s < p->n_steps; s++) {
+        const cinfer__node *n = p->steps[s].node;
+        for (int k = 0; !p->steps[s].gpu && k < n->n_in; k++)
+            if (n->in[k] >= 0 && cinfer__alias_root(p->vals, n->in[k]) == v) return n;
+    }
+    return NULL;
+}
+
+/* Inputs in device memory go device to device into their slots past the arena, on the compute
+ * stream before any step; the planned host-to-device copies skip them. */
+static cinfer_status device_inputs(cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
+                                   const cinfer_tensor *inputs, cinfer__err *err) {
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    for (int v = 0; v < p->n_values; v++) {
+        if (!device_input(p, inputs, v)) continue;
+        const cinfer__node *n = host_reader(p, v);
+        if (n)
+            return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s' is in device memory, "
+                                  "but node '%s' (%s) runs on the CPU and reads it: pass it in "
+                                  "host memory", m->g->values[v].name, n->name, n->op_type);
+        if (p->dev_off[v] < 0) continue; /* no step reads it */
+        cinfer_cuda_copy cp = {c->dptr[v], inputs[p->vals[v].input_index].data,
+                               cinfer__tensor_bytes(&p->vals[v].t)};
+        cinfer_status st = p->cuda->d2d(c->gpu, &cp, 1, why);
+        if (st != CINFER_OK)
+            return cinfer__errorf(err, st, "copying input '%s' on the device: %s",
+                                  m->g->values[v].name, why);
+    }
+    return CINFER_OK;
+}
+
 /* The copies planned before step s, in batches. Before a CPU step the host also waits for
  * host-to-device copies still in flight (*h2d_pending): the step may overwrite pinned bytes
  * they read. */
 static cinfer_status step_copies(const cinfer__plan *p, cinfer__context *c,
-                                 const cinfer__plan_step *st, bool *h2d_pending,
-                                 cinfer__err *err) {
+                                 const cinfer_tensor *inputs, const cinfer__plan_step *st,
+                                 bool *h2d_pending, cinfer__err *err) {
     cinfer_cuda_copy cp[COPY_BATCH];
     char why[CINFER_CUDA_MSG_LEN] = "";
     if (st->gpu) *h2d_pending |= st->n_xfer > 0;
@@ -139,15 +187,17 @@ static cinfer_status step_copies(const cinfer__plan *p, cinfer__context *c,
                                   "%s", st->node->name, st->node->op_type, why);
         *h2d_pending = false;
     }
-    for (int i = 0; i < st->n_xfer; i += COPY_BATCH) {
+    for (int i = 0; i < st->n_xfer;) {
         int k = 0;
-        for (; k < COPY_BATCH && i + k < st->n_xfer; k++) {
-            const cinfer__xfer *x = &p->xfers[st->xfer_first + i + k];
+        for (; k < COPY_BATCH && i < st->n_xfer; i++) {
+            const cinfer__xfer *x = &p->xfers[st->xfer_first + i];
+            if (device_input(p, inputs, x->value)) continue; /* copied at the run's start */
             size_t bytes = cinfer__tensor_bytes(&p->vals[x->value].t);
             void *host = c->views[x->value].data, *dev = c->dptr[x->value];
-            cp[k] = x->to_device ? (cinfer_cuda_copy){dev, host, bytes}
-                                 : (cinfer_cuda_copy){host, dev, bytes};
+            cp[k++] = x->to_device ? (cinfer_cuda_copy){dev, host, bytes}
+                                   : (cinfer_cuda_copy){host, dev, bytes};
         }
+        if (!k) continue;
         cinfer_status rc = st->gpu ? p->cuda->h2d(c->gpu, cp, k, why)
                                    : p->cuda->d2h(c->gpu, cp, k, why);
         if (rc != CINFER_OK)
@@ -172,11 +222,106 @@ static cinfer_status gpu_step(const cinfer__plan *p, cinfer__context *c, int s,
     return CINFER_OK;
 }
 
-/* Outputs current on the host are memcpy'd; the others come straight from the device into
- * the caller's (or a runtime-allocated) buffer. */
+/* ---- CUDA graphs ---- */
+
+/* One past the last step of the segment that starts at GPU step s: the GPU steps that follow
+ * it with no copies of their own (a copy is a host-side call between launches). */
+static int segment_end(const cinfer__plan *p, int s) {
+    int e = s + 1;
+    while (e < p->n_steps && p->steps[e].gpu && p->steps[e].n_xfer == 0) e++;
+    return e;
+}
+
+int cinfer__plan_graph_segments(const cinfer__plan *p) {
+    int n = 0;
+    for (int s = 0; s < p->n_steps; s++)
+        if (p->steps[s].gpu) {
+            n++;
+            s = segment_end(p, s) - 1;
+        }
+    return n;
+}
+
+static cinfer_status eager_steps(const cinfer__plan *p, cinfer__context *c, int s, int e,
+                                 cinfer__err *err) {
+    cinfer_status st = CINFER_OK;
+    for (int k = s; k < e && st == CINFER_OK; k++) st = gpu_step(p, c, k, err);
+    return st;
+}
+
+/* Gives up on graphs for this context: frees what was captured (a launch still in flight
+ * finishes first) and says why, once. */
+static void give_up_graphs(cinfer_model *m, const cinfer__plan *p, cinfer__context *c, int s,
+                           const char *why) {
+    for (int k = 0; k < p->n_steps; k++) {
+        p->cuda->graph_release(c->graphs[k]);
+        c->graphs[k] = NULL;
+    }
+    c->graphs_off = true;
+    const cinfer__node *n = p->steps[s].node;
+    cinfer__log(m->rt, CINFER_LOG_WARN, "%s: CUDA graph capture of the segment starting at node "
+                "'%s' (%s) failed, this execution context launches step by step from now on: "
+                "%s", m->path, n->name, n->op_type, why);
+}
+
+/* Records steps [s, e) into c->graphs[s]. Capture launches nothing, so on failure the steps
+ * have not run yet and the caller runs them eagerly. */
+static void capture_segment(cinfer_model *m, const cinfer__plan *p, cinfer__context *c, int s,
+                            int e) {
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    cinfer__err err = {{0}};
+    cinfer_status st = p->cuda->graph_begin(c->gpu, why);
+    if (st != CINFER_OK) {
+        give_up_graphs(m, p, c, s, why);
+        return;
+    }
+    st = eager_steps(p, c, s, e, &err);
+    void *graph = NULL;
+    cinfer_status est = p->cuda->graph_end(c->gpu, &graph, why); /* ends even a failed one */
+    if (st == CINFER_OK && est == CINFER_OK) {
+        c->graphs[s] = graph;
+        return;
+    }
+    p->cuda->graph_release(graph);
+    give_up_graphs(m, p, c, s, st != CINFER_OK ? err.msg : why);
+}
+
+/* GPU steps [s, e), one segment: one launch per step at the context's first run (the warm-up)
+ * and once it has gone eager; otherwise its graph, captured at the second run. */
+static cinfer_status run_segment(cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
+                                 int s, int e, cinfer__err *err) {
+    if (!c->graphs_off && c->warmed && !c->graphs[s]) capture_segment(m, p, c, s, e);
+    if (c->graphs_off || !c->graphs[s]) return eager_steps(p, c, s, e, err);
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    cinfer_status st = p->cuda->graph_launch(c->gpu, c->graphs[s], why);
+    if (st != CINFER_OK)
+        return cinfer__errorf(err, st, "launching the CUDA graph of the segment starting at "
+                              "node '%s' (%s): %s", p->steps[s].node->name,
+                              p->steps[s].node->op_type, why);
+    return CINFER_OK;
+}
+
+/* ---- Outputs ---- */
+
+/* One output copy, from wherever the bytes are to wherever the caller wants them. */
+static cinfer_status output_copy(const cinfer__plan *p, cinfer__context *c, void *dst,
+                                 bool dst_dev, const void *src, bool src_dev, size_t bytes,
+                                 char *why) {
+    cinfer_cuda_copy cp = {dst, src, bytes};
+    if (!dst_dev && !src_dev) {
+        memcpy(dst, src, bytes);
+        return CINFER_OK;
+    }
+    if (dst_dev && src_dev) return p->cuda->d2d(c->gpu, &cp, 1, why);
+    return dst_dev ? p->cuda->h2d(c->gpu, &cp, 1, why) : p->cuda->d2h(c->gpu, &cp, 1, why);
+}
+
+/* Outputs current on the host are memcpy'd (or uploaded, into device buffers); the others
+ * come straight from the device into the caller's (or a runtime-allocated) buffer, or device
+ * to device. An output that is a caller input is where the caller put it. */
 static cinfer_status cuda_outputs(cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
-                                  size_t n_outputs, const int *idx, cinfer_tensor *outputs,
-                                  cinfer__err *err) {
+                                  const cinfer_tensor *inputs, size_t n_outputs, const int *idx,
+                                  cinfer_tensor *outputs, cinfer__err *err) {
     char why[CINFER_CUDA_MSG_LEN] = "";
     size_t i = 0;
     cinfer_status st = CINFER_OK;
@@ -197,14 +342,16 @@ static cinfer_status cuda_outputs(cinfer_model *m, const cinfer__plan *p, cinfer
             dst->flags = CINFER_TENSOR_RUNTIME_OWNED;
         }
         if (!bytes) continue;
-        if (p->loc[r] & CINFER__ON_HOST) {
-            memcpy(dst->data, src->data, bytes);
-        } else {
-            cinfer_cuda_copy cp = {dst->data, c->dptr[v], bytes};
-            if ((st = p->cuda->d2h(c->gpu, &cp, 1, why)) != CINFER_OK)
-                cinfer__errorf(err, st, "copying output '%s' to the host: %s",
-                               m->g->values[v].name, why);
-        }
+        bool src_dev = p->vals[r].store == CINFER__STORE_INPUT ? device_input(p, inputs, r)
+                                                               : !(p->loc[r] & CINFER__ON_HOST);
+        const void *from = src_dev && p->vals[r].store != CINFER__STORE_INPUT ? c->dptr[v]
+                                                                              : src->data;
+        st = output_copy(p, c, dst->data, dst->flags & CINFER_TENSOR_DEVICE, from, src_dev,
+                         bytes, why);
+        if (st != CINFER_OK)
+            cinfer__errorf(err, st, "copying output '%s' to the caller's %s memory: %s",
+                           m->g->values[v].name,
+                           dst->flags & CINFER_TENSOR_DEVICE ? "device" : "host", why);
     }
     if (st != CINFER_OK)
         for (size_t j = 0; j < i; j++)
@@ -212,24 +359,36 @@ static cinfer_status cuda_outputs(cinfer_model *m, const cinfer__plan *p, cinfer
     return st;
 }
 
+/* One run: inputs in device memory first, then for each step its planned copies and either a
+ * CPU step or a whole GPU segment, then the outputs. */
 cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
-                                    size_t n_outputs, const int *output_index,
-                                    cinfer_tensor *outputs, cinfer__err *err) {
+                                    const cinfer_tensor *inputs, size_t n_outputs,
+                                    const int *output_index, cinfer_tensor *outputs,
+                                    cinfer__err *err) {
     char why[CINFER_CUDA_MSG_LEN] = "";
     cinfer_status st = p->cuda->ctx_bind(c->gpu, why);
     if (st != CINFER_OK) return cinfer__errorf(err, st, "binding the CUDA context: %s", why);
+    st = device_inputs(m, p, c, inputs, err);
     bool h2d_pending = false;
     for (int s = 0; s < p->n_steps && st == CINFER_OK; s++) {
         const cinfer__plan_step *ps = &p->steps[s];
-        st = step_copies(p, c, ps, &h2d_pending, err);
-        if (st == CINFER_OK)
-            st = ps->gpu ? gpu_step(p, c, s, err) : cinfer__run_cpu_step(m, p, c, ps, err);
+        st = step_copies(p, c, inputs, ps, &h2d_pending, err);
+        if (st != CINFER_OK) break;
+        if (!ps->gpu) {
+            st = cinfer__run_cpu_step(m, p, c, ps, err);
+            continue;
+        }
+        int e = segment_end(p, s);
+        st = run_segment(m, p, c, s, e, err);
+        s = e - 1;
     }
-    if (st == CINFER_OK) st = cuda_outputs(m, p, c, n_outputs, output_index, outputs, err);
+    if (st == CINFER_OK)
+        st = cuda_outputs(m, p, c, inputs, n_outputs, output_index, outputs, err);
     /* Always drain the streams: a failed run must not leave work behind on a context that the
      * next run reuses. */
     cinfer_status sst = p->cuda->sync(c->gpu, why);
     if (st == CINFER_OK && sst != CINFER_OK)
         st = cinfer__errorf(err, sst, "finishing the run on CUDA: %s", why);
+    c->warmed |= st == CINFER_OK;
     return st;
 }

@@ -39,6 +39,8 @@ typedef struct cinfer__model_report {
     bool cuda;
     int n_gpu_steps;           /* steps on the GPU (the rest run on the CPU) */
     int n_copies;              /* host<->device copies between steps per run */
+    int n_graph_segments;      /* CUDA graphs per run (one per segment of GPU steps) */
+    bool cuda_graphs;          /* graphs on for this model (cinfer_model_options.cuda_graphs) */
     struct cinfer__step_place *place; /* n_steps entries, heap; freed with the report */
 } cinfer__model_report;
 

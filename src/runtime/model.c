@@ -12,7 +12,13 @@
 #include "runtime/runtime.h"
 
 void cinfer_model_options_init(cinfer_model_options *o) {
-    *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20, .fuse = 1};
+    *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20, .fuse = 1,
+                                .cuda_graphs = 1};
+}
+
+static bool env_is(const char *name, const char *value) {
+    const char *s = getenv(name);
+    return s && !strcmp(s, value);
 }
 
 /* Records a failure on the model (if any) and on the calling thread. */
@@ -120,6 +126,8 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     m->rt = rt;
     m->fold_cap = o.fold_cap_bytes;
     m->fuse = o.fuse != 0;
+    m->cuda_graphs = o.cuda_graphs != 0 && !env_is("CINFER_CUDA_GRAPHS", "0") &&
+                     !env_is("CINFER_CUDA_SYNC", "1");
     m->guard = getenv("CINFER_GUARD_BYTES") && atoi(getenv("CINFER_GUARD_BYTES")) > 0;
     m->profile = getenv("CINFER_PROFILE") && atoi(getenv("CINFER_PROFILE")) > 0;
     m->path = cinfer__strdup(path ? path : "<memory>");
@@ -212,6 +220,36 @@ static int find_io(const cinfer__graph *g, const int *idx, int n, const char *na
     return -1;
 }
 
+/* A CINFER_TENSOR_DEVICE input needs a CUDA runtime, and must be host memory where its values
+ * decide shapes (the planner reads them on the host). */
+static cinfer_status check_device_input(const cinfer_model *m, int k, cinfer__err *err) {
+    const char *name = m->g->values[m->g->inputs[k]].name;
+    if (!m->rt->cuda)
+        return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s' is flagged as device memory "
+                              "(CINFER_TENSOR_DEVICE) but the runtime runs on the CPU", name);
+    if (m->input_value_needed[k])
+        return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s' is in device memory, but "
+                              "its values decide shapes and are read on the host: pass it in "
+                              "host memory", name);
+    return CINFER_OK;
+}
+
+/* A CINFER_TENSOR_DEVICE output needs a CUDA runtime and the caller's buffer. */
+static cinfer_status check_device_output(const cinfer_model *m, int k, const cinfer_tensor *t,
+                                         cinfer__err *err) {
+    const char *name = m->g->values[m->g->outputs[k]].name;
+    if (!(t->flags & CINFER_TENSOR_DEVICE)) return CINFER_OK;
+    if (!m->rt->cuda)
+        return cinfer__errorf(err, CINFER_INVALID_ARGUMENT, "output '%s' is flagged as device "
+                              "memory (CINFER_TENSOR_DEVICE) but the runtime runs on the CPU",
+                              name);
+    if (!t->data)
+        return cinfer__errorf(err, CINFER_INVALID_ARGUMENT, "output '%s' is flagged as device "
+                              "memory but data is NULL: the runtime allocates host outputs "
+                              "only (use cinfer_device_alloc)", name);
+    return CINFER_OK;
+}
+
 /* Puts the caller's inputs into model order, checking names, dtypes and ranks. */
 static cinfer_status bind_inputs(cinfer_model *m, size_t n, const char *const *names,
                                  const cinfer_tensor *inputs, cinfer_tensor *ordered,
@@ -253,6 +291,7 @@ static cinfer_status bind_inputs(cinfer_model *m, size_t n, const char *const *n
         }
         if (!t->data && cinfer_tensor_numel(t) > 0)
             return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s': data is NULL", v->name);
+        if (t->flags & CINFER_TENSOR_DEVICE) CINFER_TRY(check_device_input(m, k, err));
         ordered[k] = *t;
     }
     return CINFER_OK;
@@ -288,6 +327,8 @@ cinfer_status cinfer_model_run(cinfer_model *m, size_t n_inputs, const char *con
         if (out_idx[i] < 0)
             st = cinfer__errorf(&err, CINFER_INVALID_ARGUMENT, "the model has no output '%s'",
                                 output_names[i]);
+        else
+            st = check_device_output(m, out_idx[i], &outputs[i], &err);
     }
     cinfer__plan *p = NULL;
     bool transient = false;

@@ -81,6 +81,7 @@ static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_repor
     r->cuda = true;
     r->n_gpu_steps = p->n_gpu_steps;
     r->n_copies = p->n_xfers;
+    r->n_graph_segments = cinfer__plan_graph_segments(p);
     r->place = cinfer__calloc((size_t)p->n_steps + 1, sizeof *r->place);
     if (!r->place) return CINFER_OUT_OF_MEMORY;
     for (int s = 0; s < p->n_steps; s++) {
@@ -134,6 +135,7 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
     r->folded_bytes = p->folded_bytes;
     for (int i = 0; i < g->n_inputs; i++) r->n_dynamic += m->input_value_needed[i];
     if (p->cuda) st = report_placement(p, r);
+    r->cuda_graphs = m->cuda_graphs;
     if (transient) cinfer__plan_destroy(p);
     if (st != CINFER_OK) {
         cinfer__model_report_free(r);

@@ -70,6 +70,11 @@ typedef struct cinfer__context {
     cinfer_cuda_mctx *gpu;
     void **dptr;
     void **gpu_state;
+    /* CUDA graphs (exec_cuda.c): per step, the executable graph of the segment that starts
+     * there (NULL until captured, at the second run: warmed says the first has completed);
+     * graphs_off: this context launches step by step. */
+    void **graphs;
+    bool graphs_off, warmed;
     struct cinfer__context *next_free;
 } cinfer__context;
 
@@ -117,6 +122,8 @@ struct cinfer_model {
     bool *value_needed;       /* per graph value: needed at plan time */
     int n_nodes_imported, n_folded_conv_bn, n_folded_load;
     bool fuse;                /* run the fusion passes at load (cinfer_model_options.fuse) */
+    bool cuda_graphs;         /* CUDA: replay captured graphs (cinfer_model_options.cuda_graphs,
+                                 off under CINFER_CUDA_GRAPHS=0 or CINFER_CUDA_SYNC=1) */
     cinfer__fusions fusions;  /* what they rewrote */
     pthread_mutex_t mu;       /* guards plans, last_error and scheds */
     cinfer_scheduler *scheds; /* attached schedulers (src/sched), shut down by destroy */
@@ -165,9 +172,15 @@ cinfer_status cinfer__cuda_context_new(cinfer_model *m, cinfer__plan *p, cinfer_
 void cinfer__context_free(const cinfer__plan *p, cinfer__context *c);
 /* Adds a context to the plan's list of all contexts (the caller holds p->mu or owns p). */
 cinfer_status cinfer__plan_add_context(cinfer__plan *p, cinfer__context *c, cinfer__err *err);
+/* inputs: in model order, as bound by cinfer__plan_run (CINFER_TENSOR_DEVICE ones are copied
+ * device to device). */
 cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
-                                    size_t n_outputs, const int *output_index,
-                                    cinfer_tensor *outputs, cinfer__err *err);
+                                    const cinfer_tensor *inputs, size_t n_outputs,
+                                    const int *output_index, cinfer_tensor *outputs,
+                                    cinfer__err *err);
+/* CUDA graph segments of a placed plan: maximal runs of consecutive GPU steps in which only
+ * the first step has host<->device copies before it (docs/cuda-backend.md). */
+int cinfer__plan_graph_segments(const cinfer__plan *p);
 /* Runs one step on the CPU (exec.c). */
 cinfer_status cinfer__run_cpu_step(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
                                    const cinfer__plan_step *s, cinfer__err *err);

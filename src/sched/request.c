@@ -39,6 +39,9 @@ static cinfer_status check_input(const cinfer_scheduler *s, int k, const cinfer_
         }
     if (!t->data && cinfer_tensor_numel(t) > 0)
         return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s': data is NULL", v->name);
+    if (t->flags & CINFER_TENSOR_DEVICE) /* requests are batched by host memcpy */
+        return cinfer__errorf(err, CINFER_INVALID_INPUT, "input '%s' is in device memory: the "
+                              "scheduler takes host tensors only", v->name);
     return CINFER_OK;
 }
 

@@ -2,7 +2,17 @@
  * and run loop are tested on machines without a GPU: "device" memory is malloc'd apart from the
  * host arena and filled with NaN bytes, so a missing copy shows up as a wrong output. It runs
  * Add, Mul (same shape, or a row broadcast), Relu and 2-D float MatMul; every other op is
- * refused, so it lands on the CPU. MOCK_FAIL_CONTEXT=1 fails every context creation. */
+ * refused, so it lands on the CPU. MOCK_FAIL_CONTEXT=1 fails every context creation.
+ *
+ * ABI 3: every "device" block (weights, context arenas, mem_alloc) is registered, and each copy
+ * and run checks that its pointers are on the side it claims (a host pointer handed to run, or
+ * an h2d whose source is device memory, fails with a message), so the core's handling of
+ * CINFER_TENSOR_DEVICE tensors is checked for real. Graph capture records the steps' run calls
+ * and graph_launch replays them. MOCK_FAIL_CAPTURE=1 fails every capture at graph_end (as an
+ * invalidated capture would); MOCK_REPORT=1 prints the capture, graph launch and eager run
+ * counts on stderr when a context is destroyed. */
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,9 +24,69 @@ struct cinfer_cuda_mdev {
     size_t size, used;
 };
 
+#define MOCK_MAX_IO 4 /* the ops the mock runs take at most 2 inputs and 1 output */
+
+/* One recorded run call of a captured segment. */
+typedef struct mock_call {
+    void *state;
+    const void *in[MOCK_MAX_IO];
+    void *out[MOCK_MAX_IO];
+} mock_call;
+
+typedef struct mock_graph {
+    mock_call *calls;
+    int n, cap;
+} mock_graph;
+
 struct cinfer_cuda_mctx {
     void *arena, *staging;
+    mock_graph *capturing; /* non-NULL between graph_begin and graph_end */
+    long captures, launches, eager_runs;
 };
+
+/* ---- The "device" address ranges, so copies and runs can check their pointers ---- */
+
+#define MAX_BLOCKS 4096
+#define GUARD 64
+
+static struct block {
+    const char *base;
+    size_t size;
+} blocks[MAX_BLOCKS];
+static int n_blocks;
+static pthread_mutex_t blocks_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void block_add(const void *p, size_t size) {
+    pthread_mutex_lock(&blocks_mu);
+    if (n_blocks < MAX_BLOCKS) blocks[n_blocks++] = (struct block){p, size};
+    pthread_mutex_unlock(&blocks_mu);
+}
+
+static void block_remove(const void *p) {
+    pthread_mutex_lock(&blocks_mu);
+    for (int i = 0; i < n_blocks; i++)
+        if (blocks[i].base == p) {
+            blocks[i] = blocks[--n_blocks];
+            break;
+        }
+    pthread_mutex_unlock(&blocks_mu);
+}
+
+/* Whether [p, p + bytes) lies inside one registered device block. */
+static bool on_device(const void *p, size_t bytes) {
+    bool yes = false;
+    pthread_mutex_lock(&blocks_mu);
+    for (int i = 0; i < n_blocks && !yes; i++)
+        yes = (const char *)p >= blocks[i].base &&
+              (const char *)p + bytes <= blocks[i].base + blocks[i].size;
+    pthread_mutex_unlock(&blocks_mu);
+    return yes;
+}
+
+static bool env_on(const char *name) {
+    const char *s = getenv(name);
+    return s && atoi(s) > 0;
+}
 
 typedef struct mock_step {
     const cinfer__node *node;
@@ -42,11 +112,13 @@ static cinfer_status device_open(int index, size_t bytes, cinfer_cuda_mdev **out
     *out = calloc(1, sizeof **out);
     (*out)->block = malloc(bytes + 1);
     (*out)->size = bytes;
+    block_add((*out)->block, bytes);
     return CINFER_OK;
 }
 
 static void device_close(cinfer_cuda_mdev *d) {
     if (!d) return;
+    block_remove(d->block);
     free(d->block);
     free(d);
 }
@@ -77,6 +149,7 @@ static cinfer_status ctx_create(cinfer_cuda_mdev *d, size_t arena_bytes, size_t 
     *out = calloc(1, sizeof **out);
     (*out)->arena = malloc(arena_bytes + 1);
     memset((*out)->arena, 0xFF, arena_bytes); /* NaN until written */
+    block_add((*out)->arena, arena_bytes);
     (*out)->staging = staging_bytes ? malloc(staging_bytes) : NULL;
     if (staging_bytes) memset((*out)->staging, 0xFF, staging_bytes);
     *arena = (*out)->arena;
@@ -86,6 +159,10 @@ static cinfer_status ctx_create(cinfer_cuda_mdev *d, size_t arena_bytes, size_t 
 
 static void ctx_destroy(cinfer_cuda_mctx *c) {
     if (!c) return;
+    if (env_on("MOCK_REPORT"))
+        fprintf(stderr, "mock: context: %ld captures, %ld graph launches, %ld eager runs\n",
+                c->captures, c->launches, c->eager_runs);
+    block_remove(c->arena);
     free(c->arena);
     free(c->staging);
     free(c);
@@ -96,16 +173,46 @@ static cinfer_status ctx_bind(cinfer_cuda_mctx *c, char *why) {
     return CINFER_OK;
 }
 
-static cinfer_status copy(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
-    (void)c, (void)why;
-    for (int i = 0; i < n; i++)
-        if (cp[i].bytes) memcpy(cp[i].dst, cp[i].src, cp[i].bytes);
+/* Copies after checking that source and destination are on the sides the call names. */
+static cinfer_status checked_copy(const cinfer_cuda_copy *cp, int n, bool src_dev,
+                                  bool dst_dev, const char *what, char *why) {
+    for (int i = 0; i < n; i++) {
+        if (!cp[i].bytes) continue;
+        if (on_device(cp[i].src, cp[i].bytes) != src_dev ||
+            on_device(cp[i].dst, cp[i].bytes) != dst_dev) {
+            snprintf(why, CINFER_CUDA_MSG_LEN, "mock %s: %zu bytes from %s memory to %s memory",
+                     what, cp[i].bytes, on_device(cp[i].src, cp[i].bytes) ? "device" : "host",
+                     on_device(cp[i].dst, cp[i].bytes) ? "device" : "host");
+            return CINFER_INTERNAL;
+        }
+        memcpy(cp[i].dst, cp[i].src, cp[i].bytes);
+    }
     return CINFER_OK;
 }
 
+static cinfer_status no_capture(cinfer_cuda_mctx *c, const char *what, char *why) {
+    if (!c->capturing) return CINFER_OK;
+    snprintf(why, CINFER_CUDA_MSG_LEN, "mock: %s during a stream capture", what);
+    return CINFER_INTERNAL;
+}
+
+static cinfer_status h2d(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
+    if (no_capture(c, "h2d", why)) return CINFER_INTERNAL;
+    return checked_copy(cp, n, false, true, "h2d", why);
+}
+
+static cinfer_status d2h(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
+    if (no_capture(c, "d2h", why)) return CINFER_INTERNAL;
+    return checked_copy(cp, n, true, false, "d2h", why);
+}
+
+static cinfer_status d2d(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
+    if (no_capture(c, "d2d", why)) return CINFER_INTERNAL;
+    return checked_copy(cp, n, true, true, "d2d", why);
+}
+
 static cinfer_status sync_ctx(cinfer_cuda_mctx *c, char *why) {
-    (void)c, (void)why;
-    return CINFER_OK;
+    return no_capture(c, "sync", why);
 }
 
 static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
@@ -140,10 +247,7 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
 
 static void release(void *state) { free(state); }
 
-static cinfer_status run(cinfer_cuda_mctx *c, void *state, const void *const *in,
-                         void *const *out, char *why) {
-    (void)c, (void)why;
-    const mock_step *s = state;
+static void execute(const mock_step *s, const void *const *in, void *const *out) {
     const char *op = s->node->op_type;
     const float *a = in[0], *b = in[1];
     float *y = out[0];
@@ -162,7 +266,132 @@ static cinfer_status run(cinfer_cuda_mctx *c, void *state, const void *const *in
         int64_t nb = numel(&s->b);
         for (int64_t i = 0; i < n; i++) y[i] = op[0] == 'A' ? a[i] + b[i % nb] : a[i] * b[i % nb];
     }
+}
+
+static cinfer_status record(mock_graph *g, void *state, const void *const *in, void *const *out,
+                            int n_in, char *why) {
+    if (g->n == g->cap) {
+        int cap = g->cap ? 2 * g->cap : 16;
+        mock_call *calls = realloc(g->calls, (size_t)cap * sizeof *calls);
+        if (!calls) {
+            snprintf(why, CINFER_CUDA_MSG_LEN, "mock: out of memory recording a capture");
+            return CINFER_OUT_OF_MEMORY;
+        }
+        g->calls = calls;
+        g->cap = cap;
+    }
+    mock_call *k = &g->calls[g->n++];
+    memset(k, 0, sizeof *k);
+    k->state = state;
+    for (int i = 0; i < n_in && i < MOCK_MAX_IO; i++) k->in[i] = in[i];
+    k->out[0] = out[0];
     return CINFER_OK;
+}
+
+static cinfer_status run(cinfer_cuda_mctx *c, void *state, const void *const *in,
+                         void *const *out, char *why) {
+    const mock_step *s = state;
+    int n_in = s->node->n_in;
+    for (int i = 0; i < n_in; i++)
+        if (in[i] && !on_device(in[i], 1)) {
+            snprintf(why, CINFER_CUDA_MSG_LEN, "mock run of %s: input %d is host memory",
+                     s->node->op_type, i);
+            return CINFER_INTERNAL;
+        }
+    if (!on_device(out[0], 1)) {
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock run of %s: output is host memory",
+                 s->node->op_type);
+        return CINFER_INTERNAL;
+    }
+    if (c->capturing) return record(c->capturing, state, in, out, n_in, why);
+    c->eager_runs++;
+    execute(s, in, out);
+    return CINFER_OK;
+}
+
+/* ---- Graphs: a capture is the list of run calls; a launch replays it ---- */
+
+static int fail_capture;
+
+static cinfer_status graph_begin(cinfer_cuda_mctx *c, char *why) {
+    if (c->capturing) {
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock: capture already in progress");
+        return CINFER_INTERNAL;
+    }
+    c->capturing = calloc(1, sizeof *c->capturing);
+    return CINFER_OK;
+}
+
+static void graph_release(void *graph) {
+    mock_graph *g = graph;
+    if (!g) return;
+    free(g->calls);
+    free(g);
+}
+
+static cinfer_status graph_end(cinfer_cuda_mctx *c, void **graph, char *why) {
+    mock_graph *g = c->capturing;
+    c->capturing = NULL;
+    *graph = NULL;
+    if (fail_capture || env_on("MOCK_FAIL_CAPTURE")) {
+        fail_capture = 0;
+        graph_release(g);
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock cudaStreamEndCapture: operation not permitted "
+                 "when stream is capturing (cudaErrorStreamCaptureInvalidated, injected)");
+        return CINFER_DEVICE;
+    }
+    c->captures++;
+    *graph = g;
+    return CINFER_OK;
+}
+
+static cinfer_status graph_launch(cinfer_cuda_mctx *c, void *graph, char *why) {
+    const mock_graph *g = graph;
+    if (no_capture(c, "graph_launch", why)) return CINFER_INTERNAL;
+    c->launches++;
+    for (int i = 0; i < g->n; i++) execute(g->calls[i].state, g->calls[i].in, g->calls[i].out);
+    return CINFER_OK;
+}
+
+static void fail_next_capture(void) { fail_capture = 1; }
+
+/* ---- The caller's device memory: malloc'd, NaN-filled, with a guard checked at free ---- */
+
+static cinfer_status mem_alloc(int index, size_t bytes, void **ptr, char *why) {
+    (void)index;
+    unsigned char *p = malloc(bytes + GUARD);
+    if (!p) {
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock: out of memory");
+        return CINFER_OUT_OF_MEMORY;
+    }
+    memset(p, 0xFF, bytes + GUARD);
+    block_add(p, bytes);
+    *ptr = p;
+    return CINFER_OK;
+}
+
+static void mem_free(int index, void *ptr) {
+    (void)index;
+    if (!ptr) return;
+    size_t bytes = 0;
+    pthread_mutex_lock(&blocks_mu);
+    for (int i = 0; i < n_blocks; i++)
+        if (blocks[i].base == ptr) bytes = blocks[i].size;
+    pthread_mutex_unlock(&blocks_mu);
+    for (size_t i = 0; i < GUARD; i++)
+        if (((unsigned char *)ptr)[bytes + i] != 0xFF) {
+            fprintf(stderr, "mock: MOCK GUARD BROKEN after a %zu-byte device block\n", bytes);
+            break;
+        }
+    block_remove(ptr);
+    free(ptr);
+}
+
+static cinfer_status mem_copy(int index, void *dst, const void *src, size_t bytes, int to_device,
+                              char *why) {
+    (void)index;
+    cinfer_cuda_copy cp = {dst, src, bytes};
+    return checked_copy(&cp, 1, !to_device, to_device, "mem_copy", why);
 }
 
 static void fail_next_alloc(void) { fail_next = 1; }
@@ -171,8 +400,11 @@ static const cinfer_cuda_api api = {
     .abi = CINFER_CUDA_MODULE_ABI, .struct_size = sizeof(cinfer_cuda_api), .probe = probe,
     .device_open = device_open, .device_close = device_close,
     .weights_upload = weights_upload, .ctx_create = ctx_create, .ctx_destroy = ctx_destroy,
-    .ctx_bind = ctx_bind, .h2d = copy, .d2h = copy, .sync = sync_ctx, .supports = supports,
+    .ctx_bind = ctx_bind, .h2d = h2d, .d2h = d2h, .sync = sync_ctx, .supports = supports,
     .prepare = prepare, .release = release, .run = run, .test_fail_next_alloc = fail_next_alloc,
+    .graph_begin = graph_begin, .graph_end = graph_end, .graph_launch = graph_launch,
+    .graph_release = graph_release, .test_fail_next_capture = fail_next_capture,
+    .mem_alloc = mem_alloc, .mem_free = mem_free, .mem_copy = mem_copy, .d2d = d2d,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

@@ -119,7 +119,7 @@ typedef enum opt_id {
     O_INPUT, O_SHAPE, O_DIM, O_OUTDIR, O_DEVICE, O_THREADS, O_SEED,
     O_BATCH, O_WARMUP, O_ITERS, O_DURATION, O_JSON, O_VERBOSE, O_HELP,
     O_CONCURRENCY, O_RATE, O_ARRIVAL, O_MAXBATCH, O_DELAY, O_INSTANCES, O_INTERVAL,
-    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION
+    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION, O_NO_GRAPHS, O_IO
 } opt_id;
 
 static const struct {
@@ -151,6 +151,8 @@ static const struct {
     {NULL, "--max-trials", O_TRIALS, OPT_LOAD, 1},
     {NULL, "--csv", O_CSV, OPT_LOAD, 1},
     {NULL, "--no-fusion", O_NO_FUSION, 0, 0},
+    {NULL, "--no-cuda-graphs", O_NO_GRAPHS, 0, 0},
+    {NULL, "--io", O_IO, OPT_BENCH | OPT_OUTDIR, 1},
     {"-v", "--verbose", O_VERBOSE, 0, 0},
     {"-h", "--help", O_HELP, 0, 0},
 };
@@ -255,6 +257,11 @@ static int set_value_opt(cli_opts *o, opt_id id, const char *opt, char *v) {
         return 0;
     }
     case O_OUTDIR: o->out_dir = v; return 0;
+    case O_IO:
+        if (strcmp(v, "host") && strcmp(v, "device"))
+            return cli_usage_error(o->cmd, "%s '%s': expected host or device", opt, v);
+        o->device_io = !strcmp(v, "device");
+        return 0;
     case O_DEVICE:
         if (!strcmp(v, "auto")) o->device = CINFER_DEVICE_AUTO;
         else if (!strcmp(v, "cpu")) o->device = CINFER_DEVICE_CPU;
@@ -323,6 +330,7 @@ static int parse_option(int argc, char **argv, int *i, unsigned allowed, cli_opt
         if (opt_table[k].id == O_JSON) o->json = true;
         else if (opt_table[k].id == O_VERBOSE) o->verbose = true;
         else if (opt_table[k].id == O_NO_FUSION) o->no_fusion = true;
+        else if (opt_table[k].id == O_NO_GRAPHS) o->no_cuda_graphs = true;
         else o->help = true;
         return 0;
     }
@@ -338,6 +346,9 @@ static int check_opts(cli_opts *o) {
     if (!o->model) return cli_usage_error(o->cmd, "'%s' needs a MODEL file", o->cmd);
     if (o->iterations && o->duration_given)
         return cli_usage_error(o->cmd, "give --iterations or --duration, not both");
+    if (o->device_io && o->n_levels)
+        return cli_usage_error(o->cmd, "--io device times cinfer_model_run only, not the "
+                               "scheduler's load generator (--concurrency, --request-rate)");
     if (o->load_flag_given && !o->n_levels)
         return cli_usage_error(o->cmd, "the batcher, window and --csv options need "
                                "--concurrency or --request-rate");
@@ -414,6 +425,7 @@ int cli_load(const cli_opts *o, cinfer_runtime **rt, cinfer_model **model) {
     cinfer_model_options mo;
     cinfer_model_options_init(&mo);
     mo.fuse = !o->no_fusion;
+    mo.cuda_graphs = !o->no_cuda_graphs;
     s = cinfer_model_load(*rt, o->model, &mo, model);
     if (s != CINFER_OK) {
         int rc = cli_fail_api(s);

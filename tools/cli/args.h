@@ -63,6 +63,8 @@ typedef struct cli_opts {
     bool duration_given;
     bool json;
     bool no_fusion;       /* --no-fusion: load without the fusion passes */
+    bool no_cuda_graphs;  /* --no-cuda-graphs: one launch per GPU step */
+    bool device_io;       /* --io device (run, bench): inputs and outputs in device memory */
     /* bench's load generator (bench.c): closed loop at concurrency levels or open loop at
      * request rates, through a scheduler configured by the batcher flags */
     double *levels;      /* --concurrency or --request-rate levels, in order */
@@ -102,5 +104,16 @@ typedef struct cli_inputs {
  * "random (seed N)" notes. Returns 0 or the exit code after printing the error. */
 int cli_make_inputs(const cli_opts *opts, cinfer_model *model, bool quiet, cli_inputs *in);
 void cli_inputs_free(cli_inputs *in);
+
+/* --io device (devio.c): `dev` gets n tensors shaped like `host` whose data is fresh device
+ * memory flagged CINFER_TENSOR_DEVICE (empty tensors stay host, data NULL); with `upload` the
+ * host bytes are copied in. Returns 0 or the exit code after printing the error (then nothing
+ * is left allocated). Free with cli_device_free. */
+int cli_device_tensors(cinfer_runtime *rt, const cinfer_tensor *host, size_t n, bool upload,
+                       cinfer_tensor *dev);
+/* Copies each device tensor's bytes into the same-shaped host tensor's buffer. */
+int cli_device_download(cinfer_runtime *rt, const cinfer_tensor *dev, size_t n,
+                        cinfer_tensor *host);
+void cli_device_free(cinfer_runtime *rt, cinfer_tensor *dev, size_t n);
 
 #endif

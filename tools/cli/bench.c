@@ -51,10 +51,12 @@ static int alloc_outputs(cinfer_model *m, const cli_inputs *in, cinfer_tensor *o
     return 0;
 }
 
+/* `ins`: in->t, or their device copies under --io device (then `bufs` are device memory). */
 static int timed_loop(const cli_opts *o, cinfer_model *m, const cli_inputs *in,
-                      cinfer_tensor *bufs, size_t n_out, bench_result *r) {
+                      const cinfer_tensor *ins, cinfer_tensor *bufs, size_t n_out,
+                      bench_result *r) {
     for (int w = 0; w < o->warmup; w++) {
-        cinfer_status s = cinfer_model_run(m, in->n, in->names, in->t, n_out, NULL, bufs);
+        cinfer_status s = cinfer_model_run(m, in->n, in->names, ins, n_out, NULL, bufs);
         if (s != CINFER_OK) return cli_fail_api(s);
     }
     if (o->iterations)
@@ -66,7 +68,7 @@ static int timed_loop(const cli_opts *o, cinfer_model *m, const cli_inputs *in,
         if (o->iterations ? (int64_t)r->n >= o->iterations : r->n > 0 && t - start >= o->duration)
             break;
         double t0 = now_s();
-        cinfer_status s = cinfer_model_run(m, in->n, in->names, in->t, n_out, NULL, bufs);
+        cinfer_status s = cinfer_model_run(m, in->n, in->names, ins, n_out, NULL, bufs);
         t = now_s();
         if (s != CINFER_OK) return cli_fail_api(s);
         int rc = push_latency(r, (t - t0) * 1e3);
@@ -97,6 +99,7 @@ static void print_results(const cli_opts *o, cinfer_runtime *rt, const cli_input
     FILE *h = o->json ? stderr : stdout;
     fprintf(h, "model:      %s\ndevice:     %s, %d threads\nbatch:      %lld\n", o->model, dev,
             threads, (long long)in->batch);
+    if (o->device_io) fprintf(h, "io:         device (inputs uploaded once, outputs kept)\n");
     fprintf(h, "iterations: %zu in %.3f s (after %d warmup runs)\n", r->n, r->wall_s, o->warmup);
     fprintf(h, "throughput: %.2f samples/s\n", tput);
     fprintf(h, "latency ms: min %.4g  p50 %.4g  p90 %.4g  p99 %.4g  max %.4g  mean %.4g\n",
@@ -104,12 +107,12 @@ static void print_results(const cli_opts *o, cinfer_runtime *rt, const cli_input
     if (!o->json) return;
     printf("{\"model\": ");
     json_string(stdout, o->model);
-    printf(", \"device\": \"%s\", \"batch\": %lld, \"threads\": %d, \"warmup\": %d, "
-           "\"iterations\": %zu, \"duration_s\": %.6f, \"throughput_per_s\": %.6g, "
+    printf(", \"device\": \"%s\", \"io\": \"%s\", \"batch\": %lld, \"threads\": %d, "
+           "\"warmup\": %d, \"iterations\": %zu, \"duration_s\": %.6f, \"throughput_per_s\": %.6g, "
            "\"latency_ms\": {\"min\": %.6g, \"p50\": %.6g, \"p90\": %.6g, \"p99\": %.6g, "
            "\"max\": %.6g, \"mean\": %.6g}}\n",
-           dev, (long long)in->batch, threads, o->warmup, r->n, r->wall_s, tput, st.min, st.p50,
-           st.p90, st.p99, st.max, st.mean);
+           dev, o->device_io ? "device" : "host", (long long)in->batch, threads, o->warmup, r->n,
+           r->wall_s, tput, st.min, st.p50, st.p90, st.p99, st.max, st.mean);
 }
 
 static int bench(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const cli_inputs *in) {
@@ -120,7 +123,19 @@ static int bench(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const c
     int rc = 0;
     if (!owned || !bufs) rc = cli_fail(CINFER_OUT_OF_MEMORY, "out of memory");
     if (!rc) rc = alloc_outputs(m, in, owned, bufs, n_out);
-    if (!rc) rc = timed_loop(o, m, in, bufs, n_out, &r);
+    /* --io device: inputs uploaded once, before timing; outputs stay on the device. */
+    cinfer_tensor *dev_in = NULL, *dev_out = NULL;
+    bool dev = !rc && o->device_io;
+    if (dev && (!(dev_in = cinfer__calloc(in->n + 1, sizeof *dev_in)) ||
+                !(dev_out = cinfer__calloc(n_out + 1, sizeof *dev_out))))
+        rc = cli_fail(CINFER_OUT_OF_MEMORY, "out of memory");
+    if (dev && !rc) rc = cli_device_tensors(rt, in->t, in->n, true, dev_in);
+    if (dev && !rc) rc = cli_device_tensors(rt, bufs, n_out, false, dev_out);
+    if (!rc) rc = timed_loop(o, m, in, dev ? dev_in : in->t, dev ? dev_out : bufs, n_out, &r);
+    if (dev_in) cli_device_free(rt, dev_in, in->n); /* a no-op on entries never allocated */
+    if (dev_out) cli_device_free(rt, dev_out, n_out);
+    cinfer__free(dev_in);
+    cinfer__free(dev_out);
     if (!rc) print_results(o, rt, in, &r);
     if (!rc && getenv("CINFER_PROFILE")) cinfer__model_profile_print(m, stderr);
     for (size_t k = 0; owned && k < n_out; k++) cinfer_tensor_release(&owned[k]);

@@ -140,6 +140,12 @@ static void print_placement(const cinfer__model_report *r) {
     printf("placement (cuda): %d of %d steps on the GPU, %d on the CPU, %d host<->device "
            "copies per run\n", r->n_gpu_steps, r->n_steps, r->n_steps - r->n_gpu_steps,
            r->n_copies);
+    if (r->cuda_graphs)
+        printf("cuda graphs: %d segment%s, one graph launch each per run\n", r->n_graph_segments,
+               r->n_graph_segments == 1 ? "" : "s");
+    else
+        printf("cuda graphs: off, one launch per GPU step (%d segment%s when on)\n",
+               r->n_graph_segments, r->n_graph_segments == 1 ? "" : "s");
     for (int s = 0; s < r->n_steps; s++) {
         const cinfer__step_place *p = &r->place[s];
         printf("  %-28.28s %-22.22s %s", p->name, p->op_type, p->gpu ? "cuda" : "cpu");

@@ -30,6 +30,7 @@ static const char usage_runtime[] =
     "  --device D         auto (default: a GPU if usable, else the CPU), cpu or cuda\n"
     "  --threads N        CPU threads (default: all cores)\n"
     "  --no-fusion        keep the graph op by op (no fused MatMul+bias+GELU, Add+LayerNorm..)\n"
+    "  --no-cuda-graphs   CUDA: one launch per GPU step instead of replaying captured graphs\n"
     "  -v, --verbose      also print the runtime's info messages\n";
 
 void cli_print_usage(const char *cmd, int to_stderr) {
@@ -39,6 +40,7 @@ void cli_print_usage(const char *cmd, int to_stderr) {
     } else if (!strcmp(cmd, "run")) {
         fprintf(f, "usage: cinfer run MODEL [options]\n\n%s"
                    "  -o DIR             write each output to DIR/NAME.npy\n"
+                   "  --io host|device   device: inputs and outputs in GPU memory (CUDA only)\n"
                    "  --seed N           seed of the random inputs (default: from the clock)\n%s",
                 usage_inputs, usage_runtime);
     } else if (!strcmp(cmd, "inspect")) {
@@ -52,6 +54,7 @@ void cli_print_usage(const char *cmd, int to_stderr) {
                    "  --iterations N     timed runs (default: as many as fit --duration)\n"
                    "  --duration S       seconds of timed runs (default 5)\n"
                    "  --json             print one JSON object on stdout (the rest to stderr)\n"
+                   "  --io host|device   device: inputs uploaded once, outputs left on the GPU\n"
                    "  --seed N           seed of the random inputs\n"
                    "load generator (requests through the scheduler; see docs/scheduler.md):\n"
                    "  --concurrency A[:B[:STEP]]  closed loop at each concurrency level\n"

@@ -111,7 +111,35 @@ static int save_output(const char *dir, const char *name, size_t k, char (*stems
     return 0;
 }
 
-static int run_and_report(const cli_opts *o, cinfer_model *m, const cli_inputs *in) {
+/* --io device: the inputs uploaded to device memory; a first run learns the output shapes
+ * (host outputs), a second writes device outputs, which are downloaded over the first run's
+ * host buffers (poisoned with NaN bytes first, so a missing write shows). */
+static int run_device_io(cinfer_runtime *rt, cinfer_model *m, const cli_inputs *in,
+                         cinfer_tensor *outs, size_t n_out) {
+    cinfer_tensor *di = cinfer__calloc(in->n + 1, sizeof *di);
+    cinfer_tensor *dout = cinfer__calloc(n_out + 1, sizeof *dout);
+    int rc = di && dout ? 0 : cli_fail(CINFER_OUT_OF_MEMORY, "out of memory");
+    if (!rc) rc = cli_device_tensors(rt, in->t, in->n, true, di);
+    cinfer_status s = CINFER_OK;
+    if (!rc && (s = cinfer_model_run(m, in->n, in->names, di, n_out, NULL, outs)))
+        rc = cli_fail_api(s);
+    if (!rc) rc = cli_device_tensors(rt, outs, n_out, false, dout);
+    if (!rc && (s = cinfer_model_run(m, in->n, in->names, di, n_out, NULL, dout)))
+        rc = cli_fail_api(s);
+    for (size_t k = 0; !rc && k < n_out; k++)
+        if (outs[k].data)
+            memset(outs[k].data, 0xFF, (size_t)cinfer_tensor_numel(&outs[k]) *
+                                           cinfer_dtype_size(outs[k].dtype));
+    if (!rc) rc = cli_device_download(rt, dout, n_out, outs);
+    if (di) cli_device_free(rt, di, in->n);
+    if (dout) cli_device_free(rt, dout, n_out);
+    cinfer__free(di);
+    cinfer__free(dout);
+    return rc;
+}
+
+static int run_and_report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m,
+                          const cli_inputs *in) {
     size_t n_out = cinfer_model_output_count(m);
     cinfer_tensor *outs = cinfer__calloc(n_out, sizeof *outs);
     char (*stems)[256] = cinfer__calloc(n_out, sizeof *stems);
@@ -120,8 +148,10 @@ static int run_and_report(const cli_opts *o, cinfer_model *m, const cli_inputs *
         rc = cli_fail(CINFER_OUT_OF_MEMORY, "out of memory");
         goto done;
     }
-    cinfer_status s = cinfer_model_run(m, in->n, in->names, in->t, n_out, NULL, outs);
-    if (s != CINFER_OK) {
+    cinfer_status s = CINFER_OK;
+    if (o->device_io) {
+        if ((rc = run_device_io(rt, m, in, outs, n_out))) goto done;
+    } else if ((s = cinfer_model_run(m, in->n, in->names, in->t, n_out, NULL, outs))) {
         rc = cli_fail_api(s);
         goto done;
     }
@@ -153,7 +183,7 @@ int cli_cmd_run(int argc, char **argv) {
     if ((rc = cli_load(&o, &rt, &m))) goto done;
     if ((rc = cli_make_inputs(&o, m, false, &in))) goto done;
     if (o.out_dir && (rc = make_dirs(o.out_dir))) goto done;
-    rc = run_and_report(&o, m, &in);
+    rc = run_and_report(&o, rt, m, &in);
     fflush(stdout);
 done:
     cli_inputs_free(&in);
