@@ -386,6 +386,31 @@ cudaError_t cinfer_k_range_i32(int32_t *y, int64_t start, int64_t delta, size_t 
 cudaError_t cinfer_k_range_i64(int64_t *y, int64_t start, int64_t delta, size_t n,
                                cudaStream_t stream);
 
+/* ---- chain.cu ------------------------------------------------------------------------------ */
+
+/* An ElementwiseChain (src/ops/chain.h, same numbering): n_ops ops applied in order to each
+ * element, binary ones with a constant c[k] or the chain's input x as the other operand. */
+#define CINFER_K_CHAIN_MAX_OPS 16
+enum {
+    CINFER_K_CHAIN_RELU, CINFER_K_CHAIN_SIGMOID, CINFER_K_CHAIN_TANH, CINFER_K_CHAIN_EXP,
+    CINFER_K_CHAIN_LOG, CINFER_K_CHAIN_NEG, CINFER_K_CHAIN_ABS, CINFER_K_CHAIN_SQRT,
+    CINFER_K_CHAIN_RECIPROCAL, CINFER_K_CHAIN_ERF, CINFER_K_CHAIN_ADD, CINFER_K_CHAIN_SUB,
+    CINFER_K_CHAIN_MUL, CINFER_K_CHAIN_DIV, CINFER_K_CHAIN_MAX, CINFER_K_CHAIN_MIN
+};
+enum {
+    CINFER_K_CHAIN_UNARY, CINFER_K_CHAIN_CONST_RIGHT, CINFER_K_CHAIN_CONST_LEFT,
+    CINFER_K_CHAIN_INPUT_RIGHT, CINFER_K_CHAIN_INPUT_LEFT
+};
+typedef struct cinfer_k_chain {
+    int32_t n_ops;
+    int32_t op[CINFER_K_CHAIN_MAX_OPS], operand[CINFER_K_CHAIN_MAX_OPS];
+    float c[CINFER_K_CHAIN_MAX_OPS];
+} cinfer_k_chain;
+
+/* y[i] = chain(x[i]) for n dense floats; y must not overlap x (input operands reread x). */
+cudaError_t cinfer_k_chain_f32(float *y, const float *x, size_t n, const cinfer_k_chain *ch,
+                               cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

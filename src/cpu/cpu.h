@@ -53,6 +53,7 @@ extern const cinfer__cpu_kernel cinfer__cpu_resize[];
 extern const cinfer__cpu_kernel cinfer__cpu_pad[];
 extern const cinfer__cpu_kernel cinfer__cpu_misc[];
 extern const cinfer__cpu_kernel cinfer__cpu_attention[];
+extern const cinfer__cpu_kernel cinfer__cpu_chain[];
 
 /* Single-threaded sgemm on row-major data (OpenBLAS underneath; cinfer's pool provides the
  * parallelism): C[M,N] = alpha * op(A) op(B) + beta * C. */

@@ -8,7 +8,7 @@ static const cinfer__cpu_kernel *const families[] = {
     cinfer__cpu_pool,        cinfer__cpu_norm,   cinfer__cpu_reduce,
     cinfer__cpu_shape,       cinfer__cpu_gather, cinfer__cpu_resize,
     cinfer__cpu_pad,
-    cinfer__cpu_misc,        cinfer__cpu_attention,
+    cinfer__cpu_misc,        cinfer__cpu_attention, cinfer__cpu_chain,
 };
 
 const cinfer__cpu_kernel *cinfer__cpu_find(const char *domain, const char *op_type) {

@@ -152,7 +152,8 @@ fail:
 static const cuda_op *find_op(const cinfer__node *n) {
     static const cuda_op *const tables[] = {cinfer_cuda_ops_linalg, cinfer_cuda_ops_conv,
                                             cinfer_cuda_ops_elementwise, cinfer_cuda_ops_misc,
-                                            cinfer_cuda_ops_fused, cinfer_cuda_ops_resize, NULL};
+                                            cinfer_cuda_ops_fused, cinfer_cuda_ops_resize,
+                                            cinfer_cuda_ops_chain, NULL};
     for (int t = 0; tables[t]; t++)
         for (const cuda_op *op = tables[t]; op->op_type; op++)
             if (!strcmp(op->op_type, n->op_type) && !strcmp(op->domain, n->domain)) return op;

@@ -50,6 +50,7 @@ extern const cuda_op cinfer_cuda_ops_elementwise[];
 extern const cuda_op cinfer_cuda_ops_misc[];
 extern const cuda_op cinfer_cuda_ops_resize[];
 extern const cuda_op cinfer_cuda_ops_fused[];
+extern const cuda_op cinfer_cuda_ops_chain[];
 
 /* Writes a refusal reason and returns CINFER_UNSUPPORTED. */
 static inline cinfer_status cuda_no(char *why, const char *fmt, const char *arg) {

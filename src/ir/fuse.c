@@ -174,6 +174,7 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
     case CINFER_FUSION_ATTENTION: return "Q K^T, scale, mask, Softmax, . V -> Attention";
     case CINFER_FUSION_LAYERNORM: return "LayerNorm in elementwise ops -> LayerNormalization";
     case CINFER_FUSION_SKIP_LAYERNORM: return "Add + LayerNormalization -> SkipLayerNorm";
+    case CINFER_FUSION_CHAIN: return "elementwise ops -> ElementwiseChain";
     default: return "?";
     }
 }
@@ -187,5 +188,6 @@ cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer_
     CINFER_TRY(cinfer__fuse_activation(g, &done->count[CINFER_FUSION_ACTIVATION], err));
     CINFER_TRY(cinfer__fuse_layernorm(g, &done->count[CINFER_FUSION_LAYERNORM], err));
     CINFER_TRY(cinfer__fuse_skip_layernorm(g, &done->count[CINFER_FUSION_SKIP_LAYERNORM], err));
+    CINFER_TRY(cinfer__fuse_chain(g, &done->count[CINFER_FUSION_CHAIN], err)); /* last */
     return CINFER_OK;
 }

@@ -58,5 +58,6 @@ cinfer_status cinfer__fuse_activation(cinfer__graph *g, int *count, cinfer__err 
 cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_skip_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
+cinfer_status cinfer__fuse_chain(cinfer__graph *g, int *count, cinfer__err *err);
 
 #endif

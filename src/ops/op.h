@@ -60,6 +60,7 @@ extern const cinfer__op_def cinfer__ops_resize[];
 extern const cinfer__op_def cinfer__ops_pad[];
 extern const cinfer__op_def cinfer__ops_misc[];
 extern const cinfer__op_def cinfer__ops_attention[];
+extern const cinfer__op_def cinfer__ops_chain[];
 
 /* Helpers for infer functions. */
 static inline void cinfer__set_out(cinfer_tensor *t, cinfer_dtype dt, int rank,

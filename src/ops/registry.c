@@ -8,7 +8,7 @@ static const cinfer__op_def *const families[] = {
     cinfer__ops_pool,        cinfer__ops_norm,   cinfer__ops_reduce,
     cinfer__ops_shape,       cinfer__ops_gather, cinfer__ops_resize,
     cinfer__ops_pad,
-    cinfer__ops_misc,        cinfer__ops_attention,
+    cinfer__ops_misc,        cinfer__ops_attention, cinfer__ops_chain,
 };
 
 #define N_FAMILIES (sizeof families / sizeof families[0])

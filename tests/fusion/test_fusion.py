@@ -364,7 +364,7 @@ def build_cases(rng):
     c.output("lin", xv @ w + b)
     cases.append(c)
 
-    c = Case("miss_gelu_wrong_constant", {}, rng)
+    c = Case("miss_gelu_wrong_constant", {"chain": 1}, rng)  # not a GELU: a generic chain
     xv = c.input("x", (3, 11))
     c.const("g_sqrt2", 1.5)
     c.const("g_one", 1.0)
@@ -375,6 +375,70 @@ def build_cases(rng):
     c.node("Mul", ["x", "g_a"], ["g_m"])
     c.node("Mul", ["g_m", "g_half"], ["g_y"])
     c.output("g_y", 0.5 * xv * (1 + ERF(xv / 1.5)))
+    cases.append(c)
+
+    # Runs of elementwise ops -> ElementwiseChain.
+    c = Case("chain_silu", {"chain": 1}, rng)
+    xv = c.input("x", (3, 7, 33))
+    c.node("Sigmoid", ["x"], ["s"])
+    c.node("Mul", ["x", "s"], ["y"])
+    c.output("y", xv / (1 + np.exp(-xv)))
+    cases.append(c)
+
+    c = Case("chain_hardswish_decomposed", {"chain": 1}, rng)
+    xv = c.input("x", (2, 5, 9, 11)) * 2
+    c.feeds["x"] *= 2
+    c.const("three", 3.0)
+    c.const("zero", 0.0)
+    c.const("six", 6.0)
+    c.node("Add", ["x", "three"], ["a"])
+    c.node("Max", ["a", "zero"], ["r"])
+    c.node("Min", ["six", "r"], ["m"])
+    c.node("Mul", ["x", "m"], ["p"])
+    c.node("Div", ["p", "six"], ["y"])
+    c.output("y", xv * np.minimum(np.maximum(xv + 3, 0), 6) / 6)
+    cases.append(c)
+
+    c = Case("chain_const_left_unaries", {"chain": 1}, rng)
+    xv = c.input("x", (4, 1001))
+    c.const("one", [1.0])  # shape [1]: broadcasts without changing x's shape
+    c.const("half", 0.5)
+    c.node("Sub", ["one", "x"], ["d"])
+    c.node("Mul", ["d", "half"], ["h"])
+    c.node("Exp", ["h"], ["e"])
+    c.node("Neg", ["e"], ["n"])
+    c.node("Abs", ["n"], ["a"])
+    c.node("Sqrt", ["a"], ["q"])
+    c.node("Tanh", ["q"], ["t"])
+    c.node("Reciprocal", ["t"], ["y"])
+    c.output("y", 1 / np.tanh(np.sqrt(np.abs(-np.exp((1 - xv) * 0.5)))))
+    cases.append(c)
+
+    c = Case("chain_scalar_input_rank1_const", {"chain": 1}, rng)
+    xv = c.input("x", ())
+    c.const("two", [2.0])
+    c.node("Relu", ["x"], ["r"])
+    c.node("Add", ["r", "two"], ["y"])
+    c.output("y", np.maximum(xv, 0).reshape(1) + 2)
+    cases.append(c)
+
+    c = Case("chain_split_by_output", {"chain": 2}, rng)  # e is an output: the run splits there
+    xv = c.input("x", (5, 13))
+    c.const("k", 0.25)
+    c.node("Mul", ["x", "k"], ["m"])
+    c.node("Exp", ["m"], ["e"])
+    c.node("Neg", ["e"], ["n"])
+    c.node("Sigmoid", ["n"], ["y"])
+    c.output("e", np.exp(xv * 0.25))
+    c.output("y", 1 / (1 + np.exp(np.exp(xv * 0.25))))
+    cases.append(c)
+
+    c = Case("miss_chain_tensor_operand", {}, rng)  # Add of two tensors ends the run at once
+    xv = c.input("x", (6, 10))
+    zv = c.input("z", (6, 10))
+    c.node("Add", ["x", "z"], ["a"])
+    c.node("Relu", ["a"], ["y"])
+    c.output("y", np.maximum(xv + zv, 0))
     cases.append(c)
 
     c = Case("miss_layernorm_mean_read", {}, rng)
@@ -397,6 +461,7 @@ KIND_PATTERNS = {
     "Attention": r"Q K\^T, scale, mask, Softmax, \. V -> Attention\s+(\d+)",
     "LayerNorm": r"LayerNorm in elementwise ops -> LayerNormalization\s+(\d+)",
     "Add + LayerNormalization": r"Add \+ LayerNormalization -> SkipLayerNorm\s+(\d+)",
+    "chain": r"elementwise ops -> ElementwiseChain\s+(\d+)",
 }
 
 
