@@ -1,4 +1,8 @@
-// Cast between float, int64, int32 and bool (one byte, 0 or 1).
+// Cast between float, int64, int32 and bool (one byte, 0 or 1), and float to the 16-bit GEMM
+// operand types (fp16, bfloat16) of reduced-precision plans.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
 #include "common.cuh"
 
 namespace {
@@ -29,6 +33,15 @@ static cudaError_t cast_from(void *y, cinfer_k_dtype to, const void *x, int64_t 
     return cudaErrorInvalidValue;
 }
 
+// Round to nearest even, as cuBLASLt expects of its operands; out-of-range fp16 becomes inf.
+__global__ void f32_to_f16(__half *y, const float *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2half_rn(x[i]);
+}
+
+__global__ void f32_to_bf16(__nv_bfloat16 *y, const float *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2bfloat16_rn(x[i]);
+}
+
 }  // namespace
 
 extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
@@ -43,4 +56,22 @@ extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
     case CINFER_K_BOOL: return cast_from<uint8_t>(y, to, x, m, true, stream);
     }
     return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t cinfer_k_f32_to_f16(void *y, const float *x, size_t n,
+                                           cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    int64_t m = (int64_t)n;
+    f32_to_f16<<<k_blocks_for(m), K_BLOCK, 0, stream>>>((__half *)y, x, m);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n,
+                                            cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    int64_t m = (int64_t)n;
+    f32_to_bf16<<<k_blocks_for(m), K_BLOCK, 0, stream>>>((__nv_bfloat16 *)y, x, m);
+    return cudaGetLastError();
 }

@@ -307,6 +307,10 @@ cudaError_t cinfer_k_gather(void *y, const void *data, const int64_t *indices, i
  * unspecified), anything to bool is x != 0, bool to anything is 0 or 1. */
 cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x, cinfer_k_dtype from, size_t n,
                           cudaStream_t stream);
+/* y[i] = x[i] rounded to nearest even as IEEE fp16 (y: n halves; beyond +-65504 gives inf) or
+ * as bfloat16 (y: n bfloat16s), for the GEMM operands of fp16/bf16 plans. */
+cudaError_t cinfer_k_f32_to_f16(void *y, const float *x, size_t n, cudaStream_t stream);
+cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n, cudaStream_t stream);
 
 /* ---- pool.cu ------------------------------------------------------------------------------ */
 

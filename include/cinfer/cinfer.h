@@ -128,6 +128,19 @@ CINFER_API int cinfer_runtime_num_threads(const cinfer_runtime *rt);
 
 typedef struct cinfer_model cinfer_model;
 
+/* The arithmetic GPU steps may use (cinfer_model_options.precision; docs/cuda-backend.md,
+ * "Precision"). Model inputs and outputs keep their dtypes whatever the precision; the CPU
+ * backend always computes in fp32. */
+typedef enum cinfer_precision {
+    CINFER_PRECISION_FP32 = 0, /* IEEE fp32 throughout (default) */
+    CINFER_PRECISION_TF32 = 1, /* GEMMs and convolutions on TF32 tensor cores, fp32 elsewhere */
+    CINFER_PRECISION_FP16 = 2, /* GEMM operands in fp16, fp32 accumulate and output */
+    CINFER_PRECISION_BF16 = 3  /* GEMM operands in bfloat16, fp32 accumulate and output */
+} cinfer_precision;
+
+/* "fp32", "tf32", "fp16", "bf16"; "unknown" for other values. Static storage. */
+CINFER_API const char *cinfer_precision_name(cinfer_precision precision);
+
 typedef struct cinfer_model_options {
     uint32_t struct_size;  /* sizeof(cinfer_model_options), set by _init */
     const char *base_dir;  /* where external data files are looked up; default: the model
@@ -142,6 +155,13 @@ typedef struct cinfer_model_options {
                               step. The environment variable
                               CINFER_CUDA_GRAPHS=0 (or CINFER_CUDA_SYNC=1) also turns them off.
                               docs/cuda-backend.md, "CUDA graphs" */
+    cinfer_precision precision; /* CUDA runtimes: what GPU steps may compute in (default
+                              FP32). A CPU runtime logs one warning for any other value and
+                              runs fp32. An unknown value fails the load (INVALID_ARGUMENT). */
+    const char *fp32_ops;  /* NULL, or op types kept in fp32 whatever the precision,
+                              comma-separated ("MatMul,Softmax"), matched exactly against the
+                              op types that run (after fusion: FusedMatMul is its own type).
+                              Read during the load only. */
 } cinfer_model_options;
 
 CINFER_API void cinfer_model_options_init(cinfer_model_options *opts);

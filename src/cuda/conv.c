@@ -1,4 +1,5 @@
-/* fp32 Conv and ConvTranspose on cuDNN's legacy convolution API, algorithm chosen at prepare.
+/* fp32 (or TF32) Conv and ConvTranspose on cuDNN's legacy convolution API, algorithm chosen at
+ * prepare.
  *
  * 1-D convolutions run as 2-D ones with H = 1 (cuDNN's descriptors start at 4 dimensions),
  * 3-D ones through the Nd descriptors. ConvTranspose is cuDNN's backward-data pass of the
@@ -7,6 +8,7 @@
 #include "cuda/conv.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define MAX_DIMS 5 /* N, C and up to three spatial */
@@ -17,7 +19,8 @@ static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
     if (p->nspatial < 1 || p->nspatial > 3 || p->n < 1 || p->c_in < 1 || p->c_out < 1 ||
         p->groups < 1 || p->c_in % p->groups || p->c_out % p->groups ||
-        p->flags & ~(unsigned)(CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TRANSPOSE))
+        p->flags & ~(unsigned)(CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TRANSPOSE |
+                               CINFER_CONV_TF32))
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "conv: %d spatial axes, N=%lld C_in=%lld C_out=%lld groups=%lld "
                                    "flags=0x%x: need 1-3 axes, positive sizes, channels divisible "
@@ -127,6 +130,10 @@ fail:
     return rc;
 }
 
+static cudnnMathType_t math_of(const cinfer_cuda_conv_params *p) {
+    return (p->flags & CINFER_CONV_TF32) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+}
+
 static cinfer_status set_conv(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     const cinfer_cuda_conv_params *p = &c->p;
     cinfer_status rc = CINFER_OK;
@@ -140,8 +147,9 @@ static cinfer_status set_conv(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
                                                          CUDNN_DATA_FLOAT), fail);
     CUDNN_CHECK(err, rc, cudnnSetConvolutionGroupCount(c->conv, (int)p->groups), fail);
     /* FMA math: plain fp32 kernels only. CUDNN_DEFAULT_MATH would let Ampere and later run
-     * fp32 convolutions in TF32 (10-bit mantissa), far outside the fp32 tolerance. */
-    CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, CUDNN_FMA_MATH), fail);
+     * fp32 convolutions in TF32 (10-bit mantissa), far outside the fp32 tolerance; TF32 plans
+     * ask for exactly that, with tensor-op math. */
+    CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, math_of(p)), fail);
 fail:
     return rc;
 }
@@ -193,16 +201,21 @@ static int excluded_bwd(cudnnConvolutionBwdDataAlgo_t a) {
            a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING;
 }
 
-static int tensor_op_math(cudnnMathType_t m) {
-    return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
+/* A result that needs tensor-op math, which fp32 plans refuse (TF32 plans take it; never
+ * ALLOW_CONVERSION, which may also convert to fp16). */
+static int refused_math(const cinfer_cuda_conv *c, cudnnMathType_t m) {
+    if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return 1;
+    return m == CUDNN_TENSOR_OP_MATH && !(c->p.flags & CINFER_CONV_TF32);
 }
 
 static cinfer_status no_algo(const cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
                              cinfer_cuda_err *err) {
+    bool tf32 = c->p.flags & CINFER_CONV_TF32;
     return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
-                               "%s: no deterministic fp32 cuDNN algorithm (Winograd, FFT and "
-                               "TF32 excluded) fits the %zu-byte workspace on CUDA device %d",
+                               "%s: no deterministic %s cuDNN algorithm (Winograd, FFT%s "
+                               "excluded) fits the %zu-byte workspace on CUDA device %d",
                                (c->p.flags & CINFER_CONV_TRANSPOSE) ? "ConvTranspose" : "Conv",
+                               tf32 ? "tf32" : "fp32", tf32 ? "" : " and TF32",
                                ctx->dnn_workspace_bytes, ctx->device);
 }
 
@@ -218,7 +231,7 @@ static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
     for (int i = 0; i < n; i++) {
         size_t ws = 0;
         if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(perf[i].algo) ||
-            tensor_op_math(perf[i].mathType))
+            refused_math(c, perf[i].mathType))
             continue;
         if (cudnnGetConvolutionForwardWorkspaceSize(ctx->dnn, c->x, c->w, c->conv, c->y,
                                                     perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS ||
@@ -248,7 +261,8 @@ static cinfer_status pick_bwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
     for (int i = 0; i < n; i++) {
         size_t ws = 0;
         if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_bwd(perf[i].algo) ||
-            tensor_op_math(perf[i].mathType) || perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0)
+            refused_math(c, perf[i].mathType) ||
+            perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0)
             continue;
         if (cudnnGetConvolutionBackwardDataWorkspaceSize(ctx->dnn, c->w, c->x, c->conv, c->y,
                                                          perf[i].algo, &ws) !=
@@ -274,10 +288,10 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
     if (rc == CINFER_OK) rc = set_shapes(c, err);
     if (rc == CINFER_OK)
         rc = (p->flags & CINFER_CONV_TRANSPOSE) ? pick_bwd(ctx, c, err) : pick_fwd(ctx, c, err);
-    /* The heuristics do not change the descriptor, but say so explicitly: FMA math is what
-     * runs, whatever math type the chosen result reported. */
+    /* The heuristics do not change the descriptor, but say so explicitly: FMA math (or
+     * tensor-op math for TF32) is what runs, whatever math type the chosen result reported. */
     if (rc == CINFER_OK)
-        CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, CUDNN_FMA_MATH), fail);
+        CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, math_of(p)), fail);
 fail:
     if (rc != CINFER_OK) cinfer_cuda_conv_release(c);
     return rc;

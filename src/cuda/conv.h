@@ -1,4 +1,5 @@
-/* fp32 convolution and ConvTranspose on cuDNN: prepared once per shape, then only launched. */
+/* fp32 (or TF32) convolution and ConvTranspose on cuDNN: prepared once per shape, then only
+ * launched. */
 #ifndef CINFER_CUDA_CONV_H
 #define CINFER_CUDA_CONV_H
 
@@ -14,6 +15,7 @@ enum {
     CINFER_CONV_BIAS = 1 << 0,      /* add bias[c_out] to every output channel */
     CINFER_CONV_RELU = 1 << 1,      /* max(x, 0) after the bias */
     CINFER_CONV_TRANSPOSE = 1 << 2, /* ONNX ConvTranspose (cuDNN backward data) */
+    CINFER_CONV_TF32 = 1 << 3,      /* allow TF32 tensor cores (CUDNN_TENSOR_OP_MATH) */
 };
 
 /* An ONNX Conv or ConvTranspose on NC<spatial> fp32 tensors, row-major (NCHW / NCDHW).
@@ -47,10 +49,11 @@ typedef struct cinfer_cuda_conv {
     size_t workspace_bytes;
 } cinfer_cuda_conv;
 
-/* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32) and picks the
+/* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32; with the TF32 flag
+ * CUDNN_TENSOR_OP_MATH, which lets fp32 convolutions run on TF32 tensor cores) and picks the
  * algorithm once: the first cudnnGet*Algorithm_v7 result that succeeded, is neither Winograd
- * nor FFT (nor backward data's non-deterministic ALGO_0), does not use tensor-op math, and
- * whose workspace fits ctx's cuDNN workspace.
+ * nor FFT (nor backward data's non-deterministic ALGO_0), does not use tensor-op math unless
+ * the TF32 flag is set, and whose workspace fits ctx's cuDNN workspace.
  * CINFER_UNSUPPORTED (with a message saying why, so the caller can fall back) for asymmetric
  * Conv pads, for ConvTranspose pads that cuDNN cannot express, and when no algorithm qualifies.
  * On failure `c` holds nothing to release (releasing it anyway is harmless). */

@@ -1,4 +1,5 @@
-/* fp32 GEMM on cuBLASLt with bias/activation epilogues, row-major via the transpose identity.
+/* GEMM on cuBLASLt with bias/activation epilogues, row-major via the transpose identity.
+ * fp32 by default; TF32 compute or fp16/bf16 operands with fp32 accumulation on request.
  *
  * cinfer tensors are row-major; cuBLASLt's default order is column-major. A row-major R x C
  * matrix with row stride ld is, byte for byte, a column-major C x R matrix with the same ld,
@@ -52,6 +53,9 @@ static cinfer_status check_shape(cinfer_cuda_gemm_shape *s, cinfer_cuda_err *err
                                    (long long)s->stride_a, (long long)s->stride_b,
                                    (long long)s->stride_d, (long long)s->stride_bias,
                                    (long long)(s->m * s->ldd));
+    if ((unsigned)s->precision > CINFER_PRECISION_BF16)
+        return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT, "GEMM precision %d unknown",
+                                   (int)s->precision);
     if (s->align_bytes < 4 || (s->align_bytes & (s->align_bytes - 1)))
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "GEMM alignment %u: must be a power of two >= 4",
@@ -69,11 +73,12 @@ static cublasLtEpilogue_t epilogue_of(unsigned flags) {
 }
 
 /* One column-major layout of `rows` x `cols` (cuBLASLt's terms), with batching. */
-static cinfer_status make_layout(cublasLtMatrixLayout_t *out, int64_t rows, int64_t cols,
-                                 int64_t ld, int64_t batch, int64_t stride, cinfer_cuda_err *err) {
+static cinfer_status make_layout(cublasLtMatrixLayout_t *out, cudaDataType_t type, int64_t rows,
+                                 int64_t cols, int64_t ld, int64_t batch, int64_t stride,
+                                 cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
     int32_t count = (int32_t)batch;
-    CUBLAS_CHECK(err, rc, cublasLtMatrixLayoutCreate(out, CUDA_R_32F, (uint64_t)rows,
+    CUBLAS_CHECK(err, rc, cublasLtMatrixLayoutCreate(out, type, (uint64_t)rows,
                                                      (uint64_t)cols, ld), fail);
     if (batch > 1) {
         /* Every layout carries the same batch count (cuBLASLt requires it); a stride of 0
@@ -90,15 +95,26 @@ fail:
     return rc;
 }
 
-/* The operation: fp32 compute (CUBLAS_COMPUTE_32F, not _FAST_TF32), fp32 scale, host alpha and
- * beta, transposes and epilogue. Our B is cuBLASLt's A (see the top of the file). */
+/* The type A and B are stored in: float but for fp16/bf16 operands. cuBLASLt runs 16F or 16BF
+ * A/B with float C/D under CUBLAS_COMPUTE_32F and a float scale type (its documented type
+ * combinations), so everything but the operands stays fp32. */
+static cudaDataType_t operand_type(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16 ? CUDA_R_16F
+           : p == CINFER_PRECISION_BF16 ? CUDA_R_16BF : CUDA_R_32F;
+}
+
+/* The operation: fp32 compute (CUBLAS_COMPUTE_32F; _FAST_TF32 only when TF32 is asked for),
+ * fp32 scale, host alpha and beta, transposes and epilogue. The bias keeps D's type (float),
+ * cuBLASLt's default. Our B is cuBLASLt's A (see the top of the file). */
 static cinfer_status make_op(cinfer_cuda_gemm *g, cinfer_cuda_err *err) {
     const cinfer_cuda_gemm_shape *s = &g->shape;
     cinfer_status rc = CINFER_OK;
     cublasOperation_t lt_ta = (s->flags & CINFER_GEMM_TRANS_B) ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasOperation_t lt_tb = (s->flags & CINFER_GEMM_TRANS_A) ? CUBLAS_OP_T : CUBLAS_OP_N;
     cublasLtEpilogue_t epi = epilogue_of(s->flags);
-    CUBLAS_CHECK(err, rc, cublasLtMatmulDescCreate(&g->op, CUBLAS_COMPUTE_32F, CUDA_R_32F), fail);
+    cublasComputeType_t compute = s->precision == CINFER_PRECISION_TF32
+                                      ? CUBLAS_COMPUTE_32F_FAST_TF32 : CUBLAS_COMPUTE_32F;
+    CUBLAS_CHECK(err, rc, cublasLtMatmulDescCreate(&g->op, compute, CUDA_R_32F), fail);
     CUBLAS_CHECK(err, rc, cublasLtMatmulDescSetAttribute(g->op, CUBLASLT_MATMUL_DESC_TRANSA,
                                                          &lt_ta, sizeof lt_ta), fail);
     CUBLAS_CHECK(err, rc, cublasLtMatmulDescSetAttribute(g->op, CUBLASLT_MATMUL_DESC_TRANSB,
@@ -126,17 +142,19 @@ fail:
 static cinfer_status make_layouts(cinfer_cuda_gemm *g, cinfer_cuda_err *err) {
     const cinfer_cuda_gemm_shape *s = &g->shape;
     int ta = !!(s->flags & CINFER_GEMM_TRANS_A), tb = !!(s->flags & CINFER_GEMM_TRANS_B);
+    cudaDataType_t ab = operand_type(s->precision);
     cinfer_status rc;
     /* Our B as stored (K x N, or N x K when transposed), seen column-major. */
-    rc = make_layout(&g->a_layout, tb ? s->k : s->n, tb ? s->n : s->k, s->ldb, s->batch,
+    rc = make_layout(&g->a_layout, ab, tb ? s->k : s->n, tb ? s->n : s->k, s->ldb, s->batch,
                      s->stride_b, err);
     if (rc != CINFER_OK) return rc;
     /* Our A as stored (M x K, or K x M when transposed), seen column-major. */
-    rc = make_layout(&g->b_layout, ta ? s->m : s->k, ta ? s->k : s->m, s->lda, s->batch,
+    rc = make_layout(&g->b_layout, ab, ta ? s->m : s->k, ta ? s->k : s->m, s->lda, s->batch,
                      s->stride_a, err);
     if (rc != CINFER_OK) return rc;
-    /* D (and C): M x N row-major is N x M column-major. */
-    return make_layout(&g->d_layout, s->n, s->m, s->ldd, s->batch, s->stride_d, err);
+    /* D (and C): M x N row-major is N x M column-major, float in every precision. */
+    return make_layout(&g->d_layout, CUDA_R_32F, s->n, s->m, s->ldd, s->batch, s->stride_d,
+                       err);
 }
 
 static cinfer_status pick_algo(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, cinfer_cuda_err *err) {
@@ -162,9 +180,13 @@ static cinfer_status pick_algo(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, cinfer
                                                          &result, &found), done);
     if (found < 1 || result.state != CUBLAS_STATUS_SUCCESS || result.workspaceSize > ws) {
         rc = cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
-                                 "cuBLASLt has no fp32 algorithm for GEMM M=%lld N=%lld K=%lld "
+                                 "cuBLASLt has no %s algorithm for GEMM M=%lld N=%lld K=%lld "
                                  "batch=%lld flags=0x%x within %llu workspace bytes on CUDA "
                                  "device %d",
+                                 g->shape.precision == CINFER_PRECISION_TF32   ? "tf32"
+                                 : g->shape.precision == CINFER_PRECISION_FP16 ? "fp16"
+                                 : g->shape.precision == CINFER_PRECISION_BF16 ? "bf16"
+                                                                               : "fp32",
                                  (long long)g->shape.m, (long long)g->shape.n,
                                  (long long)g->shape.k, (long long)g->shape.batch, g->shape.flags,
                                  (unsigned long long)ws, ctx->device);
@@ -191,7 +213,7 @@ cinfer_status cinfer_cuda_gemm_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_g
 
 static int misaligned(const void *p, unsigned align) { return ((uintptr_t)p & (align - 1)) != 0; }
 
-static cinfer_status check_run_args(const cinfer_cuda_gemm *g, const float *a, const float *b,
+static cinfer_status check_run_args(const cinfer_cuda_gemm *g, const void *a, const void *b,
                                     const float *c, float *d, const float *bias,
                                     cinfer_cuda_err *err) {
     const cinfer_cuda_gemm_shape *s = &g->shape;
@@ -208,8 +230,8 @@ static cinfer_status check_run_args(const cinfer_cuda_gemm *g, const float *a, c
     return CINFER_OK;
 }
 
-cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, const float *a,
-                                   const float *b, const float *c, float *d, const float *bias,
+cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, const void *a,
+                                   const void *b, const float *c, float *d, const float *bias,
                                    cinfer_cuda_err *err) {
     cinfer_status rc = check_run_args(g, a, b, c, d, bias, err);
     if (rc != CINFER_OK) return rc;

@@ -1,10 +1,13 @@
-/* fp32 GEMM on cuBLASLt: prepared once per shape (descriptors, layouts, algorithm), then run. */
+/* GEMM on cuBLASLt: fp32 in and out, TF32 or fp16/bf16 operands on request (precision);
+ * prepared once per shape (descriptors, layouts, algorithm), then run. */
 #ifndef CINFER_CUDA_MATMUL_H
 #define CINFER_CUDA_MATMUL_H
 
 #include <stdint.h>
 
 #include <cublasLt.h>
+
+#include "cinfer/cinfer.h"
 
 #include "cuda/check.h"
 #include "cuda/context.h"
@@ -38,6 +41,11 @@ typedef struct cinfer_cuda_gemm_shape {
     /* Smallest alignment, in bytes, that the A, B, C, D and bias pointers given to run will
      * have; the algorithm is chosen to work with it. 0 means 16. Must be a power of two >= 4. */
     unsigned align_bytes;
+    /* FP32 (0, the default): CUBLAS_COMPUTE_32F, true fp32. TF32: fp32 operands, compute
+     * CUBLAS_COMPUTE_32F_FAST_TF32. FP16 / BF16: A and B as given to run are stored in that
+     * type (the caller converts them); compute CUBLAS_COMPUTE_32F, float scale, and C, D and
+     * bias stay float. */
+    cinfer_precision precision;
 } cinfer_cuda_gemm_shape;
 
 /* A prepared GEMM. Belongs to the context it was prepared on (its algorithm fits that
@@ -53,15 +61,17 @@ typedef struct cinfer_cuda_gemm {
 
 /* Validates `shape`, builds the descriptors and asks cublasLtMatmulAlgoGetHeuristic once for
  * an algorithm that fits ctx's workspace. On failure `g` holds nothing to release (releasing it
- * anyway is harmless). Compute type is CUBLAS_COMPUTE_32F: true fp32, never TF32. */
+ * anyway is harmless). Compute type per shape->precision: CUBLAS_COMPUTE_32F (true fp32, never
+ * TF32) unless TF32 is asked for. */
 cinfer_status cinfer_cuda_gemm_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_gemm_shape *shape,
                                        cinfer_cuda_gemm *g, cinfer_cuda_err *err);
 
 /* Launches the prepared GEMM on ctx->compute with ctx's cuBLASLt workspace; no allocation, no
- * synchronization. `c` may be NULL (then beta must be 0) or equal `d` (in place). `bias` is
- * required exactly when the BIAS flag was set. Pointers are device memory. */
-cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, const float *a,
-                                   const float *b, const float *c, float *d, const float *bias,
+ * synchronization. `a` and `b` are float, or fp16 / bfloat16 for those precisions. `c` may be
+ * NULL (then beta must be 0) or equal `d` (in place). `bias` is required exactly when the BIAS
+ * flag was set. Pointers are device memory. */
+cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, const void *a,
+                                   const void *b, const float *c, float *d, const float *bias,
                                    cinfer_cuda_err *err);
 
 /* Destroys the descriptors and zeroes `g`. Accepts a zeroed or failed-prepare struct. */

@@ -10,7 +10,7 @@
 #include "ir/graph.h"
 
 /* Version of this table; the core refuses a module with another one. */
-#define CINFER_CUDA_MODULE_ABI 3
+#define CINFER_CUDA_MODULE_ABI 4
 
 /* The exported function that returns the table (a `const cinfer_cuda_api *(void)`). */
 #define CINFER_CUDA_API_SYMBOL "cinfer_cuda_module_api"
@@ -35,12 +35,14 @@ typedef struct cinfer_cuda_copy {
 
 /* A node as the planner shows it to the module: shapes and dtypes fixed; `in[i]->data` is
  * host memory for inputs known at plan time (weights, folded constants) and NULL otherwise;
- * omitted optional inputs/outputs are NULL. */
+ * omitted optional inputs/outputs are NULL. `precision` (ABI 4) is what the step may compute
+ * in: the model's precision option, or FP32 for op types in its fp32_ops list. */
 typedef struct cinfer_cuda_node {
     const cinfer__node *node;
     int n_in, n_out;
     const cinfer_tensor *const *in;
     const cinfer_tensor *const *out;
+    cinfer_precision precision;
 } cinfer_cuda_node;
 
 typedef struct cinfer_cuda_api {
@@ -133,6 +135,11 @@ typedef struct cinfer_cuda_api {
      * it so far and before everything launched later. Returns without waiting on the host. */
     cinfer_status (*d2d)(cinfer_cuda_mctx *ctx, const cinfer_cuda_copy *copies, int n,
                          char *why);
+
+    /* ---- ABI 4: reduced precision (docs/cuda-backend.md, "Precision") ---- */
+    /* Plan time, for a node `supports` accepted: the precision its step actually computes in
+     * given n->precision (FP32 for ops that have no reduced-precision path yet). */
+    cinfer_precision (*runs_in)(const cinfer_cuda_node *n);
 } cinfer_cuda_api;
 
 typedef const cinfer_cuda_api *(*cinfer_cuda_api_fn)(void);

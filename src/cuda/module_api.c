@@ -168,6 +168,20 @@ static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
     return op->supports ? op->supports(n, why) : CINFER_OK;
 }
 
+/* Which ops have a reduced-precision path (docs/cuda-backend.md, "Precision"): the GEMMs in
+ * every precision, the cuDNN convolutions in TF32 only; everything else computes in fp32. */
+static cinfer_precision runs_in(const cinfer_cuda_node *n) {
+    static const char *const gemms[] = {"MatMul", "Gemm", "FusedMatMul", NULL};
+    static const char *const convs[] = {"Conv", "ConvTranspose", "FusedConv", NULL};
+    const char *op = n->node->op_type;
+    for (int i = 0; gemms[i]; i++)
+        if (!strcmp(op, gemms[i])) return n->precision;
+    for (int i = 0; convs[i]; i++)
+        if (!strcmp(op, convs[i]) && n->precision == CINFER_PRECISION_TF32)
+            return CINFER_PRECISION_TF32;
+    return CINFER_PRECISION_FP32;
+}
+
 static void release(void *state) {
     cuda_step *s = state;
     if (!s) return;
@@ -279,6 +293,7 @@ static const cinfer_cuda_api api = {
     .mem_free = cinfer_cuda_mem_free,
     .mem_copy = mem_copy,
     .d2d = d2d,
+    .runs_in = runs_in,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

@@ -65,6 +65,9 @@ static cinfer_status conv_params(const cinfer_cuda_node *n, cinfer_cuda_conv_par
     if (transpose) p->flags |= CINFER_CONV_TRANSPOSE;
     if (cuda_has_in(n, 2)) p->flags |= CINFER_CONV_BIAS;
     if (cuda_attr_int(node, CINFER_FUSED_RELU_ATTR, 0) == 1) p->flags |= CINFER_CONV_RELU;
+    /* TF32 is the only reduced precision convolutions take so far: fp16/bf16 plans run them
+     * in fp32 (docs/cuda-backend.md, "Precision"). */
+    if (n->precision == CINFER_PRECISION_TF32) p->flags |= CINFER_CONV_TF32;
     return CINFER_OK;
 }
 

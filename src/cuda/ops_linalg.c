@@ -1,6 +1,11 @@
 /* GPU MatMul, Gemm and FusedMatMul (domain cinfer) on prepared cuBLASLt GEMMs. GELU in either
  * form runs as a kernel after the GEMM: cuBLASLt's GELU epilogue is the tanh form of
- * undocumented accuracy, outside the fp32 tolerance. */
+ * undocumented accuracy, outside the fp32 tolerance.
+ *
+ * Precision (docs/cuda-backend.md, "Precision"): TF32 is only a compute type. For fp16/bf16
+ * the step owns one 16-bit copy of each operand: a constant operand (a weight) is converted
+ * once at prepare, any other is converted by a cast kernel at every run, just before the
+ * GEMM. C, bias and the output stay float, so the ops around the GEMM see fp32 as always. */
 #include <stdlib.h>
 
 #include "cuda/matmul.h"
@@ -14,12 +19,67 @@ typedef struct gemm_priv {
     int bias_input;      /* input index of the per-column bias, -1 none */
     int c_input;         /* input index of a full M x N C (Gemm), -1 none */
     size_t out_numel;
+    /* fp16/bf16: per operand A, B its 16-bit copy (device memory owned by the step), its
+     * element count, and whether it was converted at prepare (a constant). */
+    void *half[2];
+    size_t numel[2];
+    bool converted[2];
 } gemm_priv;
 
 static void gemm_release(void *p) {
     gemm_priv *g = p;
     cinfer_cuda_gemm_release(&g->g);
+    for (int i = 0; i < 2; i++)
+        if (g->half[i]) (void)cudaFree(g->half[i]);
     free(g);
+}
+
+static bool is_16bit(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16 || p == CINFER_PRECISION_BF16;
+}
+
+/* Launches the float -> fp16/bf16 conversion of n elements on the compute stream. */
+static cinfer_status to_16bit(cinfer_cuda_ctx *ctx, cinfer_precision p, void *dst,
+                              const float *src, size_t n, cinfer_cuda_err *err) {
+    cudaError_t e = p == CINFER_PRECISION_FP16 ? cinfer_k_f32_to_f16(dst, src, n, ctx->compute)
+                                               : cinfer_k_f32_to_bf16(dst, src, n, ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e,
+                                    p == CINFER_PRECISION_FP16 ? "cinfer_k_f32_to_f16"
+                                                               : "cinfer_k_f32_to_bf16");
+}
+
+/* Prepare time: uploads the host constant `t` through a temporary float buffer and converts it
+ * into dst, waiting for the result (plan time, never per run). */
+static cinfer_status convert_constant(cinfer_cuda_ctx *ctx, cinfer_precision p,
+                                      const cinfer_tensor *t, void *dst, cinfer_cuda_err *err) {
+    size_t n = (size_t)cuda_numel(t);
+    void *tmp = NULL;
+    cinfer_status rc = CINFER_OK;
+    CUDA_CHECK(err, rc, cinfer__cuda_malloc(&tmp, n * sizeof(float)), done);
+    CUDA_CHECK(err, rc, cudaMemcpyAsync(tmp, t->data, n * sizeof(float), cudaMemcpyHostToDevice,
+                                        ctx->compute), done);
+    if ((rc = to_16bit(ctx, p, dst, tmp, n, err)) != CINFER_OK) goto done;
+    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), done);
+done:
+    if (tmp) (void)cudaFree(tmp); /* cudaFree waits for the work that still uses it */
+    return rc;
+}
+
+/* fp16/bf16: allocates the 16-bit copies of A and B and converts the constant ones now. */
+static cinfer_status prepare_operands(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
+                                      gemm_priv *p, cinfer_cuda_err *err) {
+    cinfer_status rc = CINFER_OK;
+    for (int i = 0; i < 2; i++) {
+        p->numel[i] = (size_t)cuda_numel(n->in[i]);
+        CUDA_CHECK(err, rc, cinfer__cuda_malloc(&p->half[i], p->numel[i] * 2), fail);
+        if (!n->in[i]->data) continue;
+        if ((rc = convert_constant(ctx, p->g.shape.precision, n->in[i], p->half[i], err)) !=
+            CINFER_OK)
+            return rc;
+        p->converted[i] = true;
+    }
+fail:
+    return rc;
 }
 
 /* numpy MatMul operands as [batch, M, K] x [batch, K, N]: each operand's batch dims must be
@@ -145,7 +205,11 @@ static cinfer_status linalg_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node
         return cinfer_cuda_err_set(err, st, "%s", why);
     }
     p->out_numel = (size_t)cuda_numel(n->out[0]);
-    if ((st = cinfer_cuda_gemm_prepare(ctx, &sh, &p->g, err)) != CINFER_OK) {
+    sh.precision = n->precision;
+    if ((st = cinfer_cuda_gemm_prepare(ctx, &sh, &p->g, err)) == CINFER_OK &&
+        is_16bit(sh.precision))
+        st = prepare_operands(ctx, n, p, err);
+    if (st != CINFER_OK) {
         gemm_release(p);
         return st;
     }
@@ -158,7 +222,17 @@ static cinfer_status linalg_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *
     gemm_priv *p = s->priv;
     const float *c = p->c_input >= 0 ? in[p->c_input] : NULL;
     const float *bias = p->bias_input >= 0 ? in[p->bias_input] : NULL;
-    cinfer_status st = cinfer_cuda_gemm_run(ctx, &p->g, in[0], in[1], c, out[0], bias, err);
+    const void *a = in[0], *b = in[1];
+    cinfer_status st = CINFER_OK;
+    if (is_16bit(p->g.shape.precision)) {
+        for (int i = 0; i < 2 && st == CINFER_OK; i++)
+            if (!p->converted[i])
+                st = to_16bit(ctx, p->g.shape.precision, p->half[i], in[i], p->numel[i], err);
+        if (st != CINFER_OK) return st;
+        a = p->half[0];
+        b = p->half[1];
+    }
+    st = cinfer_cuda_gemm_run(ctx, &p->g, a, b, c, out[0], bias, err);
     if (st != CINFER_OK || !p->gelu) return st;
     cudaError_t e = cinfer_k_unary_f32(p->gelu == 1 ? CINFER_K_GELU_ERF : CINFER_K_GELU_TANH,
                                        out[0], out[0], p->out_numel, 0, 0, ctx->compute);

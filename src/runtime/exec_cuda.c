@@ -58,12 +58,14 @@ static cinfer_status upload_folded(const cinfer__plan *p, cinfer__context *c, ci
     return st == CINFER_OK ? st : cinfer__errorf(err, st, "uploading plan constants: %s", why);
 }
 
-static void module_node(const cinfer__plan *p, const cinfer__node *n, const cinfer_tensor **in,
-                        const cinfer_tensor **out, cinfer_cuda_node *mn) {
+static void module_node(const cinfer__plan *p, const cinfer__plan_step *st,
+                        const cinfer_tensor **in, const cinfer_tensor **out,
+                        cinfer_cuda_node *mn) {
+    const cinfer__node *n = st->node;
     for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
     for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
     *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
-                             .out = out};
+                             .out = out, .precision = st->precision};
 }
 
 static cinfer_status prepare_steps(const cinfer__plan *p, cinfer__context *c, int *bad_step,
@@ -73,7 +75,7 @@ static cinfer_status prepare_steps(const cinfer__plan *p, cinfer__context *c, in
         if (!st->gpu) continue;
         const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
         cinfer_cuda_node mn;
-        module_node(p, st->node, in, out, &mn);
+        module_node(p, st, in, out, &mn);
         char why[CINFER_CUDA_MSG_LEN] = "";
         cinfer_status rc = p->cuda->prepare(c->gpu, &mn, &c->gpu_state[s], why);
         if (rc != CINFER_OK) {

@@ -41,6 +41,7 @@ typedef struct cinfer__model_report {
     int n_copies;              /* host<->device copies between steps per run */
     int n_graph_segments;      /* CUDA graphs per run (one per segment of GPU steps) */
     bool cuda_graphs;          /* graphs on for this model (cinfer_model_options.cuda_graphs) */
+    cinfer_precision precision; /* the model's precision option (FP32 on a CPU runtime) */
     struct cinfer__step_place *place; /* n_steps entries, heap; freed with the report */
 } cinfer__model_report;
 
@@ -48,6 +49,7 @@ typedef struct cinfer__model_report {
 typedef struct cinfer__step_place {
     const char *name, *op_type;
     bool gpu;
+    cinfer_precision precision; /* GPU steps: what the step computes in */
     char reason[256];          /* why the step stays on the CPU ("" on the GPU) */
 } cinfer__step_place;
 

@@ -16,6 +16,55 @@ void cinfer_model_options_init(cinfer_model_options *o) {
                                 .cuda_graphs = 1};
 }
 
+const char *cinfer_precision_name(cinfer_precision p) {
+    switch (p) {
+    case CINFER_PRECISION_FP32: return "fp32";
+    case CINFER_PRECISION_TF32: return "tf32";
+    case CINFER_PRECISION_FP16: return "fp16";
+    case CINFER_PRECISION_BF16: return "bf16";
+    }
+    return "unknown";
+}
+
+cinfer_precision cinfer__node_precision(const cinfer_model *m, const cinfer__node *n) {
+    for (int i = 0; i < m->n_fp32_ops; i++)
+        if (!strcmp(m->fp32_ops[i], n->op_type)) return CINFER_PRECISION_FP32;
+    return m->precision;
+}
+
+/* Checks the precision option, splits fp32_ops into m->fp32_ops and, on a CPU runtime, says
+ * once that the precision does not apply there. */
+static cinfer_status set_precision(cinfer_model *m, const cinfer_model_options *o,
+                                   cinfer__err *err) {
+    if ((unsigned)o->precision > CINFER_PRECISION_BF16)
+        return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
+                              "model options: precision %d is not a cinfer_precision "
+                              "(FP32, TF32, FP16 or BF16)", (int)o->precision);
+    m->precision = o->precision;
+    if (!m->rt->cuda && m->precision != CINFER_PRECISION_FP32) {
+        cinfer__log(m->rt, CINFER_LOG_WARN, "the CPU backend computes in fp32: precision %s "
+                    "ignored", cinfer_precision_name(m->precision));
+        m->precision = CINFER_PRECISION_FP32;
+    }
+    for (const char *s = o->fp32_ops; s && *s;) {
+        size_t len = strcspn(s, ",");
+        const char *e = s + len;
+        while (len && (*s == ' ' || *s == '\t')) s++, len--;
+        while (len && (s[len - 1] == ' ' || s[len - 1] == '\t')) len--;
+        if (!len)
+            return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
+                                  "model options: fp32_ops '%s' has an empty entry", o->fp32_ops);
+        char **ops = cinfer__realloc(m->fp32_ops, (size_t)(m->n_fp32_ops + 1) * sizeof *ops);
+        if (!ops) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        m->fp32_ops = ops;
+        if (!(ops[m->n_fp32_ops] = cinfer__strndup(s, len)))
+            return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        m->n_fp32_ops++;
+        s = *e ? e + 1 : e;
+    }
+    return CINFER_OK;
+}
+
 static bool env_is(const char *name, const char *value) {
     const char *s = getenv(name);
     return s && !strcmp(s, value);
@@ -136,6 +185,7 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     const char *base = o.base_dir;
     cinfer_status st = m->path ? CINFER_OK
                                : cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory");
+    if (st == CINFER_OK) st = set_precision(m, &o, &err);
     if (st == CINFER_OK && path) {
         st = cinfer__read_file(path, &file, &size, &err);
         data = file;
@@ -193,6 +243,8 @@ void cinfer_model_destroy(cinfer_model *m) {
     cinfer__free(m->input_value_needed);
     cinfer__free(m->value_needed);
     cinfer__free(m->path);
+    for (int i = 0; i < m->n_fp32_ops; i++) cinfer__free(m->fp32_ops[i]);
+    cinfer__free(m->fp32_ops);
     pthread_mutex_destroy(&m->mu);
     cinfer__free(m);
 }

@@ -57,12 +57,14 @@ void cinfer__cuda_model_free(cinfer_model *m) {
 }
 
 /* The node as the module sees it: the plan's tensors (host data for constants only). */
-static void module_node(const cinfer__plan *p, const cinfer__node *n, const cinfer_tensor **in,
-                        const cinfer_tensor **out, cinfer_cuda_node *mn) {
+static void module_node(const cinfer__plan *p, const cinfer__plan_step *st,
+                        const cinfer_tensor **in, const cinfer_tensor **out,
+                        cinfer_cuda_node *mn) {
+    const cinfer__node *n = st->node;
     for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
     for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
     *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
-                             .out = out};
+                             .out = out, .precision = st->precision};
 }
 
 /* Asks the module about every step not already forced to the CPU. */
@@ -72,9 +74,11 @@ static cinfer_status choose_devices(cinfer_model *m, cinfer__plan *p, cinfer__er
         if (st->cpu_reason) continue;
         const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
         cinfer_cuda_node mn;
-        module_node(p, st->node, in, out, &mn);
+        st->precision = cinfer__node_precision(m, st->node);
+        module_node(p, st, in, out, &mn);
         char why[CINFER_CUDA_MSG_LEN] = "";
         st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
+        if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mn);
         if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
             return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     }

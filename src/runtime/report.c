@@ -87,7 +87,8 @@ static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_repor
     for (int s = 0; s < p->n_steps; s++) {
         const cinfer__plan_step *st = &p->steps[s];
         r->place[s] = (cinfer__step_place){.name = st->node->name,
-                                           .op_type = st->node->op_type, .gpu = st->gpu};
+                                           .op_type = st->node->op_type, .gpu = st->gpu,
+                                           .precision = st->runs_in};
         if (!st->gpu)
             snprintf(r->place[s].reason, sizeof r->place[s].reason, "%s",
                      st->cpu_reason ? st->cpu_reason : "");
@@ -110,6 +111,7 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
     r->n_nodes = cinfer__graph_live_nodes(g);
     r->n_folded_conv_bn = m->n_folded_conv_bn;
     r->fusion_on = m->fuse;
+    r->precision = m->precision;
     r->fusions = m->fusions;
     if (histogram(g, r) != CINFER_OK) return CINFER_OUT_OF_MEMORY;
     for (int v = 0; v < g->n_values; v++) {

@@ -54,6 +54,8 @@ typedef struct cinfer__plan_step {
     void *state; /* from the kernel's prepare(), released with the plan */
     /* CUDA plans (docs/cuda-backend.md, "Placement"): */
     bool gpu;               /* runs on the GPU; otherwise on the CPU with host copies */
+    cinfer_precision precision; /* asked of the module: the model's, or FP32 (fp32_ops) */
+    cinfer_precision runs_in;   /* GPU steps: what the module computes it in (inspect) */
     char *cpu_reason;       /* owned: why a step of a CUDA plan stays on the CPU */
     int xfer_first, n_xfer; /* p->xfers before this step: H2D for a GPU step, D2H for a CPU one */
     _Atomic uint64_t prof_ns, prof_calls; /* CINFER_PROFILE=1: time spent in this step */
@@ -125,6 +127,9 @@ struct cinfer_model {
     bool cuda_graphs;         /* CUDA: replay captured graphs (cinfer_model_options.cuda_graphs,
                                  off under CINFER_CUDA_GRAPHS=0 or CINFER_CUDA_SYNC=1) */
     cinfer__fusions fusions;  /* what they rewrote */
+    cinfer_precision precision; /* CUDA: what GPU steps may compute in (model options) */
+    char **fp32_ops;          /* owned: op types kept in fp32 whatever the precision */
+    int n_fp32_ops;
     pthread_mutex_t mu;       /* guards plans, last_error and scheds */
     cinfer_scheduler *scheds; /* attached schedulers (src/sched), shut down by destroy */
     cinfer__plan *plans;
@@ -136,6 +141,10 @@ struct cinfer_model {
     void **dev_const;         /* CUDA: per graph value, its constant's device copy or NULL */
     char last_error[CINFER__ERR_LEN];
 };
+
+/* The precision a node is asked to run in: the model's, or FP32 for an op type in fp32_ops
+ * (and always FP32 on a CPU runtime). */
+cinfer_precision cinfer__node_precision(const cinfer_model *m, const cinfer__node *n);
 
 /* Shuts down every scheduler still attached to m (src/sched/scheduler.c): queued requests
  * complete with CINFER_SHUTDOWN, running ones finish, every callback is delivered. */

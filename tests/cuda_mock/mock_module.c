@@ -10,7 +10,11 @@
  * CINFER_TENSOR_DEVICE tensors is checked for real. Graph capture records the steps' run calls
  * and graph_launch replays them. MOCK_FAIL_CAPTURE=1 fails every capture at graph_end (as an
  * invalidated capture would); MOCK_REPORT=1 prints the capture, graph launch and eager run
- * counts on stderr when a context is destroyed. */
+ * counts on stderr when a context is destroyed.
+ *
+ * ABI 4: a 2-D Gemm without attributes or C runs like MatMul; MOCK_REPORT=1 also prints each
+ * step's precision as prepare receives it ("mock: prepare NAME (OP) precision fp16"), so tests
+ * see what the core asks of the module. The mock itself always computes in double. */
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -227,15 +231,33 @@ static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
         if (a == numel(y) && y->rank && (b == a || b == y->dims[y->rank - 1])) return CINFER_OK;
     }
     if (!strcmp(op, "MatMul") && n->in[0]->rank == 2 && n->in[1]->rank == 2) return CINFER_OK;
+    if (!strcmp(op, "Gemm") && n->n_in == 2 && n->node->n_attrs == 0 && n->in[0]->rank == 2 &&
+        n->in[1]->rank == 2)
+        return CINFER_OK;
 no:
     snprintf(why, CINFER_CUDA_MSG_LEN, "no CUDA kernel yet for %s (mock)", op);
     return CINFER_UNSUPPORTED;
+}
+
+/* The module links nothing of libcinfer, so not cinfer_precision_name either. */
+static const char *precision_name(cinfer_precision p) {
+    static const char *const names[] = {"fp32", "tf32", "fp16", "bf16"};
+    return (unsigned)p < 4 ? names[p] : "unknown";
+}
+
+/* Like the real module: the GEMMs take any precision, the rest compute in fp32. */
+static cinfer_precision runs_in(const cinfer_cuda_node *n) {
+    const char *op = n->node->op_type;
+    return !strcmp(op, "MatMul") || !strcmp(op, "Gemm") ? n->precision : CINFER_PRECISION_FP32;
 }
 
 static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, void **state,
                              char *why) {
     (void)c;
     if (supports(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    if (env_on("MOCK_REPORT"))
+        fprintf(stderr, "mock: prepare %s (%s) precision %s\n", n->node->name,
+                n->node->op_type, precision_name(n->precision));
     mock_step *s = calloc(1, sizeof *s);
     s->node = n->node;
     s->a = *n->in[0];
@@ -254,7 +276,7 @@ static void execute(const mock_step *s, const void *const *in, void *const *out)
     int64_t n = numel(&s->y);
     if (!strcmp(op, "Relu")) {
         for (int64_t i = 0; i < n; i++) y[i] = a[i] > 0 ? a[i] : 0;
-    } else if (!strcmp(op, "MatMul")) {
+    } else if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm")) {
         int64_t m = s->a.dims[0], k = s->a.dims[1], nn = s->b.dims[1];
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < nn; j++) {
@@ -405,6 +427,7 @@ static const cinfer_cuda_api api = {
     .graph_begin = graph_begin, .graph_end = graph_end, .graph_launch = graph_launch,
     .graph_release = graph_release, .test_fail_next_capture = fail_next_capture,
     .mem_alloc = mem_alloc, .mem_free = mem_free, .mem_copy = mem_copy, .d2d = d2d,
+    .runs_in = runs_in,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

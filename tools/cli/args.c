@@ -119,7 +119,7 @@ typedef enum opt_id {
     O_INPUT, O_SHAPE, O_DIM, O_OUTDIR, O_DEVICE, O_THREADS, O_SEED,
     O_BATCH, O_WARMUP, O_ITERS, O_DURATION, O_JSON, O_VERBOSE, O_HELP,
     O_CONCURRENCY, O_RATE, O_ARRIVAL, O_MAXBATCH, O_DELAY, O_INSTANCES, O_INTERVAL,
-    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION, O_NO_GRAPHS, O_IO
+    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION, O_NO_GRAPHS, O_IO, O_PRECISION, O_FP32_OPS
 } opt_id;
 
 static const struct {
@@ -153,6 +153,8 @@ static const struct {
     {NULL, "--no-fusion", O_NO_FUSION, 0, 0},
     {NULL, "--no-cuda-graphs", O_NO_GRAPHS, 0, 0},
     {NULL, "--io", O_IO, OPT_BENCH | OPT_OUTDIR, 1},
+    {NULL, "--precision", O_PRECISION, 0, 1},
+    {NULL, "--fp32-ops", O_FP32_OPS, 0, 1},
     {"-v", "--verbose", O_VERBOSE, 0, 0},
     {"-h", "--help", O_HELP, 0, 0},
 };
@@ -257,6 +259,18 @@ static int set_value_opt(cli_opts *o, opt_id id, const char *opt, char *v) {
         return 0;
     }
     case O_OUTDIR: o->out_dir = v; return 0;
+    case O_PRECISION:
+        if (!strcmp(v, "fp32")) o->precision = CINFER_PRECISION_FP32;
+        else if (!strcmp(v, "tf32")) o->precision = CINFER_PRECISION_TF32;
+        else if (!strcmp(v, "fp16")) o->precision = CINFER_PRECISION_FP16;
+        else if (!strcmp(v, "bf16")) o->precision = CINFER_PRECISION_BF16;
+        else return cli_usage_error(o->cmd, "%s '%s': expected fp32, tf32, fp16 or bf16", opt, v);
+        return 0;
+    case O_FP32_OPS:
+        if (!*v || *v == ',' || strstr(v, ",,"))
+            return cli_usage_error(o->cmd, "%s '%s': expected OP[,OP...] (op types)", opt, v);
+        o->fp32_ops = v;
+        return 0;
     case O_IO:
         if (strcmp(v, "host") && strcmp(v, "device"))
             return cli_usage_error(o->cmd, "%s '%s': expected host or device", opt, v);
@@ -426,6 +440,8 @@ int cli_load(const cli_opts *o, cinfer_runtime **rt, cinfer_model **model) {
     cinfer_model_options_init(&mo);
     mo.fuse = !o->no_fusion;
     mo.cuda_graphs = !o->no_cuda_graphs;
+    mo.precision = o->precision;
+    mo.fp32_ops = o->fp32_ops;
     s = cinfer_model_load(*rt, o->model, &mo, model);
     if (s != CINFER_OK) {
         int rc = cli_fail_api(s);

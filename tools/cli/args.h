@@ -65,6 +65,8 @@ typedef struct cli_opts {
     bool no_fusion;       /* --no-fusion: load without the fusion passes */
     bool no_cuda_graphs;  /* --no-cuda-graphs: one launch per GPU step */
     bool device_io;       /* --io device (run, bench): inputs and outputs in device memory */
+    cinfer_precision precision; /* --precision: what GPU steps may compute in */
+    const char *fp32_ops; /* --fp32-ops: op types kept in fp32, comma-separated */
     /* bench's load generator (bench.c): closed loop at concurrency levels or open loop at
      * request rates, through a scheduler configured by the batcher flags */
     double *levels;      /* --concurrency or --request-rate levels, in order */

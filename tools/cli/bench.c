@@ -78,6 +78,12 @@ static int timed_loop(const cli_opts *o, cinfer_model *m, const cli_inputs *in,
     return 0;
 }
 
+/* The precision the GPU steps may use: --precision on a CUDA runtime, fp32 on the CPU. */
+static const char *cli_precision(const cli_opts *o, cinfer_runtime *rt) {
+    bool cuda = cinfer_runtime_device(rt) == CINFER_DEVICE_CUDA;
+    return cinfer_precision_name(cuda ? o->precision : CINFER_PRECISION_FP32);
+}
+
 static void json_string(FILE *f, const char *s) {
     fputc('"', f);
     for (; *s; s++) {
@@ -107,6 +113,7 @@ static void print_results(const cli_opts *o, cinfer_runtime *rt, const cli_input
     if (!o->json) return;
     printf("{\"model\": ");
     json_string(stdout, o->model);
+    printf(", \"precision\": \"%s\"", cli_precision(o, rt));
     printf(", \"device\": \"%s\", \"io\": \"%s\", \"batch\": %lld, \"threads\": %d, "
            "\"warmup\": %d, \"iterations\": %zu, \"duration_s\": %.6f, \"throughput_per_s\": %.6g, "
            "\"latency_ms\": {\"min\": %.6g, \"p50\": %.6g, \"p90\": %.6g, \"p99\": %.6g, "
@@ -487,6 +494,7 @@ static void print_load_json(const cli_opts *o, cinfer_runtime *rt, const cli_inp
     const level_result *b = &res[best];
     printf("{\"model\": ");
     json_string(stdout, o->model);
+    printf(", \"precision\": \"%s\"", cli_precision(o, rt));
     printf(", \"device\": \"%s\", \"batch\": %lld, \"threads\": %d, \"warmup\": %d, "
            "\"iterations\": %zu, \"duration_s\": %.6f, \"throughput_per_s\": %.6g, "
            "\"latency_ms\": {\"min\": %.6g, \"p50\": %.6g, \"p90\": %.6g, \"p99\": %.6g, "

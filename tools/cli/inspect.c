@@ -146,10 +146,13 @@ static void print_placement(const cinfer__model_report *r) {
     else
         printf("cuda graphs: off, one launch per GPU step (%d segment%s when on)\n",
                r->n_graph_segments, r->n_graph_segments == 1 ? "" : "s");
+    printf("precision: %s (per GPU step below: what it computes in)\n",
+           cinfer_precision_name(r->precision));
     for (int s = 0; s < r->n_steps; s++) {
         const cinfer__step_place *p = &r->place[s];
         printf("  %-28.28s %-22.22s %s", p->name, p->op_type, p->gpu ? "cuda" : "cpu");
-        if (!p->gpu) printf("  (%s)", p->reason);
+        if (p->gpu) printf(" %s", cinfer_precision_name(p->precision));
+        else printf("  (%s)", p->reason);
         printf("\n");
     }
 }

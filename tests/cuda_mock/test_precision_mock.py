@@ -1,0 +1,133 @@
+"""--precision and --fp32-ops on any machine: bad values exit 2 naming the flag (run, bench,
+inspect); a CPU runtime warns once and computes in fp32 (outputs against NumPy float64); through
+the host-memory mock module (mock_module.c, MOCK_REPORT=1 prints each step's precision at
+prepare) the core asks for fp16 on Gemm and fp32 on MatMul with --precision fp16
+--fp32-ops MatMul; inspect shows the precision per GPU step and bench --json reports it.
+Usage: test_precision_mock.py CINFER MOCK_SO"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+SEED = 1127
+
+
+def make_model(path, rng):
+    """x [4,8] -> MatMul W1 [8,8] -> Gemm W2 [8,6] -> y: one step of each GEMM op."""
+    w1 = rng.standard_normal((8, 8)).astype(np.float32)
+    w2 = rng.standard_normal((8, 6)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm"),
+             helper.make_node("Gemm", ["h", "w2"], ["y"], name="gemm")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 6])],
+        [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return w1.astype(np.float64), w2.astype(np.float64)
+
+
+def run(cinfer, args, env=None):
+    return subprocess.run([cinfer] + args, capture_output=True, text=True, env=env, timeout=300)
+
+
+class Checker:
+    def __init__(self):
+        self.failures = 0
+
+    def fail(self, what, r=None):
+        print(f"FAIL {what}" + (f": exit {r.returncode}\n{r.stdout}{r.stderr}" if r else ""))
+        self.failures += 1
+
+    def expect(self, ok, what, r=None):
+        if not ok:
+            self.fail(what, r)
+
+
+def check_flags(c, cinfer, model):
+    for cmd in ("run", "bench", "inspect"):
+        r = run(cinfer, [cmd, model, "--device", "cpu", "--precision", "fp8"])
+        c.expect(r.returncode == 2 and "--precision 'fp8'" in r.stderr,
+                 f"{cmd} --precision fp8 must exit 2 naming the flag", r)
+        r = run(cinfer, [cmd, model, "--device", "cpu", "--fp32-ops", "MatMul,,Gemm"])
+        c.expect(r.returncode == 2 and "--fp32-ops" in r.stderr,
+                 f"{cmd} --fp32-ops MatMul,,Gemm must exit 2 naming the flag", r)
+    r = run(cinfer, ["inspect", model, "--device", "cpu", "--precision=tf32",
+                     "--fp32-ops=MatMul"])
+    c.expect(r.returncode == 0, "inspect --precision=tf32 --fp32-ops=MatMul on the CPU", r)
+
+
+def check_output(c, path, ref, what):
+    if not os.path.exists(path):
+        c.fail(f"{what}: no output {path}")
+        return
+    got = np.load(path).astype(np.float64)
+    tol = 1e-6 + 1e-5 * np.abs(ref)  # fp32 op tolerance: the CPU and the mock compute fp32+
+    c.expect(got.shape == ref.shape and bool(np.all(np.abs(got - ref) <= tol)),
+             f"{what}: output differs from NumPy float64 (seed {SEED})")
+
+
+def main():
+    cinfer, mock = sys.argv[1], sys.argv[2]
+    c = Checker()
+    rng = np.random.default_rng(SEED)
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(tmp, "gemms.onnx")
+        w1, w2 = make_model(model, rng)
+        x = rng.standard_normal((4, 8)).astype(np.float32)
+        np.save(os.path.join(tmp, "x.npy"), x)
+        ref = x.astype(np.float64) @ w1 @ w2
+        check_flags(c, cinfer, model)
+
+        out = os.path.join(tmp, "cpu")
+        r = run(cinfer, ["run", model, "--device", "cpu", "--precision", "bf16", "-i",
+                         os.path.join(tmp, "x.npy"), "-o", out])
+        warn = "the CPU backend computes in fp32: precision bf16 ignored"
+        c.expect(r.returncode == 0 and r.stderr.count(warn) == 1,
+                 "cpu run --precision bf16: one warning", r)
+        check_output(c, os.path.join(out, "y.npy"), ref, "cpu --precision bf16")
+
+        env = dict(os.environ, CINFER_CUDA_MODULE=mock, MOCK_REPORT="1")
+        for extra, mm, gemm in [([], "fp16", "fp16"), (["--fp32-ops", "MatMul"], "fp32", "fp16"),
+                                (["--fp32-ops", "Gemm, MatMul"], "fp32", "fp32")]:
+            out = os.path.join(tmp, "mock" + str(len(extra) and len(extra[1])))
+            r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "fp16", "-i",
+                             os.path.join(tmp, "x.npy"), "-o", out] + extra, env)
+            for name, op, want in [("mm", "MatMul", mm), ("gemm", "Gemm", gemm)]:
+                line = f"mock: prepare {name} ({op}) precision {want}"
+                c.expect(r.returncode == 0 and line in r.stderr,
+                         f"run --precision fp16 {' '.join(extra)}: no '{line}'", r)
+            c.expect("CPU backend" not in r.stderr, "a CUDA runtime must not warn", r)
+            check_output(c, os.path.join(out, "y.npy"), ref, f"mock fp16 {' '.join(extra)}")
+
+        r = run(cinfer, ["inspect", model, "--device", "cuda", "--precision", "fp16",
+                         "--fp32-ops", "MatMul"], env)
+        lines = r.stdout.splitlines()
+        c.expect(r.returncode == 0 and any(ln.startswith("precision: fp16") for ln in lines),
+                 "inspect --device cuda: no 'precision: fp16' line", r)
+        for op, want in [("MatMul", "fp32"), ("Gemm", "fp16")]:
+            c.expect(any(op in ln.split() and ln.rstrip().endswith("cuda " + want)
+                         for ln in lines), f"inspect: {op} step must say 'cuda {want}'", r)
+
+        for dev, prec, want in [("cuda", "tf32", "tf32"), ("cpu", "tf32", "fp32")]:
+            r = run(cinfer, ["bench", model, "--device", dev, "--precision", prec, "--json",
+                             "--warmup", "0", "--iterations", "2"], env)
+            try:
+                got = json.loads(r.stdout).get("precision")
+            except ValueError:
+                got = None
+            c.expect(r.returncode == 0 and got == want,
+                     f"bench --device {dev} --precision {prec} --json: precision {got!r}, "
+                     f"want {want!r}", r)
+    print("FAILED" if c.failures else "ok")
+    return 1 if c.failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,289 @@
+/* Reduced precision on the GPU: the GEMM models of make_precision_models.py (K = 768) at tf32,
+ * fp16 and bf16 against the CPU's fp32 run within DESIGN.md's "CUDA fp16/bf16 op vs CPU fp32"
+ * tolerance (|d| <= 1e-3 + 1e-2 * max|ref|; tf32 held to the same), and far enough from it to
+ * show the reduced path ran. A Conv runs TF32 in tf32 plans and stays fp32 (fp32 tolerance) in
+ * fp16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then captured,
+ * then replayed): the replays must equal the eager run bit for bit. The placement report must
+ * show each step's precision. Without a device: "skipped: no CUDA device", exit 77. Seed:
+ * CINFER_TEST_SEED (printed on failure). */
+#include <cuda_runtime_api.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cinfer/cinfer.h"
+#include "runtime/inspect.h"
+#include "runtime/runtime.h"
+
+#define LOW_RTOL 1e-2 /* DESIGN.md: CUDA fp16/bf16 op vs CPU fp32 */
+#define LOW_ATOL 1e-3
+#define FP32_RTOL 1e-5 /* DESIGN.md: CUDA fp32 op vs CPU */
+#define FP32_ATOL 1e-6
+#define MAX_IO 8
+#define RUNS 3
+
+static unsigned long long seed = 20261127ull;
+static int failures;
+static char model_dir[256];
+
+#define CHECK(cond, ...)                                                                   \
+    do {                                                                                   \
+        if (!(cond)) {                                                                     \
+            fprintf(stderr, "FAIL %s:%d (seed %llu): ", __FILE__, __LINE__, seed);         \
+            fprintf(stderr, __VA_ARGS__);                                                  \
+            fprintf(stderr, "\n");                                                         \
+            failures++;                                                                    \
+        }                                                                                  \
+    } while (0)
+
+static unsigned long long next_u64(unsigned long long *s) {
+    unsigned long long z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+/* Uniform magnitude in [0.1, 1) with a random sign: never zero, never tiny. */
+static float rand_value(unsigned long long *s) {
+    double u = (double)(next_u64(s) >> 11) / 9007199254740992.0;
+    float v = (float)(0.1 + 0.9 * u);
+    return (next_u64(s) & 1) ? v : -v;
+}
+
+typedef struct inputs {
+    size_t n;
+    cinfer_tensor t[MAX_IO];
+} inputs;
+
+static void make_inputs(cinfer_model *m, inputs *in) {
+    unsigned long long s = seed;
+    in->n = cinfer_model_input_count(m);
+    for (size_t i = 0; i < in->n; i++) {
+        cinfer_value_info vi;
+        cinfer_model_input_info(m, i, &vi);
+        cinfer_tensor *t = &in->t[i];
+        memset(t, 0, sizeof *t);
+        t->dtype = vi.dtype;
+        t->rank = vi.rank;
+        for (int d = 0; d < vi.rank; d++) t->dims[d] = vi.dims[d];
+        int64_t n = cinfer_tensor_numel(t);
+        float *data = malloc(sizeof(float) * (size_t)n);
+        for (int64_t k = 0; k < n; k++) data[k] = rand_value(&s);
+        t->data = data;
+    }
+}
+
+static void free_inputs(inputs *in) {
+    for (size_t i = 0; i < in->n; i++) free(in->t[i].data);
+}
+
+static cinfer_runtime *runtime(cinfer_device dev) {
+    cinfer_runtime_options o;
+    cinfer_runtime_options_init(&o);
+    o.device = dev;
+    o.num_threads = 2;
+    cinfer_runtime *rt = NULL;
+    if (cinfer_runtime_create(&o, &rt) != CINFER_OK) {
+        fprintf(stderr, "runtime: %s\n", cinfer_last_error());
+        return NULL;
+    }
+    return rt;
+}
+
+static cinfer_model *load(cinfer_runtime *rt, const char *name, cinfer_precision p,
+                          const char *fp32_ops) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s.onnx", model_dir, name);
+    cinfer_model_options o;
+    cinfer_model_options_init(&o);
+    o.precision = p;
+    o.fp32_ops = fp32_ops;
+    cinfer_model *m = NULL;
+    if (cinfer_model_load(rt, path, &o, &m) != CINFER_OK) {
+        CHECK(0, "loading %s at %s: %s", path, cinfer_precision_name(p), cinfer_last_error());
+        return NULL;
+    }
+    return m;
+}
+
+/* The step named `node` must be on the GPU and compute in `want`. */
+static void check_step(cinfer_model *m, const inputs *in, const char *node,
+                       cinfer_precision want) {
+    cinfer__model_report r;
+    cinfer_status st = cinfer__model_report_make(m, in->n, in->t, &r);
+    CHECK(st == CINFER_OK && r.cuda, "placement report: %s", cinfer_last_error());
+    if (st != CINFER_OK) return;
+    bool seen = false;
+    for (int s = 0; s < r.n_steps; s++) {
+        if (strcmp(r.place[s].name, node)) continue;
+        seen = true;
+        CHECK(r.place[s].gpu && r.place[s].precision == want,
+              "step %s: on %s in %s, want the GPU in %s", node, r.place[s].gpu ? "gpu" : "cpu",
+              cinfer_precision_name(r.place[s].precision), cinfer_precision_name(want));
+    }
+    CHECK(seen, "no step named %s", node);
+    cinfer__model_report_free(&r);
+}
+
+typedef struct expect {
+    const char *output;
+    bool fp32;        /* held to the fp32 tolerance (an op left in fp32) */
+    bool may_be_fp32; /* reduced precision allowed, not required (see conv_low) */
+} expect;
+
+/* max|got - ref| and the tolerance's max|ref|; NaN in got counts as infinitely far. */
+static double max_diff(const cinfer_tensor *got, const cinfer_tensor *ref, double *maxref) {
+    int64_t n = cinfer_tensor_numel(ref);
+    const float *g = got->data, *r = ref->data;
+    double d = 0;
+    *maxref = 0;
+    for (int64_t i = 0; i < n; i++) {
+        *maxref = fmax(*maxref, fabs(r[i]));
+        double e = fabs((double)g[i] - r[i]);
+        d = isnan(e) ? INFINITY : fmax(d, e);
+    }
+    return d;
+}
+
+static void compare(const char *model, cinfer_precision p, const expect *e,
+                    const cinfer_tensor *got, const cinfer_tensor *ref) {
+    const char *pn = cinfer_precision_name(p);
+    CHECK(got->dtype == CINFER_DTYPE_FLOAT && cinfer_tensor_numel(got) == cinfer_tensor_numel(ref),
+          "%s/%s at %s: output dtype %d or size differs", model, e->output, pn, (int)got->dtype);
+    if (got->dtype != CINFER_DTYPE_FLOAT) return;
+    double maxref, d = max_diff(got, ref, &maxref);
+    double tol = e->fp32 ? FP32_ATOL + FP32_RTOL * maxref : LOW_ATOL + LOW_RTOL * maxref;
+    CHECK(d <= tol, "%s/%s at %s: max |cuda - cpu| %.4g > %.4g (max|ref| %.4g)", model,
+          e->output, pn, d, tol, maxref);
+    /* 10 or fewer mantissa bits over K = 768 products leave errors far above fp32's: a
+     * result within the fp32 tolerance means the step did not run in reduced precision. */
+    if (!e->fp32 && !e->may_be_fp32)
+        CHECK(d > FP32_ATOL + FP32_RTOL * maxref, "%s/%s at %s: max |cuda - cpu| %.4g is "
+              "within the fp32 tolerance: not run in %s?", model, e->output, pn, d, pn);
+}
+
+static void release_all(size_t n, cinfer_tensor *t) {
+    for (size_t i = 0; i < n; i++) cinfer_tensor_release(&t[i]);
+}
+
+static int find_output(cinfer_model *m, const char *name) {
+    for (size_t o = 0; o < cinfer_model_output_count(m); o++) {
+        cinfer_value_info vi;
+        cinfer_model_output_info(m, o, &vi);
+        if (!strcmp(vi.name, name)) return (int)o;
+    }
+    return -1;
+}
+
+/* Runs `model` RUNS times on the GPU at precision p and once on the CPU; compares. */
+static void check_model(cinfer_runtime *gpu, cinfer_runtime *cpu, const char *model,
+                        cinfer_precision p, const char *fp32_ops, const expect *ex, int n_ex) {
+    cinfer_model *mg = load(gpu, model, p, fp32_ops), *mc = load(cpu, model, 0, NULL);
+    if (!mg || !mc) goto done;
+    inputs in;
+    make_inputs(mc, &in);
+    size_t n_out = cinfer_model_output_count(mc);
+    cinfer_tensor og[RUNS][MAX_IO], oc[MAX_IO];
+    memset(og, 0, sizeof og);
+    memset(oc, 0, sizeof oc);
+    int ok_runs = 0;
+    for (; ok_runs < RUNS; ok_runs++) {
+        cinfer_status st = cinfer_model_run(mg, in.n, NULL, in.t, n_out, NULL, og[ok_runs]);
+        CHECK(st == CINFER_OK, "%s at %s, run %d: %s", model, cinfer_precision_name(p),
+              ok_runs, cinfer_model_last_error(mg));
+        if (st != CINFER_OK) break;
+    }
+    cinfer_status sc = cinfer_model_run(mc, in.n, NULL, in.t, n_out, NULL, oc);
+    CHECK(sc == CINFER_OK, "%s on the cpu: %s", model, cinfer_model_last_error(mc));
+    for (int i = 0; sc == CINFER_OK && ok_runs == RUNS && i < n_ex; i++) {
+        int o = find_output(mc, ex[i].output);
+        CHECK(o >= 0, "%s: no output %s", model, ex[i].output);
+        if (o < 0) continue;
+        compare(model, p, &ex[i], &og[0][o], &oc[o]);
+        size_t bytes = (size_t)cinfer_tensor_numel(&oc[o]) * sizeof(float);
+        for (int r = 1; r < RUNS; r++)
+            CHECK(!memcmp(og[r][o].data, og[0][o].data, bytes),
+                  "%s/%s at %s: run %d (graph) differs from the eager run", model,
+                  ex[i].output, cinfer_precision_name(p), r);
+    }
+    for (int r = 0; r < ok_runs; r++) release_all(n_out, og[r]);
+    if (sc == CINFER_OK) release_all(n_out, oc);
+    free_inputs(&in);
+done:
+    cinfer_model_destroy(mg);
+    cinfer_model_destroy(mc);
+}
+
+static void check_steps(cinfer_runtime *gpu) {
+    cinfer_model *m = load(gpu, "gemms", CINFER_PRECISION_FP16, "Gemm");
+    if (m) {
+        inputs in;
+        make_inputs(m, &in);
+        check_step(m, &in, "matmul_weight", CINFER_PRECISION_FP16);
+        check_step(m, &in, "fused", CINFER_PRECISION_FP16);
+        check_step(m, &in, "gemm_bias", CINFER_PRECISION_FP32);
+        free_inputs(&in);
+        cinfer_model_destroy(m);
+    }
+    m = load(gpu, "conv", CINFER_PRECISION_BF16, NULL);
+    if (m) {
+        inputs in;
+        make_inputs(m, &in);
+        check_step(m, &in, "conv", CINFER_PRECISION_FP32);
+        free_inputs(&in);
+        cinfer_model_destroy(m);
+    }
+}
+
+static bool have_device(void) {
+    int count = 0;
+    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
+}
+
+static int make_models(void) {
+    snprintf(model_dir, sizeof model_dir, "/tmp/cinfer-cuda-precision-XXXXXX");
+    if (!mkdtemp(model_dir)) return -1;
+    char cmd[1024];
+    const char *py = getenv("CINFER_TEST_PYTHON"), *src = getenv("CINFER_SOURCE_DIR");
+    snprintf(cmd, sizeof cmd, "%s %s/tests/gpu/make_precision_models.py %s",
+             py ? py : CINFER_TEST_PYTHON, src ? src : CINFER_SOURCE_DIR, model_dir);
+    return system(cmd);
+}
+
+int main(void) {
+    if (!have_device()) {
+        printf("skipped: no CUDA device\n");
+        return 77;
+    }
+    if (getenv("CINFER_TEST_SEED")) seed = strtoull(getenv("CINFER_TEST_SEED"), NULL, 10);
+    if (!getenv("CINFER_CUDA_MODULE")) setenv("CINFER_CUDA_MODULE", CINFER_CUDA_MODULE_PATH, 1);
+    if (make_models() != 0) {
+        fprintf(stderr, "FAIL: could not generate the test models in %s\n", model_dir);
+        return 1;
+    }
+    cinfer_runtime *gpu = runtime(CINFER_DEVICE_CUDA), *cpu = runtime(CINFER_DEVICE_CPU);
+    if (!gpu || !cpu) return 1;
+    static const expect low[] = {{"y1", false}, {"y2", false}, {"y3", false}, {"y4", false},
+                                 {"y5", false}};
+    static const cinfer_precision precs[] = {CINFER_PRECISION_TF32, CINFER_PRECISION_FP16,
+                                             CINFER_PRECISION_BF16};
+    for (int i = 0; i < 3; i++) check_model(gpu, cpu, "gemms", precs[i], NULL, low, 5);
+    /* fp32_ops: the Gemms stay fp32, the MatMuls do not */
+    static const expect mixed[] = {{"y1", false}, {"y2", false}, {"y3", true}, {"y4", true}};
+    check_model(gpu, cpu, "gemms", CINFER_PRECISION_FP16, "Gemm", mixed, 4);
+    /* TF32 math only allows tensor cores: cuDNN's heuristic may still rank an FMA algorithm
+     * first, so the Conv is held to the TF32 tolerance without requiring that it was used. */
+    static const expect conv_low[] = {{"y", false, true}}, conv_fp32[] = {{"y", true}};
+    check_model(gpu, cpu, "conv", CINFER_PRECISION_TF32, NULL, conv_low, 1);
+    check_model(gpu, cpu, "conv", CINFER_PRECISION_FP16, NULL, conv_fp32, 1);
+    check_steps(gpu);
+    cinfer_runtime_destroy(gpu);
+    cinfer_runtime_destroy(cpu);
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", model_dir);
+    if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", model_dir);
+    printf("%s (seed %llu)\n", failures ? "FAILED" : "ok", seed);
+    return failures ? 1 : 0;
+}
