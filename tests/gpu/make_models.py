@@ -130,10 +130,21 @@ def mixed(d):
         [w("w1", 19, 23), w("b1", 23), axis])
 
 
+def mlp_batch(d):
+    """All-GPU MLP with a symbolic batch (the scheduler's batches and CUDA graphs per bucket)."""
+    n = helper.make_node
+    save(d, "mlp_batch", [
+        n("MatMul", ["x", "w1"], ["h1"]), n("Add", ["h1", "b1"], ["h2"]), n("Relu", ["h2"], ["h3"]),
+        n("MatMul", ["h3", "w2"], ["h4"]), n("Add", ["h4", "b2"], ["h5"]),
+        n("Sigmoid", ["h5"], ["y"]),
+    ], [vi("x", ["batch", 48])], [vi("y", ["batch", 19])],
+        [w("w1", 48, 67), w("b1", 67), w("w2", 67, 19), w("b2", 19)])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for f in (linalg, conv, elementwise, misc, mixed):
+    for f in (linalg, conv, elementwise, misc, mixed, mlp_batch):
         f(out)
 
 
