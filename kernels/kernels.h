@@ -415,6 +415,15 @@ typedef struct cinfer_k_chain {
 cudaError_t cinfer_k_chain_f32(float *y, const float *x, size_t n, const cinfer_k_chain *ch,
                                cudaStream_t stream);
 
+/* ---- epilogue.cu --------------------------------------------------------------------------- */
+
+/* After a convolution, in place on Y [batch, channels, spatial...] (spatial = the product of
+ * the spatial dims): y = act(y + bias[c] + z), bias (channels floats), z (Y's shape) and the
+ * ReLU each optional (NULL / 0). Nothing to do when all three are absent. */
+cudaError_t cinfer_k_conv_epilogue_f32(float *y, const float *bias, const float *z,
+                                       int64_t batch, int64_t channels, int64_t spatial,
+                                       int relu, cudaStream_t stream);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,6 +6,7 @@
  * convolution that maps Y's shape to X's: ONNX's ConvTranspose weights [c_in, c_out/groups, k]
  * are exactly that forward convolution's filter [K = c_in, C/groups = c_out/groups, k]. */
 #include "cuda/conv.h"
+#include "kernels.h"
 
 #include <limits.h>
 #include <stdbool.h>
@@ -297,9 +298,10 @@ fail:
     return rc;
 }
 
-cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const float *x,
-                                   const float *w, const float *bias, float *y,
-                                   cinfer_cuda_err *err) {
+cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
+                                         const float *x, const float *w, const float *bias,
+                                         const float *z, int relu, float *y,
+                                         cinfer_cuda_err *err) {
     const float one = 1.0f, zero = 0.0f;
     cinfer_status rc = CINFER_OK;
     if (!c->conv || !x || !w || !y || (!bias) == !!c->bias)
@@ -315,16 +317,22 @@ cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv 
         CUDNN_CHECK(err, rc, cudnnConvolutionForward(ctx->dnn, &one, c->x, x, c->w, w, c->conv,
                                                      c->fwd_algo, ctx->dnn_workspace,
                                                      c->workspace_bytes, &zero, c->y, y), fail);
-    /* Unfused bias and ReLU: cuDNN fuses them only for IMPLICIT_PRECOMP_GEMM, which would tie
-     * the algorithm choice to the epilogue. Both run in place on Y, on the same stream. */
-    if (c->bias)
-        CUDNN_CHECK(err, rc, cudnnAddTensor(ctx->dnn, &one, c->bias, bias, &one, c->y, y), fail);
-    if (c->relu)
-        CUDNN_CHECK(err, rc, cudnnActivationForward(ctx->dnn, c->relu, &one, c->y, y, &zero, c->y,
-                                                    y), fail);
-    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, cudaGetLastError(), "cuDNN convolution");
+    /* Bias, residual and ReLU in one pass of our own kernel (cuDNN fuses a bias and activation
+     * only for IMPLICIT_PRECOMP_GEMM, which would tie the algorithm choice to the epilogue;
+     * cudnnAddTensor plus cudnnActivationForward cost two passes and two library calls). */
+    int64_t spatial = 1;
+    for (int d = 0; d < c->p.nspatial; d++) spatial *= c->out[d];
+    cudaError_t e = cinfer_k_conv_epilogue_f32(y, c->bias ? bias : NULL, z, c->p.n, c->p.c_out,
+                                               spatial, relu, ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "convolution epilogue");
 fail:
     return rc;
+}
+
+cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const float *x,
+                                   const float *w, const float *bias, float *y,
+                                   cinfer_cuda_err *err) {
+    return cinfer_cuda_conv_run_fused(ctx, c, x, w, bias, NULL, c->relu != NULL, y, err);
 }
 
 void cinfer_cuda_conv_release(cinfer_cuda_conv *c) {

@@ -67,6 +67,13 @@ cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv 
                                    const float *w, const float *bias, float *y,
                                    cinfer_cuda_err *err);
 
+/* The same with FusedConv's epilogue: y = relu?(conv + bias + z), z (Y's shape) may be NULL,
+ * relu nonzero for the clamp (the RELU flag is not consulted). One pass over Y after cuDNN. */
+cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
+                                         const float *x, const float *w, const float *bias,
+                                         const float *z, int relu, float *y,
+                                         cinfer_cuda_err *err);
+
 /* Destroys the descriptors and zeroes `c`. Accepts a zeroed or failed-prepare struct. */
 void cinfer_cuda_conv_release(cinfer_cuda_conv *c);
 

@@ -108,8 +108,8 @@ static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     return cinfer_cuda_conv_run(ctx, s->priv, in[0], in[1], bias, out[0], err);
 }
 
-/* FusedConv (docs/fusion.md): the convolution with its bias, then Y += Z, then the clamp of
- * cinfer.fused_relu (which must wait for Z). An addend that broadcasts stays on the CPU. */
+/* FusedConv (docs/fusion.md): the convolution, then bias, Z and the clamp of
+ * cinfer.fused_relu in one epilogue pass. An addend that broadcasts stays on the CPU. */
 typedef struct fused_conv {
     cinfer_cuda_conv conv;
     bool relu;
@@ -166,17 +166,8 @@ static cinfer_status fused_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *c
                                void *const *out, cinfer_cuda_err *err) {
     const fused_conv *f = s->priv;
     const void *bias = s->n_in > 2 && s->has_in[2] ? in[2] : NULL;
-    cinfer_status st = cinfer_cuda_conv_run(ctx, &f->conv, in[0], in[1], bias, out[0], err);
-    if (st != CINFER_OK) return st;
-    cinfer_k_dims dims = {.rank = 1, .size = {f->n}};
-    cinfer_k_strides dense = cinfer_k_dense_strides(&dims);
-    cudaError_t e = cinfer_k_binary_f32(CINFER_K_ADD, out[0], out[0], dense, in[3], dense, dims,
-                                        ctx->compute);
-    st = CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "FusedConv (add)");
-    if (st != CINFER_OK || !f->relu) return st;
-    e = cinfer_k_unary_f32(CINFER_K_RELU, out[0], out[0], (size_t)f->n, 0.0f, 0.0f,
-                           ctx->compute);
-    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "FusedConv (relu)");
+    return cinfer_cuda_conv_run_fused(ctx, &f->conv, in[0], in[1], bias, in[3], f->relu, out[0],
+                                      err);
 }
 
 const cuda_op cinfer_cuda_ops_conv[] = {
