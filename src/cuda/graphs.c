@@ -5,7 +5,7 @@
 /* What captures: our kernels, cudaMemsetAsync/cudaMemcpyAsync between device buffers, and
  * cuBLASLt matmuls given the context's preallocated workspace (cuBLAS documents stream
  * capture support when the workspace is the caller's). The legacy cuDNN calls
- * (cudnnConvolutionForward, cudnnAddTensor, ...) are not documented as capture-safe in cuDNN
+ * (cudnnConvolutionForward, cudnnConvolutionBackwardData) are not documented as capture-safe in cuDNN
  * 9: only the graph API has a documented CUDA graph path. If one of them breaks a capture,
  * graph_end reports it and the runtime runs that context eagerly (src/runtime/exec_cuda.c). */
 
