@@ -22,8 +22,8 @@ struct FSigmoid {
     // expf(-x) overflows to inf for x < -88, which still gives the right limit 0.
     __device__ float operator()(float x, UnaryArgs) const { return 1.0f / (1.0f + expf(-x)); }
 };
-struct FRelu {
-    __device__ float operator()(float x, UnaryArgs) const { return x > 0.0f ? x : 0.0f; }
+struct FRelu { // keeps a NaN, as the CPU kernel and NumPy's maximum(x, 0) do
+    __device__ float operator()(float x, UnaryArgs) const { return x < 0.0f ? 0.0f : x; }
 };
 struct FLeakyRelu {
     __device__ float operator()(float x, UnaryArgs p) const { return x >= 0.0f ? x : p.alpha * x; }
