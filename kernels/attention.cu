@@ -93,7 +93,11 @@ static inline __device__ void at_softmax_step(at_state &st, float *s,
             x = s[i] * p.scale;
             if (mb && wq0 + i < p.sq) x += mb[(wq0 + i) * p.mask_row + key * p.mask_col];
         }
-        float mnew = fmaxf(st.m[i], k_warp_max(x)), pr = 0.0f, corr = 1.0f;
+        // fmaxf drops a NaN: carry one in the running max instead, so a NaN score makes the
+        // row NaN as the CPU's softmax does, even while every other score is -inf
+        float wm = __any_sync(0xffffffffu, x != x) ? NAN : k_warp_max(x);
+        float mnew = (st.m[i] != st.m[i] || wm != wm) ? NAN : fmaxf(st.m[i], wm);
+        float pr = 0.0f, corr = 1.0f;
         if (mnew != -INFINITY) {  // the same on every lane of the warp
             corr = expf(st.m[i] - mnew);
             pr = expf(x - mnew);

@@ -3,6 +3,7 @@
  * row while the scores are in cache, then P V. The [Sq, Skv] scores never leave the thread's
  * scratch; batch entries run in parallel, one per thread at a time. */
 #include <stdatomic.h>
+#include <string.h>
 
 #include "cpu/cpu.h"
 #include "cpu/gemm.h"
@@ -48,6 +49,10 @@ static int64_t slot_floats(const cinfer__attention_dims *a, int64_t *pa, int64_t
 static void one_entry(at_run *r, int64_t bi, float *scr) {
     const cinfer__attention_dims *a = &r->a;
     float *y = r->y + bi * a->sq * a->dv; /* the output is dense over the batch shape */
+    if (a->skv == 0) { /* no keys: a sum over nothing (and no softmax of an empty row) */
+        memset(y, 0, sizeof(float) * (size_t)(a->sq * a->dv));
+        return;
+    }
     int64_t oq = 0, ok = 0, ov = 0, om = 0;
     for (int i = a->batch_rank - 1; i >= 0; i--) {
         int64_t idx = bi % a->batch[i];
