@@ -244,7 +244,9 @@ cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, co
                                          g->b_layout, &g->shape.beta, c ? (const void *)c : d,
                                          g->d_layout, d, g->d_layout, &g->algo, ctx->lt_workspace,
                                          g->workspace_bytes, ctx->compute), fail);
-    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, cudaGetLastError(), "cublasLtMatmul");
+    /* cublasLtMatmul's status is the launch's; cudaGetLastError here would also report an
+     * error some earlier, ignored call left pending on this thread. */
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, cudaSuccess, "cublasLtMatmul");
 fail:
     return rc;
 }

@@ -31,6 +31,7 @@ static void gemm_release(void *p) {
     cinfer_cuda_gemm_release(&g->g);
     for (int i = 0; i < 2; i++)
         if (g->half[i]) (void)cudaFree(g->half[i]);
+    (void)cudaGetLastError(); /* an ignored failure must not be reported by the next launch */
     free(g);
 }
 
@@ -62,6 +63,7 @@ static cinfer_status convert_constant(cinfer_cuda_ctx *ctx, cinfer_precision p,
     CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), done);
 done:
     if (tmp) (void)cudaFree(tmp); /* cudaFree waits for the work that still uses it */
+    (void)cudaGetLastError();     /* nor may an ignored failure of it reach the next launch */
     return rc;
 }
 

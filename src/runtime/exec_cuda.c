@@ -389,8 +389,11 @@ cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__co
     /* Always drain the streams: a failed run must not leave work behind on a context that the
      * next run reuses. */
     cinfer_status sst = p->cuda->sync(c->gpu, why);
-    if (st == CINFER_OK && sst != CINFER_OK)
+    if (st == CINFER_OK && sst != CINFER_OK) {
         st = cinfer__errorf(err, sst, "finishing the run on CUDA: %s", why);
+        for (size_t i = 0; i < n_outputs; i++) /* a failed run leaves no output runtime-owned */
+            if (outputs[i].flags & CINFER_TENSOR_RUNTIME_OWNED) cinfer_tensor_release(&outputs[i]);
+    }
     c->warmed |= st == CINFER_OK;
     return st;
 }

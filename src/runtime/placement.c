@@ -140,7 +140,7 @@ static void plan_device_region(cinfer__plan *p) {
         bool input = pv->store == CINFER__STORE_INPUT && (p->loc[v] & CINFER__ON_DEVICE);
         bool folded = pv->store == CINFER__STORE_CONST && pv->folded;
         if (!input && !folded) continue;
-        p->dev_off[v] = (int)(at - align_up(p->arena_bytes));
+        p->dev_off[v] = (int64_t)(at - align_up(p->arena_bytes));
         at += align_up(cinfer__tensor_bytes(&pv->t));
     }
     p->dev_bytes = at;

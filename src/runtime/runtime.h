@@ -100,7 +100,7 @@ typedef struct cinfer__plan {
      * between steps, and the device bytes past the arena for inputs and folded constants. */
     const cinfer_cuda_api *cuda; /* non-NULL for a CUDA plan */
     unsigned char *loc;
-    int *dev_off;           /* per value: offset of its device copy past the arena, or -1 */
+    int64_t *dev_off;       /* per value: offset of its device copy past the arena, or -1 */
     struct cinfer__xfer *xfers;
     int n_xfers, n_gpu_steps;
     size_t dev_bytes;       /* the device arena: arena_bytes plus inputs and constants */
