@@ -3,14 +3,9 @@
  * (|d| <= 1e-6 + 1e-5 * max|ref|), a model mixing GPU and CPU-only ops copies both ways, and an
  * injected allocation failure fails one run cleanly and leaves the model usable. Without a
  * device: "skipped: no CUDA device", exit 77. Seed: CINFER_TEST_SEED (printed on failure). */
-#include <cuda_runtime_api.h>
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "cinfer/cinfer.h"
+#include "model_test.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
 
@@ -22,34 +17,6 @@
 #define MODEL_RTOL 1e-4
 #define MODEL_ATOL 1e-5
 #define MAX_IO 32
-
-static unsigned long long seed = 20261127ull;
-static int failures;
-static char model_dir[256];
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "FAIL %s:%d (seed %llu): ", __FILE__, __LINE__, seed);         \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "\n");                                                         \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
-
-static unsigned long long next_u64(unsigned long long *s) {
-    unsigned long long z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform magnitude in [0.1, 1) with a random sign: never zero, never tiny. */
-static float rand_value(unsigned long long *s) {
-    double u = (double)(next_u64(s) >> 11) / 9007199254740992.0;
-    float v = (float)(0.1 + 0.9 * u);
-    return (next_u64(s) & 1) ? v : -v;
-}
 
 typedef struct inputs {
     size_t n;
@@ -77,20 +44,6 @@ static void make_inputs(cinfer_model *m, int64_t dim, inputs *in) {
 
 static void free_inputs(inputs *in) {
     for (size_t i = 0; i < in->n; i++) free(in->t[i].data);
-}
-
-static cinfer_runtime *runtime(cinfer_device dev) {
-    cinfer_runtime_options o;
-    cinfer_runtime_options_init(&o);
-    o.device = dev;
-    o.num_threads = 2;
-    cinfer_runtime *rt = NULL;
-    if (cinfer_runtime_create(&o, &rt) != CINFER_OK) {
-        fprintf(stderr, "runtime (%s): %s\n", dev == CINFER_DEVICE_CUDA ? "cuda" : "cpu",
-                cinfer_last_error());
-        return NULL;
-    }
-    return rt;
 }
 
 static cinfer_model *load(cinfer_runtime *rt, const char *name) {
@@ -234,23 +187,6 @@ done:
     cinfer_model_destroy(mc);
 }
 
-static bool have_device(void) {
-    int count = 0;
-    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-}
-
-static int make_models(void) {
-    snprintf(model_dir, sizeof model_dir, "/tmp/cinfer-cuda-exec-XXXXXX");
-    if (!mkdtemp(model_dir)) return -1;
-    char cmd[1024];
-    /* The build's paths, unless the environment says otherwise (tools/gpu-check runs this
-     * program on another machine, from another checkout, with that machine's python). */
-    const char *py = getenv("CINFER_TEST_PYTHON"), *src = getenv("CINFER_SOURCE_DIR");
-    snprintf(cmd, sizeof cmd, "%s %s/tests/gpu/make_models.py %s", py ? py : CINFER_TEST_PYTHON,
-             src ? src : CINFER_SOURCE_DIR, model_dir);
-    return system(cmd);
-}
-
 /* --probe: exit 0 with a device, 77 without (the CUDA e2e ctest entry's guard). */
 int main(int argc, char **argv) {
     if (argc > 1 && !strcmp(argv[1], "--probe")) {
@@ -262,12 +198,8 @@ int main(int argc, char **argv) {
         printf("skipped: no CUDA device\n");
         return 77;
     }
-    if (getenv("CINFER_TEST_SEED")) seed = strtoull(getenv("CINFER_TEST_SEED"), NULL, 10);
-    if (!getenv("CINFER_CUDA_MODULE")) setenv("CINFER_CUDA_MODULE", CINFER_CUDA_MODULE_PATH, 1);
-    if (make_models() != 0) {
-        fprintf(stderr, "FAIL: could not generate the test models in %s\n", model_dir);
-        return 1;
-    }
+    model_test_setup();
+    if (make_models("make_models.py", "cuda-exec") != 0) return 1;
     cinfer_runtime *gpu = runtime(CINFER_DEVICE_CUDA), *cpu = runtime(CINFER_DEVICE_CPU);
     if (!gpu || !cpu) return 1;
     static const char *const models[] = {"linalg", "conv", "elementwise", "misc", "mixed"};
@@ -279,9 +211,5 @@ int main(int argc, char **argv) {
     check_injected_failure(gpu, cpu);
     cinfer_runtime_destroy(gpu);
     cinfer_runtime_destroy(cpu);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", model_dir);
-    if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", model_dir);
-    printf("%s (seed %llu)\n", failures ? "FAILED" : "ok", seed);
-    return failures ? 1 : 0;
+    return model_test_finish();
 }

@@ -5,52 +5,20 @@
  * I/O results; an injected capture failure logs one warning and the run, and the next, still
  * succeed with the same outputs. Without a device: "skipped: no CUDA device", exit 77. Seed:
  * CINFER_TEST_SEED (printed on failure). */
-#include <cuda_runtime_api.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "cinfer/cinfer.h"
+#define MODEL_TEST_SEED 20261128ull
+#include "model_test.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
 
 #define MAX_IO 32
 
-static unsigned long long seed = 20261128ull;
-static int failures;
-static char model_dir[256];
 static int capture_warnings; /* log lines about failed captures */
 static int device_io_checked; /* models whose device I/O round trip ran */
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            fprintf(stderr, "FAIL %s:%d (seed %llu): ", __FILE__, __LINE__, seed);         \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "\n");                                                         \
-            failures++;                                                                    \
-        }                                                                                  \
-    } while (0)
 
 static void log_line(cinfer_log_level level, const char *msg, void *user) {
     (void)user;
     if (strstr(msg, "CUDA graph capture")) capture_warnings++;
     fprintf(stderr, "log[%d]: %s\n", (int)level, msg);
-}
-
-static unsigned long long next_u64(unsigned long long *s) {
-    unsigned long long z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform magnitude in [0.1, 1) with a random sign: never zero, never tiny. */
-static float rand_value(unsigned long long *s) {
-    double u = (double)(next_u64(s) >> 11) / 9007199254740992.0;
-    float v = (float)(0.1 + 0.9 * u);
-    return (next_u64(s) & 1) ? v : -v;
 }
 
 static size_t bytes_of(const cinfer_tensor *t) {
@@ -238,34 +206,15 @@ done:
     cinfer_model_destroy(off);
 }
 
-static bool have_device(void) {
-    int count = 0;
-    return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;
-}
-
-static int make_models(void) {
-    snprintf(model_dir, sizeof model_dir, "/tmp/cinfer-cuda-graphs-XXXXXX");
-    if (!mkdtemp(model_dir)) return -1;
-    char cmd[1024];
-    const char *py = getenv("CINFER_TEST_PYTHON"), *src = getenv("CINFER_SOURCE_DIR");
-    snprintf(cmd, sizeof cmd, "%s %s/tests/gpu/make_models.py %s", py ? py : CINFER_TEST_PYTHON,
-             src ? src : CINFER_SOURCE_DIR, model_dir);
-    return system(cmd);
-}
-
 int main(void) {
     if (!have_device()) {
         printf("skipped: no CUDA device\n");
         return 77;
     }
-    if (getenv("CINFER_TEST_SEED")) seed = strtoull(getenv("CINFER_TEST_SEED"), NULL, 10);
-    if (!getenv("CINFER_CUDA_MODULE")) setenv("CINFER_CUDA_MODULE", CINFER_CUDA_MODULE_PATH, 1);
+    model_test_setup();
     unsetenv("CINFER_CUDA_GRAPHS");
     unsetenv("CINFER_CUDA_SYNC");
-    if (make_models() != 0) {
-        fprintf(stderr, "FAIL: could not generate the test models in %s\n", model_dir);
-        return 1;
-    }
+    if (make_models("make_models.py", "cuda-graphs") != 0) return 1;
     cinfer_runtime_options o;
     cinfer_runtime_options_init(&o);
     o.device = CINFER_DEVICE_CUDA;
@@ -285,9 +234,5 @@ int main(void) {
     CHECK(device_io_checked > 0, "no model ran entirely on the GPU: device I/O not checked");
     injected_capture_failure(gpu, "linalg");
     cinfer_runtime_destroy(gpu);
-    char cmd[512];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", model_dir);
-    if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", model_dir);
-    printf("%s (seed %llu)\n", failures ? "FAILED" : "ok", seed);
-    return failures ? 1 : 0;
+    return model_test_finish();
 }

@@ -7,16 +7,9 @@
  * Without a device: "skipped: no CUDA device", exit 77; with CINFER_TEST_MOCK_DEVICE=1 and
  * CINFER_CUDA_MODULE naming the stand-in module (tests/cuda_mock) it runs without one, which is
  * how CI checks this path (ctest cuda.sched_mock). Seed: CINFER_TEST_SEED. */
-#include <cuda_runtime_api.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
 
-#include "cinfer/cinfer.h"
+#include "model_test.h"
 
 #define RTOL 1e-4
 #define ATOL 1e-5
@@ -24,37 +17,6 @@
 #define REQUESTS 40 /* per client */
 #define MAX_ROWS 4
 #define MAX_IO 4
-
-static unsigned long long seed = 20261127ull;
-static char model_dir[256];
-static pthread_mutex_t fail_mu = PTHREAD_MUTEX_INITIALIZER;
-static int failures;
-
-#define CHECK(cond, ...)                                                                   \
-    do {                                                                                   \
-        if (!(cond)) {                                                                     \
-            pthread_mutex_lock(&fail_mu);                                                  \
-            fprintf(stderr, "FAIL %s:%d (seed %llu): ", __FILE__, __LINE__, seed);         \
-            fprintf(stderr, __VA_ARGS__);                                                  \
-            fprintf(stderr, "\n");                                                         \
-            failures++;                                                                    \
-            pthread_mutex_unlock(&fail_mu);                                                \
-        }                                                                                  \
-    } while (0)
-
-static unsigned long long next_u64(unsigned long long *s) {
-    unsigned long long z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform magnitude in [0.1, 1) with a random sign: never zero, never tiny. */
-static float rand_value(unsigned long long *s) {
-    double u = (double)(next_u64(s) >> 11) / 9007199254740992.0;
-    float v = (float)(0.1 + 0.9 * u);
-    return (next_u64(s) & 1) ? v : -v;
-}
 
 typedef struct job {
     const char *name;
@@ -177,43 +139,14 @@ static void run_model(cinfer_runtime *gpu_rt, cinfer_runtime *cpu_rt, const char
     cinfer_model_destroy(cm);
 }
 
-static cinfer_runtime *runtime(cinfer_device dev) {
-    cinfer_runtime_options o;
-    cinfer_runtime_options_init(&o);
-    o.device = dev;
-    o.num_threads = 2;
-    cinfer_runtime *rt = NULL;
-    if (cinfer_runtime_create(&o, &rt) != CINFER_OK)
-        fprintf(stderr, "runtime: %s\n", cinfer_last_error());
-    return rt;
-}
-
-static int make_models(void) {
-    snprintf(model_dir, sizeof model_dir, "/tmp/cinfer-sched-cuda-XXXXXX");
-    if (!mkdtemp(model_dir)) return -1;
-    char cmd[1024];
-    /* The build's paths unless the environment says otherwise (tools/gpu-check runs this
-     * program on another machine, from another checkout). */
-    const char *py = getenv("CINFER_TEST_PYTHON"), *src = getenv("CINFER_SOURCE_DIR");
-    snprintf(cmd, sizeof cmd, "%s %s/tests/gpu/make_models.py %s", py ? py : CINFER_TEST_PYTHON,
-             src ? src : CINFER_SOURCE_DIR, model_dir);
-    return system(cmd);
-}
-
 int main(void) {
-    int count = 0;
     const char *mock = getenv("CINFER_TEST_MOCK_DEVICE");
-    bool on_mock = mock && !strcmp(mock, "1");
-    if (!on_mock && (cudaGetDeviceCount(&count) != cudaSuccess || count < 1)) {
+    if (!(mock && !strcmp(mock, "1")) && !have_device()) {
         printf("skipped: no CUDA device\n");
         return 77;
     }
-    const char *env_seed = getenv("CINFER_TEST_SEED");
-    if (env_seed) seed = strtoull(env_seed, NULL, 10);
-    if (make_models() != 0) {
-        fprintf(stderr, "FAIL: could not generate the test models in %s\n", model_dir);
-        return 1;
-    }
+    model_test_setup();
+    if (make_models("make_models.py", "sched-cuda") != 0) return 1;
     cinfer_runtime *gpu = runtime(CINFER_DEVICE_CUDA), *cpu = runtime(CINFER_DEVICE_CPU);
     if (!gpu || !cpu) {
         fprintf(stderr, "FAIL: could not create the runtimes\n");
@@ -223,9 +156,5 @@ int main(void) {
     run_model(gpu, cpu, "mixed");     /* CPU-only ops inside: copies both ways per batch */
     cinfer_runtime_destroy(gpu);
     cinfer_runtime_destroy(cpu);
-    char cmd[600];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", model_dir);
-    if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", model_dir);
-    printf("%s (seed %llu)\n", failures ? "FAILED" : "ok", seed);
-    return failures ? 1 : 0;
+    return model_test_finish();
 }
