@@ -51,6 +51,37 @@ static inline float rand_value(unsigned long long *s) {
     return (next_u64(s) & 1) ? v : -v;
 }
 
+#define MODEL_TEST_MAX_IO 32
+
+typedef struct inputs {
+    size_t n;
+    cinfer_tensor t[MODEL_TEST_MAX_IO];
+} inputs;
+
+/* Random float inputs of the model's declared shapes, symbolic dims set to `dim`, drawn from
+ * the stream that starts at s0; released with free_inputs. */
+static inline void make_inputs(cinfer_model *m, int64_t dim, unsigned long long s0, inputs *in) {
+    unsigned long long s = s0;
+    in->n = cinfer_model_input_count(m);
+    for (size_t i = 0; i < in->n && i < MODEL_TEST_MAX_IO; i++) {
+        cinfer_value_info vi;
+        cinfer_model_input_info(m, i, &vi);
+        cinfer_tensor *t = &in->t[i];
+        memset(t, 0, sizeof *t);
+        t->dtype = vi.dtype;
+        t->rank = vi.rank;
+        for (int d = 0; d < vi.rank; d++) t->dims[d] = vi.dims[d] >= 0 ? vi.dims[d] : dim;
+        int64_t n = cinfer_tensor_numel(t);
+        float *data = malloc(sizeof(float) * (size_t)(n ? n : 1));
+        for (int64_t k = 0; k < n; k++) data[k] = rand_value(&s);
+        t->data = data;
+    }
+}
+
+static inline void free_inputs(inputs *in) {
+    for (size_t i = 0; i < in->n; i++) free(in->t[i].data);
+}
+
 static inline bool have_device(void) {
     int count = 0;
     return cudaGetDeviceCount(&count) == cudaSuccess && count > 0;

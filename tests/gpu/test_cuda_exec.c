@@ -18,34 +18,6 @@
 #define MODEL_ATOL 1e-5
 #define MAX_IO 32
 
-typedef struct inputs {
-    size_t n;
-    cinfer_tensor t[MAX_IO];
-} inputs;
-
-/* Random float inputs of the declared shapes, symbolic dims set to `dim`. */
-static void make_inputs(cinfer_model *m, int64_t dim, inputs *in) {
-    unsigned long long s = seed + (unsigned long long)dim;
-    in->n = cinfer_model_input_count(m);
-    for (size_t i = 0; i < in->n; i++) {
-        cinfer_value_info vi;
-        cinfer_model_input_info(m, i, &vi);
-        cinfer_tensor *t = &in->t[i];
-        memset(t, 0, sizeof *t);
-        t->dtype = vi.dtype;
-        t->rank = vi.rank;
-        for (int d = 0; d < vi.rank; d++) t->dims[d] = vi.dims[d] >= 0 ? vi.dims[d] : dim;
-        int64_t n = cinfer_tensor_numel(t);
-        float *data = malloc(sizeof(float) * (size_t)(n ? n : 1));
-        for (int64_t k = 0; k < n; k++) data[k] = rand_value(&s);
-        t->data = data;
-    }
-}
-
-static void free_inputs(inputs *in) {
-    for (size_t i = 0; i < in->n; i++) free(in->t[i].data);
-}
-
 static cinfer_model *load(cinfer_runtime *rt, const char *name) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.onnx", model_dir, name);
@@ -109,7 +81,7 @@ static void compare_model(cinfer_runtime *gpu, cinfer_runtime *cpu, const char *
     cinfer_model *mg = load(gpu, name), *mc = load(cpu, name);
     if (!mg || !mc) goto done;
     inputs in;
-    make_inputs(mc, dim, &in);
+    make_inputs(mc, dim, seed + (unsigned long long)dim, &in);
     size_t n_out = cinfer_model_output_count(mc);
     cinfer_tensor og[MAX_IO], oc[MAX_IO];
     cinfer_status sg = run(mg, &in, n_out, og), sc = run(mc, &in, n_out, oc);
@@ -136,7 +108,7 @@ static void check_placement(cinfer_runtime *gpu, const char *name, const char *w
     cinfer_model *m = load(gpu, name);
     if (!m) return;
     inputs in;
-    make_inputs(m, 3, &in);
+    make_inputs(m, 3, seed + 3, &in);
     cinfer__model_report r;
     cinfer_status st = cinfer__model_report_make(m, in.n, in.t, &r);
     CHECK(st == CINFER_OK && r.cuda, "%s: placement report: %s", name, cinfer_last_error());
@@ -164,7 +136,7 @@ static void check_injected_failure(cinfer_runtime *gpu, cinfer_runtime *cpu) {
     cinfer_model *mg = load(gpu, "mixed"), *mc = load(cpu, "mixed");
     if (!mg || !mc) goto done;
     inputs in;
-    make_inputs(mc, 7, &in); /* batch 7: a plan not built yet */
+    make_inputs(mc, 7, seed + 7, &in); /* batch 7: a plan not built yet */
     size_t n_out = cinfer_model_output_count(mc);
     cinfer_tensor og[MAX_IO], oc[MAX_IO];
     gpu->cuda->test_fail_next_alloc();

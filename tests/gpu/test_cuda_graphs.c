@@ -10,8 +10,6 @@
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
 
-#define MAX_IO 32
-
 static int capture_warnings; /* log lines about failed captures */
 static int device_io_checked; /* models whose device I/O round trip ran */
 
@@ -25,29 +23,7 @@ static size_t bytes_of(const cinfer_tensor *t) {
     return (size_t)cinfer_tensor_numel(t) * cinfer_dtype_size(t->dtype);
 }
 
-typedef struct io {
-    size_t n;
-    cinfer_tensor t[MAX_IO];
-} io;
-
-/* Random float inputs of the declared shapes, symbolic dims set to 3. */
-static void make_inputs(cinfer_model *m, io *in) {
-    unsigned long long s = seed;
-    in->n = cinfer_model_input_count(m);
-    for (size_t i = 0; i < in->n; i++) {
-        cinfer_value_info vi;
-        cinfer_model_input_info(m, i, &vi);
-        cinfer_tensor *t = &in->t[i];
-        memset(t, 0, sizeof *t);
-        t->dtype = vi.dtype;
-        t->rank = vi.rank;
-        for (int d = 0; d < vi.rank; d++) t->dims[d] = vi.dims[d] >= 0 ? vi.dims[d] : 3;
-        int64_t n = cinfer_tensor_numel(t);
-        float *data = malloc(sizeof(float) * (size_t)(n ? n : 1));
-        for (int64_t k = 0; k < n; k++) data[k] = rand_value(&s);
-        t->data = data;
-    }
-}
+typedef inputs io; /* inputs, and outputs the runs return */
 
 static void free_host(io *x) {
     for (size_t i = 0; i < x->n; i++) {
@@ -97,7 +73,7 @@ static void graphs_vs_eager(cinfer_runtime *gpu, const char *name) {
     cinfer_model *on = load(gpu, name, 1), *off = load(gpu, name, 0);
     if (!on || !off) goto done;
     io in, a = {0}, b = {0};
-    make_inputs(on, &in);
+    make_inputs(on, 3, seed, &in);
     int warned = capture_warnings;
     cinfer_status sa = run_host(on, &in, &a, 3), sb = run_host(off, &in, &b, 3);
     CHECK(sa == CINFER_OK, "%s, graphs on: %s", name, cinfer_model_last_error(on));
@@ -128,7 +104,7 @@ static void device_io(cinfer_runtime *gpu, const char *name) {
     cinfer_model *m = load(gpu, name, 1);
     if (!m) return;
     io in, host = {0}, din = {0}, dout = {0};
-    make_inputs(m, &in);
+    make_inputs(m, 3, seed, &in);
     if (!all_on_gpu(m, &in)) { /* a CPU step reading a device input is refused by design */
         printf("note: %s has CPU steps; device I/O checked on the other models\n", name);
         free_host(&in);
@@ -182,7 +158,7 @@ static void injected_capture_failure(cinfer_runtime *gpu, const char *name) {
     cinfer_model *m = load(gpu, name, 1), *off = load(gpu, name, 0);
     if (!m || !off) goto done;
     io in, a = {0}, b = {0};
-    make_inputs(m, &in);
+    make_inputs(m, 3, seed, &in);
     cinfer_status st = run_host(m, &in, &a, 1); /* the warm-up: nothing captured yet */
     CHECK(st == CINFER_OK, "%s: warm-up run: %s", name, cinfer_model_last_error(m));
     free_host(&a);

@@ -19,33 +19,6 @@
 #define MAX_IO 8
 #define RUNS 3
 
-typedef struct inputs {
-    size_t n;
-    cinfer_tensor t[MAX_IO];
-} inputs;
-
-static void make_inputs(cinfer_model *m, inputs *in) {
-    unsigned long long s = seed;
-    in->n = cinfer_model_input_count(m);
-    for (size_t i = 0; i < in->n; i++) {
-        cinfer_value_info vi;
-        cinfer_model_input_info(m, i, &vi);
-        cinfer_tensor *t = &in->t[i];
-        memset(t, 0, sizeof *t);
-        t->dtype = vi.dtype;
-        t->rank = vi.rank;
-        for (int d = 0; d < vi.rank; d++) t->dims[d] = vi.dims[d];
-        int64_t n = cinfer_tensor_numel(t);
-        float *data = malloc(sizeof(float) * (size_t)n);
-        for (int64_t k = 0; k < n; k++) data[k] = rand_value(&s);
-        t->data = data;
-    }
-}
-
-static void free_inputs(inputs *in) {
-    for (size_t i = 0; i < in->n; i++) free(in->t[i].data);
-}
-
 static cinfer_model *load(cinfer_runtime *rt, const char *name, cinfer_precision p,
                           const char *fp32_ops) {
     char path[512];
@@ -140,7 +113,7 @@ static void check_model(cinfer_runtime *gpu, cinfer_runtime *cpu, const char *mo
     cinfer_model *mg = load(gpu, model, p, fp32_ops), *mc = load(cpu, model, 0, NULL);
     if (!mg || !mc) goto done;
     inputs in;
-    make_inputs(mc, &in);
+    make_inputs(mc, 1, seed, &in);
     size_t n_out = cinfer_model_output_count(mc);
     cinfer_tensor og[RUNS][MAX_IO], oc[MAX_IO];
     memset(og, 0, sizeof og);
@@ -177,7 +150,7 @@ static void check_steps(cinfer_runtime *gpu) {
     cinfer_model *m = load(gpu, "gemms", CINFER_PRECISION_FP16, "Gemm");
     if (m) {
         inputs in;
-        make_inputs(m, &in);
+        make_inputs(m, 1, seed, &in);
         check_step(m, &in, "matmul_weight", CINFER_PRECISION_FP16);
         check_step(m, &in, "fused", CINFER_PRECISION_FP16);
         check_step(m, &in, "gemm_bias", CINFER_PRECISION_FP32);
@@ -187,7 +160,7 @@ static void check_steps(cinfer_runtime *gpu) {
     m = load(gpu, "conv", CINFER_PRECISION_BF16, NULL);
     if (m) {
         inputs in;
-        make_inputs(m, &in);
+        make_inputs(m, 1, seed, &in);
         check_step(m, &in, "conv", CINFER_PRECISION_FP32);
         free_inputs(&in);
         cinfer_model_destroy(m);

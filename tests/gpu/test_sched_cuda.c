@@ -16,7 +16,7 @@
 #define CLIENTS 4
 #define REQUESTS 40 /* per client */
 #define MAX_ROWS 4
-#define MAX_IO 4
+#define MAX_IO 4 /* outputs */
 
 typedef struct job {
     const char *name;
@@ -24,25 +24,6 @@ typedef struct job {
     cinfer_scheduler *sched;
     int client;
 } job;
-
-/* Random inputs of `rows` rows for every model input (float, [batch, ...]). */
-static size_t make_inputs(cinfer_model *m, int64_t rows, unsigned long long *s, cinfer_tensor *t) {
-    size_t n = cinfer_model_input_count(m);
-    for (size_t i = 0; i < n && i < MAX_IO; i++) {
-        cinfer_value_info vi;
-        cinfer_model_input_info(m, i, &vi);
-        memset(&t[i], 0, sizeof t[i]);
-        t[i].dtype = vi.dtype;
-        t[i].rank = vi.rank;
-        t[i].dims[0] = rows;
-        for (int d = 1; d < vi.rank; d++) t[i].dims[d] = vi.dims[d];
-        int64_t k = cinfer_tensor_numel(&t[i]);
-        float *data = malloc(sizeof(float) * (size_t)(k ? k : 1));
-        for (int64_t e = 0; e < k; e++) data[e] = rand_value(s);
-        t[i].data = data;
-    }
-    return n;
-}
 
 /* A request's outputs against the CPU runtime's run of the same inputs. */
 static void compare(const job *j, int r, cinfer_request *req, size_t n_in,
@@ -80,23 +61,23 @@ static void *client(void *arg) {
     const job *j = arg;
     unsigned long long s = seed * 31u + (unsigned long long)j->client;
     for (int r = 0; r < REQUESTS; r++) {
-        cinfer_tensor in[MAX_IO];
+        inputs in; /* the batch dim (symbolic) is the request's rows */
         int64_t rows = 1 + (int64_t)(next_u64(&s) % MAX_ROWS);
-        size_t n_in = make_inputs(j->gpu, rows, &s, in);
+        make_inputs(j->gpu, rows, next_u64(&s), &in);
         cinfer_request_options ro;
         cinfer_request_options_init(&ro);
         cinfer_request *req = NULL;
-        cinfer_status st = cinfer_scheduler_submit(j->sched, n_in, NULL, in, &ro, &req);
+        cinfer_status st = cinfer_scheduler_submit(j->sched, in.n, NULL, in.t, &ro, &req);
         CHECK(st == CINFER_OK, "%s client %d request %d: submit: %s", j->name, j->client, r,
               cinfer_last_error());
         if (st == CINFER_OK) {
             st = cinfer_request_wait(req);
             CHECK(st == CINFER_OK, "%s client %d request %d: %s", j->name, j->client, r,
                   cinfer_request_message(req));
-            if (st == CINFER_OK) compare(j, r, req, n_in, in);
+            if (st == CINFER_OK) compare(j, r, req, in.n, in.t);
             cinfer_request_release(req);
         }
-        for (size_t i = 0; i < n_in; i++) free(in[i].data);
+        free_inputs(&in);
     }
     return NULL;
 }
