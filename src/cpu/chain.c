@@ -8,6 +8,7 @@
 #endif
 #include <math.h>
 
+#include "core/alloc.h"
 #include "cpu/cpu.h"
 #include "cpu/elementwise_impl.h"
 #include "cpu/elementwise_math.h"
@@ -96,17 +97,29 @@ static void chain_chunk(void *arg, int64_t begin, int64_t end) {
     }
 }
 
-static cinfer_status chain_run(cinfer__cpu_ctx *ctx) {
+/* Plan time: the chain's ops from the node's attributes (checked to agree by the op
+ * definition), so a run only fills in its buffers. */
+static cinfer_status chain_prepare(const cinfer__cpu_ctx *ctx, void **state) {
     size_t n_ops = 0, n_operands = 0, n_c = 0;
     const int64_t *ops = cinfer__attr_ints(ctx->node, "ops", &n_ops);
     const int64_t *operands = cinfer__attr_ints(ctx->node, "operands", &n_operands);
     const float *c = cinfer__attr_floats(ctx->node, "constants", &n_c);
-    chain_job j = {.x = ctx->in[0]->data, .y = ctx->out[0]->data, .n_ops = (int)n_ops};
-    for (size_t k = 0; k < n_ops; k++) { /* the op definition checked the three agree */
-        j.op[k] = (int)ops[k];
-        j.operand[k] = (int)operands[k];
-        j.c[k] = c[k];
+    chain_job *j = cinfer__calloc(1, sizeof *j);
+    if (!j) return cinfer__errorf(ctx->err, CINFER_OUT_OF_MEMORY, "out of memory");
+    j->n_ops = (int)n_ops;
+    for (size_t k = 0; k < n_ops; k++) {
+        j->op[k] = (int)ops[k];
+        j->operand[k] = (int)operands[k];
+        j->c[k] = c[k];
     }
+    *state = j;
+    return CINFER_OK;
+}
+
+static cinfer_status chain_run(cinfer__cpu_ctx *ctx) {
+    chain_job j = *(const chain_job *)ctx->state;
+    j.x = ctx->in[0]->data;
+    j.y = ctx->out[0]->data;
     /* y never overlaps x (the memory plan keeps x live through this step), which the input
      * operands rely on: they read x[i] after y[i] has changed. */
     cinfer__ew_flat_run(ctx->pool, cinfer_tensor_numel(ctx->out[0]), chain_chunk, &j);
@@ -114,6 +127,6 @@ static cinfer_status chain_run(cinfer__cpu_ctx *ctx) {
 }
 
 const cinfer__cpu_kernel cinfer__cpu_chain[] = {
-    {"ElementwiseChain", "cinfer", NULL, NULL, chain_run},
+    {"ElementwiseChain", "cinfer", NULL, NULL, chain_run, chain_prepare, cinfer__free},
     {0},
 };
