@@ -1,5 +1,6 @@
 /* CUDA device objects (weights block) and execution contexts (streams, handles, arena, staging). */
 #include "cuda/context.h"
+#include "cuda/weights.h"
 
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +33,8 @@ cinfer_status cinfer_cuda_device_create(int index, size_t weights_bytes, cinfer_
         CUDA_CHECK(err, rc, cinfer__cuda_malloc(&dev->weights, weights_bytes), fail);
         dev->weights_size = weights_bytes;
     }
+    if ((rc = cinfer_cuda_weights_create(index, NULL, &dev->converted, err)) != CINFER_OK)
+        goto fail;
     *out = dev;
     return CINFER_OK;
 fail:
@@ -41,6 +44,7 @@ fail:
 
 void cinfer_cuda_device_destroy(cinfer_cuda_device *dev) {
     if (!dev) return;
+    cinfer_cuda_weights_destroy(dev->converted); /* copies made from the weights block */
     if (dev->weights) {
         (void)cudaSetDevice(dev->index);
         (void)cudaFree(dev->weights);
@@ -177,3 +181,25 @@ cinfer_status cinfer_cuda_ctx_staging_alloc(cinfer_cuda_ctx *ctx, size_t bytes, 
 }
 
 void cinfer_cuda_ctx_staging_reset(cinfer_cuda_ctx *ctx) { ctx->staging_used = 0; }
+
+cinfer_status cinfer_cuda_ctx_resize(cinfer_cuda_ctx *ctx, size_t arena_bytes,
+                                     size_t staging_bytes, cinfer_cuda_err *err) {
+    cinfer_status rc = CINFER_OK;
+    CUDA_CHECK(err, rc, cudaSetDevice(ctx->device), fail);
+    /* Work still in flight may read or write the old blocks. */
+    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), fail);
+    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->h2d), fail);
+    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->d2h), fail);
+    if (ctx->arena) (void)cudaFree(ctx->arena);
+    if (ctx->staging) (void)cudaFreeHost(ctx->staging);
+    ctx->arena = ctx->staging = NULL;
+    ctx->arena_bytes = ctx->staging_bytes = ctx->staging_used = 0;
+    cinfer_cuda_ctx_config cfg = {.arena_bytes = arena_bytes, .staging_bytes = staging_bytes};
+    rc = create_buffers(ctx, &cfg, err);
+    if (rc == CINFER_OK) return rc;
+    if (ctx->arena) (void)cudaFree(ctx->arena);
+    ctx->arena = NULL;
+    ctx->arena_bytes = 0;
+fail:
+    return rc;
+}

@@ -25,6 +25,7 @@ typedef struct cinfer_cuda_device {
     void *weights;        /* device memory, owned */
     size_t weights_size;  /* bytes */
     size_t weights_used;  /* bump offset, bytes */
+    struct cinfer_cuda_weights *converted; /* fp16/bf16 copies of weights, shared (weights.h) */
 } cinfer_cuda_device;
 
 /* Selects device `index` on the calling thread and reserves `weights_bytes` (may be 0) of
@@ -53,6 +54,7 @@ typedef struct cinfer_cuda_ctx_config {
  * two contexts on one device run independently. A context is used by one thread at a time. */
 typedef struct cinfer_cuda_ctx {
     int device;
+    cinfer_cuda_device *owner; /* the model's device object it was made from (module_api.c) */
     cudaStream_t compute, h2d, d2h;
     /* Ordering between the three streams without host waits: record on one, wait on another. */
     cudaEvent_t h2d_done, compute_done, d2h_done;
@@ -75,6 +77,10 @@ cinfer_status cinfer_cuda_ctx_create(int device, const cinfer_cuda_ctx_config *c
                                      cinfer_cuda_ctx **out, cinfer_cuda_err *err);
 /* Waits for the context's streams, then frees everything it owns. Accepts NULL. */
 void cinfer_cuda_ctx_destroy(cinfer_cuda_ctx *ctx);
+/* Replaces the context's device arena and pinned staging with blocks of these sizes (0: none),
+ * after its streams are idle. On failure the context has neither. */
+cinfer_status cinfer_cuda_ctx_resize(cinfer_cuda_ctx *ctx, size_t arena_bytes,
+                                     size_t staging_bytes, cinfer_cuda_err *err);
 /* Makes the context's device current on the calling thread (a worker calls this once before
  * running on the context; it neither allocates nor synchronizes). */
 cinfer_status cinfer_cuda_ctx_bind(cinfer_cuda_ctx *ctx, cinfer_cuda_err *err);

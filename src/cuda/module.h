@@ -10,7 +10,7 @@
 #include "ir/graph.h"
 
 /* Version of this table; the core refuses a module with another one. */
-#define CINFER_CUDA_MODULE_ABI 4
+#define CINFER_CUDA_MODULE_ABI 5
 
 /* The exported function that returns the table (a `const cinfer_cuda_api *(void)`). */
 #define CINFER_CUDA_API_SYMBOL "cinfer_cuda_module_api"
@@ -43,7 +43,21 @@ typedef struct cinfer_cuda_node {
     const cinfer_tensor *const *in;
     const cinfer_tensor *const *out;
     cinfer_precision precision;
+    /* ABI 5: per input, its device copy in the model's weights block when it is a model
+     * initializer (the same pointer for every plan and context of the model, valid until
+     * device_close), else NULL. A module may key per-model work on weights (converted
+     * copies) by it; plan-folded constants have none, as their host copies come and go with
+     * plans. */
+    const void *const *weight;
 } cinfer_cuda_node;
+
+/* ABI 5: when a context's last run did each phase, in microseconds since the device object
+ * was opened (one clock for all its contexts, from CUDA events); -1 for a phase the run did
+ * not have. h2d: first host-to-device copy begins .. last one ends; compute: first launch on
+ * the compute stream begins .. the end of the run's compute; d2h likewise. */
+typedef struct cinfer_cuda_times {
+    double h2d_begin, h2d_end, compute_begin, compute_end, d2h_begin, d2h_end;
+} cinfer_cuda_times;
 
 typedef struct cinfer_cuda_api {
     int abi;            /* CINFER_CUDA_MODULE_ABI */
@@ -140,6 +154,22 @@ typedef struct cinfer_cuda_api {
     /* Plan time, for a node `supports` accepted: the precision its step actually computes in
      * given n->precision (FP32 for ops that have no reduced-precision path yet). */
     cinfer_precision (*runs_in)(const cinfer_cuda_node *n);
+
+    /* ---- ABI 5: arenas that grow, pinned staging, timelines ---- */
+    /* Replaces the context's device arena and pinned host arena with ones of at least these
+     * sizes (the old ones are freed after the context's streams are idle; their contents are
+     * lost). Contexts may be created with 0 and 0 and sized here once the largest plan they
+     * run is known. On failure *arena and *staging are NULL and the context has none. */
+    cinfer_status (*ctx_arena)(cinfer_cuda_mctx *ctx, size_t arena_bytes, size_t staging_bytes,
+                               void **arena, void **staging, char *why);
+    /* Pinned (page-locked) host memory on device `index`'s behalf, for staging buffers that
+     * copy streams read and write asynchronously; freed with host_free (accepts NULL). */
+    cinfer_status (*host_alloc)(int index, size_t bytes, void **ptr, char *why);
+    void (*host_free)(void *ptr);
+    /* Timeline of the context's last completed run (after sync), from events recorded when
+     * timing is on (ctx_timing; off by default: it adds an event per phase). */
+    cinfer_status (*ctx_timing)(cinfer_cuda_mctx *ctx, int on, char *why);
+    cinfer_status (*ctx_times)(cinfer_cuda_mctx *ctx, cinfer_cuda_times *t, char *why);
 } cinfer_cuda_api;
 
 typedef const cinfer_cuda_api *(*cinfer_cuda_api_fn)(void);

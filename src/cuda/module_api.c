@@ -4,6 +4,7 @@
 
 #include "cuda/graphs.h"
 #include "cuda/module_impl.h"
+#include "cuda/timeline.h"
 
 /* Preallocated per context; cuBLASLt asks for 32 MiB on Hopper, and cuDNN's direct and
  * implicit-GEMM algorithms for fp32 need far less. */
@@ -12,11 +13,21 @@
 
 struct cinfer_cuda_mdev {
     cinfer_cuda_device *dev;
+    cudaEvent_t epoch; /* time zero of its contexts' timelines */
 };
 
 struct cinfer_cuda_mctx {
     cinfer_cuda_ctx *ctx;
+    cinfer_cuda_timeline tl;
 };
+
+/* Records timeline event `what` on stream s (a no-op unless timing is on). */
+#define MARK(m, what, s, e, rc, label)                                                       \
+    do {                                                                                   \
+        if ((m)->tl.on && ((rc) = cinfer_cuda_timeline_mark(&(m)->tl, (what), (s), (e))) != \
+                              CINFER_OK)                                                   \
+            goto label;                                                                    \
+    } while (0)
 
 static cinfer_status give(const cinfer_cuda_err *e, cinfer_status rc, char *why) {
     if (why) snprintf(why, CINFER_CUDA_MSG_LEN, "%s", e->msg);
@@ -30,7 +41,9 @@ static cinfer_status device_open(int index, size_t weights_bytes, cinfer_cuda_md
     if (!*out) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"),
                            why);
     cinfer_status rc = cinfer_cuda_device_create(index, weights_bytes, &(*out)->dev, &e);
+    if (rc == CINFER_OK) rc = cinfer_cuda_epoch_create(index, &(*out)->epoch, &e);
     if (rc != CINFER_OK) {
+        cinfer_cuda_device_destroy((*out)->dev);
         free(*out);
         *out = NULL;
         return give(&e, rc, why);
@@ -40,6 +53,7 @@ static cinfer_status device_open(int index, size_t weights_bytes, cinfer_cuda_md
 
 static void device_close(cinfer_cuda_mdev *d) {
     if (!d) return;
+    if (d->epoch) (void)cudaEventDestroy(d->epoch);
     cinfer_cuda_device_destroy(d->dev);
     free(d);
 }
@@ -78,6 +92,8 @@ static cinfer_status ctx_create(cinfer_cuda_mdev *d, size_t arena_bytes, size_t 
         *out = NULL;
         return give(&e, rc, why);
     }
+    (*out)->ctx->owner = d->dev;
+    (*out)->tl.epoch = d->epoch;
     *arena = (*out)->ctx->arena;
     *staging = (*out)->ctx->staging;
     return CINFER_OK;
@@ -85,12 +101,14 @@ static cinfer_status ctx_create(cinfer_cuda_mdev *d, size_t arena_bytes, size_t 
 
 static void ctx_destroy(cinfer_cuda_mctx *c) {
     if (!c) return;
-    cinfer_cuda_ctx_destroy(c->ctx);
+    cinfer_cuda_ctx_destroy(c->ctx); /* waits for the streams, so the events are done */
+    cinfer_cuda_timeline_free(&c->tl);
     free(c);
 }
 
 static cinfer_status ctx_bind(cinfer_cuda_mctx *c, char *why) {
     cinfer_cuda_err e = {0};
+    cinfer_cuda_timeline_reset(&c->tl); /* a run starts */
     cinfer_status rc = cinfer_cuda_ctx_bind(c->ctx, &e);
     return rc == CINFER_OK ? rc : give(&e, rc, why);
 }
@@ -102,10 +120,12 @@ static cinfer_status h2d(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n,
     /* The destinations are arena bytes that kernels launched earlier may still read. */
     CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
     CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->h2d, c->compute_done, 0), fail);
+    MARK(m, CINFER_TL_H2D_BEGIN, c->h2d, &e, rc, fail);
     for (int i = 0; i < n; i++)
         if (cp[i].bytes)
             CUDA_CHECK(&e, rc, cudaMemcpyAsync(cp[i].dst, cp[i].src, cp[i].bytes,
                                                cudaMemcpyHostToDevice, c->h2d), fail);
+    MARK(m, CINFER_TL_H2D_END, c->h2d, &e, rc, fail);
     CUDA_CHECK(&e, rc, cudaEventRecord(c->h2d_done, c->h2d), fail);
     CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->compute, c->h2d_done, 0), fail);
     return CINFER_OK;
@@ -122,11 +142,14 @@ static cinfer_status d2h(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n,
         return CINFER_OK;
     }
     CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
+    MARK(m, CINFER_TL_COMPUTE_END, c->compute, &e, rc, fail);
     CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->d2h, c->compute_done, 0), fail);
+    MARK(m, CINFER_TL_D2H_BEGIN, c->d2h, &e, rc, fail);
     for (int i = 0; i < n; i++)
         if (cp[i].bytes)
             CUDA_CHECK(&e, rc, cudaMemcpyAsync(cp[i].dst, cp[i].src, cp[i].bytes,
                                                cudaMemcpyDeviceToHost, c->d2h), fail);
+    MARK(m, CINFER_TL_D2H_END, c->d2h, &e, rc, fail);
     /* The host reads these next (a CPU step or the caller), and may overwrite the pinned
      * sources of earlier host-to-device copies: both copy streams must be idle. */
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(c->d2h), fail);
@@ -139,6 +162,8 @@ fail:
 static cinfer_status sync_all(cinfer_cuda_mctx *m, char *why) {
     cinfer_cuda_err e = {0};
     cinfer_status rc = CINFER_OK;
+    if (m->tl.seen[CINFER_TL_COMPUTE_BEGIN])
+        MARK(m, CINFER_TL_COMPUTE_END, m->ctx->compute, &e, rc, fail);
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->compute), fail);
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->h2d), fail);
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->d2h), fail);
@@ -223,7 +248,10 @@ static cinfer_status run(cinfer_cuda_mctx *m, void *state, const void *const *in
                          void *const *out, char *why) {
     cinfer_cuda_err e = {0};
     cuda_step *s = state;
-    cinfer_status rc = s->op->run(m->ctx, s, in, out, &e);
+    cinfer_status rc = CINFER_OK;
+    MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
+    rc = s->op->run(m->ctx, s, in, out, &e);
+fail:
     return rc == CINFER_OK ? rc : give(&e, rc, why);
 }
 
@@ -243,7 +271,10 @@ static cinfer_status graph_end(cinfer_cuda_mctx *m, void **graph, char *why) {
 
 static cinfer_status graph_launch(cinfer_cuda_mctx *m, void *graph, char *why) {
     cinfer_cuda_err e = {0};
-    cinfer_status rc = cinfer_cuda_graph_launch(m->ctx, graph, &e);
+    cinfer_status rc = CINFER_OK;
+    MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
+    rc = cinfer_cuda_graph_launch(m->ctx, graph, &e);
+fail:
     return rc == CINFER_OK ? rc : give(&e, rc, why);
 }
 
@@ -262,7 +293,50 @@ static cinfer_status mem_copy(int index, void *dst, const void *src, size_t byte
 
 static cinfer_status d2d(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n, char *why) {
     cinfer_cuda_err e = {0};
-    cinfer_status rc = cinfer_cuda_d2d(m->ctx, cp, n, &e);
+    cinfer_status rc = CINFER_OK;
+    MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
+    rc = cinfer_cuda_d2d(m->ctx, cp, n, &e);
+fail:
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+/* ---- ABI 5: growing arenas, pinned staging, timelines ---- */
+
+static cinfer_status ctx_arena(cinfer_cuda_mctx *m, size_t arena_bytes, size_t staging_bytes,
+                               void **arena, void **staging, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_ctx_resize(m->ctx, arena_bytes ? arena_bytes
+                                                                  : CINFER_CUDA_ALIGN,
+                                              staging_bytes, &e);
+    *arena = m->ctx->arena;
+    *staging = m->ctx->staging;
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status host_alloc(int index, size_t bytes, void **ptr, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = CINFER_OK;
+    *ptr = NULL;
+    CUDA_CHECK(&e, rc, cudaSetDevice(index), fail);
+    CUDA_CHECK(&e, rc, cinfer__cuda_host_alloc(ptr, bytes ? bytes : 64), fail);
+    return CINFER_OK;
+fail:
+    return give(&e, rc, why);
+}
+
+static void host_free(void *ptr) {
+    if (ptr) (void)cudaFreeHost(ptr);
+}
+
+static cinfer_status ctx_timing(cinfer_cuda_mctx *m, int on, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_timeline_enable(&m->tl, on != 0, &e);
+    return rc == CINFER_OK ? rc : give(&e, rc, why);
+}
+
+static cinfer_status ctx_times(cinfer_cuda_mctx *m, cinfer_cuda_times *t, char *why) {
+    cinfer_cuda_err e = {0};
+    cinfer_status rc = cinfer_cuda_timeline_read(&m->tl, t, &e);
     return rc == CINFER_OK ? rc : give(&e, rc, why);
 }
 
@@ -294,6 +368,11 @@ static const cinfer_cuda_api api = {
     .mem_copy = mem_copy,
     .d2d = d2d,
     .runs_in = runs_in,
+    .ctx_arena = ctx_arena,
+    .host_alloc = host_alloc,
+    .host_free = host_free,
+    .ctx_timing = ctx_timing,
+    .ctx_times = ctx_times,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

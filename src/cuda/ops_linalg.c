@@ -3,13 +3,16 @@
  * undocumented accuracy, outside the fp32 tolerance.
  *
  * Precision (docs/cuda-backend.md, "Precision"): TF32 is only a compute type. For fp16/bf16
- * the step owns one 16-bit copy of each operand: a constant operand (a weight) is converted
- * once at prepare, any other is converted by a cast kernel at every run, just before the
- * GEMM. C, bias and the output stay float, so the ops around the GEMM see fp32 as always. */
+ * each operand has a 16-bit copy: a model weight's comes from the device object's cache
+ * (converted once per model, shared by every step and context), a plan-folded constant's is
+ * converted at prepare into a copy the step owns, and any other operand is converted into the
+ * step's copy by a cast kernel at every run, just before the GEMM. C, bias and the output stay
+ * float, so the ops around the GEMM see fp32 as always. */
 #include <stdlib.h>
 
 #include "cuda/matmul.h"
 #include "cuda/module_impl.h"
+#include "cuda/weights.h"
 #include "ir/passes.h"
 #include "kernels.h"
 
@@ -19,18 +22,23 @@ typedef struct gemm_priv {
     int bias_input;      /* input index of the per-column bias, -1 none */
     int c_input;         /* input index of a full M x N C (Gemm), -1 none */
     size_t out_numel;
-    /* fp16/bf16: per operand A, B its 16-bit copy (device memory owned by the step), its
-     * element count, and whether it was converted at prepare (a constant). */
+    /* fp16/bf16: per operand A, B its 16-bit copy, its element count, whether it was
+     * converted at prepare (a constant), and whether the copy is a reference into `cache`
+     * (a model weight) rather than device memory owned by the step. */
     void *half[2];
     size_t numel[2];
     bool converted[2];
+    bool cached[2];
+    cinfer_cuda_weights *cache; /* the device object's: release has no context to ask */
 } gemm_priv;
 
 static void gemm_release(void *p) {
     gemm_priv *g = p;
     cinfer_cuda_gemm_release(&g->g);
-    for (int i = 0; i < 2; i++)
-        if (g->half[i]) (void)cudaFree(g->half[i]);
+    for (int i = 0; i < 2; i++) {
+        if (g->cached[i]) cinfer_cuda_weights_release(g->cache, g->half[i]);
+        else if (g->half[i]) (void)cudaFree(g->half[i]);
+    }
     (void)cudaGetLastError(); /* an ignored failure must not be reported by the next launch */
     free(g);
 }
@@ -39,18 +47,9 @@ static bool is_16bit(cinfer_precision p) {
     return p == CINFER_PRECISION_FP16 || p == CINFER_PRECISION_BF16;
 }
 
-/* Launches the float -> fp16/bf16 conversion of n elements on the compute stream. */
-static cinfer_status to_16bit(cinfer_cuda_ctx *ctx, cinfer_precision p, void *dst,
-                              const float *src, size_t n, cinfer_cuda_err *err) {
-    cudaError_t e = p == CINFER_PRECISION_FP16 ? cinfer_k_f32_to_f16(dst, src, n, ctx->compute)
-                                               : cinfer_k_f32_to_bf16(dst, src, n, ctx->compute);
-    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e,
-                                    p == CINFER_PRECISION_FP16 ? "cinfer_k_f32_to_f16"
-                                                               : "cinfer_k_f32_to_bf16");
-}
-
-/* Prepare time: uploads the host constant `t` through a temporary float buffer and converts it
- * into dst, waiting for the result (plan time, never per run). */
+/* Prepare time, for a plan-folded constant (no copy in the weights block, so nothing to share
+ * it by): uploads the host constant `t` through a temporary float buffer and converts it into
+ * dst, waiting for the result (plan time, never per run). */
 static cinfer_status convert_constant(cinfer_cuda_ctx *ctx, cinfer_precision p,
                                       const cinfer_tensor *t, void *dst, cinfer_cuda_err *err) {
     size_t n = (size_t)cuda_numel(t);
@@ -59,7 +58,7 @@ static cinfer_status convert_constant(cinfer_cuda_ctx *ctx, cinfer_precision p,
     CUDA_CHECK(err, rc, cinfer__cuda_malloc(&tmp, n * sizeof(float)), done);
     CUDA_CHECK(err, rc, cudaMemcpyAsync(tmp, t->data, n * sizeof(float), cudaMemcpyHostToDevice,
                                         ctx->compute), done);
-    if ((rc = to_16bit(ctx, p, dst, tmp, n, err)) != CINFER_OK) goto done;
+    if ((rc = cinfer_cuda_to_16bit(ctx->compute, p, dst, tmp, n, err)) != CINFER_OK) goto done;
     CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), done);
 done:
     if (tmp) (void)cudaFree(tmp); /* cudaFree waits for the work that still uses it */
@@ -67,12 +66,31 @@ done:
     return rc;
 }
 
-/* fp16/bf16: allocates the 16-bit copies of A and B and converts the constant ones now. */
+/* The device object's cache when operand i is a model weight it can share: the weight has a
+ * copy in the weights block and the context was made from that device object (contexts tests
+ * create directly have none, and keep a copy per step). */
+static cinfer_cuda_weights *weight_cache(const cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
+                                         int i) {
+    if (!n->in[i]->data || !n->weight || !n->weight[i] || !ctx->owner) return NULL;
+    return ctx->owner->converted;
+}
+
+/* fp16/bf16: the 16-bit copies of A and B: a model weight's from the cache, a folded
+ * constant's converted now, any other operand's allocated for the per-run conversion. */
 static cinfer_status prepare_operands(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
                                       gemm_priv *p, cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
     for (int i = 0; i < 2; i++) {
         p->numel[i] = (size_t)cuda_numel(n->in[i]);
+        cinfer_cuda_weights *cache = weight_cache(ctx, n, i);
+        if (cache) {
+            rc = cinfer_cuda_weights_acquire(cache, ctx, n->weight[i], p->numel[i],
+                                             p->g.shape.precision, &p->half[i], err);
+            if (rc != CINFER_OK) return rc;
+            p->cache = cache;
+            p->cached[i] = p->converted[i] = true;
+            continue;
+        }
         CUDA_CHECK(err, rc, cinfer__cuda_malloc(&p->half[i], p->numel[i] * 2), fail);
         if (!n->in[i]->data) continue;
         if ((rc = convert_constant(ctx, p->g.shape.precision, n->in[i], p->half[i], err)) !=
@@ -229,7 +247,8 @@ static cinfer_status linalg_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *
     if (is_16bit(p->g.shape.precision)) {
         for (int i = 0; i < 2 && st == CINFER_OK; i++)
             if (!p->converted[i])
-                st = to_16bit(ctx, p->g.shape.precision, p->half[i], in[i], p->numel[i], err);
+                st = cinfer_cuda_to_16bit(ctx->compute, p->g.shape.precision, p->half[i],
+                                          in[i], p->numel[i], err);
         if (st != CINFER_OK) return st;
         a = p->half[0];
         b = p->half[1];

@@ -62,11 +62,12 @@ cinfer_status cinfer__plan_add_context(cinfer__plan *p, cinfer__context *c, cinf
 void cinfer__context_free(const cinfer__plan *p, cinfer__context *c) {
     if (!c) return;
     if (p->cuda) {
+        /* A binding: its execution context (and arenas) belong to the model's pool. */
+        cinfer__gpu_unbind(c);
         for (int s = 0; c->graphs && s < p->n_steps; s++) p->cuda->graph_release(c->graphs[s]);
         cinfer__free(c->graphs);
         for (int s = 0; c->gpu_state && s < p->n_steps; s++)
             if (c->gpu_state[s]) p->cuda->release(c->gpu_state[s]);
-        p->cuda->ctx_destroy(c->gpu); /* the host arena is its pinned staging */
         cinfer__free(c->gpu_state);
         cinfer__free(c->dptr);
     } else {
@@ -77,13 +78,11 @@ void cinfer__context_free(const cinfer__plan *p, cinfer__context *c) {
     cinfer__free(c);
 }
 
-static cinfer_status context_acquire(cinfer_model *m, cinfer__plan *p, cinfer__context **out,
-                                     cinfer__err *err) {
+static cinfer_status context_acquire(cinfer__plan *p, cinfer__context **out, cinfer__err *err) {
     cinfer_status st = CINFER_OK;
     pthread_mutex_lock(&p->mu);
     cinfer__context *c = p->free_ctx;
     if (c) p->free_ctx = c->next_free;
-    else if (p->cuda) st = cinfer__cuda_context_new(m, p, &c, NULL, err);
     else if (!(c = context_new(p, err))) st = CINFER_OUT_OF_MEMORY;
     pthread_mutex_unlock(&p->mu);
     *out = c;
@@ -190,21 +189,30 @@ cinfer_status cinfer__plan_run(cinfer_model *m, cinfer__plan *p, const cinfer_te
                                size_t n_outputs, const int *output_index, cinfer_tensor *outputs,
                                cinfer__err *err) {
     CINFER_TRY(check_outputs(m, p, n_outputs, output_index, outputs, err));
+    if (p->cuda)
+        return cinfer__plan_run_cuda(m, p, NULL, inputs, n_outputs, output_index, outputs, err);
     cinfer__context *c = NULL;
-    CINFER_TRY(context_acquire(m, p, &c, err));
-    for (int v = 0; v < p->n_values; v++)
-        if (p->vals[v].store == CINFER__STORE_INPUT && p->vals[v].alias_of < 0)
-            c->views[v].data = inputs[p->vals[v].input_index].data;
-    if (p->has_input_views) bind_views(p, c);
+    CINFER_TRY(context_acquire(p, &c, err));
+    cinfer__bind_inputs(p, c, inputs);
     cinfer_status st = CINFER_OK;
-    if (p->cuda) {
-        st = cinfer__plan_run_cuda(m, p, c, inputs, n_outputs, output_index, outputs, err);
-        context_release(p, c);
-        return st;
-    }
     for (int s = 0; s < p->n_steps && st == CINFER_OK; s++)
         st = cinfer__run_cpu_step(m, p, c, &p->steps[s], err);
     if (st == CINFER_OK) st = copy_outputs(m, c, n_outputs, output_index, outputs, err);
     context_release(p, c);
     return st;
+}
+
+cinfer_status cinfer__plan_run_on(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
+                                  const cinfer_tensor *inputs, size_t n_outputs,
+                                  const int *output_index, cinfer_tensor *outputs,
+                                  cinfer__err *err) {
+    CINFER_TRY(check_outputs(m, p, n_outputs, output_index, outputs, err));
+    return cinfer__plan_run_cuda(m, p, g, inputs, n_outputs, output_index, outputs, err);
+}
+
+void cinfer__bind_inputs(const cinfer__plan *p, cinfer__context *c, const cinfer_tensor *inputs) {
+    for (int v = 0; v < p->n_values; v++)
+        if (p->vals[v].store == CINFER__STORE_INPUT && p->vals[v].alias_of < 0)
+            c->views[v].data = inputs[p->vals[v].input_index].data;
+    if (p->has_input_views) bind_views(p, c);
 }

@@ -1,137 +1,14 @@
-/* Running a CUDA plan: contexts (device arena, pinned host arena, prepared GPU steps, CUDA
- * graphs) and the per-run loop of copies, graph launches and CPU steps. Nothing here allocates
- * device or pinned memory or synchronizes the device per run (the second run also captures
- * the graphs): the only host waits are the module's d2h (before a CPU step reads) and the stream
- * sync at the end. */
+/* Running a CUDA plan on an execution context (gpu_ctx.c): the per-run loop of copies, graph
+ * launches and CPU steps. Nothing here allocates device or pinned memory or synchronizes the
+ * device per run once the context has run this plan (the second run also captures the graphs):
+ * the only host waits are the module's d2h (before a CPU step reads) and the stream sync at the
+ * end. */
 #include <string.h>
 
 #include "core/alloc.h"
 #include "runtime/runtime.h"
 
-#define DEV_ALIGN 256
 #define COPY_BATCH 16
-
-static size_t align_up(size_t n) { return (n + DEV_ALIGN - 1) / DEV_ALIGN * DEV_ALIGN; }
-
-/* Host views: arena values in the pinned host arena (when the plan has CPU steps), views
- * through their roots. */
-static void bind_host_views(const cinfer__plan *p, cinfer__context *c) {
-    for (int v = 0; v < p->n_values; v++) {
-        c->views[v] = p->vals[v].t;
-        if (p->vals[v].store == CINFER__STORE_ARENA && p->vals[v].alias_of < 0)
-            c->views[v].data = c->arena ? c->arena + p->vals[v].offset : NULL;
-    }
-    for (int v = 0; v < p->n_values; v++) {
-        int r = cinfer__alias_root(p->vals, v);
-        if (r != v) c->views[v].data = c->views[r].data;
-    }
-}
-
-static void bind_device_ptrs(const cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
-                             unsigned char *darena) {
-    unsigned char *region = darena + align_up(p->arena_bytes);
-    for (int v = 0; v < p->n_values; v++) {
-        const cinfer__plan_value *pv = &p->vals[v];
-        if (pv->alias_of >= 0) continue;
-        if (pv->store == CINFER__STORE_ARENA) c->dptr[v] = darena + pv->offset;
-        else if (p->dev_off[v] >= 0) c->dptr[v] = region + p->dev_off[v];
-        else if (pv->store == CINFER__STORE_CONST && !pv->folded) c->dptr[v] = m->dev_const[v];
-    }
-    for (int v = 0; v < p->n_values; v++) {
-        int r = cinfer__alias_root(p->vals, v);
-        if (r != v) c->dptr[v] = c->dptr[r];
-    }
-}
-
-/* Copies plan-folded constants that GPU steps read into the context's region, once. */
-static cinfer_status upload_folded(const cinfer__plan *p, cinfer__context *c, cinfer__err *err) {
-    char why[CINFER_CUDA_MSG_LEN] = "";
-    for (int v = 0; v < p->n_values; v++) {
-        const cinfer__plan_value *pv = &p->vals[v];
-        if (pv->store != CINFER__STORE_CONST || !pv->folded || p->dev_off[v] < 0) continue;
-        cinfer_cuda_copy cp = {c->dptr[v], pv->t.data, cinfer__tensor_bytes(&pv->t)};
-        cinfer_status st = p->cuda->h2d(c->gpu, &cp, 1, why);
-        if (st != CINFER_OK)
-            return cinfer__errorf(err, st, "uploading plan constants: %s", why);
-    }
-    cinfer_status st = p->cuda->sync(c->gpu, why);
-    return st == CINFER_OK ? st : cinfer__errorf(err, st, "uploading plan constants: %s", why);
-}
-
-static void module_node(const cinfer__plan *p, const cinfer__plan_step *st,
-                        const cinfer_tensor **in, const cinfer_tensor **out,
-                        cinfer_cuda_node *mn) {
-    const cinfer__node *n = st->node;
-    for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
-    for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
-    *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
-                             .out = out, .precision = st->precision};
-}
-
-static cinfer_status prepare_steps(const cinfer__plan *p, cinfer__context *c, int *bad_step,
-                                   cinfer__err *err) {
-    for (int s = 0; s < p->n_steps; s++) {
-        const cinfer__plan_step *st = &p->steps[s];
-        if (!st->gpu) continue;
-        const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
-        cinfer_cuda_node mn;
-        module_node(p, st, in, out, &mn);
-        char why[CINFER_CUDA_MSG_LEN] = "";
-        cinfer_status rc = p->cuda->prepare(c->gpu, &mn, &c->gpu_state[s], why);
-        if (rc != CINFER_OK) {
-            if (bad_step) *bad_step = s;
-            return cinfer__errorf(err, rc, "node '%s' (%s) on CUDA: %s", st->node->name,
-                                  st->node->op_type, why);
-        }
-    }
-    return CINFER_OK;
-}
-
-cinfer_status cinfer__cuda_context_new(cinfer_model *m, cinfer__plan *p, cinfer__context **out,
-                                       int *bad_step, cinfer__err *err) {
-    *out = NULL;
-    cinfer__context *c = cinfer__calloc(1, sizeof *c);
-    if (!c) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
-    size_t n = (size_t)p->n_values + 1;
-    c->views = cinfer__calloc(n, sizeof *c->views);
-    c->dptr = cinfer__calloc(n, sizeof *c->dptr);
-    c->gpu_state = cinfer__calloc((size_t)p->n_steps + 1, sizeof *c->gpu_state);
-    /* Graphs are captured at the context's second run, not here: the first, eager, run is a
-     * warm-up that lets the libraries do their one-time work (loading kernels, internal setup)
-     * outside a capture, where it may not be allowed; and contexts made for plans that never
-     * run (the load's probe plan, placement retries) pay nothing. */
-    c->graphs = cinfer__calloc((size_t)p->n_steps + 1, sizeof *c->graphs);
-    c->graphs_off = !m->cuda_graphs;
-    c->scratch = p->scratch_bytes ? cinfer__aligned_alloc(p->scratch_bytes) : NULL;
-    cinfer_status st = CINFER_OK;
-    if (!c->views || !c->dptr || !c->gpu_state || !c->graphs ||
-        (p->scratch_bytes && !c->scratch)) {
-        st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
-        goto fail;
-    }
-    /* CPU steps work in a pinned host arena laid out like the device one, so the copies
-     * between them are asynchronous and need no offsets of their own. */
-    size_t host_bytes = p->n_gpu_steps < p->n_steps ? p->arena_bytes : 0;
-    void *darena = NULL, *staging = NULL;
-    char why[CINFER_CUDA_MSG_LEN] = "";
-    st = p->cuda->ctx_create(m->cuda_dev, p->dev_bytes, host_bytes, &c->gpu, &darena, &staging,
-                             why);
-    if (st != CINFER_OK) {
-        cinfer__errorf(err, st, "creating a CUDA execution context (device arena %zu bytes, "
-                       "pinned host arena %zu bytes): %s", p->dev_bytes, host_bytes, why);
-        goto fail;
-    }
-    c->arena = staging;
-    bind_host_views(p, c);
-    bind_device_ptrs(m, p, c, darena);
-    if ((st = upload_folded(p, c, err)) != CINFER_OK) goto fail;
-    if ((st = prepare_steps(p, c, bad_step, err)) != CINFER_OK) goto fail;
-    *out = c;
-    return CINFER_OK;
-fail:
-    cinfer__context_free(p, c);
-    return st;
-}
 
 /* Whether plan value v is a caller input given in device memory (CINFER_TENSOR_DEVICE). */
 static bool device_input(const cinfer__plan *p, const cinfer_tensor *inputs, int v) {
@@ -363,10 +240,10 @@ static cinfer_status cuda_outputs(cinfer_model *m, const cinfer__plan *p, cinfer
 
 /* One run: inputs in device memory first, then for each step its planned copies and either a
  * CPU step or a whole GPU segment, then the outputs. */
-cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
-                                    const cinfer_tensor *inputs, size_t n_outputs,
-                                    const int *output_index, cinfer_tensor *outputs,
-                                    cinfer__err *err) {
+static cinfer_status run_bound(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+                               const cinfer_tensor *inputs, size_t n_outputs,
+                               const int *output_index, cinfer_tensor *outputs,
+                               cinfer__err *err) {
     char why[CINFER_CUDA_MSG_LEN] = "";
     cinfer_status st = p->cuda->ctx_bind(c->gpu, why);
     if (st != CINFER_OK) return cinfer__errorf(err, st, "binding the CUDA context: %s", why);
@@ -395,5 +272,21 @@ cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__co
             if (outputs[i].flags & CINFER_TENSOR_RUNTIME_OWNED) cinfer_tensor_release(&outputs[i]);
     }
     c->warmed |= st == CINFER_OK;
+    return st;
+}
+
+cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
+                                    const cinfer_tensor *inputs, size_t n_outputs,
+                                    const int *output_index, cinfer_tensor *outputs,
+                                    cinfer__err *err) {
+    cinfer__gpu_ctx *mine = NULL;
+    if (!g) CINFER_TRY(cinfer__gpu_ctx_take(m, &mine, err));
+    cinfer__context *c = NULL;
+    cinfer_status st = cinfer__gpu_bind(m, p, g ? g : mine, &c, NULL, err);
+    if (st == CINFER_OK) {
+        cinfer__bind_inputs(p, c, inputs);
+        st = run_bound(m, p, c, inputs, n_outputs, output_index, outputs, err);
+    }
+    cinfer__gpu_ctx_give(m, mine);
     return st;
 }

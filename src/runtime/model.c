@@ -172,6 +172,7 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     cinfer_model *m = cinfer__calloc(1, sizeof *m);
     if (!m) return fail(NULL, cinfer__errorf(&err, CINFER_OUT_OF_MEMORY, "out of memory"), &err);
     pthread_mutex_init(&m->mu, NULL);
+    pthread_mutex_init(&m->gpu_mu, NULL);
     m->rt = rt;
     m->fold_cap = o.fold_cap_bytes;
     m->fuse = o.fuse != 0;
@@ -246,6 +247,7 @@ void cinfer_model_destroy(cinfer_model *m) {
     for (int i = 0; i < m->n_fp32_ops; i++) cinfer__free(m->fp32_ops[i]);
     cinfer__free(m->fp32_ops);
     pthread_mutex_destroy(&m->mu);
+    pthread_mutex_destroy(&m->gpu_mu);
     cinfer__free(m);
 }
 

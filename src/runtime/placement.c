@@ -50,21 +50,11 @@ cinfer_status cinfer__cuda_model_load(cinfer_model *m, cinfer__err *err) {
 }
 
 void cinfer__cuda_model_free(cinfer_model *m) {
+    cinfer__gpu_ctx_free_all(m); /* after the plans, whose bindings they held */
     if (m->rt && m->rt->cuda) m->rt->cuda->device_close(m->cuda_dev);
     m->cuda_dev = NULL;
     cinfer__free(m->dev_const);
     m->dev_const = NULL;
-}
-
-/* The node as the module sees it: the plan's tensors (host data for constants only). */
-static void module_node(const cinfer__plan *p, const cinfer__plan_step *st,
-                        const cinfer_tensor **in, const cinfer_tensor **out,
-                        cinfer_cuda_node *mn) {
-    const cinfer__node *n = st->node;
-    for (int k = 0; k < n->n_in; k++) in[k] = n->in[k] >= 0 ? &p->vals[n->in[k]].t : NULL;
-    for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
-    *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
-                             .out = out, .precision = st->precision};
 }
 
 /* Asks the module about every step not already forced to the CPU. */
@@ -73,9 +63,10 @@ static cinfer_status choose_devices(cinfer_model *m, cinfer__plan *p, cinfer__er
         cinfer__plan_step *st = &p->steps[s];
         if (st->cpu_reason) continue;
         const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
+        const void *weight[CINFER_MAX_IO];
         cinfer_cuda_node mn;
         st->precision = cinfer__node_precision(m, st->node);
-        module_node(p, st, in, out, &mn);
+        cinfer__module_node(m, p, st, in, out, weight, &mn);
         char why[CINFER_CUDA_MSG_LEN] = "";
         st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
         if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mn);
@@ -178,19 +169,14 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
     for (int attempt = 0; attempt <= p->n_steps; attempt++) {
         CINFER_TRY(plan_copies(p, err));
         plan_device_region(p);
+        cinfer__gpu_ctx *g = NULL;
         cinfer__context *c = NULL;
         cinfer__err cerr = {{0}};
         int bad = -1;
-        cinfer_status st = cinfer__cuda_context_new(m, p, &c, &bad, &cerr);
-        if (st == CINFER_OK) {
-            if (cinfer__plan_add_context(p, c, err) != CINFER_OK) {
-                cinfer__context_free(p, c);
-                return CINFER_OUT_OF_MEMORY;
-            }
-            c->next_free = p->free_ctx;
-            p->free_ctx = c;
-            return prepare_cpu_steps(m, p, err);
-        }
+        cinfer_status st = cinfer__gpu_ctx_take(m, &g, &cerr);
+        if (st == CINFER_OK) st = cinfer__gpu_bind(m, p, g, &c, &bad, &cerr);
+        cinfer__gpu_ctx_give(m, g); /* the binding stays with it for the plan's runs */
+        if (st == CINFER_OK) return prepare_cpu_steps(m, p, err);
         /* Shapes the libraries refuse are a placement question too; device errors are not. */
         if ((st != CINFER_UNSUPPORTED && st != CINFER_INVALID_ARGUMENT) || bad < 0) {
             *err = cerr;

@@ -61,14 +61,38 @@ typedef struct cinfer__plan_step {
     _Atomic uint64_t prof_ns, prof_calls; /* CINFER_PROFILE=1: time spent in this step */
 } cinfer__plan_step;
 
-/* One execution context: the arena and per-run tensor views for one plan. Used by one run at
- * a time; plans keep a free list so concurrent runs each get their own. */
+struct cinfer__context;
+
+/* A CUDA execution context (src/runtime/gpu_ctx.c): the module's context (streams, events,
+ * library handles, workspaces) with one device arena and one pinned host arena, both sized for
+ * the largest plan it has run, and the bindings of every plan that ran on it. The model keeps
+ * a pool of them; a run holds one alone, a scheduler instance holds one for its life. */
+typedef struct cinfer__gpu_ctx {
+    const cinfer_cuda_api *api;
+    cinfer_cuda_mctx *gpu;
+    unsigned char *darena, *host;   /* device arena, pinned host arena (NULL when 0 bytes) */
+    size_t dev_cap, host_cap;
+    uint64_t gen;                   /* bumped when the arenas are replaced */
+    pthread_mutex_t *mu;            /* the model's gpu_mu: guards `bound` and the pool */
+    struct cinfer__context *bound;  /* plan bindings, linked by next_bound */
+    struct cinfer__gpu_ctx *next_free, *next_all;
+} cinfer__gpu_ctx;
+
+/* One execution context of a plan: the arena and per-run tensor views. Used by one run at a
+ * time. On the CPU, plans keep a free list so concurrent runs each get their own; on CUDA it
+ * is the plan's binding to one cinfer__gpu_ctx. */
 typedef struct cinfer__context {
     unsigned char *arena;
     unsigned char *scratch;
     cinfer_tensor *views; /* one per graph value, data resolved for this arena */
-    /* CUDA plans: the module's context, its device arena, per-value device pointers and each
-     * GPU step's prepared state. The host arena is then the context's pinned staging. */
+    /* CUDA plans: the execution context it is bound to (owner, whose module context is gpu
+     * and whose pinned host arena is `arena`), per-value device pointers into the owner's
+     * arena and each GPU step's prepared state. gen: the owner's arena generation these
+     * pointers were made for. */
+    cinfer__gpu_ctx *owner;
+    const struct cinfer__plan *plan;
+    uint64_t gen;
+    struct cinfer__context *next_bound;
     cinfer_cuda_mctx *gpu;
     void **dptr;
     void **gpu_state;
@@ -139,6 +163,10 @@ struct cinfer_model {
     bool profile;             /* CINFER_PROFILE=1: time every step */
     cinfer_cuda_mdev *cuda_dev; /* CUDA: the device object holding the weights block */
     void **dev_const;         /* CUDA: per graph value, its constant's device copy or NULL */
+    pthread_mutex_t gpu_mu;   /* CUDA: the execution context pool and their bindings */
+    cinfer__gpu_ctx *gpu_free, *gpu_all;
+    int n_gpu_ctx;            /* execution contexts made (tests, inspect) */
+    uint64_t gpu_arena_grows; /* times one had to replace its arenas by larger ones */
     char last_error[CINFER__ERR_LEN];
 };
 
@@ -173,20 +201,44 @@ void cinfer__cuda_model_free(cinfer_model *m);
 /* Puts each step of a planned, memory-planned plan on the GPU or the CPU, plans the copies
  * and creates the plan's first context (whose prepare may move steps to the CPU). */
 cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err);
-/* CUDA contexts (src/runtime/exec_cuda.c): created with every allocation and prepare done;
- * freed with everything they own. When a GPU step's prepare fails, *bad_step (if not NULL)
- * names it. */
-cinfer_status cinfer__cuda_context_new(cinfer_model *m, cinfer__plan *p, cinfer__context **out,
-                                       int *bad_step, cinfer__err *err);
+/* The node of step st as the module sees it: the plan's tensors (host data for constants only)
+ * and the device copies of model initializers; in, out and weight are the caller's arrays of
+ * CINFER_MAX_IO entries. */
+void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
+                         const cinfer__plan_step *st, const cinfer_tensor **in,
+                         const cinfer_tensor **out, const void **weight, cinfer_cuda_node *mn);
+/* CUDA execution contexts (src/runtime/gpu_ctx.c). take: a free one of the model's pool, or
+ * a new one (without arenas until a plan is bound); give puts it back. */
+cinfer_status cinfer__gpu_ctx_take(cinfer_model *m, cinfer__gpu_ctx **out, cinfer__err *err);
+void cinfer__gpu_ctx_give(cinfer_model *m, cinfer__gpu_ctx *g);
+/* Grows g's arenas to at least these sizes now (its bindings re-point at their next run). */
+cinfer_status cinfer__gpu_ctx_reserve(cinfer_model *m, cinfer__gpu_ctx *g, size_t dev_bytes,
+                                      size_t host_bytes, cinfer__err *err);
+void cinfer__gpu_ctx_free_all(cinfer_model *m);
+/* The pinned host arena a CUDA plan needs (its CPU steps' arena; 0 when all steps are GPU). */
+size_t cinfer__plan_host_bytes(const cinfer__plan *p);
+/* p's binding on g, made on first use (every GPU step prepared: when one's prepare fails,
+ * *bad_step, if not NULL, names it) and pointed at g's current arenas, grown for p if needed. */
+cinfer_status cinfer__gpu_bind(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
+                               cinfer__context **out, int *bad_step, cinfer__err *err);
+/* Unlinks a binding from its execution context (the plan is being destroyed). */
+void cinfer__gpu_unbind(cinfer__context *c);
 void cinfer__context_free(const cinfer__plan *p, cinfer__context *c);
 /* Adds a context to the plan's list of all contexts (the caller holds p->mu or owns p). */
 cinfer_status cinfer__plan_add_context(cinfer__plan *p, cinfer__context *c, cinfer__err *err);
-/* inputs: in model order, as bound by cinfer__plan_run (CINFER_TENSOR_DEVICE ones are copied
- * device to device). */
-cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__context *c,
+/* Runs a CUDA plan on execution context g, or on one taken from the model's pool for the run
+ * when g is NULL (CINFER_TENSOR_DEVICE inputs are copied device to device). */
+cinfer_status cinfer__plan_run_cuda(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
                                     const cinfer_tensor *inputs, size_t n_outputs,
                                     const int *output_index, cinfer_tensor *outputs,
                                     cinfer__err *err);
+/* Points the context's views of caller inputs (and views of them) at the inputs' bytes. */
+void cinfer__bind_inputs(const cinfer__plan *p, cinfer__context *c, const cinfer_tensor *inputs);
+/* cinfer__plan_run of a CUDA plan on the caller's execution context (a scheduler instance's). */
+cinfer_status cinfer__plan_run_on(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
+                                  const cinfer_tensor *inputs, size_t n_outputs,
+                                  const int *output_index, cinfer_tensor *outputs,
+                                  cinfer__err *err);
 /* CUDA graph segments of a placed plan: maximal runs of consecutive GPU steps in which only
  * the first step has host<->device copies before it (docs/cuda-backend.md). */
 int cinfer__plan_graph_segments(const cinfer__plan *p);

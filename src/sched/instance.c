@@ -11,7 +11,15 @@
 
 /* ---- The CPU device: host staging, the plan runs on the instance thread --------------- */
 
-static void *cpu_staging_alloc(size_t bytes) { return cinfer__aligned_alloc(bytes ? bytes : 64); }
+static void *cpu_staging_alloc(cinfer__instance *inst, size_t bytes) {
+    (void)inst;
+    return cinfer__aligned_alloc(bytes ? bytes : 64);
+}
+
+static void cpu_staging_free(cinfer__instance *inst, void *p) {
+    (void)inst;
+    cinfer__aligned_free(p);
+}
 
 static cinfer_status cpu_run(cinfer__instance *inst, cinfer__plan *p, const cinfer_tensor *in,
                              cinfer_tensor *out, cinfer__batch_times *t, cinfer__err *err) {
@@ -26,7 +34,7 @@ const cinfer__instance_ops cinfer__cpu_instance_ops = {
     .name = "cpu",
     .exact_rows = true,
     .staging_alloc = cpu_staging_alloc,
-    .staging_free = cinfer__aligned_free,
+    .staging_free = cpu_staging_free,
     .run = cpu_run,
 };
 
@@ -36,9 +44,9 @@ const cinfer__instance_ops cinfer__cpu_instance_ops = {
  * grow it once, the first time they are seen. */
 static bool stage_ensure(cinfer__instance *inst, cinfer__staging *st, size_t bytes) {
     if (st->cap >= bytes && st->data) return true;
-    void *p = inst->ops->staging_alloc(bytes);
+    void *p = inst->ops->staging_alloc(inst, bytes);
     if (!p) return false;
-    if (st->data) inst->ops->staging_free(st->data);
+    if (st->data) inst->ops->staging_free(inst, st->data);
     st->data = p;
     st->cap = bytes;
     return true;
@@ -350,9 +358,9 @@ void cinfer__instance_fini(cinfer__instance *inst) {
     if (!inst->s) return;
     cinfer_scheduler *s = inst->s;
     for (int i = 0; inst->in_stage && i < s->n_in; i++)
-        if (inst->in_stage[i].data) inst->ops->staging_free(inst->in_stage[i].data);
+        if (inst->in_stage[i].data) inst->ops->staging_free(inst, inst->in_stage[i].data);
     for (int o = 0; inst->out_stage && o < s->n_out; o++)
-        if (inst->out_stage[o].data) inst->ops->staging_free(inst->out_stage[o].data);
+        if (inst->out_stage[o].data) inst->ops->staging_free(inst, inst->out_stage[o].data);
     if (inst->ops->fini) inst->ops->fini(inst);
     cinfer__free(inst->batch.reqs);
     cinfer__free(inst->in_stage);

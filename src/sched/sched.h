@@ -137,13 +137,26 @@ typedef struct cinfer__instance_ops {
     bool exact_rows;
     cinfer_status (*init)(cinfer__instance *inst, cinfer__err *err);
     void (*fini)(cinfer__instance *inst);
-    void *(*staging_alloc)(size_t bytes);
-    void (*staging_free)(void *p);
+    void *(*staging_alloc)(cinfer__instance *inst, size_t bytes);
+    void (*staging_free)(cinfer__instance *inst, void *p);
     cinfer_status (*run)(cinfer__instance *inst, cinfer__plan *p, const cinfer_tensor *in,
                          cinfer_tensor *out, cinfer__batch_times *t, cinfer__err *err);
 } cinfer__instance_ops;
 
 extern const cinfer__instance_ops cinfer__cpu_instance_ops;
+/* instance_cuda.c: a CUDA model's instances, each holding one execution context of the model
+ * (streams, arenas sized for the largest bucket, graphs per bucket) and pinned staging. */
+extern const cinfer__instance_ops cinfer__cuda_instance_ops;
+
+/* When each phase of a batch ran on the device (microseconds on the device's clock, -1 for a
+ * phase the batch did not have): the copy/compute overlap of two instances shows here. */
+typedef struct cinfer__batch_timeline {
+    int instance;
+    int64_t rows;
+    double h2d_begin, h2d_end, compute_begin, compute_end, d2h_begin, d2h_end;
+} cinfer__batch_timeline;
+
+#define CINFER__SCHED_TIMELINE 1024 /* the last this many batches are kept */
 
 struct cinfer__instance {
     cinfer_scheduler *s;
@@ -228,6 +241,8 @@ struct cinfer_scheduler {
     pthread_mutex_t stats_mu;
     cinfer_scheduler_stats st;
     uint64_t *hist;           /* max_batch_size + 1 entries */
+    cinfer__batch_timeline *timeline; /* CUDA: a ring of the last batches (under stats_mu) */
+    uint64_t timeline_n;      /* batches recorded in all */
 };
 
 uint64_t cinfer__now_ns(void);
@@ -254,6 +269,11 @@ void *cinfer__instance_main(void *arg);
 cinfer_status cinfer__instance_warm(cinfer__instance *inst, int bucket, cinfer__err *err);
 /* The index of the smallest bucket holding `rows`. */
 int cinfer__bucket_for(const cinfer_scheduler *s, int64_t rows);
+
+/* Records a batch's device timeline (instance_cuda.c). */
+void cinfer__sched_timeline_add(cinfer_scheduler *s, const cinfer__batch_timeline *t);
+/* Tests: copies up to max of the last batches' timelines, oldest first; returns the count. */
+size_t cinfer__sched_timeline(cinfer_scheduler *s, cinfer__batch_timeline *out, size_t max);
 
 /* Tests: while hold is true, an instance that takes a batch keeps it without running it, so
  * the instance is busy and later requests stay queued. Shutdown ends the hold. */

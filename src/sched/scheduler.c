@@ -222,7 +222,10 @@ static cinfer_status setup(cinfer_scheduler *s, cinfer__err *err) {
     s->batching = s->o.max_batch_size > 0;
     s->q.n_levels = s->o.priority_levels;
     s->hist = cinfer__calloc((size_t)s->o.max_batch_size + 2, sizeof *s->hist);
-    if (!s->hist) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    if (s->ops == &cinfer__cuda_instance_ops)
+        s->timeline = cinfer__calloc(CINFER__SCHED_TIMELINE, sizeof *s->timeline);
+    if (!s->hist || (s->ops == &cinfer__cuda_instance_ops && !s->timeline))
+        return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     if (s->batching) {
         CINFER_TRY(check_model(s, err));
         CINFER_TRY(make_buckets(s, err));
@@ -237,14 +240,20 @@ static cinfer_status setup(cinfer_scheduler *s, cinfer__err *err) {
         CINFER_TRY(cinfer__instance_init(s, inst, s->n_inst - 1, err));
     }
     /* Warm-up: the first run of each bucket allocates its execution context and touches the
-     * weights, so the first requests do not pay for it. */
-    for (int k = 0; s->batching && s->fixed && k < s->n_buckets; k++) {
-        cinfer_status st = cinfer__instance_warm(&s->inst[0], k, err);
-        if (st != CINFER_OK) {
-            cinfer__err_prefix(err, "warming a batch of %lld", (long long)s->buckets[k].size);
-            return st;
-        }
-    }
+     * weights, so the first requests do not pay for it. CUDA instances each hold their own
+     * context, and run every bucket twice: the second run captures its graphs. */
+    int n_warm = s->ops == &cinfer__cuda_instance_ops ? s->n_inst : 1;
+    int passes = s->ops == &cinfer__cuda_instance_ops ? 2 : 1;
+    for (int i = 0; s->batching && s->fixed && i < n_warm; i++)
+        for (int k = 0; k < s->n_buckets; k++)
+            for (int pass = 0; pass < passes; pass++) {
+                cinfer_status st = cinfer__instance_warm(&s->inst[i], k, err);
+                if (st != CINFER_OK) {
+                    cinfer__err_prefix(err, "instance %d: warming a batch of %lld", i,
+                                       (long long)s->buckets[k].size);
+                    return st;
+                }
+            }
     return start_threads(s, err);
 }
 
@@ -293,7 +302,7 @@ cinfer_status cinfer_scheduler_create(cinfer_model *m, const cinfer_batching_opt
     s->m = m;
     s->n_in = (int)cinfer_model_input_count(m);
     s->n_out = (int)cinfer_model_output_count(m);
-    s->ops = &cinfer__cpu_instance_ops;
+    s->ops = m->rt->cuda ? &cinfer__cuda_instance_ops : &cinfer__cpu_instance_ops;
     init_sync(s);
     s->st.struct_size = sizeof s->st;
     cinfer_status st = CINFER_OK;
@@ -407,6 +416,7 @@ void cinfer_scheduler_destroy(cinfer_scheduler *s) {
     cinfer__free(s->in_proto);
     cinfer__free(s->out_proto);
     cinfer__free(s->hist);
+    cinfer__free(s->timeline);
     pthread_rwlock_destroy(&s->life);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->order_mu);

@@ -14,14 +14,23 @@
  *
  * ABI 4: a 2-D Gemm without attributes or C runs like MatMul; MOCK_REPORT=1 also prints each
  * step's precision as prepare receives it ("mock: prepare NAME (OP) precision fp16"), so tests
- * see what the core asks of the module. The mock itself always computes in double. */
+ * see what the core asks of the module. The mock itself always computes in double.
+ *
+ * ABI 5: arenas replaced by ctx_arena, pinned host memory (plain malloc here), timelines from
+ * the host clock at the same points the real module records its events. The exported
+ * cinfer_cuda_mock_counts lets tests see how many contexts, arena replacements and pinned
+ * blocks the core asked for. */
+#define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cuda/module.h"
+
+enum { TL_H2D0, TL_H2D1, TL_C0, TL_C1, TL_D2H0, TL_D2H1, TL_N };
 
 struct cinfer_cuda_mdev {
     char *block;
@@ -46,7 +55,35 @@ struct cinfer_cuda_mctx {
     void *arena, *staging;
     mock_graph *capturing; /* non-NULL between graph_begin and graph_end */
     long captures, launches, eager_runs;
+    bool timing;
+    double tl[TL_N]; /* host-clock microseconds of the current run's phases, -1 unseen */
 };
+
+static long n_contexts, n_arena_replaced, n_pinned_live, n_pinned_total;
+
+/* Counts since the module was loaded: contexts created, arenas replaced, pinned blocks live
+ * and ever allocated. */
+__attribute__((visibility("default"))) void cinfer_cuda_mock_counts(long *contexts,
+                                                                    long *arenas_replaced,
+                                                                    long *pinned_live,
+                                                                    long *pinned_total) {
+    *contexts = __atomic_load_n(&n_contexts, __ATOMIC_SEQ_CST);
+    *arenas_replaced = __atomic_load_n(&n_arena_replaced, __ATOMIC_SEQ_CST);
+    *pinned_live = __atomic_load_n(&n_pinned_live, __ATOMIC_SEQ_CST);
+    *pinned_total = __atomic_load_n(&n_pinned_total, __ATOMIC_SEQ_CST);
+}
+
+static double now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
+}
+
+/* Like the real module: a begin only the first time in a run, an end every time. */
+static void mark(cinfer_cuda_mctx *c, int what) {
+    if (!c->timing || c->capturing || (what % 2 == 0 && c->tl[what] >= 0)) return;
+    c->tl[what] = now_us();
+}
 
 /* ---- The "device" address ranges, so copies and runs can check their pointers ---- */
 
@@ -151,6 +188,8 @@ static cinfer_status ctx_create(cinfer_cuda_mdev *d, size_t arena_bytes, size_t 
         return CINFER_OUT_OF_MEMORY;
     }
     *out = calloc(1, sizeof **out);
+    __atomic_add_fetch(&n_contexts, 1, __ATOMIC_SEQ_CST);
+    for (int i = 0; i < TL_N; i++) (*out)->tl[i] = -1;
     (*out)->arena = malloc(arena_bytes + 1);
     memset((*out)->arena, 0xFF, arena_bytes); /* NaN until written */
     block_add((*out)->arena, arena_bytes);
@@ -173,7 +212,53 @@ static void ctx_destroy(cinfer_cuda_mctx *c) {
 }
 
 static cinfer_status ctx_bind(cinfer_cuda_mctx *c, char *why) {
-    (void)c, (void)why;
+    (void)why;
+    for (int i = 0; i < TL_N; i++) c->tl[i] = -1;
+    return CINFER_OK;
+}
+
+static cinfer_status ctx_arena(cinfer_cuda_mctx *c, size_t arena_bytes, size_t staging_bytes,
+                               void **arena, void **staging, char *why) {
+    (void)why;
+    __atomic_add_fetch(&n_arena_replaced, 1, __ATOMIC_SEQ_CST);
+    block_remove(c->arena);
+    free(c->arena);
+    free(c->staging);
+    c->arena = malloc(arena_bytes + 1);
+    memset(c->arena, 0xFF, arena_bytes); /* NaN until written: stale pointers show */
+    block_add(c->arena, arena_bytes);
+    c->staging = staging_bytes ? malloc(staging_bytes) : NULL;
+    if (staging_bytes) memset(c->staging, 0xFF, staging_bytes);
+    *arena = c->arena;
+    *staging = c->staging;
+    return CINFER_OK;
+}
+
+static cinfer_status host_alloc(int index, size_t bytes, void **ptr, char *why) {
+    (void)index, (void)why;
+    *ptr = malloc(bytes ? bytes : 1);
+    __atomic_add_fetch(&n_pinned_live, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&n_pinned_total, 1, __ATOMIC_SEQ_CST);
+    return CINFER_OK;
+}
+
+static void host_free(void *ptr) {
+    if (!ptr) return;
+    __atomic_sub_fetch(&n_pinned_live, 1, __ATOMIC_SEQ_CST);
+    free(ptr);
+}
+
+static cinfer_status ctx_timing(cinfer_cuda_mctx *c, int on, char *why) {
+    (void)why;
+    c->timing = on != 0;
+    return CINFER_OK;
+}
+
+static cinfer_status ctx_times(cinfer_cuda_mctx *c, cinfer_cuda_times *t, char *why) {
+    (void)why;
+    double v[TL_N];
+    for (int i = 0; i < TL_N; i++) v[i] = c->tl[i] >= 0 && c->tl[i ^ 1] >= 0 ? c->tl[i] : -1;
+    *t = (cinfer_cuda_times){v[0], v[1], v[2], v[3], v[4], v[5]};
     return CINFER_OK;
 }
 
@@ -202,20 +287,30 @@ static cinfer_status no_capture(cinfer_cuda_mctx *c, const char *what, char *why
 
 static cinfer_status h2d(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
     if (no_capture(c, "h2d", why)) return CINFER_INTERNAL;
-    return checked_copy(cp, n, false, true, "h2d", why);
+    mark(c, TL_H2D0);
+    cinfer_status st = checked_copy(cp, n, false, true, "h2d", why);
+    mark(c, TL_H2D1);
+    return st;
 }
 
 static cinfer_status d2h(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
     if (no_capture(c, "d2h", why)) return CINFER_INTERNAL;
-    return checked_copy(cp, n, true, false, "d2h", why);
+    if (!n) return CINFER_OK;
+    mark(c, TL_C1);
+    mark(c, TL_D2H0);
+    cinfer_status st = checked_copy(cp, n, true, false, "d2h", why);
+    mark(c, TL_D2H1);
+    return st;
 }
 
 static cinfer_status d2d(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
     if (no_capture(c, "d2d", why)) return CINFER_INTERNAL;
+    mark(c, TL_C0);
     return checked_copy(cp, n, true, true, "d2d", why);
 }
 
 static cinfer_status sync_ctx(cinfer_cuda_mctx *c, char *why) {
+    if (c->tl[TL_C0] >= 0) mark(c, TL_C1);
     return no_capture(c, "sync", why);
 }
 
@@ -326,6 +421,7 @@ static cinfer_status run(cinfer_cuda_mctx *c, void *state, const void *const *in
         return CINFER_INTERNAL;
     }
     if (c->capturing) return record(c->capturing, state, in, out, n_in, why);
+    mark(c, TL_C0);
     c->eager_runs++;
     execute(s, in, out);
     return CINFER_OK;
@@ -370,6 +466,7 @@ static cinfer_status graph_end(cinfer_cuda_mctx *c, void **graph, char *why) {
 static cinfer_status graph_launch(cinfer_cuda_mctx *c, void *graph, char *why) {
     const mock_graph *g = graph;
     if (no_capture(c, "graph_launch", why)) return CINFER_INTERNAL;
+    mark(c, TL_C0);
     c->launches++;
     for (int i = 0; i < g->n; i++) execute(g->calls[i].state, g->calls[i].in, g->calls[i].out);
     return CINFER_OK;
@@ -427,7 +524,8 @@ static const cinfer_cuda_api api = {
     .graph_begin = graph_begin, .graph_end = graph_end, .graph_launch = graph_launch,
     .graph_release = graph_release, .test_fail_next_capture = fail_next_capture,
     .mem_alloc = mem_alloc, .mem_free = mem_free, .mem_copy = mem_copy, .d2d = d2d,
-    .runs_in = runs_in,
+    .runs_in = runs_in, .ctx_arena = ctx_arena, .host_alloc = host_alloc,
+    .host_free = host_free, .ctx_timing = ctx_timing, .ctx_times = ctx_times,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

@@ -141,11 +141,27 @@ def mlp_batch(d):
         [w("w1", 48, 67), w("b1", 67), w("w2", 67, 19), w("b2", 19)])
 
 
+def copy_heavy(d):
+    """Wide input and output rows (64 KiB each) around GEMMs of similar cost, so that a batch's
+    copies take about as long as its compute: the scheduler's copy/compute overlap test."""
+    n = helper.make_node
+    save(d, "copy_heavy", [
+        n("MatMul", ["x", "w1"], ["h1"]), n("Relu", ["h1"], ["h2"]),
+        n("MatMul", ["h2", "w2"], ["h3"]), n("Relu", ["h3"], ["h4"]),
+        n("MatMul", ["h4", "w3"], ["y"]),
+    ], [vi("x", ["batch", 16384])], [vi("y", ["batch", 16384])],
+        [w("w1", 16384, 1024), w("w2", 1024, 1024), w("w3", 1024, 16384)])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for f in (linalg, conv, elementwise, misc, mixed, mlp_batch):
         f(out)
+    # 130 MB of weights: only where a GPU runs it (the stand-in module computes in double on
+    # the host and has no copies to overlap).
+    if os.environ.get("CINFER_TEST_MOCK_DEVICE") != "1":
+        copy_heavy(out)
 
 
 if __name__ == "__main__":

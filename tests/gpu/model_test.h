@@ -7,6 +7,7 @@
 #define CINFER_TEST_GPU_MODEL_TEST_H
 
 #include <cuda_runtime_api.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -131,6 +132,50 @@ static inline cinfer_runtime *runtime(cinfer_device dev) {
         return NULL;
     }
     return rt;
+}
+
+/* Largest |got - ref| of two float tensors (infinite where got is not finite), and the largest
+ * |ref| in *scale; -1 when their element counts differ. */
+static inline double max_abs_diff(const cinfer_tensor *got, const cinfer_tensor *ref,
+                                  double *scale) {
+    int64_t n = cinfer_tensor_numel(ref);
+    *scale = 0;
+    if (cinfer_tensor_numel(got) != n) return -1;
+    const float *g = got->data, *c = ref->data;
+    double worst = 0;
+    for (int64_t e = 0; e < n; e++) {
+        *scale = *scale > fabs(c[e]) ? *scale : fabs(c[e]);
+        double d = isfinite(g[e]) ? fabs((double)g[e] - c[e]) : INFINITY;
+        worst = worst > d ? worst : d;
+    }
+    return worst;
+}
+
+/* CINFER_TEST_MOCK_DEVICE=1: the test runs without a device, against the stand-in module that
+ * CINFER_CUDA_MODULE names (tests/cuda_mock), as CI's cuda.*_mock tests do. */
+static inline bool mock_mode(void) {
+    const char *mock = getenv("CINFER_TEST_MOCK_DEVICE");
+    return mock && !strcmp(mock, "1");
+}
+
+/* The start of a model test: without a device (and not in mock mode) "skipped: no CUDA
+ * device" and 77; otherwise the seed, the models of tests/gpu/`script` in model_dir and a CUDA
+ * and a CPU runtime. Returns -1 to go on, else the exit status. */
+static inline int model_test_begin(const char *script, const char *tag, cinfer_runtime **gpu,
+                                   cinfer_runtime **cpu) {
+    if (!mock_mode() && !have_device()) {
+        printf("skipped: no CUDA device\n");
+        return 77;
+    }
+    model_test_setup();
+    if (make_models(script, tag) != 0) return 1;
+    *gpu = runtime(CINFER_DEVICE_CUDA);
+    *cpu = runtime(CINFER_DEVICE_CPU);
+    if (!*gpu || !*cpu) {
+        fprintf(stderr, "FAIL: could not create the runtimes\n");
+        return 1;
+    }
+    return -1;
 }
 
 #endif

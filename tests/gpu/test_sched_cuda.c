@@ -6,10 +6,20 @@
  * MLP, and one mixing GPU ops with CPU-only ones (copies both ways inside every batch).
  * Without a device: "skipped: no CUDA device", exit 77; with CINFER_TEST_MOCK_DEVICE=1 and
  * CINFER_CUDA_MODULE naming the stand-in module (tests/cuda_mock) it runs without one, which is
- * how CI checks this path (ctest cuda.sched_mock). Seed: CINFER_TEST_SEED. */
+ * how CI checks this path (ctest cuda.sched_mock). Seed: CINFER_TEST_SEED.
+ *
+ * Each instance holds one execution context for its life, with pinned staging: the test
+ * checks that the model made no more contexts than instances plus the pool's one (not one
+ * per batch bucket), that staging came from the module's pinned allocator (stand-in module),
+ * and reads the batches' device timelines: on every device each batch's phases are in stream
+ * order, and on a GPU, with the copy-heavy model, some batch's copies overlap the other
+ * instance's compute (issue 5's overlap test, timestamps from CUDA events). */
+#include <dlfcn.h>
 #include <math.h>
 
 #include "model_test.h"
+#include "runtime/runtime.h"
+#include "sched/sched.h"
 
 #define RTOL 1e-4
 #define ATOL 1e-5
@@ -40,17 +50,11 @@ static void compare(const job *j, int r, cinfer_request *req, size_t n_in,
     CHECK(st == CINFER_OK, "%s: CPU reference run: %s", j->name, cinfer_last_error());
     if (st != CINFER_OK) return;
     for (size_t o = 0; o < n_out; o++) {
-        int64_t n = cinfer_tensor_numel(&ref[o]);
-        CHECK(cinfer_tensor_numel(&got[o]) == n && got[o].dims[0] == ref[o].dims[0],
+        double scale, worst = max_abs_diff(&got[o], &ref[o], &scale);
+        CHECK(worst >= 0 && got[o].dims[0] == ref[o].dims[0],
               "%s client %d request %d output %zu: %lld elements, expected %lld", j->name,
-              j->client, r, o, (long long)cinfer_tensor_numel(&got[o]), (long long)n);
-        if (cinfer_tensor_numel(&got[o]) != n) continue;
-        const float *g = got[o].data, *c = ref[o].data;
-        double worst = 0, scale = 0;
-        for (int64_t e = 0; e < n; e++) {
-            scale = fmax(scale, fabs(c[e]));
-            worst = fmax(worst, isfinite(g[e]) ? fabs((double)g[e] - c[e]) : INFINITY);
-        }
+              j->client, r, o, (long long)cinfer_tensor_numel(&got[o]),
+              (long long)cinfer_tensor_numel(&ref[o]));
         CHECK(worst <= ATOL + RTOL * scale, "%s client %d request %d output %zu: max |cuda - "
               "cpu| %.3g (bound %.3g)", j->name, j->client, r, o, worst, ATOL + RTOL * scale);
         cinfer_tensor_release(&ref[o]);
@@ -82,6 +86,65 @@ static void *client(void *arg) {
     return NULL;
 }
 
+typedef void (*mock_counts_fn)(long *, long *, long *, long *);
+
+/* The stand-in module's counters (contexts, arena replacements, pinned blocks live / ever);
+ * false on a real device. */
+static bool mock_counts(long c[4]) {
+    const char *path = getenv("CINFER_CUDA_MODULE");
+    void *h = mock_mode() && path ? dlopen(path, RTLD_NOW | RTLD_NOLOAD) : NULL;
+    mock_counts_fn f = h ? (mock_counts_fn)(uintptr_t)dlsym(h, "cinfer_cuda_mock_counts") : NULL;
+    if (f) f(&c[0], &c[1], &c[2], &c[3]);
+    if (h) dlclose(h);
+    return f != NULL;
+}
+
+static bool overlaps(double a0, double a1, double b0, double b1) {
+    return a0 >= 0 && b0 >= 0 && a0 < b1 && b0 < a1;
+}
+
+/* The batches' device timelines: phases in stream order (all-GPU models: the mixed one has
+ * copies between its steps), and how often one instance's copies overlapped the other's
+ * compute. Returns the number of batches with such an overlap. */
+static int check_timeline(cinfer_scheduler *sched, const char *name, bool all_gpu) {
+    static cinfer__batch_timeline tl[CINFER__SCHED_TIMELINE];
+    size_t n = cinfer__sched_timeline(sched, tl, CINFER__SCHED_TIMELINE);
+    if (n == 0 && mock_mode() && strcmp(name, "mixed")) {
+        /* The stand-in runs no fused op, so this model has no GPU step there. */
+        printf("%s: no GPU step under the stand-in module, no timeline\n", name);
+        return 0;
+    }
+    CHECK(n > 0, "%s: no batch timeline recorded", name);
+    int per_inst[2] = {0, 0}, overlapped = 0;
+    const double slack = 2; /* us: event timestamps have ~0.5 us resolution */
+    for (size_t i = 0; i < n; i++) {
+        const cinfer__batch_timeline *b = &tl[i];
+        if (b->instance >= 0 && b->instance < 2) per_inst[b->instance]++;
+        CHECK(b->compute_begin >= 0 && b->compute_end + slack >= b->compute_begin,
+              "%s: batch %zu: compute %.1f .. %.1f us", name, i, b->compute_begin,
+              b->compute_end);
+        if (all_gpu && b->h2d_begin >= 0)
+            CHECK(b->h2d_end <= b->compute_begin + slack && b->compute_end <= b->d2h_begin + slack,
+                  "%s: batch %zu out of stream order: h2d %.1f..%.1f compute %.1f..%.1f d2h "
+                  "%.1f..%.1f us", name, i, b->h2d_begin, b->h2d_end, b->compute_begin,
+                  b->compute_end, b->d2h_begin, b->d2h_end);
+        for (size_t j = 0; j < n; j++) {
+            const cinfer__batch_timeline *o = &tl[j];
+            if (o->instance == b->instance) continue;
+            if (overlaps(b->h2d_begin, b->h2d_end, o->compute_begin, o->compute_end) ||
+                overlaps(b->d2h_begin, b->d2h_end, o->compute_begin, o->compute_end)) {
+                overlapped++;
+                break;
+            }
+        }
+    }
+    CHECK(per_inst[0] > 0 && per_inst[1] > 0, "%s: batches per instance %d and %d: both "
+          "instances should have run", name, per_inst[0], per_inst[1]);
+    printf("%s: %zu batch timelines; %d had a copy overlapping the other instance's compute\n",
+           name, n, overlapped);
+    return overlapped;
+}
+
 static void run_model(cinfer_runtime *gpu_rt, cinfer_runtime *cpu_rt, const char *name) {
     char path[512];
     snprintf(path, sizeof path, "%s/%s.onnx", model_dir, name);
@@ -102,6 +165,8 @@ static void run_model(cinfer_runtime *gpu_rt, cinfer_runtime *cpu_rt, const char
     if (cinfer_scheduler_create(gm, &bo, &sched) != CINFER_OK) {
         CHECK(0, "%s: scheduler: %s", name, cinfer_last_error());
     } else {
+        long during[4] = {0}, after[4] = {0};
+        bool mock = mock_counts(during);
         pthread_t th[CLIENTS];
         for (int c = 0; c < CLIENTS; c++) {
             jobs[c] = (job){name, gm, cm, sched, c};
@@ -114,27 +179,34 @@ static void run_model(cinfer_runtime *gpu_rt, cinfer_runtime *cpu_rt, const char
         for (size_t b = 1; b < nb && b < 17; b++)
             if (counts[b]) printf(" %zu x%llu", b, (unsigned long long)counts[b]);
         printf("\n");
+        int overlapped = check_timeline(sched, name, strcmp(name, "mixed") != 0);
+        if (!strcmp(name, "copy_heavy"))
+            CHECK(overlapped > 0, "%s: no batch's copies overlapped the other instance's "
+                  "compute", name);
+        /* One context per instance plus the pool's (plans and loads), whatever the buckets. */
+        CHECK(gm->n_gpu_ctx <= bo.instances + 1, "%s: %d CUDA execution contexts for %d "
+              "instances and %d buckets", name, gm->n_gpu_ctx, bo.instances, sched->n_buckets);
         cinfer_scheduler_destroy(sched);
+        if (mock && mock_counts(after)) {
+            CHECK(during[2] >= 2 * (int)(cinfer_model_input_count(gm) +
+                                         cinfer_model_output_count(gm)),
+                  "%s: %ld pinned staging blocks live, expected one per input and output per "
+                  "instance", name, during[2]);
+            CHECK(after[2] == 0, "%s: %ld pinned blocks still live after destroy", name,
+                  after[2]);
+        }
     }
     cinfer_model_destroy(gm);
     cinfer_model_destroy(cm);
 }
 
 int main(void) {
-    const char *mock = getenv("CINFER_TEST_MOCK_DEVICE");
-    if (!(mock && !strcmp(mock, "1")) && !have_device()) {
-        printf("skipped: no CUDA device\n");
-        return 77;
-    }
-    model_test_setup();
-    if (make_models("make_models.py", "sched-cuda") != 0) return 1;
-    cinfer_runtime *gpu = runtime(CINFER_DEVICE_CUDA), *cpu = runtime(CINFER_DEVICE_CPU);
-    if (!gpu || !cpu) {
-        fprintf(stderr, "FAIL: could not create the runtimes\n");
-        return 1;
-    }
+    cinfer_runtime *gpu = NULL, *cpu = NULL;
+    int rc = model_test_begin("make_models.py", "sched-cuda", &gpu, &cpu);
+    if (rc >= 0) return rc;
     run_model(gpu, cpu, "mlp_batch"); /* all on the GPU: graphs per batch bucket */
     run_model(gpu, cpu, "mixed");     /* CPU-only ops inside: copies both ways per batch */
+    if (!mock_mode()) run_model(gpu, cpu, "copy_heavy"); /* copies overlap compute */
     cinfer_runtime_destroy(gpu);
     cinfer_runtime_destroy(cpu);
     return model_test_finish();
