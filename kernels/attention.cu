@@ -1,4 +1,8 @@
-// Attention (softmax(scale * Q K + mask) V) in fp32, flash-style: scores stay in registers.
+// Attention (softmax(scale * Q K + mask) V), flash-style: fp32 on CUDA cores, fp16/bf16 on WMMA.
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <mma.h>
+
 #include "common.cuh"
 
 // Work split: a block takes AT_BQ queries of one batch entry; each of its AT_WARPS warps owns
@@ -196,4 +200,242 @@ extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const fl
     attention_fwd<<<(unsigned)(batches * q_tiles), AT_WARPS * K_WARP, smem, stream>>>(
         y, q, k, v, mask, p, q_tiles);
     return cudaGetLastError();
+}
+
+// ---- fp16 / bf16 on tensor cores (half-I/O steps) ----------------------------------------
+//
+// Work split: a block of AH warps (4, or fewer when the shared memory would pass 48 KiB) takes
+// 16 * AH queries of one batch entry, each warp one WMMA tile of 16 rows. Keys go by in tiles of
+// AH_BK: the block stages the K tile ([d][AH_BK]) and V tile ([AH_BK][dv]) as 16-bit values
+// (keys past skv are zeros), then each warp on its own: S = Q K into fp32 fragments, stored to
+// its shared scratch; online softmax there (lane pairs own a row: running max and sum in fp32
+// registers), P rounded to 16 bits; its fp32 output rows O (shared memory) rescaled, then
+// O += P V on tensor cores. O / sum is rounded once into y; the sq x skv scores never reach
+// device memory. WMMA's fragment layout is opaque (which element is which row is unspecified),
+// which is why S and O go through shared memory to be scaled per row instead of registers.
+// Bound: docs/cuda-kernels.md, "Attention".
+#define AH_ROWS 16  // queries per warp: one WMMA tile
+#define AH_BK 32    // keys per tile
+#define AH_MAX_WARPS 4
+#define AH_SMEM_LIMIT (48 * 1024)  // no opt-in (cudaFuncSetAttribute) needed below this
+
+namespace {
+
+namespace wmma = nvcuda::wmma;
+
+static inline __device__ float ah_f32(float x) { return x; }
+static inline __device__ float ah_f32(__half x) { return __half2float(x); }
+static inline __device__ float ah_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
+
+template <typename T> __device__ T ah_round(float x);
+template <> __device__ __half ah_round<__half>(float x) { return __float2half_rn(x); }
+template <> __device__ __nv_bfloat16 ah_round<__nv_bfloat16>(float x) {
+    return __float2bfloat16_rn(x);
+}
+
+// The larger of a and b, NaN when either is (fmaxf would drop it; the CPU's softmax of a row
+// with a NaN score is all NaN).
+static inline __device__ float ah_max(float a, float b) {
+    return (a != a || b != b) ? NAN : fmaxf(a, b);
+}
+
+// Shared memory of one block with `warps` warps: Q, K tile, V tile (16-bit), S (fp32), P
+// (16-bit), O (fp32). Each part is a multiple of 32 bytes when d and dv are multiples of 16,
+// so every WMMA pointer below stays 256-bit aligned.
+static inline __host__ __device__ size_t ah_smem(int warps, int64_t d, int64_t dv) {
+    size_t bq = (size_t)warps * AH_ROWS;
+    return 2 * (bq * d + d * AH_BK + AH_BK * dv + bq * AH_BK) + 4 * (bq * AH_BK + bq * dv);
+}
+
+// Rows [row0, row0 + rows) x cols of src (row stride cols; rows at or past src_rows read as
+// zeros) into dense dst, by every thread of the block.
+template <typename T>
+static inline __device__ void ah_stage(T *dst, const T *src, int64_t row0, int64_t src_rows,
+                                       int rows, int cols) {
+    for (int i = threadIdx.x; i < rows * cols; i += blockDim.x) {
+        int r = i / cols, c = i % cols;
+        dst[i] = row0 + r < src_rows ? src[(row0 + r) * cols + c] : ah_round<T>(0.0f);
+    }
+}
+
+// K [d, skv]: its columns k0 .. k0 + AH_BK as [d][AH_BK], keys past skv zeros.
+template <typename T>
+static inline __device__ void ah_stage_keys(T *ks, const T *k, int64_t k0, int64_t skv, int d) {
+    for (int i = threadIdx.x; i < d * AH_BK; i += blockDim.x) {
+        int c = i / AH_BK, kk = i % AH_BK;
+        ks[i] = k0 + kk < skv ? k[c * skv + k0 + kk] : ah_round<T>(0.0f);
+    }
+}
+
+// sw ([16][AH_BK] fp32) = the warp's queries qw ([16][d]) against the key tile ks.
+template <typename T>
+static inline __device__ void ah_scores(float *sw, const T *qw, const T *ks, int d) {
+    for (int n0 = 0; n0 < AH_BK; n0 += 16) {
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+        wmma::fill_fragment(acc, 0.0f);
+        for (int c0 = 0; c0 < d; c0 += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
+            wmma::load_matrix_sync(a, qw + c0, d);
+            wmma::load_matrix_sync(b, ks + c0 * AH_BK + n0, AH_BK);
+            wmma::mma_sync(acc, a, b, acc);
+        }
+        wmma::store_matrix_sync(sw + n0, acc, AH_BK, wmma::mem_row_major);
+    }
+}
+
+// What a lane keeps between key tiles: its row's running max and sum (both lanes of a pair
+// hold the same values).
+struct ah_row {
+    float m, l;
+};
+
+// Online softmax over the tile for row r (this lane covers columns h * AH_BK / 2 .. of it):
+// masks and scales sw's raw scores, moves the running max, writes P (16-bit) to pw, adds the
+// rounded weights to the sum (so the weights the sum counts are the ones P V multiplies) and
+// rescales the row of O. While every score so far is -inf nothing is added (expf(-inf - -inf)
+// would be NaN); such a row ends NaN in ah_write, as the CPU's softmax of all -inf gives.
+template <typename T, typename M>
+static inline __device__ void ah_softmax(ah_row &st, const float *sw, T *pw, float *ow,
+                                         const cinfer_k_attention &p, const M *mb, int64_t qi,
+                                         int64_t k0, int r, int h) {
+    const int hw = AH_BK / 2, dv = (int)p.dv;
+    float x[AH_BK / 2], tm = -INFINITY;
+#pragma unroll
+    for (int jj = 0; jj < hw; jj++) {
+        int j = h * hw + jj;
+        float v = -INFINITY;  // keys past skv weigh nothing
+        if (k0 + j < p.skv) {
+            v = sw[r * AH_BK + j] * p.scale;
+            if (mb && qi < p.sq) v += ah_f32(mb[qi * p.mask_row + (k0 + j) * p.mask_col]);
+        }
+        x[jj] = v;
+        tm = ah_max(tm, v);
+    }
+    tm = ah_max(tm, __shfl_xor_sync(0xffffffffu, tm, 1));
+    float mnew = ah_max(st.m, tm), corr = 1.0f, sum = 0.0f;
+    bool live = mnew != -INFINITY;  // the same on both lanes of the pair
+    if (live) corr = expf(st.m - mnew);
+#pragma unroll
+    for (int jj = 0; jj < hw; jj++) {
+        T w = ah_round<T>(live ? expf(x[jj] - mnew) : 0.0f);
+        pw[r * AH_BK + h * hw + jj] = w;
+        sum += ah_f32(w);
+    }
+    sum += __shfl_xor_sync(0xffffffffu, sum, 1);
+    st.l = st.l * corr + sum;
+    if (live) st.m = mnew;
+    for (int c = h * (dv / 2); c < (h + 1) * (dv / 2); c++) ow[r * dv + c] *= corr;
+}
+
+// ow ([16][dv] fp32) += pw ([16][AH_BK]) vs ([AH_BK][dv]) over the first kn keys (rounded up
+// to 16: P and V are zero past kn).
+template <typename T>
+static inline __device__ void ah_accumulate(float *ow, const T *pw, const T *vs, int kn,
+                                            int dv) {
+    for (int f0 = 0; f0 < dv; f0 += 16) {
+        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+        wmma::load_matrix_sync(acc, ow + f0, dv, wmma::mem_row_major);
+        for (int kk = 0; kk < kn; kk += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
+            wmma::load_matrix_sync(a, pw + kk, AH_BK);
+            wmma::load_matrix_sync(b, vs + kk * dv + f0, dv);
+            wmma::mma_sync(acc, a, b, acc);
+        }
+        wmma::store_matrix_sync(ow + f0, acc, dv, wmma::mem_row_major);
+    }
+}
+
+// The warp's rows of y (yb: [sq][dv]) = O / sum rounded, a row at a time (lanes along the
+// columns); row r's max and sum come from lane 2r. NaN where every score was -inf.
+template <typename T>
+static inline __device__ void ah_write(T *yb, const float *ow, ah_row st,
+                                       const cinfer_k_attention &p, int64_t wq0, int lane) {
+    const int dv = (int)p.dv;
+    for (int r = 0; r < AH_ROWS; r++) {
+        float m = __shfl_sync(0xffffffffu, st.m, 2 * r);
+        float l = __shfl_sync(0xffffffffu, st.l, 2 * r);
+        if (wq0 + r >= p.sq) break;  // the same on every lane
+        float inv = m == -INFINITY ? NAN : 1.0f / l;
+        for (int c = lane; c < dv; c += K_WARP)
+            yb[(wq0 + r) * dv + c] = ah_round<T>(ow[r * dv + c] * inv);
+    }
+}
+
+template <typename T, typename M>
+__global__ void __launch_bounds__(AH_MAX_WARPS * K_WARP)
+    attention_tc(T *y, const T *q, const T *k, const T *v, const M *mask, cinfer_k_attention p,
+                 int64_t q_tiles) {
+    extern __shared__ __align__(128) unsigned char ah_mem[];
+    const int d = (int)p.d, dv = (int)p.dv, warps = blockDim.x / K_WARP;
+    const int bq = warps * AH_ROWS;
+    T *qs = (T *)ah_mem;                 // [bq][d]: the block's queries
+    T *ks = qs + bq * d;                 // [d][AH_BK]: the key tile
+    T *vs = ks + d * AH_BK;              // [AH_BK][dv]: the value tile
+    T *ps = vs + AH_BK * dv;             // [bq][AH_BK]: P, 16 rows per warp
+    float *ss = (float *)(ps + bq * AH_BK);  // [bq][AH_BK]: S
+    float *os = ss + bq * AH_BK;         // [bq][dv]: O
+    const int64_t bi = blockIdx.x / q_tiles, q0 = (blockIdx.x % q_tiles) * bq;
+    const int warp = threadIdx.x / K_WARP, lane = threadIdx.x % K_WARP;
+    const int r = lane / 2, h = lane % 2;  // this lane's row of the warp and half of it
+    const at_offsets o = at_batch_offsets(bi, p);
+    const M *mb = mask ? mask + o.mask : NULL;
+    const int64_t wq0 = q0 + warp * AH_ROWS;
+    float *sw = ss + warp * AH_ROWS * AH_BK, *ow = os + warp * AH_ROWS * dv;
+    T *pw = ps + warp * AH_ROWS * AH_BK;
+    ah_stage(qs, q + o.q, q0, p.sq, bq, d);
+    for (int i = threadIdx.x; i < bq * dv; i += blockDim.x) os[i] = 0.0f;
+    ah_row st = {-INFINITY, 0.0f};
+    for (int64_t k0 = 0; k0 < p.skv; k0 += AH_BK) {
+        __syncthreads();  // the previous tile's readers are done (and Q and O are ready)
+        ah_stage_keys(ks, k + o.k, k0, p.skv, d);
+        ah_stage(vs, v + o.v, k0, p.skv, AH_BK, dv);
+        __syncthreads();
+        int kn = p.skv - k0 < AH_BK ? (int)(p.skv - k0) : AH_BK;
+        ah_scores(sw, qs + warp * AH_ROWS * d, ks, d);
+        __syncwarp();  // S stored by the fragments, read by lanes
+        ah_softmax(st, sw, pw, ow, p, mb, wq0 + r, k0, r, h);
+        __syncwarp();  // P and the rescaled O written by lanes, read by the fragments
+        ah_accumulate(ow, pw, vs, (kn + 15) / 16 * 16, dv);
+        __syncwarp();  // O stored by the fragments, rescaled by lanes next tile
+    }
+    ah_write(y + bi * p.sq * dv, ow, st, p, wq0, lane);
+}
+
+template <typename T, typename M>
+cudaError_t ah_launch(void *y, const void *q, const void *k, const void *v, const void *mask,
+                      cinfer_k_attention p, cudaStream_t stream) {
+    int warps = AH_MAX_WARPS;
+    while (warps > 1 && ah_smem(warps, p.d, p.dv) > AH_SMEM_LIMIT) warps /= 2;
+    int64_t q_tiles = (p.sq + warps * AH_ROWS - 1) / (warps * AH_ROWS);
+    int64_t batches = cinfer_k_dims_count(&p.batch);
+    if (batches > INT32_MAX / q_tiles) return cudaErrorInvalidValue;  // grid.x limit
+    attention_tc<T, M><<<(unsigned)(batches * q_tiles), warps * K_WARP,
+                         ah_smem(warps, p.d, p.dv), stream>>>(
+        (T *)y, (const T *)q, (const T *)k, (const T *)v, (const M *)mask, p, q_tiles);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+extern "C" cudaError_t cinfer_k_attention_half(void *y, const void *q, const void *k,
+                                               const void *v, const void *mask, cinfer_k_dtype dt,
+                                               cinfer_k_dtype mask_dt, cinfer_k_attention p,
+                                               cudaStream_t stream) {
+    bool head_ok = p.d >= CINFER_K_ATTENTION_HALF_MIN_HEAD && p.d % 16 == 0 &&
+                   p.dv >= CINFER_K_ATTENTION_HALF_MIN_HEAD && p.dv % 16 == 0 &&
+                   p.d <= AT_MAX_D && p.dv <= AT_MAX_D;
+    if (!k_dims_valid(p.batch) || p.sq < 0 || p.skv < 1 || !head_ok ||
+        (dt != CINFER_K_F16 && dt != CINFER_K_BF16) ||
+        (mask && mask_dt != CINFER_K_F32 && mask_dt != dt))
+        return cudaErrorInvalidValue;
+    if (cinfer_k_dims_count(&p.batch) == 0 || p.sq == 0) return cudaSuccess;
+    if (!y || !q || !k || !v) return cudaErrorInvalidValue;
+    bool mf = !mask || mask_dt == CINFER_K_F32;
+    if (dt == CINFER_K_F16)
+        return mf ? ah_launch<__half, float>(y, q, k, v, mask, p, stream)
+                  : ah_launch<__half, __half>(y, q, k, v, mask, p, stream);
+    return mf ? ah_launch<__nv_bfloat16, float>(y, q, k, v, mask, p, stream)
+              : ah_launch<__nv_bfloat16, __nv_bfloat16>(y, q, k, v, mask, p, stream);
 }

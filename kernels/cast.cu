@@ -29,6 +29,7 @@ static cudaError_t cast_from(void *y, cinfer_k_dtype to, const void *x, int64_t 
     case CINFER_K_I64: return launch_cast<S, int64_t>(y, x, n, boolish, stream);
     case CINFER_K_I32: return launch_cast<S, int32_t>(y, x, n, boolish, stream);
     case CINFER_K_BOOL: return launch_cast<S, uint8_t>(y, x, n, true, stream);
+    case CINFER_K_F16: case CINFER_K_BF16: break; /* the f32 <-> 16-bit entries below */
     }
     return cudaErrorInvalidValue;
 }
@@ -40,6 +41,14 @@ __global__ void f32_to_f16(__half *y, const float *x, int64_t n) {
 
 __global__ void f32_to_bf16(__nv_bfloat16 *y, const float *x, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2bfloat16_rn(x[i]);
+}
+
+__global__ void f16_to_f32(float *y, const __half *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __half2float(x[i]);
+}
+
+__global__ void bf16_to_f32(float *y, const __nv_bfloat16 *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __bfloat162float(x[i]);
 }
 
 }  // namespace
@@ -54,6 +63,7 @@ extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
     case CINFER_K_I64: return cast_from<int64_t>(y, to, x, m, false, stream);
     case CINFER_K_I32: return cast_from<int32_t>(y, to, x, m, false, stream);
     case CINFER_K_BOOL: return cast_from<uint8_t>(y, to, x, m, true, stream);
+    case CINFER_K_F16: case CINFER_K_BF16: break;
     }
     return cudaErrorInvalidValue;
 }
@@ -73,5 +83,23 @@ extern "C" cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n,
     if (!y || !x) return cudaErrorInvalidValue;
     int64_t m = (int64_t)n;
     f32_to_bf16<<<k_blocks_for(m), K_BLOCK, 0, stream>>>((__nv_bfloat16 *)y, x, m);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cinfer_k_f16_to_f32(float *y, const void *x, size_t n,
+                                           cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    int64_t m = (int64_t)n;
+    f16_to_f32<<<k_blocks_for(m), K_BLOCK, 0, stream>>>(y, (const __half *)x, m);
+    return cudaGetLastError();
+}
+
+extern "C" cudaError_t cinfer_k_bf16_to_f32(float *y, const void *x, size_t n,
+                                            cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    int64_t m = (int64_t)n;
+    bf16_to_f32<<<k_blocks_for(m), K_BLOCK, 0, stream>>>(y, (const __nv_bfloat16 *)x, m);
     return cudaGetLastError();
 }

@@ -2,6 +2,7 @@
 // the chain reads x and writes y once. The ops are uniform across threads (no divergence);
 // the math follows the CPU kernel's semantics (Relu keeps a NaN, Max/Min propagate one).
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
@@ -33,10 +34,13 @@ __device__ inline float chain_unary(int op, float v) {
     }
 }
 
-// The chain's description travels as a kernel parameter (constant bank): ~200 bytes.
-__global__ void chain_f32(float *y, const float *x, int64_t n, cinfer_k_chain ch) {
+// The chain's description travels as a kernel parameter (constant bank): ~200 bytes. T is
+// float, __half or __nv_bfloat16; the chain runs in float either way (kh_load / kh_store are
+// the identity for float), rounding once on store.
+template <class T>
+__global__ void chain_k(T *y, const T *x, int64_t n, cinfer_k_chain ch) {
     for (int64_t i = k_first(); i < n; i += k_step()) {
-        const float xi = x[i];
+        const float xi = kh_load(x[i]);
         float v = xi;
         for (int k = 0; k < ch.n_ops; k++) {
             const int op = ch.op[k];
@@ -48,17 +52,31 @@ __global__ void chain_f32(float *y, const float *x, int64_t n, cinfer_k_chain ch
             default: v = chain_apply(op, xi, v); break;
             }
         }
-        y[i] = v;
+        kh_store(&y[i], v);
     }
+}
+
+template <class T>
+static cudaError_t launch_chain(T *y, const T *x, size_t n, const cinfer_k_chain *ch,
+                                cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x || !ch || ch->n_ops < 1 || ch->n_ops > CINFER_K_CHAIN_MAX_OPS)
+        return cudaErrorInvalidValue;
+    chain_k<<<k_blocks_for((int64_t)n), K_BLOCK, 0, stream>>>(y, x, (int64_t)n, *ch);
+    return cudaGetLastError();
 }
 
 }  // namespace
 
 extern "C" cudaError_t cinfer_k_chain_f32(float *y, const float *x, size_t n,
                                           const cinfer_k_chain *ch, cudaStream_t stream) {
-    if (n == 0) return cudaSuccess;
-    if (!y || !x || !ch || ch->n_ops < 1 || ch->n_ops > CINFER_K_CHAIN_MAX_OPS)
-        return cudaErrorInvalidValue;
-    chain_f32<<<k_blocks_for((int64_t)n), K_BLOCK, 0, stream>>>(y, x, (int64_t)n, *ch);
-    return cudaGetLastError();
+    return launch_chain(y, x, n, ch, stream);
+}
+
+extern "C" cudaError_t cinfer_k_chain_h(cinfer_k_dtype h, void *y, const void *x, size_t n,
+                                        const cinfer_k_chain *ch, cudaStream_t stream) {
+    if (h == CINFER_K_F16) return launch_chain((__half *)y, (const __half *)x, n, ch, stream);
+    if (h == CINFER_K_BF16)
+        return launch_chain((__nv_bfloat16 *)y, (const __nv_bfloat16 *)x, n, ch, stream);
+    return cudaErrorInvalidValue;
 }

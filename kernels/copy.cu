@@ -1,6 +1,7 @@
 // Strided copies: Slice, Concat, Split and Expand as one kernel over two stride sets, plus
 // Tile (coordinates modulo the input) and Pad (constant, reflect, edge).
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
@@ -11,6 +12,17 @@ __global__ void copy_strided(T *dst, cinfer_k_strides ds, const T *src, cinfer_k
         int64_t od, os;
         k_offset2(i, dims, ds, ss, &od, &os);
         dst[od] = src[os];
+    }
+}
+
+// A float constant copied into a half-activation destination, rounded on store.
+template <class H>
+__global__ void copy_strided_f32_to_h(H *dst, cinfer_k_strides ds, const float *src,
+                                      cinfer_k_strides ss, cinfer_k_dims dims, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) {
+        int64_t od, os;
+        k_offset2(i, dims, ds, ss, &od, &os);
+        kh_store(&dst[od], src[os]);
     }
 }
 
@@ -43,8 +55,11 @@ static __device__ int64_t pad_source(int64_t c, int64_t size, cinfer_k_pad_mode 
     return -1;
 }
 
-__global__ void pad_f32(float *y, const float *x, cinfer_k_dims in, cinfer_k_dims out,
-                        cinfer_k_strides begin, cinfer_k_pad_mode mode, float value, int64_t n) {
+// T float, __half or __nv_bfloat16: elements are moved as they are; the constant value is
+// rounded to T (the identity for float).
+template <class T>
+__global__ void pad_k(T *y, const T *x, cinfer_k_dims in, cinfer_k_dims out,
+                      cinfer_k_strides begin, cinfer_k_pad_mode mode, float value, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t rest = i, off = 0, stride = 1;
         bool inside = true;
@@ -56,8 +71,30 @@ __global__ void pad_f32(float *y, const float *x, cinfer_k_dims in, cinfer_k_dim
             off += s * stride;
             stride *= in.size[d];
         }
-        y[i] = inside ? x[off] : value;
+        if (inside)
+            y[i] = x[off];
+        else
+            kh_store(&y[i], value);
     }
+}
+
+template <class T>
+static cudaError_t launch_pad(T *y, const T *x, cinfer_k_dims in, cinfer_k_dims out,
+                              cinfer_k_strides begin, cinfer_k_pad_mode mode, float value,
+                              cudaStream_t stream) {
+    if (!k_dims_valid(in) || !k_dims_valid(out) || in.rank != out.rank)
+        return cudaErrorInvalidValue;
+    if (mode != CINFER_K_PAD_CONSTANT && mode != CINFER_K_PAD_REFLECT &&
+        mode != CINFER_K_PAD_EDGE)
+        return cudaErrorInvalidValue;
+    int64_t n = cinfer_k_dims_count(&out);
+    if (n == 0) return cudaSuccess;
+    // Edge and reflect read from x wherever the output is; an empty input has nothing to read.
+    if (mode != CINFER_K_PAD_CONSTANT && cinfer_k_dims_count(&in) == 0)
+        return cudaErrorInvalidValue;
+    if (!y || (!x && cinfer_k_dims_count(&in) > 0)) return cudaErrorInvalidValue;
+    pad_k<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, in, out, begin, mode, value, n);
+    return cudaGetLastError();
 }
 
 template <class T>
@@ -123,17 +160,37 @@ extern "C" cudaError_t cinfer_k_pad_f32(float *y, const float *x, cinfer_k_dims 
                                         cinfer_k_dims out, cinfer_k_strides begin,
                                         cinfer_k_pad_mode mode, float value,
                                         cudaStream_t stream) {
-    if (!k_dims_valid(in) || !k_dims_valid(out) || in.rank != out.rank)
+    return launch_pad(y, x, in, out, begin, mode, value, stream);
+}
+
+extern "C" cudaError_t cinfer_k_pad_h(cinfer_k_dtype h, void *y, const void *x,
+                                      cinfer_k_dims in, cinfer_k_dims out, cinfer_k_strides begin,
+                                      cinfer_k_pad_mode mode, float value, cudaStream_t stream) {
+    if (h == CINFER_K_F16)
+        return launch_pad((__half *)y, (const __half *)x, in, out, begin, mode, value, stream);
+    if (h == CINFER_K_BF16)
+        return launch_pad((__nv_bfloat16 *)y, (const __nv_bfloat16 *)x, in, out, begin, mode,
+                          value, stream);
+    return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t cinfer_k_copy_strided_f32_to_h(cinfer_k_dtype h, void *dst,
+                                                      cinfer_k_strides dst_strides,
+                                                      const float *src,
+                                                      cinfer_k_strides src_strides,
+                                                      cinfer_k_dims dims, cudaStream_t stream) {
+    if (!k_dims_valid(dims) || (h != CINFER_K_F16 && h != CINFER_K_BF16))
         return cudaErrorInvalidValue;
-    if (mode != CINFER_K_PAD_CONSTANT && mode != CINFER_K_PAD_REFLECT &&
-        mode != CINFER_K_PAD_EDGE)
-        return cudaErrorInvalidValue;
-    int64_t n = cinfer_k_dims_count(&out);
+    int64_t n = cinfer_k_dims_count(&dims);
     if (n == 0) return cudaSuccess;
-    // Edge and reflect read from x wherever the output is; an empty input has nothing to read.
-    if (mode != CINFER_K_PAD_CONSTANT && cinfer_k_dims_count(&in) == 0)
-        return cudaErrorInvalidValue;
-    if (!y || (!x && cinfer_k_dims_count(&in) > 0)) return cudaErrorInvalidValue;
-    pad_f32<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, in, out, begin, mode, value, n);
+    if (!dst || !src) return cudaErrorInvalidValue;
+    cinfer_k_strides st[2] = {dst_strides, src_strides};
+    k_collapse(&dims, st, 2);
+    if (h == CINFER_K_F16)
+        copy_strided_f32_to_h<<<k_blocks_for(n), K_BLOCK, 0, stream>>>((__half *)dst, st[0], src,
+                                                                        st[1], dims, n);
+    else
+        copy_strided_f32_to_h<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(
+            (__nv_bfloat16 *)dst, st[0], src, st[1], dims, n);
     return cudaGetLastError();
 }

@@ -1,5 +1,6 @@
 // Broadcasting binary elementwise ops (arithmetic, comparisons, logic) and logical Not.
 #include "common.cuh"
+#include "half_in.cuh"
 
 namespace {
 
@@ -136,6 +137,76 @@ __global__ void not_u8(uint8_t *y, const uint8_t *x, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) y[i] = x[i] == 0;
 }
 
+// ---- Half activations: operands of type H or float (a constant), computed in float ----
+
+static inline __device__ void h_put(uint8_t *y, uint8_t v) { *y = v; }
+template <class H>
+static inline __device__ void h_put(H *y, float v) { kh_store(y, v); }
+
+template <class H, class R, class Op>
+__global__ void binary_h_strided(R *y, HalfIn<H> a, cinfer_k_strides as, HalfIn<H> b,
+                                 cinfer_k_strides bs, cinfer_k_dims dims, int64_t n, Op op) {
+    for (int64_t i = k_first(); i < n; i += k_step()) {
+        int64_t oa, ob;
+        k_offset2(i, dims, as, bs, &oa, &ob);
+        h_put(&y[i], op(a[oa], b[ob]));
+    }
+}
+
+template <class H, class R, class Op>
+__global__ void binary_h_dense(R *y, HalfIn<H> a, HalfIn<H> b, int64_t n, Op op) {
+    for (int64_t i = k_first(); i < n; i += k_step()) h_put(&y[i], op(a[i], b[i]));
+}
+
+template <class H, class R, class Op>
+static cudaError_t launch_binary_h(R *y, HalfIn<H> a, cinfer_k_strides as, HalfIn<H> b,
+                                   cinfer_k_strides bs, cinfer_k_dims dims, Op op,
+                                   cudaStream_t stream) {
+    if (!k_dims_valid(dims)) return cudaErrorInvalidValue;
+    int64_t n = cinfer_k_dims_count(&dims);
+    if (n == 0) return cudaSuccess;
+    if (!y || !a.p || !b.p) return cudaErrorInvalidValue;
+    cinfer_k_strides st[2] = {as, bs};
+    k_collapse(&dims, st, 2);
+    if (k_is_dense(dims, st[0]) && k_is_dense(dims, st[1]))
+        binary_h_dense<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, a, b, n, op);
+    else
+        binary_h_strided<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, a, st[0], b, st[1], dims,
+                                                                  n, op);
+    return cudaGetLastError();
+}
+
+template <class H>
+static cudaError_t binary_h(cinfer_k_binary_op op, H *y, HalfIn<H> a, cinfer_k_strides as,
+                            HalfIn<H> b, cinfer_k_strides bs, cinfer_k_dims dims,
+                            cudaStream_t st) {
+    switch (op) {
+    case CINFER_K_ADD: return launch_binary_h(y, a, as, b, bs, dims, OpAdd(), st);
+    case CINFER_K_SUB: return launch_binary_h(y, a, as, b, bs, dims, OpSub(), st);
+    case CINFER_K_MUL: return launch_binary_h(y, a, as, b, bs, dims, OpMul(), st);
+    case CINFER_K_DIV: return launch_binary_h(y, a, as, b, bs, dims, OpDiv(), st);
+    case CINFER_K_POW: return launch_binary_h(y, a, as, b, bs, dims, OpPow(), st);
+    case CINFER_K_MAX: return launch_binary_h(y, a, as, b, bs, dims, OpMax(), st);
+    case CINFER_K_MIN: return launch_binary_h(y, a, as, b, bs, dims, OpMin(), st);
+    }
+    return cudaErrorInvalidValue;
+}
+
+template <class H>
+static cudaError_t compare_h(cinfer_k_compare_op op, uint8_t *y, HalfIn<H> a,
+                             cinfer_k_strides as, HalfIn<H> b, cinfer_k_strides bs,
+                             cinfer_k_dims dims, cudaStream_t st) {
+    switch (op) {
+    case CINFER_K_EQUAL: return launch_binary_h(y, a, as, b, bs, dims, OpEqual(), st);
+    case CINFER_K_LESS: return launch_binary_h(y, a, as, b, bs, dims, OpLess(), st);
+    case CINFER_K_LESS_EQUAL: return launch_binary_h(y, a, as, b, bs, dims, OpLessEqual(), st);
+    case CINFER_K_GREATER: return launch_binary_h(y, a, as, b, bs, dims, OpGreater(), st);
+    case CINFER_K_GREATER_EQUAL:
+        return launch_binary_h(y, a, as, b, bs, dims, OpGreaterEqual(), st);
+    }
+    return cudaErrorInvalidValue;
+}
+
 }  // namespace
 
 extern "C" cudaError_t cinfer_k_binary_f32(cinfer_k_binary_op op, float *y, const float *a,
@@ -202,4 +273,30 @@ extern "C" cudaError_t cinfer_k_not_u8(uint8_t *y, const uint8_t *x, size_t n,
     if (!y || !x) return cudaErrorInvalidValue;
     not_u8<<<k_blocks_for((int64_t)n), K_BLOCK, 0, stream>>>(y, x, (int64_t)n);
     return cudaGetLastError();
+}
+
+extern "C" cudaError_t cinfer_k_binary_h(cinfer_k_binary_op op, cinfer_k_dtype h, void *y,
+                                         const void *a, cinfer_k_dtype at, cinfer_k_strides as,
+                                         const void *b, cinfer_k_dtype bt, cinfer_k_strides bs,
+                                         cinfer_k_dims dims, cudaStream_t stream) {
+    if (!k_half_types_ok(h, at, bt)) return cudaErrorInvalidValue;
+    bool af = at == CINFER_K_F32, bf = bt == CINFER_K_F32;
+    if (h == CINFER_K_F16)
+        return binary_h(op, (__half *)y, HalfIn<__half>{a, af}, as, HalfIn<__half>{b, bf}, bs,
+                        dims, stream);
+    return binary_h(op, (__nv_bfloat16 *)y, HalfIn<__nv_bfloat16>{a, af}, as,
+                    HalfIn<__nv_bfloat16>{b, bf}, bs, dims, stream);
+}
+
+extern "C" cudaError_t cinfer_k_compare_h(cinfer_k_compare_op op, cinfer_k_dtype h, uint8_t *y,
+                                          const void *a, cinfer_k_dtype at, cinfer_k_strides as,
+                                          const void *b, cinfer_k_dtype bt, cinfer_k_strides bs,
+                                          cinfer_k_dims dims, cudaStream_t stream) {
+    if (!k_half_types_ok(h, at, bt)) return cudaErrorInvalidValue;
+    bool af = at == CINFER_K_F32, bf = bt == CINFER_K_F32;
+    if (h == CINFER_K_F16)
+        return compare_h(op, y, HalfIn<__half>{a, af}, as, HalfIn<__half>{b, bf}, bs, dims,
+                         stream);
+    return compare_h(op, y, HalfIn<__nv_bfloat16>{a, af}, as, HalfIn<__nv_bfloat16>{b, bf}, bs,
+                     dims, stream);
 }

@@ -2,20 +2,35 @@
 // part optional. It replaces cuDNN's cudnnAddTensor and cudnnActivationForward after
 // cudnnConvolutionForward (two passes over Y and two more library calls, each with host cost)
 // and, for FusedConv, the separate add and ReLU kernels. The order of the additions is the CPU
-// backend's: (conv + bias) + z, then the clamp.
+// backend's: (conv + bias) + z, then the clamp. Y and Z are float, fp16 or bf16 (half
+// activations: computed in float, rounded once on store); the bias is float always.
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
-__global__ void conv_epilogue_f32(float *y, const float *bias, const float *z, int64_t n,
-                                  int64_t channels, int64_t spatial, int relu) {
+template <typename T>
+__global__ void conv_epilogue(T *y, const float *bias, const T *z, int64_t n, int64_t channels,
+                              int64_t spatial, int relu) {
     for (int64_t i = k_first(); i < n; i += k_step()) {
-        float v = y[i];
+        float v = kh_load(y[i]);
         if (bias) v += bias[(i / spatial) % channels];
-        if (z) v += z[i];
+        if (z) v += kh_load(z[i]);
         if (relu) v = v < 0.0f ? 0.0f : v; // keeps a NaN, as the CPU's clamp does
-        y[i] = v;
+        kh_store(&y[i], v);
     }
+}
+
+template <typename T>
+cudaError_t launch_epilogue(void *y, const float *bias, const void *z, int64_t batch,
+                            int64_t channels, int64_t spatial, int relu, cudaStream_t stream) {
+    if (batch < 0 || channels < 0 || spatial < 0) return cudaErrorInvalidValue;
+    int64_t n = batch * channels * spatial;
+    if (n == 0 || (!bias && !z && !relu)) return cudaSuccess;
+    if (!y) return cudaErrorInvalidValue;
+    conv_epilogue<T><<<k_blocks_for(n), K_BLOCK, 0, stream>>>((T *)y, bias, (const T *)z, n,
+                                                              channels, spatial, relu);
+    return cudaGetLastError();
 }
 
 }  // namespace
@@ -24,11 +39,20 @@ extern "C" cudaError_t cinfer_k_conv_epilogue_f32(float *y, const float *bias, c
                                                   int64_t batch, int64_t channels,
                                                   int64_t spatial, int relu,
                                                   cudaStream_t stream) {
-    if (batch < 0 || channels < 0 || spatial < 0) return cudaErrorInvalidValue;
-    int64_t n = batch * channels * spatial;
-    if (n == 0 || (!bias && !z && !relu)) return cudaSuccess;
-    if (!y) return cudaErrorInvalidValue;
-    conv_epilogue_f32<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, bias, z, n, channels, spatial,
-                                                               relu);
-    return cudaGetLastError();
+    return launch_epilogue<float>(y, bias, z, batch, channels, spatial, relu, stream);
+}
+
+extern "C" cudaError_t cinfer_k_conv_epilogue(cinfer_k_dtype dt, void *y, const float *bias,
+                                              const void *z, int64_t batch, int64_t channels,
+                                              int64_t spatial, int relu, cudaStream_t stream) {
+    switch (dt) {
+    case CINFER_K_F32:
+        return launch_epilogue<float>(y, bias, z, batch, channels, spatial, relu, stream);
+    case CINFER_K_F16:
+        return launch_epilogue<__half>(y, bias, z, batch, channels, spatial, relu, stream);
+    case CINFER_K_BF16:
+        return launch_epilogue<__nv_bfloat16>(y, bias, z, batch, channels, spatial, relu,
+                                              stream);
+    default: return cudaErrorInvalidValue;
+    }
 }

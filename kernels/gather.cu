@@ -1,5 +1,6 @@
 // Gather along one axis with int64 indices (negative ones count from the end).
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
@@ -27,6 +28,21 @@ static cudaError_t launch_gather(void *y, const void *data, const int64_t *indic
     return cudaGetLastError();
 }
 
+// A float table (a constant) gathered into a half-activation output, rounded on store.
+template <class H>
+__global__ void gather_f32_to_h(H *y, const float *data, const int64_t *indices, int64_t outer,
+                                int64_t axis_dim, int64_t inner, int64_t k_count) {
+    int64_t n = outer * k_count * inner;
+    for (int64_t i = k_first(); i < n; i += k_step()) {
+        int64_t in = i % inner, t = i / inner;
+        int64_t k = t % k_count, o = t / k_count;
+        int64_t idx = indices[k];
+        if (idx < 0) idx += axis_dim;
+        bool ok = idx >= 0 && idx < axis_dim;
+        kh_store(&y[i], ok ? data[(o * axis_dim + idx) * inner + in] : 0.0f);
+    }
+}
+
 }  // namespace
 
 extern "C" cudaError_t cinfer_k_gather(void *y, const void *data, const int64_t *indices,
@@ -47,4 +63,22 @@ extern "C" cudaError_t cinfer_k_gather(void *y, const void *data, const int64_t 
                                            stream);
     }
     return cudaErrorInvalidValue;
+}
+
+extern "C" cudaError_t cinfer_k_gather_f32_to_h(cinfer_k_dtype h, void *y, const float *data,
+                                                const int64_t *indices, int64_t outer,
+                                                int64_t axis_dim, int64_t inner,
+                                                int64_t n_indices, cudaStream_t stream) {
+    if (outer < 0 || axis_dim < 0 || inner < 0 || n_indices < 0) return cudaErrorInvalidValue;
+    if (h != CINFER_K_F16 && h != CINFER_K_BF16) return cudaErrorInvalidValue;
+    if (outer == 0 || inner == 0 || n_indices == 0) return cudaSuccess;
+    if (!y || !indices || (!data && axis_dim > 0)) return cudaErrorInvalidValue;
+    int64_t n = outer * n_indices * inner;
+    if (h == CINFER_K_F16)
+        gather_f32_to_h<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(
+            (__half *)y, data, indices, outer, axis_dim, inner, n_indices);
+    else
+        gather_f32_to_h<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(
+            (__nv_bfloat16 *)y, data, indices, outer, axis_dim, inner, n_indices);
+    return cudaGetLastError();
 }

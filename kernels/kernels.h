@@ -43,6 +43,8 @@ typedef enum cinfer_k_dtype {
     CINFER_K_I64 = 1,
     CINFER_K_I32 = 2,
     CINFER_K_BOOL = 3,
+    CINFER_K_F16 = 4,   /* IEEE binary16 (__half) */
+    CINFER_K_BF16 = 5,  /* bfloat16 (__nv_bfloat16) */
 } cinfer_k_dtype;
 
 /* The number of elements in dims (1 for rank 0). */
@@ -136,6 +138,20 @@ cudaError_t cinfer_k_logic_u8(cinfer_k_logic_op op, uint8_t *y, const uint8_t *a
                               cinfer_k_dims dims, cudaStream_t stream);
 /* y[i] = !x[i] on n dense bools. */
 cudaError_t cinfer_k_not_u8(uint8_t *y, const uint8_t *x, size_t n, cudaStream_t stream);
+/* Half activations (docs/cuda-backend.md, "Half activations"): h (CINFER_K_F16 or
+ * CINFER_K_BF16) is the type of y and of each activation operand; an operand typed CINFER_K_F32
+ * is a float constant (a weight) read as it is. Values are widened to float, the op computed in
+ * float as the _f32 kernel does, and the result rounded to nearest even once on store. Other
+ * dtypes: cudaErrorInvalidValue. */
+cudaError_t cinfer_k_binary_h(cinfer_k_binary_op op, cinfer_k_dtype h, void *y, const void *a,
+                              cinfer_k_dtype at, cinfer_k_strides as, const void *b,
+                              cinfer_k_dtype bt, cinfer_k_strides bs, cinfer_k_dims dims,
+                              cudaStream_t stream);
+/* y (bool) = a cmp b, compared in float; operand types as for cinfer_k_binary_h. */
+cudaError_t cinfer_k_compare_h(cinfer_k_compare_op op, cinfer_k_dtype h, uint8_t *y,
+                               const void *a, cinfer_k_dtype at, cinfer_k_strides as,
+                               const void *b, cinfer_k_dtype bt, cinfer_k_strides bs,
+                               cinfer_k_dims dims, cudaStream_t stream);
 
 /* ---- where.cu ----------------------------------------------------------------------------- */
 
@@ -146,6 +162,12 @@ cudaError_t cinfer_k_where_f32(float *y, const uint8_t *cond, cinfer_k_strides c
 cudaError_t cinfer_k_where_i64(int64_t *y, const uint8_t *cond, cinfer_k_strides cs,
                                const int64_t *a, cinfer_k_strides as, const int64_t *b,
                                cinfer_k_strides bs, cinfer_k_dims dims, cudaStream_t stream);
+/* The half-activation Where: y in h, a and b each in h or CINFER_K_F32 (a constant, rounded
+ * to h where selected), as for cinfer_k_binary_h. */
+cudaError_t cinfer_k_where_h(cinfer_k_dtype h, void *y, const uint8_t *cond, cinfer_k_strides cs,
+                             const void *a, cinfer_k_dtype at, cinfer_k_strides as, const void *b,
+                             cinfer_k_dtype bt, cinfer_k_strides bs, cinfer_k_dims dims,
+                             cudaStream_t stream);
 
 /* ---- unary.cu ----------------------------------------------------------------------------- */
 
@@ -177,6 +199,10 @@ typedef enum cinfer_k_unary_op {
 /* y[i] = op(x[i]) for n dense floats; y may equal x. */
 cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const float *x, size_t n,
                                float alpha, float beta, cudaStream_t stream);
+/* The same on n dense h values (CINFER_K_F16 or CINFER_K_BF16), computed in float and rounded
+ * once on store; y may equal x. */
+cudaError_t cinfer_k_unary_h(cinfer_k_unary_op op, cinfer_k_dtype h, void *y, const void *x,
+                             size_t n, float alpha, float beta, cudaStream_t stream);
 
 /* ---- softmax.cu --------------------------------------------------------------------------- */
 
@@ -184,6 +210,10 @@ cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const float *x, s
  * moves the softmax axis last (and flattens) first. Max and sum in fp32. */
 cudaError_t cinfer_k_softmax_f32(float *y, const float *x, int64_t rows, int64_t cols, int log,
                                  cudaStream_t stream);
+/* The same for x and y of element type dt (F32, F16 or BF16): loaded to float, computed as
+ * above, rounded once on store (docs/cuda-backend.md "Half activations"). */
+cudaError_t cinfer_k_softmax(cinfer_k_dtype dt, void *y, const void *x, int64_t rows,
+                             int64_t cols, int log, cudaStream_t stream);
 
 /* ---- norm.cu ------------------------------------------------------------------------------ */
 
@@ -218,6 +248,28 @@ cudaError_t cinfer_k_batch_norm_f32(float *y, const float *x, const float *scale
                                     const float *bias, const float *mean, const float *var,
                                     int64_t n, int64_t channels, int64_t spatial, float epsilon,
                                     cudaStream_t stream);
+/* The four norms above with activations (x, y, a, sum, and LayerNorm's mean and inv_std) of
+ * element type dt (F32, F16 or BF16) and parameters (gamma, beta, scale, bias, BatchNorm's mean
+ * and var) of type pdt, F32 or dt itself; SkipLayerNorm's b is of type bdt, dt or F32 (a float
+ * constant summand in a half region). Statistics and arithmetic in fp32; each output rounded
+ * once on store. SkipLayerNorm in F16/BF16 recomputes a + b in fp32 for each pass rather than
+ * rereading a rounded sum. */
+cudaError_t cinfer_k_layer_norm(cinfer_k_dtype dt, void *y, void *mean, void *inv_std,
+                                const void *x, cinfer_k_dtype pdt, const void *gamma,
+                                const void *beta, int64_t rows, int64_t cols, float epsilon,
+                                cudaStream_t stream);
+cudaError_t cinfer_k_skip_layer_norm(cinfer_k_dtype dt, void *y, void *sum, const void *a,
+                                     const void *b, cinfer_k_dtype bdt, cinfer_k_dtype pdt,
+                                     const void *gamma, const void *beta, cinfer_k_skip_ln p,
+                                     cudaStream_t stream);
+cudaError_t cinfer_k_instance_norm(cinfer_k_dtype dt, void *y, const void *x, cinfer_k_dtype pdt,
+                                   const void *scale, const void *bias, int64_t n,
+                                   int64_t channels, int64_t spatial, float epsilon,
+                                   cudaStream_t stream);
+cudaError_t cinfer_k_batch_norm(cinfer_k_dtype dt, void *y, const void *x, cinfer_k_dtype pdt,
+                                const void *scale, const void *bias, const void *mean,
+                                const void *var, int64_t n, int64_t channels, int64_t spatial,
+                                float epsilon, cudaStream_t stream);
 
 /* ---- attention.cu ------------------------------------------------------------------------- */
 
@@ -241,6 +293,16 @@ typedef struct cinfer_k_attention {
  * of all -inf gives); skv == 0 gives zeros. mask may be NULL. */
 cudaError_t cinfer_k_attention_f32(float *y, const float *q, const float *k, const float *v,
                                    const float *mask, cinfer_k_attention p, cudaStream_t stream);
+/* The same on tensor cores for half-I/O steps (precision FP16/BF16): q, k, v and y hold dt
+ * values (CINFER_K_F16 or CINFER_K_BF16), the mask mask_dt ones (CINFER_K_F32 for a constant
+ * mask, dt for an activation). Scores, softmax max and sum and the output accumulate in fp32;
+ * the weights P are rounded to dt before P V; y is rounded once. d and dv multiples of 16 in
+ * [CINFER_K_ATTENTION_HALF_MIN_HEAD, CINFER_K_ATTENTION_MAX_HEAD], skv >= 1, else
+ * cudaErrorInvalidValue. NaN for a query whose every score is -inf, as above. */
+#define CINFER_K_ATTENTION_HALF_MIN_HEAD 32
+cudaError_t cinfer_k_attention_half(void *y, const void *q, const void *k, const void *v,
+                                    const void *mask, cinfer_k_dtype dt, cinfer_k_dtype mask_dt,
+                                    cinfer_k_attention p, cudaStream_t stream);
 
 /* ---- reduce.cu ---------------------------------------------------------------------------- */
 
@@ -259,6 +321,11 @@ cudaError_t cinfer_k_reduce_f32(cinfer_k_reduce_op op, float *y, const float *x,
 /* GlobalAveragePool / GlobalMaxPool of a dense [nc, spatial] view (is_max selects). */
 cudaError_t cinfer_k_global_pool_f32(float *y, const float *x, int64_t nc, int64_t spatial,
                                      int is_max, cudaStream_t stream);
+/* Both for x and y of element type dt (F32, F16 or BF16); accumulation in fp32 as above. */
+cudaError_t cinfer_k_reduce(cinfer_k_dtype dt, cinfer_k_reduce_op op, void *y, const void *x,
+                            int64_t outer, int64_t reduce, int64_t inner, cudaStream_t stream);
+cudaError_t cinfer_k_global_pool(cinfer_k_dtype dt, void *y, const void *x, int64_t nc,
+                                 int64_t spatial, int is_max, cudaStream_t stream);
 
 /* ---- transpose.cu / copy.cu --------------------------------------------------------------- */
 
@@ -277,6 +344,13 @@ cudaError_t cinfer_k_copy_strided(void *dst, cinfer_k_strides dst_strides, const
  * are in's times the repeats. */
 cudaError_t cinfer_k_tile(void *y, const void *x, cinfer_k_dims in, cinfer_k_dims out,
                           size_t elem_size, cudaStream_t stream);
+/* cinfer_k_copy_strided from a float source (a constant) into an h destination (CINFER_K_F16
+ * or CINFER_K_BF16), each element rounded to nearest even: a constant part of a half-mode
+ * Concat, Slice, Split or Expand. */
+cudaError_t cinfer_k_copy_strided_f32_to_h(cinfer_k_dtype h, void *dst,
+                                           cinfer_k_strides dst_strides, const float *src,
+                                           cinfer_k_strides src_strides, cinfer_k_dims dims,
+                                           cudaStream_t stream);
 
 typedef enum cinfer_k_pad_mode {
     CINFER_K_PAD_CONSTANT = 0,
@@ -290,6 +364,10 @@ typedef enum cinfer_k_pad_mode {
 cudaError_t cinfer_k_pad_f32(float *y, const float *x, cinfer_k_dims in, cinfer_k_dims out,
                              cinfer_k_strides begin, cinfer_k_pad_mode mode, float value,
                              cudaStream_t stream);
+/* The same on h values (CINFER_K_F16 or CINFER_K_BF16): value rounded to h once. */
+cudaError_t cinfer_k_pad_h(cinfer_k_dtype h, void *y, const void *x, cinfer_k_dims in,
+                           cinfer_k_dims out, cinfer_k_strides begin, cinfer_k_pad_mode mode,
+                           float value, cudaStream_t stream);
 
 /* ---- gather.cu ---------------------------------------------------------------------------- */
 
@@ -300,6 +378,11 @@ cudaError_t cinfer_k_pad_f32(float *y, const float *x, cinfer_k_dims in, cinfer_
 cudaError_t cinfer_k_gather(void *y, const void *data, const int64_t *indices, int64_t outer,
                             int64_t axis_dim, int64_t inner, int64_t n_indices,
                             size_t elem_size, cudaStream_t stream);
+/* cinfer_k_gather from float data (a constant table: embeddings) into an h output
+ * (CINFER_K_F16 or CINFER_K_BF16), each element rounded to nearest even. */
+cudaError_t cinfer_k_gather_f32_to_h(cinfer_k_dtype h, void *y, const float *data,
+                                     const int64_t *indices, int64_t outer, int64_t axis_dim,
+                                     int64_t inner, int64_t n_indices, cudaStream_t stream);
 
 /* ---- cast.cu ------------------------------------------------------------------------------ */
 
@@ -311,6 +394,10 @@ cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x, cinfer_k_dt
  * as bfloat16 (y: n bfloat16s), for the GEMM operands of fp16/bf16 plans. */
 cudaError_t cinfer_k_f32_to_f16(void *y, const float *x, size_t n, cudaStream_t stream);
 cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n, cudaStream_t stream);
+/* The way back: n fp16 (or bfloat16) values of x widened exactly to float (half-I/O steps whose
+ * output a float consumer reads, docs/cuda-backend.md "Half activations"). */
+cudaError_t cinfer_k_f16_to_f32(float *y, const void *x, size_t n, cudaStream_t stream);
+cudaError_t cinfer_k_bf16_to_f32(float *y, const void *x, size_t n, cudaStream_t stream);
 
 /* ---- pool.cu ------------------------------------------------------------------------------ */
 
@@ -332,6 +419,13 @@ cudaError_t cinfer_k_max_pool2d_f32(float *y, const float *x, int64_t nc, int64_
 cudaError_t cinfer_k_avg_pool2d_f32(float *y, const float *x, int64_t nc, int64_t h, int64_t w,
                                     int64_t oh, int64_t ow, cinfer_k_pool2d p,
                                     cudaStream_t stream);
+/* Both for x and y of element type dt (F32, F16 or BF16); the average sums in fp32. */
+cudaError_t cinfer_k_max_pool2d(cinfer_k_dtype dt, void *y, const void *x, int64_t nc, int64_t h,
+                                int64_t w, int64_t oh, int64_t ow, cinfer_k_pool2d p,
+                                cudaStream_t stream);
+cudaError_t cinfer_k_avg_pool2d(cinfer_k_dtype dt, void *y, const void *x, int64_t nc, int64_t h,
+                                int64_t w, int64_t oh, int64_t ow, cinfer_k_pool2d p,
+                                cudaStream_t stream);
 
 /* ---- resize.cu ---------------------------------------------------------------------------- */
 
@@ -414,6 +508,10 @@ typedef struct cinfer_k_chain {
 /* y[i] = chain(x[i]) for n dense floats; y must not overlap x (input operands reread x). */
 cudaError_t cinfer_k_chain_f32(float *y, const float *x, size_t n, const cinfer_k_chain *ch,
                                cudaStream_t stream);
+/* The same on n dense h values (CINFER_K_F16 or CINFER_K_BF16): the chain runs in float (the
+ * constants too) and rounds once on store. */
+cudaError_t cinfer_k_chain_h(cinfer_k_dtype h, void *y, const void *x, size_t n,
+                             const cinfer_k_chain *ch, cudaStream_t stream);
 
 /* ---- epilogue.cu --------------------------------------------------------------------------- */
 
@@ -423,6 +521,11 @@ cudaError_t cinfer_k_chain_f32(float *y, const float *x, size_t n, const cinfer_
 cudaError_t cinfer_k_conv_epilogue_f32(float *y, const float *bias, const float *z,
                                        int64_t batch, int64_t channels, int64_t spatial,
                                        int relu, cudaStream_t stream);
+/* The same over Y and Z of element type dt (CINFER_K_F32, _F16 or _BF16: half activations),
+ * computed in float and rounded once on store; the bias stays float. */
+cudaError_t cinfer_k_conv_epilogue(cinfer_k_dtype dt, void *y, const float *bias, const void *z,
+                                   int64_t batch, int64_t channels, int64_t spatial, int relu,
+                                   cudaStream_t stream);
 
 #ifdef __cplusplus
 }

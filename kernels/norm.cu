@@ -1,55 +1,61 @@
 // LayerNormalization, SkipLayerNorm and InstanceNormalization (row statistics in fp32, two
 // passes so the variance never cancels), and BatchNormalization inference (per-channel affine).
+// Templated over the activation type T and the parameter type P (half_access.cuh).
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
 // Normalizes each row of [rows, cols]. channels == 0: gamma/beta indexed by column
 // (LayerNorm); otherwise one gamma/beta per row, index row % channels (InstanceNorm over
 // [n, channels, spatial]). beta, mean_out and inv_out may be null.
-__global__ void norm_rows(float *y, float *mean_out, float *inv_out, const float *x,
-                          const float *gamma, const float *beta, int64_t rows, int64_t cols,
-                          int64_t channels, float eps, bool whole_block) {
+template <class T, class P>
+__global__ void norm_rows(T *y, T *mean_out, T *inv_out, const T *x, const P *gamma,
+                          const P *beta, int64_t rows, int64_t cols, int64_t channels, float eps,
+                          bool whole_block) {
     __shared__ float scratch[K_WARP];
     k_row_group g = k_row_group_of(whole_block);
     for (int64_t r = g.first_row; r < rows; r += g.row_step) {
-        const float *xr = x + r * cols;
-        float *yr = y + r * cols;
+        const T *xr = x + r * cols;
+        T *yr = y + r * cols;
         float s = 0.0f;
-        for (int64_t c = g.lane; c < cols; c += g.lanes) s += xr[c];
+        for (int64_t c = g.lane; c < cols; c += g.lanes) s += kh_load(xr[c]);
         float mean = k_group_reduce(s, K_SUM, g, scratch) / (float)cols;
         float q = 0.0f;
         for (int64_t c = g.lane; c < cols; c += g.lanes) {
-            float d = xr[c] - mean;
+            float d = kh_load(xr[c]) - mean;
             q += d * d;
         }
         float var = k_group_reduce(q, K_SUM, g, scratch) / (float)cols;
         float inv = 1.0f / sqrtf(var + eps);
-        if (g.lane == 0 && mean_out) mean_out[r] = mean;
-        if (g.lane == 0 && inv_out) inv_out[r] = inv;
+        if (g.lane == 0 && mean_out) kh_store(&mean_out[r], mean);
+        if (g.lane == 0 && inv_out) kh_store(&inv_out[r], inv);
         if (channels > 0) {
             int64_t ch = r % channels;
-            float ga = gamma[ch] * inv, be = beta ? beta[ch] : 0.0f;
-            for (int64_t c = g.lane; c < cols; c += g.lanes) yr[c] = (xr[c] - mean) * ga + be;
+            float ga = kh_load(gamma[ch]) * inv, be = beta ? kh_load(beta[ch]) : 0.0f;
+            for (int64_t c = g.lane; c < cols; c += g.lanes)
+                kh_store(&yr[c], (kh_load(xr[c]) - mean) * ga + be);
         } else {
             for (int64_t c = g.lane; c < cols; c += g.lanes) {
-                float v = (xr[c] - mean) * inv * gamma[c];
-                yr[c] = beta ? v + beta[c] : v;
+                float v = (kh_load(xr[c]) - mean) * inv * kh_load(gamma[c]);
+                kh_store(&yr[c], beta ? v + kh_load(beta[c]) : v);
             }
         }
     }
 }
 
-static cudaError_t launch_norm_rows(float *y, float *mean_out, float *inv_out, const float *x,
-                                    const float *gamma, const float *beta, int64_t rows,
+template <class T, class P>
+static cudaError_t launch_norm_rows(void *y, void *mean_out, void *inv_out, const void *x,
+                                    const void *gamma, const void *beta, int64_t rows,
                                     int64_t cols, int64_t channels, float eps,
                                     cudaStream_t stream) {
     if (rows < 0 || cols < 0 || channels < 0) return cudaErrorInvalidValue;
     if (rows == 0 || cols == 0) return cudaSuccess;
     if (!y || !x || !gamma) return cudaErrorInvalidValue;
     bool whole_block = cols > K_WARP_ROW_MAX_COLS;
-    norm_rows<<<k_row_blocks(rows, whole_block), K_BLOCK, 0, stream>>>(
-        y, mean_out, inv_out, x, gamma, beta, rows, cols, channels, eps, whole_block);
+    norm_rows<T, P><<<k_row_blocks(rows, whole_block), K_BLOCK, 0, stream>>>(
+        (T *)y, (T *)mean_out, (T *)inv_out, (const T *)x, (const P *)gamma, (const P *)beta,
+        rows, cols, channels, eps, whole_block);
     return cudaGetLastError();
 }
 
@@ -60,63 +66,60 @@ static inline __device__ int64_t col_offset(int64_t c, const cinfer_k_dims &cols
     return cols.rank <= 1 ? c * st.s[0] : k_offset(c, cols, st);
 }
 
+// a + b at column c of a row, for the statistics and affine passes. float: reread from where
+// the first pass staged it (sr, never null then), so a and b are read once; 16-bit types:
+// recomputed in fp32 from a and b (b: T, or a float constant), as a staged sum would come
+// back rounded.
+template <class T, class TB>
+static inline __device__ float skip_sum(const T *ar, const TB *br, const T *sr, int64_t c,
+                                        const cinfer_k_skip_ln &p) {
+    if (sizeof(T) == sizeof(float)) return kh_load(sr[c]);
+    return kh_load(ar[col_offset(c, p.cols, p.a_col)]) +
+           kh_load(br[col_offset(c, p.cols, p.b_col)]);
+}
+
 // SkipLayerNorm of each row r of the dense [rows, cols] output: the sum a + b is written to
-// sum (the sum output, or y itself as staging), read back by the same thread for the two
-// statistics passes and the affine pass, so every element is read once from a and b.
-__global__ void skip_norm_rows(float *y, float *sum, const float *a, const float *b,
-                               const float *gamma, const float *beta, cinfer_k_skip_ln p,
-                               int64_t rows, int64_t cols, bool whole_block) {
+// sum (the sum output, or for float y itself as staging; may be null for 16-bit types) and
+// read back by the same thread for the two statistics passes and the affine pass.
+template <class T, class TB, class P>
+__global__ void skip_norm_rows(T *y, T *sum, const T *a, const TB *b, const P *gamma,
+                               const P *beta, cinfer_k_skip_ln p, int64_t rows, int64_t cols,
+                               bool whole_block) {
     __shared__ float scratch[K_WARP];
     k_row_group g = k_row_group_of(whole_block);
     for (int64_t r = g.first_row; r < rows; r += g.row_step) {
         int64_t ao, bo;
         k_offset2(r, p.rows, p.a_row, p.b_row, &ao, &bo);
-        const float *ar = a + ao, *br = b + bo;
-        float *sr = sum + r * cols, *yr = y + r * cols;
+        const T *ar = a + ao;
+        const TB *br = b + bo;
+        T *sr = sum ? sum + r * cols : nullptr, *yr = y + r * cols;
         float s = 0.0f;
         for (int64_t c = g.lane; c < cols; c += g.lanes) {
-            float v = ar[col_offset(c, p.cols, p.a_col)] + br[col_offset(c, p.cols, p.b_col)];
-            sr[c] = v;
+            float v = kh_load(ar[col_offset(c, p.cols, p.a_col)]) +
+                      kh_load(br[col_offset(c, p.cols, p.b_col)]);
+            if (sr) kh_store(&sr[c], v);
             s += v;
         }
         float mean = k_group_reduce(s, K_SUM, g, scratch) / (float)cols;
         float q = 0.0f;
         for (int64_t c = g.lane; c < cols; c += g.lanes) {
-            float d = sr[c] - mean;
+            float d = skip_sum(ar, br, sr, c, p) - mean;
             q += d * d;
         }
         float var = k_group_reduce(q, K_SUM, g, scratch) / (float)cols;
         float inv = 1.0f / sqrtf(var + p.epsilon);
         for (int64_t c = g.lane; c < cols; c += g.lanes) {
-            float v = (sr[c] - mean) * inv * gamma[col_offset(c, p.cols, p.gamma_col)];
-            yr[c] = beta ? v + beta[col_offset(c, p.cols, p.beta_col)] : v;
+            float v = (skip_sum(ar, br, sr, c, p) - mean) * inv *
+                      kh_load(gamma[col_offset(c, p.cols, p.gamma_col)]);
+            kh_store(&yr[c], beta ? v + kh_load(beta[col_offset(c, p.cols, p.beta_col)]) : v);
         }
     }
 }
 
-__global__ void batch_norm(float *y, const float *x, const float *scale, const float *bias,
-                           const float *mean, const float *var, int64_t n, int64_t channels,
-                           int64_t spatial, float eps) {
-    for (int64_t i = k_first(); i < n; i += k_step()) {
-        int64_t c = (i / spatial) % channels;
-        float inv = 1.0f / sqrtf(var[c] + eps);
-        y[i] = (x[i] - mean[c]) * (inv * scale[c]) + bias[c];
-    }
-}
-
-}  // namespace
-
-extern "C" cudaError_t cinfer_k_layer_norm_f32(float *y, float *mean, float *inv_std,
-                                               const float *x, const float *gamma,
-                                               const float *beta, int64_t rows, int64_t cols,
-                                               float epsilon, cudaStream_t stream) {
-    return launch_norm_rows(y, mean, inv_std, x, gamma, beta, rows, cols, 0, epsilon, stream);
-}
-
-extern "C" cudaError_t cinfer_k_skip_layer_norm_f32(float *y, float *sum, const float *a,
-                                                    const float *b, const float *gamma,
-                                                    const float *beta, cinfer_k_skip_ln p,
-                                                    cudaStream_t stream) {
+template <class T, class TB, class P>
+static cudaError_t launch_skip_norm(void *y, void *sum, const void *a, const void *b,
+                                    const void *gamma, const void *beta, cinfer_k_skip_ln p,
+                                    cudaStream_t stream) {
     if (!k_dims_valid(p.rows) || !k_dims_valid(p.cols)) return cudaErrorInvalidValue;
     int64_t rows = cinfer_k_dims_count(&p.rows), cols = cinfer_k_dims_count(&p.cols);
     if (rows == 0 || cols == 0) return cudaSuccess;
@@ -130,9 +133,105 @@ extern "C" cudaError_t cinfer_k_skip_layer_norm_f32(float *y, float *sum, const 
     p.a_row = rs[0], p.b_row = rs[1];
     p.a_col = cs[0], p.b_col = cs[1], p.gamma_col = cs[2], p.beta_col = cs[3];
     bool whole_block = cols > K_WARP_ROW_MAX_COLS;
-    skip_norm_rows<<<k_row_blocks(rows, whole_block), K_BLOCK, 0, stream>>>(
-        y, sum ? sum : y, a, b, gamma, beta, p, rows, cols, whole_block);
+    if (sizeof(T) == sizeof(float) && !sum) sum = y;  // float stages the sum in y
+    skip_norm_rows<T, TB, P><<<k_row_blocks(rows, whole_block), K_BLOCK, 0, stream>>>(
+        (T *)y, (T *)sum, (const T *)a, (const TB *)b, (const P *)gamma, (const P *)beta, p,
+        rows, cols, whole_block);
     return cudaGetLastError();
+}
+
+template <class T, class P>
+__global__ void batch_norm(T *y, const T *x, const P *scale, const P *bias, const P *mean,
+                           const P *var, int64_t n, int64_t channels, int64_t spatial,
+                           float eps) {
+    for (int64_t i = k_first(); i < n; i += k_step()) {
+        int64_t c = (i / spatial) % channels;
+        float inv = 1.0f / sqrtf(kh_load(var[c]) + eps);
+        kh_store(&y[i], (kh_load(x[i]) - kh_load(mean[c])) * (inv * kh_load(scale[c])) +
+                            kh_load(bias[c]));
+    }
+}
+
+template <class T, class P>
+static cudaError_t launch_batch_norm(void *y, const void *x, const void *scale,
+                                     const void *bias, const void *mean, const void *var,
+                                     int64_t n, int64_t channels, int64_t spatial, float eps,
+                                     cudaStream_t stream) {
+    if (n < 0 || channels < 1 || spatial < 0) return cudaErrorInvalidValue;
+    int64_t total = n * channels * spatial;
+    if (total == 0) return cudaSuccess;
+    if (!y || !x || !scale || !bias || !mean || !var) return cudaErrorInvalidValue;
+    batch_norm<T, P><<<k_blocks_for(total), K_BLOCK, 0, stream>>>(
+        (T *)y, (const T *)x, (const P *)scale, (const P *)bias, (const P *)mean,
+        (const P *)var, total, channels, spatial, eps);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+extern "C" cudaError_t cinfer_k_layer_norm(cinfer_k_dtype dt, void *y, void *mean, void *inv_std,
+                                           const void *x, cinfer_k_dtype pdt, const void *gamma,
+                                           const void *beta, int64_t rows, int64_t cols,
+                                           float epsilon, cudaStream_t stream) {
+    return kh_act_param_types(dt, pdt, [&](auto t, auto q) {
+        return launch_norm_rows<decltype(t), decltype(q)>(y, mean, inv_std, x, gamma, beta, rows,
+                                                          cols, 0, epsilon, stream);
+    });
+}
+
+extern "C" cudaError_t cinfer_k_skip_layer_norm(cinfer_k_dtype dt, void *y, void *sum,
+                                                const void *a, const void *b, cinfer_k_dtype bdt,
+                                                cinfer_k_dtype pdt, const void *gamma,
+                                                const void *beta, cinfer_k_skip_ln p,
+                                                cudaStream_t stream) {
+    return kh_act_param_types(dt, pdt, [&](auto t, auto q) {
+        using T = decltype(t);
+        using P = decltype(q);
+        if (bdt == dt) return launch_skip_norm<T, T, P>(y, sum, a, b, gamma, beta, p, stream);
+        if (bdt != CINFER_K_F32) return cudaErrorInvalidValue;
+        return launch_skip_norm<T, float, P>(y, sum, a, b, gamma, beta, p, stream);
+    });
+}
+
+extern "C" cudaError_t cinfer_k_instance_norm(cinfer_k_dtype dt, void *y, const void *x,
+                                              cinfer_k_dtype pdt, const void *scale,
+                                              const void *bias, int64_t n, int64_t channels,
+                                              int64_t spatial, float epsilon,
+                                              cudaStream_t stream) {
+    if (channels < 1) return cudaErrorInvalidValue;
+    return kh_act_param_types(dt, pdt, [&](auto t, auto q) {
+        return launch_norm_rows<decltype(t), decltype(q)>(y, NULL, NULL, x, scale, bias,
+                                                          n * channels, spatial, channels,
+                                                          epsilon, stream);
+    });
+}
+
+extern "C" cudaError_t cinfer_k_batch_norm(cinfer_k_dtype dt, void *y, const void *x,
+                                           cinfer_k_dtype pdt, const void *scale,
+                                           const void *bias, const void *mean, const void *var,
+                                           int64_t n, int64_t channels, int64_t spatial,
+                                           float epsilon, cudaStream_t stream) {
+    return kh_act_param_types(dt, pdt, [&](auto t, auto q) {
+        return launch_batch_norm<decltype(t), decltype(q)>(y, x, scale, bias, mean, var, n,
+                                                           channels, spatial, epsilon, stream);
+    });
+}
+
+// The float-only wrappers of the first API, kept for their callers.
+
+extern "C" cudaError_t cinfer_k_layer_norm_f32(float *y, float *mean, float *inv_std,
+                                               const float *x, const float *gamma,
+                                               const float *beta, int64_t rows, int64_t cols,
+                                               float epsilon, cudaStream_t stream) {
+    return launch_norm_rows<float, float>(y, mean, inv_std, x, gamma, beta, rows, cols, 0,
+                                          epsilon, stream);
+}
+
+extern "C" cudaError_t cinfer_k_skip_layer_norm_f32(float *y, float *sum, const float *a,
+                                                    const float *b, const float *gamma,
+                                                    const float *beta, cinfer_k_skip_ln p,
+                                                    cudaStream_t stream) {
+    return launch_skip_norm<float, float, float>(y, sum, a, b, gamma, beta, p, stream);
 }
 
 extern "C" cudaError_t cinfer_k_instance_norm_f32(float *y, const float *x, const float *scale,
@@ -140,8 +239,8 @@ extern "C" cudaError_t cinfer_k_instance_norm_f32(float *y, const float *x, cons
                                                   int64_t spatial, float epsilon,
                                                   cudaStream_t stream) {
     if (channels < 1) return cudaErrorInvalidValue;
-    return launch_norm_rows(y, NULL, NULL, x, scale, bias, n * channels, spatial, channels,
-                            epsilon, stream);
+    return launch_norm_rows<float, float>(y, NULL, NULL, x, scale, bias, n * channels, spatial,
+                                          channels, epsilon, stream);
 }
 
 extern "C" cudaError_t cinfer_k_batch_norm_f32(float *y, const float *x, const float *scale,
@@ -149,11 +248,6 @@ extern "C" cudaError_t cinfer_k_batch_norm_f32(float *y, const float *x, const f
                                                const float *var, int64_t n, int64_t channels,
                                                int64_t spatial, float epsilon,
                                                cudaStream_t stream) {
-    if (n < 0 || channels < 1 || spatial < 0) return cudaErrorInvalidValue;
-    int64_t total = n * channels * spatial;
-    if (total == 0) return cudaSuccess;
-    if (!y || !x || !scale || !bias || !mean || !var) return cudaErrorInvalidValue;
-    batch_norm<<<k_blocks_for(total), K_BLOCK, 0, stream>>>(y, x, scale, bias, mean, var, total,
-                                                            channels, spatial, epsilon);
-    return cudaGetLastError();
+    return launch_batch_norm<float, float>(y, x, scale, bias, mean, var, n, channels, spatial,
+                                           epsilon, stream);
 }

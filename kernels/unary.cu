@@ -1,5 +1,7 @@
-// Unary fp32 activations and math functions: one elementwise kernel templated over a functor.
+// Unary activations and math functions: one elementwise kernel templated over a functor and
+// the element type (float, or __half / __nv_bfloat16 computed in float, rounded once on store).
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
@@ -60,23 +62,22 @@ struct FElu {
     }
 };
 
-template <class F>
-__global__ void unary_f32(float *y, const float *x, int64_t n, UnaryArgs args, F f) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = f(x[i], args);
+// With T = float, kh_load and kh_store are the identity: the fp32 kernel as it always was.
+template <class T, class F>
+__global__ void unary_k(T *y, const T *x, int64_t n, UnaryArgs args, F f) {
+    for (int64_t i = k_first(); i < n; i += k_step()) kh_store(&y[i], f(kh_load(x[i]), args));
 }
 
-template <class F>
-static cudaError_t launch_unary(float *y, const float *x, int64_t n, UnaryArgs args, F f,
+template <class T, class F>
+static cudaError_t launch_unary(T *y, const T *x, int64_t n, UnaryArgs args, F f,
                                 cudaStream_t stream) {
-    unary_f32<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, n, args, f);
+    unary_k<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, n, args, f);
     return cudaGetLastError();
 }
 
-}  // namespace
-
-extern "C" cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const float *x,
-                                          size_t n, float alpha, float beta,
-                                          cudaStream_t stream) {
+template <class T>
+static cudaError_t unary_any(cinfer_k_unary_op op, T *y, const T *x, size_t n, float alpha,
+                             float beta, cudaStream_t stream) {
     if (n == 0) return cudaSuccess;
     if (!y || !x) return cudaErrorInvalidValue;
     UnaryArgs p = {alpha, beta};
@@ -103,5 +104,24 @@ extern "C" cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const 
     case CINFER_K_ELU: return launch_unary(y, x, m, p, FElu(), stream);
     case CINFER_K_UNARY_COUNT: break;
     }
+    return cudaErrorInvalidValue;
+}
+
+}  // namespace
+
+extern "C" cudaError_t cinfer_k_unary_f32(cinfer_k_unary_op op, float *y, const float *x,
+                                          size_t n, float alpha, float beta,
+                                          cudaStream_t stream) {
+    return unary_any(op, y, x, n, alpha, beta, stream);
+}
+
+extern "C" cudaError_t cinfer_k_unary_h(cinfer_k_unary_op op, cinfer_k_dtype h, void *y,
+                                        const void *x, size_t n, float alpha, float beta,
+                                        cudaStream_t stream) {
+    if (h == CINFER_K_F16)
+        return unary_any(op, (__half *)y, (const __half *)x, n, alpha, beta, stream);
+    if (h == CINFER_K_BF16)
+        return unary_any(op, (__nv_bfloat16 *)y, (const __nv_bfloat16 *)x, n, alpha, beta,
+                         stream);
     return cudaErrorInvalidValue;
 }

@@ -1,5 +1,5 @@
 /* fp32 (or TF32) Conv and ConvTranspose on cuDNN's legacy convolution API, algorithm chosen at
- * prepare.
+ * prepare; fp16/bf16 tensors with fp32 compute for half activations.
  *
  * 1-D convolutions run as 2-D ones with H = 1 (cuDNN's descriptors start at 4 dimensions),
  * 3-D ones through the Nd descriptors. ConvTranspose is cuDNN's backward-data pass of the
@@ -17,15 +17,22 @@
 /* cuDNN's legacy descriptors take int; the whole tensor also has to index with int. */
 static int fits_int(int64_t v) { return v >= 0 && v <= INT_MAX; }
 
+/* At most one of the TF32, FP16 and BF16 flags. */
+static bool one_type(unsigned flags) {
+    unsigned t = flags & (CINFER_CONV_TF32 | CINFER_CONV_FP16 | CINFER_CONV_BF16);
+    return (t & (t - 1)) == 0;
+}
+
 static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
     if (p->nspatial < 1 || p->nspatial > 3 || p->n < 1 || p->c_in < 1 || p->c_out < 1 ||
         p->groups < 1 || p->c_in % p->groups || p->c_out % p->groups ||
         p->flags & ~(unsigned)(CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TRANSPOSE |
-                               CINFER_CONV_TF32))
+                               CINFER_CONV_TF32 | CINFER_CONV_FP16 | CINFER_CONV_BF16) ||
+        !one_type(p->flags))
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "conv: %d spatial axes, N=%lld C_in=%lld C_out=%lld groups=%lld "
                                    "flags=0x%x: need 1-3 axes, positive sizes, channels divisible "
-                                   "by groups, known flags",
+                                   "by groups, known flags, one of TF32/FP16/BF16 at most",
                                    p->nspatial, (long long)p->n, (long long)p->c_in,
                                    (long long)p->c_out, (long long)p->groups, p->flags);
     return CINFER_OK;
@@ -103,13 +110,28 @@ static int to_cudnn(const cinfer_cuda_conv_params *p, const int64_t *v, int one,
     return nd;
 }
 
-static cinfer_status set_tensor(cudnnTensorDescriptor_t d, int64_t n, int64_t ch,
-                                const int *spatial, int nd, cinfer_cuda_err *err) {
+/* The type X, W and Y are stored in. The 16-bit ones with CUDNN_DATA_FLOAT as the
+ * convolution's compute type are cuDNN's PSEUDO_HALF_CONFIG and PSEUDO_BFLOAT16_CONFIG (the
+ * latter for compute capability 8.0 and up, cinfer's floor): 16-bit tensors, fp32
+ * arithmetic, one rounding on store. */
+static cudnnDataType_t data_type(const cinfer_cuda_conv_params *p) {
+    return (p->flags & CINFER_CONV_FP16)   ? CUDNN_DATA_HALF
+           : (p->flags & CINFER_CONV_BF16) ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_FLOAT;
+}
+
+static bool is_half(const cinfer_cuda_conv_params *p) {
+    return (p->flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16)) != 0;
+}
+
+/* NCHW also for 16-bit tensors: the activations between ops are NCHW everywhere else, and
+ * NHWC here would cost a transpose on each side of every convolution. */
+static cinfer_status set_tensor(cudnnTensorDescriptor_t d, cudnnDataType_t type, int64_t n,
+                                int64_t ch, const int *spatial, int nd, cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
     int dims[MAX_DIMS] = {(int)n, (int)ch};
     memcpy(dims + 2, spatial, (size_t)nd * sizeof(int));
-    CUDNN_CHECK(err, rc, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                                      nd + 2, dims), fail);
+    CUDNN_CHECK(err, rc, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NCHW, type, nd + 2, dims),
+                fail);
 fail:
     return rc;
 }
@@ -131,8 +153,10 @@ fail:
     return rc;
 }
 
+/* Tensor-op math for TF32 and for 16-bit tensors (whose tensor-core kernels accumulate in
+ * the fp32 compute type); FMA math, no TF32, otherwise. */
 static cudnnMathType_t math_of(const cinfer_cuda_conv_params *p) {
-    return (p->flags & CINFER_CONV_TF32) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
+    return (p->flags & CINFER_CONV_TF32) || is_half(p) ? CUDNN_TENSOR_OP_MATH : CUDNN_FMA_MATH;
 }
 
 static cinfer_status set_conv(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
@@ -163,15 +187,17 @@ static cinfer_status set_shapes(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     int nd = to_cudnn(p, p->in, 1, in);
     to_cudnn(p, c->out, 1, out);
     to_cudnn(p, p->kernel, 1, k);
-    cinfer_status rc = set_tensor(c->x, p->n, p->c_in, in, nd, err);
-    if (rc == CINFER_OK) rc = set_tensor(c->y, p->n, p->c_out, out, nd, err);
-    if (rc == CINFER_OK && c->bias) rc = set_tensor(c->bias, 1, p->c_out, ones, nd, err);
+    cudnnDataType_t type = data_type(p);
+    cinfer_status rc = set_tensor(c->x, type, p->n, p->c_in, in, nd, err);
+    if (rc == CINFER_OK) rc = set_tensor(c->y, type, p->n, p->c_out, out, nd, err);
+    if (rc == CINFER_OK && c->bias)
+        rc = set_tensor(c->bias, CUDNN_DATA_FLOAT, 1, p->c_out, ones, nd, err);
     if (rc != CINFER_OK) return rc;
     int wdims[MAX_DIMS] = {(int)(transpose ? p->c_in : p->c_out),
                            (int)((transpose ? p->c_out : p->c_in) / p->groups)};
     memcpy(wdims + 2, k, (size_t)nd * sizeof(int));
-    CUDNN_CHECK(err, rc, cudnnSetFilterNdDescriptor(c->w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW,
-                                                    nd + 2, wdims), fail);
+    CUDNN_CHECK(err, rc, cudnnSetFilterNdDescriptor(c->w, type, CUDNN_TENSOR_NCHW, nd + 2, wdims),
+                fail);
     /* The forward convolution's input is X for Conv and Y for ConvTranspose. */
     CUDNN_CHECK(err, rc, cudnnGetConvolutionNdForwardOutputDim(c->conv, transpose ? c->y : c->x,
                                                                c->w, nd + 2, got), fail);
@@ -188,36 +214,44 @@ fail:
 
 /* Winograd trades multiplications for additions of transformed tiles and FFT works in the
  * frequency domain: both round differently from a direct fp32 sum, by more than the fp32 op
- * tolerance on some shapes, so fp32 plans never use them. */
-static int excluded_fwd(cudnnConvolutionFwdAlgo_t a) {
+ * tolerance on some shapes, so fp32 (and TF32) plans never use them. 16-bit tensors are held
+ * to the fp16/bf16 tolerance (1e-2), far above those differences: there they are allowed. */
+static int excluded_fwd(const cinfer_cuda_conv *c, cudnnConvolutionFwdAlgo_t a) {
+    if (is_half(&c->p)) return 0;
     return a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD ||
            a == CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED ||
            a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING;
 }
 
-static int excluded_bwd(cudnnConvolutionBwdDataAlgo_t a) {
+static int excluded_bwd(const cinfer_cuda_conv *c, cudnnConvolutionBwdDataAlgo_t a) {
+    if (is_half(&c->p)) return 0;
     return a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD ||
            a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED ||
            a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT ||
            a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING;
 }
 
-/* A result that needs tensor-op math, which fp32 plans refuse (TF32 plans take it; never
- * ALLOW_CONVERSION, which may also convert to fp16). */
+/* A result that needs tensor-op math, which fp32 plans refuse (TF32 and 16-bit plans take it;
+ * never ALLOW_CONVERSION, which may also convert to fp16). */
 static int refused_math(const cinfer_cuda_conv *c, cudnnMathType_t m) {
     if (m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION) return 1;
-    return m == CUDNN_TENSOR_OP_MATH && !(c->p.flags & CINFER_CONV_TF32);
+    return m == CUDNN_TENSOR_OP_MATH && math_of(&c->p) != CUDNN_TENSOR_OP_MATH;
 }
 
 static cinfer_status no_algo(const cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
                              cinfer_cuda_err *err) {
     bool tf32 = c->p.flags & CINFER_CONV_TF32;
+    const char *type = (c->p.flags & CINFER_CONV_FP16)   ? "fp16"
+                       : (c->p.flags & CINFER_CONV_BF16) ? "bf16"
+                       : tf32                            ? "tf32" : "fp32";
+    const char *excluded = is_half(&c->p) ? "only backward data's ALGO_0 excluded"
+                           : tf32         ? "Winograd, FFT excluded"
+                                          : "Winograd, FFT and TF32 excluded";
     return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
-                               "%s: no deterministic %s cuDNN algorithm (Winograd, FFT%s "
-                               "excluded) fits the %zu-byte workspace on CUDA device %d",
+                               "%s: no deterministic %s cuDNN algorithm (%s) fits the %zu-byte "
+                               "workspace on CUDA device %d",
                                (c->p.flags & CINFER_CONV_TRANSPOSE) ? "ConvTranspose" : "Conv",
-                               tf32 ? "tf32" : "fp32", tf32 ? "" : " and TF32",
-                               ctx->dnn_workspace_bytes, ctx->device);
+                               type, excluded, ctx->dnn_workspace_bytes, ctx->device);
 }
 
 /* Heuristic order, first acceptable result wins. A result whose workspace query fails is
@@ -231,7 +265,7 @@ static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
                              CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf), fail);
     for (int i = 0; i < n; i++) {
         size_t ws = 0;
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(perf[i].algo) ||
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(c, perf[i].algo) ||
             refused_math(c, perf[i].mathType))
             continue;
         if (cudnnGetConvolutionForwardWorkspaceSize(ctx->dnn, c->x, c->w, c->conv, c->y,
@@ -261,7 +295,7 @@ static cinfer_status pick_bwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
                              CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, &n, perf), fail);
     for (int i = 0; i < n; i++) {
         size_t ws = 0;
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_bwd(perf[i].algo) ||
+        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_bwd(c, perf[i].algo) ||
             refused_math(c, perf[i].mathType) ||
             perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0)
             continue;
@@ -298,9 +332,15 @@ fail:
     return rc;
 }
 
+/* The epilogue kernel's element type. */
+static cinfer_k_dtype k_type(const cinfer_cuda_conv_params *p) {
+    return (p->flags & CINFER_CONV_FP16)   ? CINFER_K_F16
+           : (p->flags & CINFER_CONV_BF16) ? CINFER_K_BF16 : CINFER_K_F32;
+}
+
 cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
-                                         const float *x, const float *w, const float *bias,
-                                         const float *z, int relu, float *y,
+                                         const void *x, const void *w, const float *bias,
+                                         const void *z, int relu, void *y,
                                          cinfer_cuda_err *err) {
     const float one = 1.0f, zero = 0.0f;
     cinfer_status rc = CINFER_OK;
@@ -322,15 +362,15 @@ cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda
      * cudnnAddTensor plus cudnnActivationForward cost two passes and two library calls). */
     int64_t spatial = 1;
     for (int d = 0; d < c->p.nspatial; d++) spatial *= c->out[d];
-    cudaError_t e = cinfer_k_conv_epilogue_f32(y, c->bias ? bias : NULL, z, c->p.n, c->p.c_out,
-                                               spatial, relu, ctx->compute);
+    cudaError_t e = cinfer_k_conv_epilogue(k_type(&c->p), y, c->bias ? bias : NULL, z, c->p.n,
+                                           c->p.c_out, spatial, relu, ctx->compute);
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "convolution epilogue");
 fail:
     return rc;
 }
 
-cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const float *x,
-                                   const float *w, const float *bias, float *y,
+cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const void *x,
+                                   const void *w, const float *bias, void *y,
                                    cinfer_cuda_err *err) {
     return cinfer_cuda_conv_run_fused(ctx, c, x, w, bias, NULL, c->relu != NULL, y, err);
 }

@@ -1,5 +1,5 @@
-/* fp32 (or TF32) convolution and ConvTranspose on cuDNN: prepared once per shape, then only
- * launched. */
+/* fp32 (or TF32) convolution and ConvTranspose on cuDNN, or on fp16/bf16 tensors with fp32
+ * compute (half activations): prepared once per shape, then only launched. */
 #ifndef CINFER_CUDA_CONV_H
 #define CINFER_CUDA_CONV_H
 
@@ -16,9 +16,15 @@ enum {
     CINFER_CONV_RELU = 1 << 1,      /* max(x, 0) after the bias */
     CINFER_CONV_TRANSPOSE = 1 << 2, /* ONNX ConvTranspose (cuDNN backward data) */
     CINFER_CONV_TF32 = 1 << 3,      /* allow TF32 tensor cores (CUDNN_TENSOR_OP_MATH) */
+    /* X, W and Y (and FusedConv's Z) stored as fp16, or as bf16: cuDNN's "pseudo half"
+     * configurations (16-bit tensors, fp32 convolution compute type), tensor-op math allowed.
+     * The bias stays float. At most one of the two; not with TF32. */
+    CINFER_CONV_FP16 = 1 << 4,
+    CINFER_CONV_BF16 = 1 << 5,
 };
 
-/* An ONNX Conv or ConvTranspose on NC<spatial> fp32 tensors, row-major (NCHW / NCDHW).
+/* An ONNX Conv or ConvTranspose on NC<spatial> tensors, row-major (NCHW / NCDHW): fp32, or
+ * fp16 / bf16 with the flags above.
  * Weights: Conv [c_out, c_in/groups, kernel...]; ConvTranspose [c_in, c_out/groups, kernel...].
  * Only the first `nspatial` entries of each array are read. */
 typedef struct cinfer_cuda_conv_params {
@@ -50,10 +56,11 @@ typedef struct cinfer_cuda_conv {
 } cinfer_cuda_conv;
 
 /* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32; with the TF32 flag
- * CUDNN_TENSOR_OP_MATH, which lets fp32 convolutions run on TF32 tensor cores) and picks the
- * algorithm once: the first cudnnGet*Algorithm_v7 result that succeeded, is neither Winograd
- * nor FFT (nor backward data's non-deterministic ALGO_0), does not use tensor-op math unless
- * the TF32 flag is set, and whose workspace fits ctx's cuDNN workspace.
+ * CUDNN_TENSOR_OP_MATH, which lets fp32 convolutions run on TF32 tensor cores; with FP16 or
+ * BF16 CUDNN_TENSOR_OP_MATH too) and picks the algorithm once: the first
+ * cudnnGet*Algorithm_v7 result that succeeded, is not backward data's non-deterministic
+ * ALGO_0, for fp32 and TF32 is neither Winograd nor FFT and uses tensor-op math only with the
+ * TF32 flag, and whose workspace fits ctx's cuDNN workspace.
  * CINFER_UNSUPPORTED (with a message saying why, so the caller can fall back) for asymmetric
  * Conv pads, for ConvTranspose pads that cuDNN cannot express, and when no algorithm qualifies.
  * On failure `c` holds nothing to release (releasing it anyway is harmless). */
@@ -62,16 +69,18 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
 
 /* Launches on ctx->compute (the cuDNN handle's stream) with ctx's cuDNN workspace: no
  * allocation, no synchronization. x: input, w: weights, bias: c_out floats or NULL when the
- * BIAS flag is unset, y: output [n, c_out, out...]. Device pointers; y must not alias x or w. */
-cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const float *x,
-                                   const float *w, const float *bias, float *y,
+ * BIAS flag is unset, y: output [n, c_out, out...]; x, w and y float, or 16-bit with the FP16
+ * or BF16 flag. Device pointers; y must not alias x or w. */
+cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const void *x,
+                                   const void *w, const float *bias, void *y,
                                    cinfer_cuda_err *err);
 
-/* The same with FusedConv's epilogue: y = relu?(conv + bias + z), z (Y's shape) may be NULL,
- * relu nonzero for the clamp (the RELU flag is not consulted). One pass over Y after cuDNN. */
+/* The same with FusedConv's epilogue: y = relu?(conv + bias + z), z (Y's shape and type) may
+ * be NULL, relu nonzero for the clamp (the RELU flag is not consulted). One pass over Y after
+ * cuDNN. */
 cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
-                                         const float *x, const float *w, const float *bias,
-                                         const float *z, int relu, float *y,
+                                         const void *x, const void *w, const float *bias,
+                                         const void *z, int relu, void *y,
                                          cinfer_cuda_err *err);
 
 /* Destroys the descriptors and zeroes `c`. Accepts a zeroed or failed-prepare struct. */

@@ -1,5 +1,6 @@
 /* GEMM on cuBLASLt with bias/activation epilogues, row-major via the transpose identity.
- * fp32 by default; TF32 compute or fp16/bf16 operands with fp32 accumulation on request.
+ * fp32 by default; TF32 compute or fp16/bf16 operands with fp32 accumulation on request, and
+ * 16-bit C/D/bias as well for half activations.
  *
  * cinfer tensors are row-major; cuBLASLt's default order is column-major. A row-major R x C
  * matrix with row stride ld is, byte for byte, a column-major C x R matrix with the same ld,
@@ -56,6 +57,11 @@ static cinfer_status check_shape(cinfer_cuda_gemm_shape *s, cinfer_cuda_err *err
     if ((unsigned)s->precision > CINFER_PRECISION_BF16)
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT, "GEMM precision %d unknown",
                                    (int)s->precision);
+    if (s->half_io && s->precision != CINFER_PRECISION_FP16 &&
+        s->precision != CINFER_PRECISION_BF16)
+        return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
+                                   "GEMM with 16-bit C/D at precision %d: only fp16 or bf16",
+                                   (int)s->precision);
     if (s->align_bytes < 4 || (s->align_bytes & (s->align_bytes - 1)))
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "GEMM alignment %u: must be a power of two >= 4",
@@ -104,8 +110,12 @@ static cudaDataType_t operand_type(cinfer_precision p) {
 }
 
 /* The operation: fp32 compute (CUBLAS_COMPUTE_32F; _FAST_TF32 only when TF32 is asked for),
- * fp32 scale, host alpha and beta, transposes and epilogue. The bias keeps D's type (float),
- * cuBLASLt's default. Our B is cuBLASLt's A (see the top of the file). */
+ * fp32 scale, host alpha and beta, transposes and epilogue. The bias keeps D's type (float, or
+ * the 16-bit type with half_io): CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE's default (-1), which
+ * cublasLt.h documents as "the same type as the elements of output matrix (Dtype)" for all but
+ * IMMA and fp8 kernels. 16F/16BF A, B, C and D under CUBLAS_COMPUTE_32F with a float scale
+ * is one of cublasLtMatmul's documented type combinations, as is float C/D with 16-bit A/B.
+ * Our B is cuBLASLt's A (see the top of the file). */
 static cinfer_status make_op(cinfer_cuda_gemm *g, cinfer_cuda_err *err) {
     const cinfer_cuda_gemm_shape *s = &g->shape;
     cinfer_status rc = CINFER_OK;
@@ -152,9 +162,9 @@ static cinfer_status make_layouts(cinfer_cuda_gemm *g, cinfer_cuda_err *err) {
     rc = make_layout(&g->b_layout, ab, ta ? s->m : s->k, ta ? s->k : s->m, s->lda, s->batch,
                      s->stride_a, err);
     if (rc != CINFER_OK) return rc;
-    /* D (and C): M x N row-major is N x M column-major, float in every precision. */
-    return make_layout(&g->d_layout, CUDA_R_32F, s->n, s->m, s->ldd, s->batch, s->stride_d,
-                       err);
+    /* D (and C): M x N row-major is N x M column-major; float but with half_io. */
+    return make_layout(&g->d_layout, s->half_io ? ab : CUDA_R_32F, s->n, s->m, s->ldd, s->batch,
+                       s->stride_d, err);
 }
 
 static cinfer_status pick_algo(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, cinfer_cuda_err *err) {
@@ -214,7 +224,7 @@ cinfer_status cinfer_cuda_gemm_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_g
 static int misaligned(const void *p, unsigned align) { return ((uintptr_t)p & (align - 1)) != 0; }
 
 static cinfer_status check_run_args(const cinfer_cuda_gemm *g, const void *a, const void *b,
-                                    const float *c, float *d, const float *bias,
+                                    const void *c, void *d, const void *bias,
                                     cinfer_cuda_err *err) {
     const cinfer_cuda_gemm_shape *s = &g->shape;
     int want_bias = !!(s->flags & CINFER_GEMM_BIAS);
@@ -231,7 +241,7 @@ static cinfer_status check_run_args(const cinfer_cuda_gemm *g, const void *a, co
 }
 
 cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, const void *a,
-                                   const void *b, const float *c, float *d, const float *bias,
+                                   const void *b, const void *c, void *d, const void *bias,
                                    cinfer_cuda_err *err) {
     cinfer_status rc = check_run_args(g, a, b, c, d, bias, err);
     if (rc != CINFER_OK) return rc;
@@ -241,7 +251,7 @@ cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, co
                      fail);
     /* Swapped operands: see the top of the file. With beta == 0, C is never read; D stands in. */
     CUBLAS_CHECK(err, rc, cublasLtMatmul(ctx->lt, g->op, &g->shape.alpha, b, g->a_layout, a,
-                                         g->b_layout, &g->shape.beta, c ? (const void *)c : d,
+                                         g->b_layout, &g->shape.beta, c ? c : d,
                                          g->d_layout, d, g->d_layout, &g->algo, ctx->lt_workspace,
                                          g->workspace_bytes, ctx->compute), fail);
     /* cublasLtMatmul's status is the launch's; cudaGetLastError here would also report an

@@ -1,8 +1,10 @@
-/* GEMM on cuBLASLt: fp32 in and out, TF32 or fp16/bf16 operands on request (precision);
- * prepared once per shape (descriptors, layouts, algorithm), then run. */
+/* GEMM on cuBLASLt: fp32 in and out, TF32 or fp16/bf16 operands on request (precision), and
+ * C, D and bias in 16 bits too for half activations; prepared once per shape (descriptors,
+ * layouts, algorithm), then run. */
 #ifndef CINFER_CUDA_MATMUL_H
 #define CINFER_CUDA_MATMUL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cublasLt.h>
@@ -46,6 +48,11 @@ typedef struct cinfer_cuda_gemm_shape {
      * type (the caller converts them); compute CUBLAS_COMPUTE_32F, float scale, and C, D and
      * bias stay float. */
     cinfer_precision precision;
+    /* FP16 / BF16 only (docs/cuda-backend.md, "Half activations"): C, D and the bias are
+     * stored in that 16-bit type too. cuBLASLt still accumulates in fp32 and rounds D once;
+     * the bias has D's type, as cublasLt.h documents CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE's
+     * default for non-IMMA, non-fp8 kernels. */
+    bool half_io;
 } cinfer_cuda_gemm_shape;
 
 /* A prepared GEMM. Belongs to the context it was prepared on (its algorithm fits that
@@ -67,11 +74,12 @@ cinfer_status cinfer_cuda_gemm_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_g
                                        cinfer_cuda_gemm *g, cinfer_cuda_err *err);
 
 /* Launches the prepared GEMM on ctx->compute with ctx's cuBLASLt workspace; no allocation, no
- * synchronization. `a` and `b` are float, or fp16 / bfloat16 for those precisions. `c` may be
+ * synchronization. `a` and `b` are float, or fp16 / bfloat16 for those precisions; `c`, `d`
+ * and `bias` are float, or that 16-bit type with half_io. `c` may be
  * NULL (then beta must be 0) or equal `d` (in place). `bias` is required exactly when the BIAS
  * flag was set. Pointers are device memory. */
 cinfer_status cinfer_cuda_gemm_run(cinfer_cuda_ctx *ctx, cinfer_cuda_gemm *g, const void *a,
-                                   const void *b, const float *c, float *d, const float *bias,
+                                   const void *b, const void *c, void *d, const void *bias,
                                    cinfer_cuda_err *err);
 
 /* Destroys the descriptors and zeroes `g`. Accepts a zeroed or failed-prepare struct. */

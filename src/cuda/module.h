@@ -170,6 +170,12 @@ typedef struct cinfer_cuda_api {
      * timing is on (ctx_timing; off by default: it adds an event per phase). */
     cinfer_status (*ctx_timing)(cinfer_cuda_mctx *ctx, int on, char *why);
     cinfer_status (*ctx_times)(cinfer_cuda_mctx *ctx, cinfer_cuda_times *t, char *why);
+    /* Plan time: nonzero when the node's step, at its precision (FP16 or BF16), takes and
+     * produces its float activations in that 16-bit type. The core may then store a value
+     * in 16 bits when its producer and every consumer are such steps (docs/cuda-backend.md,
+     * "Half activations"): the node's tensors then say FLOAT16 / BFLOAT16 for those slots.
+     * The module converts where a half step's slot is stored as float. */
+    int (*half_io)(const cinfer_cuda_node *n);
 } cinfer_cuda_api;
 
 typedef const cinfer_cuda_api *(*cinfer_cuda_api_fn)(void);

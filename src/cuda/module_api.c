@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include "cuda/graphs.h"
+#include "cuda/half_io.h"
 #include "cuda/module_impl.h"
 #include "cuda/timeline.h"
 
@@ -185,20 +186,46 @@ static const cuda_op *find_op(const cinfer__node *n) {
     return NULL;
 }
 
+/* The 16-bit type a node runs its activations in: the op has half_io, the precision is FP16 or
+ * BF16 and the op accepts its 16-bit view (the storage planned does not matter: half_io.c
+ * converts the float-stored slots). Otherwise 0, and the step runs on float activations as in
+ * fp32, its library calls still in the asked precision (a node refused in 16 bits, e.g. a
+ * Transpose of a float constant, so stays on the GPU). */
+static cinfer_dtype half_mode(const cuda_op *op, const cinfer_cuda_node *n) {
+    cinfer_dtype half = cinfer_cuda_half_type(op, n);
+    if (!half || !op->supports) return half;
+    cinfer_cuda_node view;
+    const cinfer_tensor *in[CUDA_OP_MAX_IO], *out[CUDA_OP_MAX_IO];
+    cinfer_tensor tin[CUDA_OP_MAX_IO], tout[CUDA_OP_MAX_IO];
+    cinfer_cuda_half_view(n, half, &view, in, out, tin, tout);
+    char why[CINFER_CUDA_MSG_LEN];
+    return op->supports(&view, why) == CINFER_OK ? half : 0;
+}
+
 static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
     const cuda_op *op = find_op(n->node);
     if (!op) return cuda_no(why, "no CUDA kernel yet for %s", n->node->op_type);
     if (n->n_in > CUDA_OP_MAX_IO || n->n_out > CUDA_OP_MAX_IO)
         return cuda_no(why, "%s: more inputs or outputs than the GPU ops take", n->node->op_type);
+    if (half_mode(op, n)) return CINFER_OK;
     return op->supports ? op->supports(n, why) : CINFER_OK;
 }
 
-/* Which ops have a reduced-precision path (docs/cuda-backend.md, "Precision"): the GEMMs in
- * every precision, the cuDNN convolutions in TF32 only; everything else computes in fp32. */
+/* ABI 5: whether the node's step takes and produces its float activations in 16 bits. */
+static int half_io(const cinfer_cuda_node *n) {
+    const cuda_op *op = find_op(n->node);
+    return op && n->n_in <= CUDA_OP_MAX_IO && n->n_out <= CUDA_OP_MAX_IO && half_mode(op, n);
+}
+
+/* What a step computes in (docs/cuda-backend.md, "Precision"): a half_io op in half mode in
+ * the asked 16-bit type; the GEMMs in every precision (16-bit operands converted per run when
+ * their activations are float); the cuDNN convolutions in TF32 when asked, otherwise fp32 on
+ * float activations; everything else in fp32. */
 static cinfer_precision runs_in(const cinfer_cuda_node *n) {
     static const char *const gemms[] = {"MatMul", "Gemm", "FusedMatMul", NULL};
     static const char *const convs[] = {"Conv", "ConvTranspose", "FusedConv", NULL};
     const char *op = n->node->op_type;
+    if (half_io(n)) return n->precision;
     for (int i = 0; gemms[i]; i++)
         if (!strcmp(op, gemms[i])) return n->precision;
     for (int i = 0; convs[i]; i++)
@@ -211,6 +238,7 @@ static void release(void *state) {
     cuda_step *s = state;
     if (!s) return;
     if (s->priv && s->op->release) s->op->release(s->priv);
+    cinfer_cuda_half_release(s);
     free(s);
 }
 
@@ -223,6 +251,19 @@ static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, voi
     cuda_step *s = calloc(1, sizeof *s);
     if (!s) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"), why);
     s->op = find_op(n->node);
+    /* Half mode: buffers for the float-stored edges, then the op prepares its 16-bit view. */
+    cinfer_cuda_node view;
+    const cinfer_tensor *vin[CUDA_OP_MAX_IO], *vout[CUDA_OP_MAX_IO];
+    cinfer_tensor tin[CUDA_OP_MAX_IO], tout[CUDA_OP_MAX_IO];
+    cinfer_dtype half = half_mode(s->op, n);
+    if (half) {
+        if ((rc = cinfer_cuda_half_buffers(n, half, s, &e)) != CINFER_OK) {
+            release(s);
+            return give(&e, rc, why);
+        }
+        cinfer_cuda_half_view(n, half, &view, vin, vout, tin, tout);
+        n = &view;
+    }
     s->node = n->node;
     s->n_in = n->n_in;
     s->n_out = n->n_out;
@@ -250,7 +291,8 @@ static cinfer_status run(cinfer_cuda_mctx *m, void *state, const void *const *in
     cuda_step *s = state;
     cinfer_status rc = CINFER_OK;
     MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
-    rc = s->op->run(m->ctx, s, in, out, &e);
+    rc = s->half ? cinfer_cuda_half_run(m->ctx, s, in, out, &e)
+                 : s->op->run(m->ctx, s, in, out, &e);
 fail:
     return rc == CINFER_OK ? rc : give(&e, rc, why);
 }
@@ -373,6 +415,7 @@ static const cinfer_cuda_api api = {
     .host_free = host_free,
     .ctx_timing = ctx_timing,
     .ctx_times = ctx_times,
+    .half_io = half_io,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

@@ -26,12 +26,26 @@ typedef struct cuda_step {
     cinfer_tensor out[CUDA_OP_MAX_IO];
     bool has_in[CUDA_OP_MAX_IO], has_out[CUDA_OP_MAX_IO];
     void *priv; /* op->prepare's, released with op->release */
+    /* Half mode (the op's half_io, precision FP16/BF16): the op sees every float activation in
+     * `half` (FLOAT16 or BFLOAT16). A slot whose storage is float anyway (the value comes from,
+     * or goes to, a float consumer) goes through a 16-bit buffer the step owns: converted
+     * before the op reads it (conv_in) or after it writes it (conv_out). */
+    cinfer_dtype half;  /* 0 = not in half mode */
+    void *conv_in[CUDA_OP_MAX_IO], *conv_out[CUDA_OP_MAX_IO];
 } cuda_step;
 
 /* One GPU op. supports: static checks only (shapes, dtypes, attributes; `why` on refusal).
  * prepare (NULL = nothing): library descriptors and algorithms for the step's shapes, and any
  * parameter read from constant inputs (n->in[i]->data is host memory then). run: device
- * pointers, launch on ctx->compute only. */
+ * pointers, launch on ctx->compute only.
+ *
+ * half_io (docs/cuda-backend.md, "Half activations"): when the step's precision is FP16 or
+ * BF16, the op takes and produces every float ACTIVATION in that 16-bit type: supports,
+ * prepare and run see those slots as CINFER_DTYPE_FLOAT16 / BFLOAT16 tensors whose device
+ * memory holds 16-bit values, computing inside in fp32 (accumulations, statistics) and
+ * rounding once on store. Constant inputs (n->in[i]->data != NULL: weights, biases, scales)
+ * stay FLOAT. module_api.c converts at the region's edges, so an op never sees a float
+ * activation in half mode; ops without half_io see float as always. */
 typedef struct cuda_op {
     const char *op_type;
     const char *domain;
@@ -41,6 +55,7 @@ typedef struct cuda_op {
     cinfer_status (*run)(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                          void *const *out, cinfer_cuda_err *err);
     void (*release)(void *priv);
+    bool half_io;
 } cuda_op;
 
 /* Each family file defines one table, terminated by op_type == NULL. */

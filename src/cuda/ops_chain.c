@@ -1,6 +1,6 @@
 /* GPU ElementwiseChain (domain cinfer, written by the fusion pass; src/ops/chain.h) on the
  * kernel of kernels/chain.cu: the chain's attributes become the kernel's parameter at
- * prepare. */
+ * prepare. Takes half activations (half_io): FLOAT16 / BFLOAT16 in and out, math in float. */
 #include <stdlib.h>
 
 #include "cuda/module_impl.h"
@@ -36,7 +36,11 @@ static bool chain_of(const cinfer__node *node, cinfer_k_chain *ch) {
 
 static cinfer_status chain_supports(const cinfer_cuda_node *n, char *why) {
     cinfer_k_chain ch;
-    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    cinfer_dtype t = n->out[0]->dtype;
+    if (n->n_in != 1 || !cuda_all_dtype(n, t) ||
+        (t != CINFER_DTYPE_FLOAT && t != CINFER_DTYPE_FLOAT16 && t != CINFER_DTYPE_BFLOAT16))
+        return cuda_no(why, "%s: one float32 or 16-bit float input, output alike",
+                       "ElementwiseChain");
     if (!chain_of(n->node, &ch))
         return cuda_no(why, "%s: malformed attributes", "ElementwiseChain");
     if (cuda_numel(n->in[0]) != cuda_numel(n->out[0]))
@@ -60,12 +64,17 @@ static cinfer_status chain_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node 
 
 static cinfer_status chain_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                void *const *out, cinfer_cuda_err *err) {
-    cudaError_t e = cinfer_k_chain_f32(out[0], in[0], (size_t)cuda_numel(&s->out[0]), s->priv,
-                                       ctx->compute);
+    size_t n = (size_t)cuda_numel(&s->out[0]);
+    cinfer_dtype t = s->out[0].dtype;
+    cudaError_t e = t == CINFER_DTYPE_FLOAT
+                        ? cinfer_k_chain_f32(out[0], in[0], n, s->priv, ctx->compute)
+                        : cinfer_k_chain_h(t == CINFER_DTYPE_FLOAT16 ? CINFER_K_F16
+                                                                     : CINFER_K_BF16,
+                                           out[0], in[0], n, s->priv, ctx->compute);
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "ElementwiseChain");
 }
 
 const cuda_op cinfer_cuda_ops_chain[] = {
-    {"ElementwiseChain", "cinfer", chain_supports, chain_prepare, chain_run, free},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"ElementwiseChain", "cinfer", chain_supports, chain_prepare, chain_run, free, true},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

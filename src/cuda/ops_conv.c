@@ -1,15 +1,62 @@
-/* GPU Conv and ConvTranspose on prepared cuDNN convolutions (conv.h). cuDNN pads both ends of
- * an axis alike, so asymmetric pads are refused here and the node runs on the CPU. */
+/* GPU Conv, ConvTranspose and FusedConv on prepared cuDNN convolutions (conv.h). cuDNN pads
+ * both ends of an axis alike, so asymmetric pads are refused here and the node runs on the CPU.
+ *
+ * At fp16/bf16 these ops have half_io (docs/cuda-backend.md, "Half activations"): X, Z and Y
+ * arrive in 16 bits, cuDNN convolves them with an fp32 compute type, and a float constant W
+ * gets a 16-bit copy once at prepare (half_const.h: a model weight's from the device object's
+ * cache); the bias stays float, read by the epilogue kernel. */
 #include <stdlib.h>
 
 #include "cuda/conv.h"
+#include "cuda/half_const.h"
 #include "kernels.h"
 #include "cuda/module_impl.h"
 #include "ir/passes.h"
 
+/* A prepared step of any of the three ops. */
+typedef struct conv_priv {
+    cinfer_cuda_conv conv;
+    bool relu;                 /* FusedConv: the clamp, in the epilogue */
+    cinfer_cuda_half_const w;  /* half mode with a float constant W: its 16-bit copy */
+} conv_priv;
+
 static void conv_release(void *p) {
-    cinfer_cuda_conv_release(p);
-    free(p);
+    if (!p) return;
+    conv_priv *c = p;
+    cinfer_cuda_conv_release(&c->conv);
+    cinfer_cuda_half_const_free(&c->w);
+    free(c);
+}
+
+/* The 16-bit activation type of precision p, or 0. */
+static cinfer_dtype half_of(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16   ? CINFER_DTYPE_FLOAT16
+           : p == CINFER_PRECISION_BF16 ? CINFER_DTYPE_BFLOAT16 : 0;
+}
+
+/* All float, or half mode: Y in the 16-bit type of the node's precision, X and Z in that type,
+ * W in it or a float constant, the bias float (a constant: a float activation would have been
+ * retyped). Sets the FP16 / BF16 flag for half mode. */
+static cinfer_status conv_dtypes(const cinfer_cuda_node *n, unsigned *flags, char *why) {
+    const char *op = n->node->op_type;
+    if (n->n_out < 1 || !n->out[0] || !cuda_has_in(n, 0) || !cuda_has_in(n, 1))
+        return cuda_no(why, "%s: X, W or Y missing", op);
+    cinfer_dtype t = n->out[0]->dtype;
+    if (t == CINFER_DTYPE_FLOAT) return cuda_need_f32(n, why);
+    if (!t || t != half_of(n->precision))
+        return cuda_no(why, "%s: a non-float output outside an fp16/bf16 plan of its type", op);
+    for (int i = 0; i < n->n_in; i++) {
+        const cinfer_tensor *x = n->in[i];
+        if (!x) continue;
+        bool ok = i == 1   ? x->dtype == t || (x->dtype == CINFER_DTYPE_FLOAT && x->data)
+                  : i == 2 ? x->dtype == CINFER_DTYPE_FLOAT
+                           : x->dtype == t;
+        if (!ok)
+            return cuda_no(why, "%s: in half mode X and Z take the output's 16-bit type, W that "
+                           "type or a float constant, the bias float", op);
+    }
+    *flags |= t == CINFER_DTYPE_FLOAT16 ? CINFER_CONV_FP16 : CINFER_CONV_BF16;
+    return CINFER_OK;
 }
 
 /* Reads an INTS attribute of nspatial entries (or `dflt` everywhere when absent). */
@@ -29,12 +76,12 @@ static cinfer_status conv_params(const cinfer_cuda_node *n, cinfer_cuda_conv_par
     const cinfer__node *node = n->node;
     const char *op = node->op_type;
     bool transpose = !strcmp(op, "ConvTranspose");
-    cinfer_status st = cuda_need_f32(n, why);
+    memset(p, 0, sizeof *p);
+    cinfer_status st = conv_dtypes(n, &p->flags, why);
     if (st != CINFER_OK) return st;
     const cinfer_tensor *x = n->in[0], *w = n->in[1], *y = n->out[0];
     int ns = x->rank - 2;
     if (ns < 1 || ns > 3) return cuda_no(why, "%s: only 1-D, 2-D and 3-D on the GPU", op);
-    memset(p, 0, sizeof *p);
     p->nspatial = ns;
     p->n = x->dims[0];
     p->c_in = x->dims[1];
@@ -65,8 +112,7 @@ static cinfer_status conv_params(const cinfer_cuda_node *n, cinfer_cuda_conv_par
     if (transpose) p->flags |= CINFER_CONV_TRANSPOSE;
     if (cuda_has_in(n, 2)) p->flags |= CINFER_CONV_BIAS;
     if (cuda_attr_int(node, CINFER_FUSED_RELU_ATTR, 0) == 1) p->flags |= CINFER_CONV_RELU;
-    /* TF32 is the only reduced precision convolutions take so far: fp16/bf16 plans run them
-     * in fp32 (docs/cuda-backend.md, "Precision"). */
+    /* fp16/bf16 is half mode (conv_dtypes set its flag); TF32 only a math type. */
     if (n->precision == CINFER_PRECISION_TF32) p->flags |= CINFER_CONV_TF32;
     return CINFER_OK;
 }
@@ -76,52 +122,8 @@ static cinfer_status conv_supports(const cinfer_cuda_node *n, char *why) {
     return conv_params(n, &p, why);
 }
 
-static cinfer_status conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
-                                  cinfer_cuda_err *err) {
-    char why[CINFER_CUDA_MSG_LEN];
-    cinfer_cuda_conv_params p;
-    cinfer_status st = conv_params(n, &p, why);
-    if (st != CINFER_OK) return cinfer_cuda_err_set(err, st, "%s", why);
-    cinfer_cuda_conv *c = calloc(1, sizeof *c);
-    if (!c) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
-    if ((st = cinfer_cuda_conv_prepare(ctx, &p, c, err)) != CINFER_OK) {
-        conv_release(c);
-        return st;
-    }
-    /* The planner's output shape and cuDNN's must agree; a mismatch is a planning bug. */
-    for (int d = 0; d < p.nspatial; d++)
-        if (c->out[d] != n->out[0]->dims[2 + d]) {
-            long long got = (long long)c->out[d];
-            conv_release(c);
-            return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
-                                       "%s: cuDNN's output size %lld differs from the planned "
-                                       "%lld on spatial axis %d", n->node->op_type, got,
-                                       (long long)n->out[0]->dims[2 + d], d);
-        }
-    s->priv = c;
-    return CINFER_OK;
-}
-
-static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
-                              void *const *out, cinfer_cuda_err *err) {
-    const void *bias = s->n_in > 2 && s->has_in[2] ? in[2] : NULL;
-    return cinfer_cuda_conv_run(ctx, s->priv, in[0], in[1], bias, out[0], err);
-}
-
 /* FusedConv (docs/fusion.md): the convolution, then bias, Z and the clamp of
  * cinfer.fused_relu in one epilogue pass. An addend that broadcasts stays on the CPU. */
-typedef struct fused_conv {
-    cinfer_cuda_conv conv;
-    bool relu;
-    int64_t n; /* elements of Y (and Z) */
-} fused_conv;
-
-static void fused_release(void *p) {
-    if (!p) return;
-    cinfer_cuda_conv_release(&((fused_conv *)p)->conv);
-    free(p);
-}
-
 static cinfer_status fused_params(const cinfer_cuda_node *n, cinfer_cuda_conv_params *p,
                                   char *why) {
     cinfer_status st = conv_params(n, p, why);
@@ -136,43 +138,67 @@ static cinfer_status fused_supports(const cinfer_cuda_node *n, char *why) {
     return fused_params(n, &p, why);
 }
 
-static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
-                                   cuda_step *s, cinfer_cuda_err *err) {
-    char why[CINFER_CUDA_MSG_LEN];
-    cinfer_cuda_conv_params p;
-    cinfer_status st = fused_params(n, &p, why);
-    if (st != CINFER_OK) return cinfer_cuda_err_set(err, st, "%s", why);
-    fused_conv *f = calloc(1, sizeof *f);
-    if (!f) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
-    f->relu = (p.flags & CINFER_CONV_RELU) != 0;
-    p.flags &= ~(unsigned)CINFER_CONV_RELU;
-    f->n = cuda_numel(n->out[0]);
-    if ((st = cinfer_cuda_conv_prepare(ctx, &p, &f->conv, err)) != CINFER_OK) {
-        fused_release(f);
-        return st;
-    }
-    for (int d = 0; d < p.nspatial; d++)
-        if (f->conv.out[d] != n->out[0]->dims[2 + d]) {
-            fused_release(f);
+/* The planner's output shape and cuDNN's must agree; a mismatch is a planning bug. */
+static cinfer_status check_out(const cinfer_cuda_node *n, const cinfer_cuda_conv *c,
+                               cinfer_cuda_err *err) {
+    for (int d = 0; d < c->p.nspatial; d++)
+        if (c->out[d] != n->out[0]->dims[2 + d])
             return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
-                                       "FusedConv: cuDNN's output size differs from the "
-                                       "planned one on spatial axis %d", d);
-        }
-    s->priv = f;
+                                       "%s: cuDNN's output size %lld differs from the planned "
+                                       "%lld on spatial axis %d", n->node->op_type,
+                                       (long long)c->out[d], (long long)n->out[0]->dims[2 + d],
+                                       d);
     return CINFER_OK;
 }
 
-static cinfer_status fused_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
-                               void *const *out, cinfer_cuda_err *err) {
-    const fused_conv *f = s->priv;
+/* All three ops: cuDNN's descriptors and algorithm, and in half mode W's 16-bit copy. The
+ * ReLU always goes to the epilogue pass, with the bias (and Z). */
+static cinfer_status prepare_any(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
+                                 bool fused, cinfer_cuda_err *err) {
+    char why[CINFER_CUDA_MSG_LEN];
+    cinfer_cuda_conv_params p;
+    cinfer_status st = fused ? fused_params(n, &p, why) : conv_params(n, &p, why);
+    if (st != CINFER_OK) return cinfer_cuda_err_set(err, st, "%s", why);
+    conv_priv *c = calloc(1, sizeof *c);
+    if (!c) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    c->relu = (p.flags & CINFER_CONV_RELU) != 0;
+    p.flags &= ~(unsigned)CINFER_CONV_RELU;
+    st = cinfer_cuda_conv_prepare(ctx, &p, &c->conv, err);
+    if (st == CINFER_OK) st = check_out(n, &c->conv, err);
+    if (st == CINFER_OK && (p.flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16)) &&
+        n->in[1]->dtype == CINFER_DTYPE_FLOAT)
+        st = cinfer_cuda_half_const_make(ctx, n, 1, n->precision, &c->w, err);
+    if (st != CINFER_OK) {
+        conv_release(c);
+        return st;
+    }
+    s->priv = c;
+    return CINFER_OK;
+}
+
+static cinfer_status conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
+                                  cinfer_cuda_err *err) {
+    return prepare_any(ctx, n, s, false, err);
+}
+
+static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
+                                   cuda_step *s, cinfer_cuda_err *err) {
+    return prepare_any(ctx, n, s, true, err);
+}
+
+static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                              void *const *out, cinfer_cuda_err *err) {
+    const conv_priv *c = s->priv;
     const void *bias = s->n_in > 2 && s->has_in[2] ? in[2] : NULL;
-    return cinfer_cuda_conv_run_fused(ctx, &f->conv, in[0], in[1], bias, in[3], f->relu, out[0],
-                                      err);
+    const void *z = s->n_in > 3 && s->has_in[3] ? in[3] : NULL;
+    const void *w = c->w.ptr ? c->w.ptr : in[1];
+    return cinfer_cuda_conv_run_fused(ctx, &c->conv, in[0], w, bias, z, c->relu, out[0], err);
 }
 
 const cuda_op cinfer_cuda_ops_conv[] = {
-    {"Conv", "", conv_supports, conv_prepare, conv_run, conv_release},
-    {"ConvTranspose", "", conv_supports, conv_prepare, conv_run, conv_release},
-    {"FusedConv", CINFER_FUSED_DOMAIN, fused_supports, fused_prepare, fused_run, fused_release},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"Conv", "", conv_supports, conv_prepare, conv_run, conv_release, true},
+    {"ConvTranspose", "", conv_supports, conv_prepare, conv_run, conv_release, true},
+    {"FusedConv", CINFER_FUSED_DOMAIN, fused_supports, fused_prepare, conv_run, conv_release,
+     true},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

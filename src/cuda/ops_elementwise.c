@@ -1,6 +1,7 @@
 /* GPU elementwise ops: broadcasting binary arithmetic, comparisons and logic, Where, the unary
  * activations and Cast, all on the kernels of kernels/elementwise.cu, unary.cu, where.cu and
- * cast.cu. */
+ * cast.cu. Arithmetic, comparisons, Where and the unary ops take half activations
+ * (module_impl.h, half_io): FLOAT16 / BFLOAT16 values, float constants beside them. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -38,6 +39,36 @@ static cinfer_k_strides k_bcast(const cinfer_tensor *in, const cinfer_k_dims *ou
     return cinfer_k_broadcast_strides(in->dims, in->rank, out);
 }
 
+/* The kernel type of a 16-bit float dtype (false for any other). */
+static bool k_half(cinfer_dtype dt, cinfer_k_dtype *k) {
+    if (dt == CINFER_DTYPE_FLOAT16) *k = CINFER_K_F16;
+    else if (dt == CINFER_DTYPE_BFLOAT16) *k = CINFER_K_BF16;
+    else return false;
+    return true;
+}
+
+/* An operand of a half kernel: the activation type h, or F32 for a float constant. */
+static cinfer_k_dtype k_operand(cinfer_dtype dt, cinfer_k_dtype h) {
+    return dt == CINFER_DTYPE_FLOAT ? CINFER_K_F32 : h;
+}
+
+/* Half-kernel operands: each of type h or float (a constant beside half activations). */
+static bool half_operands(const cinfer_cuda_node *n, int first, int count, cinfer_dtype h) {
+    for (int i = first; i < first + count; i++)
+        if (n->in[i]->dtype != h && n->in[i]->dtype != CINFER_DTYPE_FLOAT) return false;
+    return true;
+}
+
+/* The 16-bit type among a binary op's operands and output (comparisons: among the operands),
+ * or 0 when there is none. */
+static cinfer_dtype binary_half(const cinfer_cuda_node *n, int kind) {
+    cinfer_k_dtype k;
+    if (kind == 0) return k_half(n->out[0]->dtype, &k) ? n->out[0]->dtype : 0;
+    for (int i = 0; i < 2; i++)
+        if (k_half(n->in[i]->dtype, &k)) return n->in[i]->dtype;
+    return 0;
+}
+
 /* Opset-6 binaries with broadcast=1 and an axis attribute align B at that axis of A, not at
  * A's trailing dims: B is viewed with ones appended so that numpy's trailing alignment puts it
  * there. Without the axis the two rules agree. */
@@ -59,10 +90,14 @@ static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
     const ew_kind *k = binary_kind(op);
     if (n->n_in != 2 || !n->in[0] || !n->in[1])
         return cuda_no(why, "%s: the GPU kernel takes exactly two operands", op);
-    cinfer_dtype a = n->in[0]->dtype;
-    if (n->in[1]->dtype != a) return cuda_no(why, "%s: mixed operand dtypes", op);
+    cinfer_dtype a = n->in[0]->dtype, h = k->kind == 2 ? 0 : binary_half(n, k->kind);
     if (n->in[0]->rank > n->out[0]->rank || n->in[1]->rank > n->out[0]->rank)
         return cuda_no(why, "%s: operand rank above the output's", op);
+    if (h)
+        return half_operands(n, 0, 2, h)
+                   ? CINFER_OK
+                   : cuda_no(why, "%s: 16-bit operands mixed with other than float32", op);
+    if (n->in[1]->dtype != a) return cuda_no(why, "%s: mixed operand dtypes", op);
     if (k->kind == 2)
         return a == CINFER_DTYPE_BOOL ? CINFER_OK : cuda_no(why, "%s: bool operands only", op);
     if (a == CINFER_DTYPE_FLOAT) return CINFER_OK;
@@ -77,8 +112,18 @@ static cinfer_status binary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *
     cinfer_tensor b = binary_b_view(s->node, &s->in[0], &s->in[1]);
     cinfer_k_strides as = k_bcast(&s->in[0], &d), bs = k_bcast(&b, &d);
     bool f32 = s->in[0].dtype == CINFER_DTYPE_FLOAT;
+    cinfer_k_dtype h = CINFER_K_F32;
+    bool half = k->kind == 0   ? k_half(s->out[0].dtype, &h)
+                : k->kind == 1 ? k_half(s->in[0].dtype, &h) || k_half(s->in[1].dtype, &h)
+                               : false;
+    cinfer_k_dtype at = k_operand(s->in[0].dtype, h), bt = k_operand(s->in[1].dtype, h);
     cudaError_t e;
-    if (k->kind == 0 && f32)
+    if (half && k->kind == 0)
+        e = cinfer_k_binary_h(k->code, h, out[0], in[0], at, as, in[1], bt, bs, d, ctx->compute);
+    else if (half)
+        e = cinfer_k_compare_h(k->code, h, out[0], in[0], at, as, in[1], bt, bs, d,
+                               ctx->compute);
+    else if (k->kind == 0 && f32)
         e = cinfer_k_binary_f32(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
     else if (k->kind == 0)
         e = cinfer_k_binary_i64(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
@@ -103,9 +148,13 @@ static cinfer_status not_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *con
 
 static cinfer_status where_supports(const cinfer_cuda_node *n, char *why) {
     cinfer_dtype t = n->out[0]->dtype;
-    if (n->in[0]->dtype != CINFER_DTYPE_BOOL || n->in[1]->dtype != t || n->in[2]->dtype != t ||
-        (t != CINFER_DTYPE_FLOAT && t != CINFER_DTYPE_INT64))
-        return cuda_no(why, "%s: bool condition and float32 or int64 values only", "Where");
+    cinfer_k_dtype h;
+    bool values = k_half(t, &h) ? half_operands(n, 1, 2, t)
+                                : n->in[1]->dtype == t && n->in[2]->dtype == t &&
+                                      (t == CINFER_DTYPE_FLOAT || t == CINFER_DTYPE_INT64);
+    if (n->in[0]->dtype != CINFER_DTYPE_BOOL || !values)
+        return cuda_no(why, "%s: bool condition and float32, 16-bit float or int64 values only",
+                       "Where");
     for (int i = 0; i < 3; i++)
         if (n->in[i]->rank > n->out[0]->rank) return cuda_no(why, "%s: operand rank", "Where");
     return CINFER_OK;
@@ -116,11 +165,15 @@ static cinfer_status where_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *c
     cinfer_k_dims d = k_dims(&s->out[0]);
     cinfer_k_strides cs = k_bcast(&s->in[0], &d), as = k_bcast(&s->in[1], &d),
                      bs = k_bcast(&s->in[2], &d);
-    cudaError_t e = s->out[0].dtype == CINFER_DTYPE_FLOAT
-                        ? cinfer_k_where_f32(out[0], in[0], cs, in[1], as, in[2], bs, d,
-                                             ctx->compute)
-                        : cinfer_k_where_i64(out[0], in[0], cs, in[1], as, in[2], bs, d,
-                                             ctx->compute);
+    cinfer_k_dtype h;
+    cudaError_t e;
+    if (k_half(s->out[0].dtype, &h))
+        e = cinfer_k_where_h(h, out[0], in[0], cs, in[1], k_operand(s->in[1].dtype, h), as,
+                             in[2], k_operand(s->in[2].dtype, h), bs, d, ctx->compute);
+    else if (s->out[0].dtype == CINFER_DTYPE_FLOAT)
+        e = cinfer_k_where_f32(out[0], in[0], cs, in[1], as, in[2], bs, d, ctx->compute);
+    else
+        e = cinfer_k_where_i64(out[0], in[0], cs, in[1], as, in[2], bs, d, ctx->compute);
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Where");
 }
 
@@ -144,13 +197,14 @@ static const struct {
     {"Elu", CINFER_K_ELU}, {NULL, 0},
 };
 
-/* Clip's bound from input i (a constant scalar) or the opset-6 attribute; *ok false when the
- * bound is only known at run time. */
+/* Clip's bound from input i (a constant float scalar) or the opset-6 attribute; *ok false
+ * when the bound is only known at run time (or is not a float32). */
 static float clip_bound(const cinfer_cuda_node *n, int i, const char *attr, float dflt,
                         bool *ok) {
     if (n->node->opset < 11) return cuda_attr_float(n->node, attr, dflt);
     if (!cuda_has_in(n, i)) return dflt;
-    if (!n->in[i]->data || cuda_numel(n->in[i]) != 1) {
+    const cinfer_tensor *t = n->in[i];
+    if (!t->data || cuda_numel(t) != 1 || t->dtype != CINFER_DTYPE_FLOAT) {
         *ok = false;
         return dflt;
     }
@@ -163,9 +217,11 @@ static cinfer_status unary_params(const cinfer_cuda_node *n, unary_priv *p, char
     while (unaries[i].op && strcmp(unaries[i].op, op)) i++;
     p->op = unaries[i].code;
     p->alpha = p->beta = 0;
-    if (!cuda_has_in(n, 0) || n->in[0]->dtype != CINFER_DTYPE_FLOAT ||
-        n->out[0]->dtype != CINFER_DTYPE_FLOAT)
-        return cuda_no(why, "%s: the GPU kernel takes float32 only", op);
+    cinfer_k_dtype h;
+    cinfer_dtype t = n->out[0]->dtype;
+    if (!cuda_has_in(n, 0) || n->in[0]->dtype != t ||
+        (t != CINFER_DTYPE_FLOAT && !k_half(t, &h)))
+        return cuda_no(why, "%s: the GPU kernel takes float32 or 16-bit floats (one type)", op);
     bool ok = true;
     switch (p->op) {
     case CINFER_K_LEAKY_RELU: p->alpha = cuda_attr_float(n->node, "alpha", 0.01f); break;
@@ -211,8 +267,13 @@ static cinfer_status unary_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node 
 static cinfer_status unary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                void *const *out, cinfer_cuda_err *err) {
     const unary_priv *p = s->priv;
-    cudaError_t e = cinfer_k_unary_f32(p->op, out[0], in[0], (size_t)cuda_numel(&s->out[0]),
-                                       p->alpha, p->beta, ctx->compute);
+    size_t n = (size_t)cuda_numel(&s->out[0]);
+    cinfer_k_dtype h;
+    cudaError_t e = k_half(s->out[0].dtype, &h)
+                        ? cinfer_k_unary_h(p->op, h, out[0], in[0], n, p->alpha, p->beta,
+                                           ctx->compute)
+                        : cinfer_k_unary_f32(p->op, out[0], in[0], n, p->alpha, p->beta,
+                                             ctx->compute);
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, s->node->op_type);
 }
 
@@ -245,19 +306,22 @@ static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Cast");
 }
 
-#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL}
-#define UNARY(name) {name, "", unary_supports, unary_prepare, unary_run, free}
+/* Arithmetic, comparisons, Where and the unary ops take half activations; logic, Not and
+ * Cast (its own types) do not. */
+#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL, true}
+#define LOGIC(name) {name, "", binary_supports, NULL, binary_run, NULL, false}
+#define UNARY(name) {name, "", unary_supports, unary_prepare, unary_run, free, true}
 
 const cuda_op cinfer_cuda_ops_elementwise[] = {
     BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"), BINARY("Max"),
     BINARY("Min"), BINARY("Equal"), BINARY("Less"), BINARY("LessOrEqual"), BINARY("Greater"),
-    BINARY("GreaterOrEqual"), BINARY("And"), BINARY("Or"), BINARY("Xor"),
-    {"Not", "", not_supports, NULL, not_run, NULL},
-    {"Where", "", where_supports, NULL, where_run, NULL},
+    BINARY("GreaterOrEqual"), LOGIC("And"), LOGIC("Or"), LOGIC("Xor"),
+    {"Not", "", not_supports, NULL, not_run, NULL, false},
+    {"Where", "", where_supports, NULL, where_run, NULL, true},
     UNARY("Sqrt"), UNARY("Exp"), UNARY("Log"), UNARY("Neg"), UNARY("Abs"), UNARY("Reciprocal"),
     UNARY("Erf"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), UNARY("LeakyRelu"),
     UNARY("Clip"), UNARY("HardSigmoid"), UNARY("HardSwish"), UNARY("Gelu"), UNARY("Floor"),
     UNARY("Ceil"), UNARY("Elu"),
-    {"Cast", "", cast_supports, NULL, cast_run, NULL},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"Cast", "", cast_supports, NULL, cast_run, NULL, false},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

@@ -30,8 +30,46 @@ static void split_strides(cinfer_k_strides all, int axis, int rank, cinfer_k_str
     }
 }
 
+/* The kernels' element type for float32, fp16 or bf16 (false for other dtypes). */
+static bool skip_ln_kdtype(cinfer_dtype dt, cinfer_k_dtype *k) {
+    switch (dt) {
+    case CINFER_DTYPE_FLOAT: *k = CINFER_K_F32; return true;
+    case CINFER_DTYPE_FLOAT16: *k = CINFER_K_F16; return true;
+    case CINFER_DTYPE_BFLOAT16: *k = CINFER_K_BF16; return true;
+    default: return false;
+    }
+}
+
+/* The outputs in float32, or fp16/bf16 in half mode (half_io); A and B in Y's dtype, or in
+ * half mode one of them a float32 constant (say position embeddings folded into one); scale
+ * and bias share one dtype, float32 (constant weights) or Y's. */
+static cinfer_status skip_ln_types(const cinfer_cuda_node *n, char *why) {
+    const char *op = "SkipLayerNorm";
+    if (!cuda_has_in(n, 1) || !cuda_has_in(n, 2)) return cuda_no(why, "%s: B or scale missing", op);
+    cinfer_dtype dt = n->out[0]->dtype, da = n->in[0]->dtype, db = n->in[1]->dtype;
+    cinfer_k_dtype k;
+    if (!skip_ln_kdtype(dt, &k)) return cuda_no(why, "%s: float32, float16 or bfloat16 only", op);
+    for (int i = 1; i < n->n_out; i++)
+        if (n->out[i] && n->out[i]->dtype != dt)
+            return cuda_no(why, "%s: outputs of different dtypes", op);
+    if ((da != dt && da != CINFER_DTYPE_FLOAT) || (db != dt && db != CINFER_DTYPE_FLOAT) ||
+        (da != dt && db != dt))
+        return cuda_no(why, "%s: A and B neither of Y's dtype nor one a float32 constant", op);
+    cinfer_dtype pdt = n->in[2]->dtype;
+    if ((pdt != CINFER_DTYPE_FLOAT && pdt != dt) || (cuda_has_in(n, 3) && n->in[3]->dtype != pdt))
+        return cuda_no(why, "%s: scale and bias of different dtypes, or neither float32 nor Y's",
+                       op);
+    return CINFER_OK;
+}
+
+/* The kernel takes the summand in Y's dtype as a and a float constant one as b: A and B swap
+ * when A is the constant (the sum commutes). */
+static bool skip_ln_swap(const cinfer_tensor *a, const cinfer_tensor *y) {
+    return a->dtype != y->dtype;
+}
+
 static cinfer_status skip_ln_params(const cinfer_cuda_node *n, cinfer_k_skip_ln *p, char *why) {
-    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    if (skip_ln_types(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *y = n->out[0];
     int axis = cuda_axis(cuda_attr_int(n->node, "axis", -1), y->rank);
     if (axis < 0 || y->rank == 0) return cuda_no(why, "%s: axis out of range", "SkipLayerNorm");
@@ -51,6 +89,11 @@ static cinfer_status skip_ln_params(const cinfer_cuda_node *n, cinfer_k_skip_ln 
                   &p->a_col);
     split_strides(bcast_strides(n->in[1], y->rank, y->dims), axis, y->rank, &p->b_row,
                   &p->b_col);
+    if (skip_ln_swap(n->in[0], y)) {
+        cinfer_k_strides row = p->a_row, col = p->a_col;
+        p->a_row = p->b_row, p->a_col = p->b_col;
+        p->b_row = row, p->b_col = col;
+    }
     /* Scale and bias broadcast onto the normalized dims only (any extra leading dims are 1). */
     const int64_t *ndims = y->dims + axis;
     for (int i = 2; i < 4; i++) {
@@ -75,6 +118,19 @@ static cinfer_status skip_ln_supports(const cinfer_cuda_node *n, char *why) {
     return skip_ln_params(n, &p, why);
 }
 
+/* The types as skip_ln_types accepted them, A and B swapped as skip_ln_params did. */
+static cudaError_t skip_ln_launch(cinfer_cuda_ctx *ctx, const cuda_step *s,
+                                  const cinfer_k_skip_ln *p, const void *const *in,
+                                  void *const *out) {
+    cinfer_k_dtype dt = CINFER_K_F32, pdt = CINFER_K_F32, bdt = CINFER_K_F32;
+    skip_ln_kdtype(s->out[0].dtype, &dt);
+    skip_ln_kdtype(s->in[2].dtype, &pdt);
+    int a = skip_ln_swap(&s->in[0], &s->out[0]), b = !a;
+    skip_ln_kdtype(s->in[b].dtype, &bdt);
+    return cinfer_k_skip_layer_norm(dt, out[0], s->n_out > 1 ? out[1] : NULL, in[a], in[b], bdt,
+                                    pdt, in[2], s->n_in > 3 ? in[3] : NULL, *p, ctx->compute);
+}
+
 /* ---- Attention: inputs Q [.., sq, d], K [.., d, skv], V [.., skv, dv], [mask] ---- */
 
 /* Batch strides of t's matrices (all but its last two dims, right-aligned to the batch shape
@@ -93,9 +149,30 @@ static cinfer_k_strides batch_strides(const cinfer_tensor *t, int lead, const ci
     return st;
 }
 
+/* fp32 steps: float everywhere. Half mode (half_io at precision FP16/BF16): Q, K, V and Y in
+ * the step's 16-bit type (the output's), the mask in it too when it is an activation, float
+ * when it is a constant (constants keep their dtype). */
+static cinfer_status attention_dtypes(const cinfer_cuda_node *n, char *why) {
+    cinfer_dtype h = n->out[0]->dtype;
+    if (h != CINFER_DTYPE_FLOAT16 && h != CINFER_DTYPE_BFLOAT16) return cuda_need_f32(n, why);
+    for (int i = 0; i < 3; i++)
+        if (n->in[i]->dtype != h)
+            return cuda_no(why, "%s: half mode needs Q, K and V as 16-bit activations",
+                           "Attention");
+    if (cuda_has_in(n, 3) && n->in[3]->dtype != h && n->in[3]->dtype != CINFER_DTYPE_FLOAT)
+        return cuda_no(why, "%s: a mask neither float nor the step's 16-bit type", "Attention");
+    return CINFER_OK;
+}
+
+/* The tensor-core kernel's head sizes (its WMMA tiles are 16 wide). */
+static bool attention_half_head(int64_t d) {
+    return d >= CINFER_K_ATTENTION_HALF_MIN_HEAD && d <= CINFER_K_ATTENTION_MAX_HEAD &&
+           d % 16 == 0;
+}
+
 static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attention *p,
                                       char *why) {
-    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    if (attention_dtypes(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out[0];
     const cinfer_tensor *m = cuda_has_in(n, 3) ? n->in[3] : NULL;
     if (q->rank < 2 || k->rank < 2 || v->rank < 2 || y->rank < 2)
@@ -107,6 +184,10 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
     p->dv = v->dims[v->rank - 1];
     if (p->d > CINFER_K_ATTENTION_MAX_HEAD || p->dv > CINFER_K_ATTENTION_MAX_HEAD)
         return cuda_no(why, "%s: head size above 128", "Attention");
+    bool half = y->dtype != CINFER_DTYPE_FLOAT; /* attention_dtypes: FLOAT16 or BFLOAT16 */
+    if (half && (!attention_half_head(p->d) || !attention_half_head(p->dv)))
+        return cuda_no(why, "%s: in fp16/bf16, head sizes 32 to 128 in steps of 16 only",
+                       "Attention");
     if (p->skv == 0) return cuda_no(why, "%s: no keys", "Attention");
     /* The output is dense [batch..., sq, dv]: its leading dims are the broadcast batch. */
     p->batch.rank = y->rank - 2;
@@ -130,6 +211,20 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
 static cinfer_status attention_supports(const cinfer_cuda_node *n, char *why) {
     cinfer_k_attention p;
     return attention_params(n, &p, why);
+}
+
+/* The fp32 kernel, or in half mode the tensor-core one; the mask's dtype is its own (float
+ * when constant, the step's 16-bit type when an activation). */
+static cudaError_t attention_launch(cinfer_cuda_ctx *ctx, const cuda_step *s,
+                                    const cinfer_k_attention *p, const void *const *in,
+                                    void *const *out) {
+    const void *mask = s->n_in > 3 ? in[3] : NULL;
+    cinfer_dtype h = s->out[0].dtype;
+    if (h == CINFER_DTYPE_FLOAT)
+        return cinfer_k_attention_f32(out[0], in[0], in[1], in[2], mask, *p, ctx->compute);
+    cinfer_k_dtype dt = h == CINFER_DTYPE_FLOAT16 ? CINFER_K_F16 : CINFER_K_BF16;
+    cinfer_k_dtype mdt = mask && s->in[3].dtype != CINFER_DTYPE_FLOAT ? dt : CINFER_K_F32;
+    return cinfer_k_attention_half(out[0], in[0], in[1], in[2], mask, dt, mdt, *p, ctx->compute);
 }
 
 /* ---- prepare / run ---- */
@@ -156,18 +251,15 @@ static cinfer_status fused_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *c
     const char *op = s->node->op_type;
     cudaError_t e;
     if (!strcmp(op, "Attention")) {
-        e = cinfer_k_attention_f32(out[0], in[0], in[1], in[2], s->n_in > 3 ? in[3] : NULL,
-                                   p->at, ctx->compute);
+        e = attention_launch(ctx, s, &p->at, in, out);
     } else {
-        e = cinfer_k_skip_layer_norm_f32(out[0], s->n_out > 1 ? out[1] : NULL, in[0], in[1],
-                                         in[2], s->n_in > 3 ? in[3] : NULL, p->ln,
-                                         ctx->compute);
+        e = skip_ln_launch(ctx, s, &p->ln, in, out);
     }
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, op);
 }
 
 const cuda_op cinfer_cuda_ops_fused[] = {
-    {"SkipLayerNorm", "cinfer", skip_ln_supports, fused_prepare, fused_run, free},
-    {"Attention", "cinfer", attention_supports, fused_prepare, fused_run, free},
+    {"SkipLayerNorm", "cinfer", skip_ln_supports, fused_prepare, fused_run, free, true},
+    {"Attention", "cinfer", attention_supports, fused_prepare, fused_run, free, true},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -2,19 +2,25 @@
  * form runs as a kernel after the GEMM: cuBLASLt's GELU epilogue is the tanh form of
  * undocumented accuracy, outside the fp32 tolerance.
  *
- * Precision (docs/cuda-backend.md, "Precision"): TF32 is only a compute type. For fp16/bf16
- * each operand has a 16-bit copy: a model weight's comes from the device object's cache
- * (converted once per model, shared by every step and context), a plan-folded constant's is
- * converted at prepare into a copy the step owns, and any other operand is converted into the
- * step's copy by a cast kernel at every run, just before the GEMM. C, bias and the output stay
- * float, so the ops around the GEMM see fp32 as always. */
+ * Precision (docs/cuda-backend.md, "Precision" and "Half activations"): TF32 is only a compute
+ * type. At fp16/bf16 these ops have half_io: the module hands them their activations (A, B, a
+ * C or bias that is not constant, and D) in 16 bits, cuBLASLt accumulates in fp32 and writes D
+ * in 16 bits, and a float constant operand (weight, bias, C) gets a 16-bit copy once at
+ * prepare (half_const.h: a model weight's from the device object's cache). Called with float
+ * activations at fp16/bf16 (as tests drive the op directly), the older path runs: A and B
+ * converted into the step's 16-bit copies (a constant once at prepare, anything else by a cast
+ * kernel at every run), C, bias and D float. */
 #include <stdlib.h>
 
+#include "cuda/half_const.h"
 #include "cuda/matmul.h"
 #include "cuda/module_impl.h"
 #include "cuda/weights.h"
 #include "ir/passes.h"
 #include "kernels.h"
+
+/* The GEMM's operand slots: A, B, and the C or bias input (converted only in half mode). */
+enum { SLOT_A, SLOT_B, SLOT_C, N_SLOTS };
 
 typedef struct gemm_priv {
     cinfer_cuda_gemm g;
@@ -22,22 +28,22 @@ typedef struct gemm_priv {
     int bias_input;      /* input index of the per-column bias, -1 none */
     int c_input;         /* input index of a full M x N C (Gemm), -1 none */
     size_t out_numel;
-    /* fp16/bf16: per operand A, B its 16-bit copy, its element count, whether it was
-     * converted at prepare (a constant), and whether the copy is a reference into `cache`
-     * (a model weight) rather than device memory owned by the step. */
-    void *half[2];
-    size_t numel[2];
-    bool converted[2];
-    bool cached[2];
-    cinfer_cuda_weights *cache; /* the device object's: release has no context to ask */
+    cinfer_dtype out_dtype; /* FLOAT, or FLOAT16 / BFLOAT16 in half mode */
+    /* fp16/bf16, per slot: the 16-bit copy of a float constant (made at prepare), or the
+     * buffer a float activation is converted into at every run (not in half mode); neither
+     * means the input is used as given (16 bits already, or the float C/bias of the older
+     * path). */
+    cinfer_cuda_half_const konst[N_SLOTS];
+    void *per_run[N_SLOTS];
+    size_t numel[N_SLOTS];
 } gemm_priv;
 
 static void gemm_release(void *p) {
     gemm_priv *g = p;
     cinfer_cuda_gemm_release(&g->g);
-    for (int i = 0; i < 2; i++) {
-        if (g->cached[i]) cinfer_cuda_weights_release(g->cache, g->half[i]);
-        else if (g->half[i]) (void)cudaFree(g->half[i]);
+    for (int i = 0; i < N_SLOTS; i++) {
+        cinfer_cuda_half_const_free(&g->konst[i]);
+        if (g->per_run[i]) (void)cudaFree(g->per_run[i]);
     }
     (void)cudaGetLastError(); /* an ignored failure must not be reported by the next launch */
     free(g);
@@ -47,59 +53,57 @@ static bool is_16bit(cinfer_precision p) {
     return p == CINFER_PRECISION_FP16 || p == CINFER_PRECISION_BF16;
 }
 
-/* Prepare time, for a plan-folded constant (no copy in the weights block, so nothing to share
- * it by): uploads the host constant `t` through a temporary float buffer and converts it into
- * dst, waiting for the result (plan time, never per run). */
-static cinfer_status convert_constant(cinfer_cuda_ctx *ctx, cinfer_precision p,
-                                      const cinfer_tensor *t, void *dst, cinfer_cuda_err *err) {
-    size_t n = (size_t)cuda_numel(t);
-    void *tmp = NULL;
-    cinfer_status rc = CINFER_OK;
-    CUDA_CHECK(err, rc, cinfer__cuda_malloc(&tmp, n * sizeof(float)), done);
-    CUDA_CHECK(err, rc, cudaMemcpyAsync(tmp, t->data, n * sizeof(float), cudaMemcpyHostToDevice,
-                                        ctx->compute), done);
-    if ((rc = cinfer_cuda_to_16bit(ctx->compute, p, dst, tmp, n, err)) != CINFER_OK) goto done;
-    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), done);
-done:
-    if (tmp) (void)cudaFree(tmp); /* cudaFree waits for the work that still uses it */
-    (void)cudaGetLastError();     /* nor may an ignored failure of it reach the next launch */
-    return rc;
+/* The input index slot s reads, or -1. */
+static int slot_input(const gemm_priv *p, int s) {
+    if (s != SLOT_C) return s;
+    return p->c_input >= 0 ? p->c_input : p->bias_input;
 }
 
-/* The device object's cache when operand i is a model weight it can share: the weight has a
- * copy in the weights block and the context was made from that device object (contexts tests
- * create directly have none, and keep a copy per step). */
-static cinfer_cuda_weights *weight_cache(const cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
-                                         int i) {
-    if (!n->in[i]->data || !n->weight || !n->weight[i] || !ctx->owner) return NULL;
-    return ctx->owner->converted;
-}
-
-/* fp16/bf16: the 16-bit copies of A and B: a model weight's from the cache, a folded
- * constant's converted now, any other operand's allocated for the per-run conversion. */
+/* fp16/bf16: each slot's 16-bit operand. A float constant gets its copy now; a float
+ * activation (A or B outside half mode) a buffer for the per-run conversion; a 16-bit input is
+ * used as given. Outside half mode C and the bias stay float. */
 static cinfer_status prepare_operands(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
                                       gemm_priv *p, cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
-    for (int i = 0; i < 2; i++) {
-        p->numel[i] = (size_t)cuda_numel(n->in[i]);
-        cinfer_cuda_weights *cache = weight_cache(ctx, n, i);
-        if (cache) {
-            rc = cinfer_cuda_weights_acquire(cache, ctx, n->weight[i], p->numel[i],
-                                             p->g.shape.precision, &p->half[i], err);
+    for (int s = 0; s < N_SLOTS; s++) {
+        int i = slot_input(p, s);
+        if (i < 0 || (s == SLOT_C && !p->g.shape.half_io)) continue;
+        const cinfer_tensor *t = n->in[i];
+        p->numel[s] = (size_t)cuda_numel(t);
+        if (t->dtype != CINFER_DTYPE_FLOAT) continue;
+        if (t->data) {
+            rc = cinfer_cuda_half_const_make(ctx, n, i, p->g.shape.precision, &p->konst[s], err);
             if (rc != CINFER_OK) return rc;
-            p->cache = cache;
-            p->cached[i] = p->converted[i] = true;
             continue;
         }
-        CUDA_CHECK(err, rc, cinfer__cuda_malloc(&p->half[i], p->numel[i] * 2), fail);
-        if (!n->in[i]->data) continue;
-        if ((rc = convert_constant(ctx, p->g.shape.precision, n->in[i], p->half[i], err)) !=
-            CINFER_OK)
-            return rc;
-        p->converted[i] = true;
+        CUDA_CHECK(err, rc, cinfer__cuda_malloc(&p->per_run[s], p->numel[s] * 2), fail);
     }
 fail:
     return rc;
+}
+
+/* The 16-bit activation type of precision p, or 0. */
+static cinfer_dtype half_of(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16   ? CINFER_DTYPE_FLOAT16
+           : p == CINFER_PRECISION_BF16 ? CINFER_DTYPE_BFLOAT16 : 0;
+}
+
+/* All float (any precision), or half mode: the output in the 16-bit type of the node's
+ * precision and every input in that type or a float constant. */
+static cinfer_status linalg_dtypes(const cinfer_cuda_node *n, char *why) {
+    const char *op = n->node->op_type;
+    if (n->n_out < 1 || !n->out[0]) return cuda_no(why, "%s: no output", op);
+    cinfer_dtype t = n->out[0]->dtype;
+    if (t == CINFER_DTYPE_FLOAT) return cuda_need_f32(n, why);
+    if (!t || t != half_of(n->precision))
+        return cuda_no(why, "%s: a non-float output outside an fp16/bf16 plan of its type", op);
+    for (int i = 0; i < n->n_in; i++) {
+        const cinfer_tensor *x = n->in[i];
+        if (!x || x->dtype == t || (x->dtype == CINFER_DTYPE_FLOAT && x->data)) continue;
+        return cuda_no(why, "%s: in half mode an input is neither the output's 16-bit type nor "
+                       "a float constant", op);
+    }
+    return CINFER_OK;
 }
 
 /* numpy MatMul operands as [batch, M, K] x [batch, K, N]: each operand's batch dims must be
@@ -142,7 +146,7 @@ static bool is_row_bias(const cinfer_tensor *t, int64_t n) {
 
 static cinfer_status fused_shape(const cinfer_cuda_node *n, cinfer_cuda_gemm_shape *sh,
                                  int *gelu, char *why) {
-    cinfer_status st = cuda_need_f32(n, why);
+    cinfer_status st = linalg_dtypes(n, why);
     if (st != CINFER_OK) return st;
     if ((st = matmul_shape(n->in[0], n->in[1], n->out[0], sh, why)) != CINFER_OK) return st;
     *gelu = 0;
@@ -170,7 +174,7 @@ static cinfer_status matmul_supports(const cinfer_cuda_node *n, char *why) {
  * full M x N (cuBLASLt's C). */
 static cinfer_status gemm_shape(const cinfer_cuda_node *n, cinfer_cuda_gemm_shape *sh,
                                 int *c_input, int *bias_input, char *why) {
-    cinfer_status st = cuda_need_f32(n, why);
+    cinfer_status st = linalg_dtypes(n, why);
     if (st != CINFER_OK) return st;
     const cinfer_tensor *a = n->in[0], *b = n->in[1], *y = n->out[0];
     if (a->rank != 2 || b->rank != 2) return cuda_no(why, "%s: operands are not matrices", "Gemm");
@@ -225,7 +229,9 @@ static cinfer_status linalg_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node
         return cinfer_cuda_err_set(err, st, "%s", why);
     }
     p->out_numel = (size_t)cuda_numel(n->out[0]);
+    p->out_dtype = n->out[0]->dtype;
     sh.precision = n->precision;
+    sh.half_io = p->out_dtype != CINFER_DTYPE_FLOAT;
     if ((st = cinfer_cuda_gemm_prepare(ctx, &sh, &p->g, err)) == CINFER_OK &&
         is_16bit(sh.precision))
         st = prepare_operands(ctx, n, p, err);
@@ -237,32 +243,47 @@ static cinfer_status linalg_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node
     return CINFER_OK;
 }
 
+/* GELU after the GEMM, in D's type. */
+static cinfer_status run_gelu(cinfer_cuda_ctx *ctx, const gemm_priv *p, void *d,
+                              cinfer_cuda_err *err) {
+    cinfer_k_unary_op op = p->gelu == 1 ? CINFER_K_GELU_ERF : CINFER_K_GELU_TANH;
+    cudaError_t e;
+    if (p->out_dtype == CINFER_DTYPE_FLOAT)
+        e = cinfer_k_unary_f32(op, d, d, p->out_numel, 0, 0, ctx->compute);
+    else
+        e = cinfer_k_unary_h(op, p->out_dtype == CINFER_DTYPE_FLOAT16 ? CINFER_K_F16
+                                                                      : CINFER_K_BF16,
+                             d, d, p->out_numel, 0, 0, ctx->compute);
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "GELU after the GEMM");
+}
+
 static cinfer_status linalg_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                 void *const *out, cinfer_cuda_err *err) {
     gemm_priv *p = s->priv;
-    const float *c = p->c_input >= 0 ? in[p->c_input] : NULL;
-    const float *bias = p->bias_input >= 0 ? in[p->bias_input] : NULL;
-    const void *a = in[0], *b = in[1];
+    const void *op[N_SLOTS];
     cinfer_status st = CINFER_OK;
-    if (is_16bit(p->g.shape.precision)) {
-        for (int i = 0; i < 2 && st == CINFER_OK; i++)
-            if (!p->converted[i])
-                st = cinfer_cuda_to_16bit(ctx->compute, p->g.shape.precision, p->half[i],
-                                          in[i], p->numel[i], err);
-        if (st != CINFER_OK) return st;
-        a = p->half[0];
-        b = p->half[1];
+    for (int k = 0; k < N_SLOTS && st == CINFER_OK; k++) {
+        int i = slot_input(p, k);
+        op[k] = i >= 0 ? in[i] : NULL;
+        if (p->konst[k].ptr) {
+            op[k] = p->konst[k].ptr;
+        } else if (p->per_run[k]) {
+            st = cinfer_cuda_to_16bit(ctx->compute, p->g.shape.precision, p->per_run[k], in[i],
+                                      p->numel[k], err);
+            op[k] = p->per_run[k];
+        }
     }
-    st = cinfer_cuda_gemm_run(ctx, &p->g, a, b, c, out[0], bias, err);
+    if (st != CINFER_OK) return st;
+    const void *c = p->c_input >= 0 ? op[SLOT_C] : NULL;
+    const void *bias = p->bias_input >= 0 ? op[SLOT_C] : NULL;
+    st = cinfer_cuda_gemm_run(ctx, &p->g, op[SLOT_A], op[SLOT_B], c, out[0], bias, err);
     if (st != CINFER_OK || !p->gelu) return st;
-    cudaError_t e = cinfer_k_unary_f32(p->gelu == 1 ? CINFER_K_GELU_ERF : CINFER_K_GELU_TANH,
-                                       out[0], out[0], p->out_numel, 0, 0, ctx->compute);
-    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "cinfer_k_unary_f32 (GELU)");
+    return run_gelu(ctx, p, out[0], err);
 }
 
 const cuda_op cinfer_cuda_ops_linalg[] = {
-    {"MatMul", "", matmul_supports, linalg_prepare, linalg_run, gemm_release},
-    {"Gemm", "", gemm_supports, linalg_prepare, linalg_run, gemm_release},
-    {"FusedMatMul", "cinfer", matmul_supports, linalg_prepare, linalg_run, gemm_release},
-    {NULL, NULL, NULL, NULL, NULL, NULL},
+    {"MatMul", "", matmul_supports, linalg_prepare, linalg_run, gemm_release, true},
+    {"Gemm", "", gemm_supports, linalg_prepare, linalg_run, gemm_release, true},
+    {"FusedMatMul", "cinfer", matmul_supports, linalg_prepare, linalg_run, gemm_release, true},
+    {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

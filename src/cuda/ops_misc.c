@@ -29,13 +29,58 @@ static int64_t prod(const cinfer_tensor *t, int from, int to) {
 
 #define LAUNCHED(e, what) CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, (e), (what))
 
+/* ---- Float activations in 32 or 16 bits (half_io, module_impl.h) ---- */
+
+/* The kernels' element type for a float dtype (float32, fp16, bf16); false for the others. */
+static bool fp_kdtype(cinfer_dtype dt, cinfer_k_dtype *k) {
+    switch (dt) {
+    case CINFER_DTYPE_FLOAT: *k = CINFER_K_F32; return true;
+    case CINFER_DTYPE_FLOAT16: *k = CINFER_K_F16; return true;
+    case CINFER_DTYPE_BFLOAT16: *k = CINFER_K_BF16; return true;
+    default: return false;
+    }
+}
+
+/* Softmax, the norms, pools and reductions: inputs [0, acts) and every output share one float
+ * dtype (float32, or fp16/bf16 in half mode or in an fp16 model); the parameters, present
+ * inputs [acts, params_end) (scale, bias, mean, var), share one dtype, float32 (constant
+ * weights) or the activations' own (activations of a half region). */
+static cinfer_status fp_types(const cinfer_cuda_node *n, int acts, int params_end, char *why) {
+    const char *op = n->node->op_type;
+    cinfer_dtype dt = n->in[0]->dtype, pdt = 0;
+    cinfer_k_dtype k;
+    if (!fp_kdtype(dt, &k)) return cuda_no(why, "%s: float32, float16 or bfloat16 only", op);
+    for (int i = 0; i < acts; i++)
+        if (!n->in[i] || n->in[i]->dtype != dt)
+            return cuda_no(why, "%s: inputs of different dtypes", op);
+    for (int i = 0; i < n->n_out; i++)
+        if (n->out[i] && n->out[i]->dtype != dt)
+            return cuda_no(why, "%s: an output of another dtype than the input", op);
+    for (int i = acts; i < params_end && i < n->n_in; i++) {
+        if (!n->in[i]) continue;
+        if (pdt && n->in[i]->dtype != pdt)
+            return cuda_no(why, "%s: parameters of different dtypes", op);
+        pdt = n->in[i]->dtype;
+        if (pdt != CINFER_DTYPE_FLOAT && pdt != dt)
+            return cuda_no(why, "%s: parameters neither float32 nor the input's dtype", op);
+    }
+    return CINFER_OK;
+}
+
+/* The element type of a slot that fp_types accepted (its dtype as the step sees it). */
+static cinfer_k_dtype kdt(const cinfer_tensor *t) {
+    cinfer_k_dtype k = CINFER_K_F32;
+    fp_kdtype(t->dtype, &k);
+    return k;
+}
+
 /* ---- Softmax, LogSoftmax ---- */
 
 /* Rows of the reduced axis: before opset 13 Softmax flattens at `axis` (the kernel's [rows,
  * cols] view directly); from 13 on it runs along one axis, which must be the last here. */
 static cinfer_status softmax_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
-    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    if (fp_types(n, 1, 1, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *x = n->in[0];
     bool old = n->node->opset < 13;
     int axis = cuda_axis(cuda_attr_int(n->node, "axis", old ? 1 : -1), x->rank);
@@ -51,9 +96,7 @@ static cinfer_status softmax_params(const cinfer_cuda_node *n, misc_priv *p, cha
 
 static cinfer_status layernorm_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
-    for (int i = 0; i < n->n_in; i++)
-        if (n->in[i] && n->in[i]->dtype != CINFER_DTYPE_FLOAT)
-            return cuda_no(why, "%s: float32 only", op);
+    if (fp_types(n, 1, n->n_in, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *x = n->in[0];
     int axis = cuda_axis(cuda_attr_int(n->node, "axis", -1), x->rank);
     if (axis < 0) return cuda_no(why, "%s: axis out of range", op);
@@ -69,11 +112,11 @@ static cinfer_status layernorm_params(const cinfer_cuda_node *n, misc_priv *p, c
 
 static cinfer_status channel_norm_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
-    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     if (n->n_out > 1)
         for (int o = 1; o < n->n_out; o++)
             if (n->out[o]) return cuda_no(why, "%s: training outputs", op);
     if (cuda_attr_int(n->node, "training_mode", 0)) return cuda_no(why, "%s: training mode", op);
+    if (fp_types(n, 1, n->n_in, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *x = n->in[0];
     if (x->rank < 2) return cuda_no(why, "%s: rank below 2", op);
     p->outer = x->dims[0];
@@ -83,12 +126,33 @@ static cinfer_status channel_norm_params(const cinfer_cuda_node *n, misc_priv *p
     return CINFER_OK;
 }
 
+/* ---- Data movement with half activations ---- */
+
+/* Whether a data-movement op moves input type `from` into output type `to`: the same type, or
+ * a float constant into a 16-bit output in half mode (rounded on the way). */
+static bool movable(cinfer_dtype from, cinfer_dtype to) {
+    cinfer_k_dtype k;
+    return from == to || (from == CINFER_DTYPE_FLOAT && fp_kdtype(to, &k) && k != CINFER_K_F32);
+}
+
+/* A strided copy between movable types: element for element, or float into 16 bits. */
+static cudaError_t copy_typed(void *dst, cinfer_dtype to, cinfer_k_strides ds, const void *src,
+                              cinfer_dtype from, cinfer_k_strides ss, cinfer_k_dims d,
+                              cudaStream_t st) {
+    cinfer_k_dtype k = CINFER_K_F32;
+    if (from == to) return cinfer_k_copy_strided(dst, ds, src, ss, d, cuda_dtype_size(to), st);
+    fp_kdtype(to, &k);
+    return cinfer_k_copy_strided_f32_to_h(k, dst, ds, src, ss, d, st);
+}
+
 /* ---- Transpose ---- */
 
 static cinfer_status transpose_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const cinfer_tensor *x = n->in[0];
     size_t es = cuda_dtype_size(x->dtype), c;
     if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Transpose");
+    if (n->out[0]->dtype != x->dtype)
+        return cuda_no(why, "%s: a float constant input in half mode", "Transpose");
     const int64_t *perm = cuda_attr_ints(n->node, "perm", &c);
     if (perm && (int)c != x->rank) return cuda_no(why, "%s: perm of the wrong length", "Transpose");
     for (int d = 0; d < x->rank; d++) {
@@ -105,6 +169,7 @@ static cinfer_status gather_params(const cinfer_cuda_node *n, misc_priv *p, char
     const cinfer_tensor *x = n->in[0], *idx = n->in[1];
     size_t es = cuda_dtype_size(x->dtype);
     if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Gather");
+    if (!movable(x->dtype, n->out[0]->dtype)) return cuda_no(why, "%s: output dtype", "Gather");
     if (idx->dtype != CINFER_DTYPE_INT64) return cuda_no(why, "%s: int64 indices only", "Gather");
     int axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), x->rank);
     if (axis < 0 || x->rank == 0) return cuda_no(why, "%s: axis out of range", "Gather");
@@ -133,7 +198,7 @@ static cinfer_status concat_params(const cinfer_cuda_node *n, misc_priv *p, char
     int axis = cuda_axis(cuda_attr_int(n->node, "axis", dflt), y->rank);
     if (axis < 0 || y->rank == 0) return cuda_no(why, "%s: axis out of range", "Concat");
     for (int i = 0; i < n->n_in; i++)
-        if (!n->in[i] || n->in[i]->dtype != y->dtype || n->in[i]->rank != y->rank)
+        if (!n->in[i] || !movable(n->in[i]->dtype, y->dtype) || n->in[i]->rank != y->rank)
             return cuda_no(why, "%s: operands differ in dtype or rank", "Concat");
     p->axis = axis;
     return CINFER_OK;
@@ -143,7 +208,8 @@ static cinfer_status concat_params(const cinfer_cuda_node *n, misc_priv *p, char
 
 static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
-    if (cuda_need_f32(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    if (n->n_out > 1 && n->out[1]) return cuda_no(why, "%s: the Indices output", op);
+    if (fp_types(n, 1, 1, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *x = n->in[0];
     p->flag = strstr(op, "Max") != NULL;
     if (!strncmp(op, "Global", 6)) {
@@ -153,7 +219,6 @@ static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *
         return CINFER_OK;
     }
     if (x->rank != 4) return cuda_no(why, "%s: only 2-D pooling on the GPU", op);
-    if (n->n_out > 1 && n->out[1]) return cuda_no(why, "%s: the Indices output", op);
     if (strcmp(cuda_attr_str(n->node, "auto_pad", "NOTSET"), "NOTSET"))
         return cuda_no(why, "%s: auto_pad runs on the CPU", op);
     /* ceil_mode windows can reach past the padded input, where the kernel's divisor and the
@@ -180,8 +245,7 @@ static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *
 static cinfer_status reduce_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
     const cinfer_tensor *x = n->in[0];
-    if (x->dtype != CINFER_DTYPE_FLOAT || n->out[0]->dtype != CINFER_DTYPE_FLOAT)
-        return cuda_no(why, "%s: float32 only", op);
+    if (fp_types(n, 1, 1, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     p->flag = !strcmp(op, "ReduceSum")    ? CINFER_K_REDUCE_SUM
               : !strcmp(op, "ReduceMean") ? CINFER_K_REDUCE_MEAN
               : !strcmp(op, "ReduceMax")  ? CINFER_K_REDUCE_MAX
@@ -233,6 +297,7 @@ static cinfer_status slice_params(const cinfer_cuda_node *n, misc_priv *p, char 
     const cinfer_tensor *x = n->in[0];
     size_t es = cuda_dtype_size(x->dtype);
     if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Slice");
+    if (!movable(x->dtype, n->out[0]->dtype)) return cuda_no(why, "%s: output dtype", "Slice");
     if (n->node->opset < 10) return cuda_no(why, "%s: opset below 10", "Slice");
     int64_t m = cuda_numel(n->in[1]), starts[CINFER_MAX_RANK], axes[CINFER_MAX_RANK],
             steps[CINFER_MAX_RANK];
@@ -276,6 +341,10 @@ static cinfer_status movement_params(const cinfer_cuda_node *n, misc_priv *p, ch
         if (!n->out[o]) return cuda_no(why, "%s: an omitted output", op);
         if (expand ? x->rank > n->out[o]->rank : x->rank != n->out[o]->rank)
             return cuda_no(why, "%s: output rank", op);
+        /* Tile moves elements as they are; Split and Expand may round a float constant. */
+        if (strcmp(op, "Tile") ? !movable(x->dtype, n->out[o]->dtype)
+                               : x->dtype != n->out[o]->dtype)
+            return cuda_no(why, "%s: output dtype", op);
     }
     if (!strcmp(op, "Split")) {
         p->axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), x->rank);
@@ -294,12 +363,13 @@ static cudaError_t movement_launch(cuda_step *s, const misc_priv *p, const void 
     cinfer_k_dims xd = k_dims(&s->in[0]);
     if (!strcmp(op, "Tile")) return cinfer_k_tile(out[0], in[0], xd, k_dims(&s->out[0]), es,
                                                   stream);
+    cinfer_dtype from = s->in[0].dtype;
     if (!strcmp(op, "Expand")) {
         cinfer_k_dims yd = k_dims(&s->out[0]);
         if (cinfer_k_dims_count(&yd) == 0) return cudaSuccess;
-        return cinfer_k_copy_strided(out[0], cinfer_k_dense_strides(&yd), in[0],
-                                     cinfer_k_broadcast_strides(s->in[0].dims, s->in[0].rank, &yd),
-                                     yd, es, stream);
+        return copy_typed(out[0], s->out[0].dtype, cinfer_k_dense_strides(&yd), in[0], from,
+                          cinfer_k_broadcast_strides(s->in[0].dims, s->in[0].rank, &yd), yd,
+                          stream);
     }
     cinfer_k_strides xs = cinfer_k_dense_strides(&xd);
     int64_t at = 0;
@@ -307,8 +377,8 @@ static cudaError_t movement_launch(cuda_step *s, const misc_priv *p, const void 
         cinfer_k_dims yd = k_dims(&s->out[o]);
         if (cinfer_k_dims_count(&yd)) {
             const char *src = (const char *)in[0] + (size_t)(at * xs.s[p->axis]) * es;
-            cudaError_t e = cinfer_k_copy_strided(out[o], cinfer_k_dense_strides(&yd), src, xs,
-                                                  yd, es, stream);
+            cudaError_t e = copy_typed(out[o], s->out[o].dtype, cinfer_k_dense_strides(&yd), src,
+                                       from, xs, yd, stream);
             if (e != cudaSuccess) return e;
         }
         at += s->out[o].dims[p->axis];
@@ -320,7 +390,9 @@ static cudaError_t movement_launch(cuda_step *s, const misc_priv *p, const void 
 
 static cinfer_status pad_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const cinfer_tensor *x = n->in[0];
-    if (x->dtype != CINFER_DTYPE_FLOAT) return cuda_no(why, "%s: float32 only", "Pad");
+    cinfer_k_dtype k;
+    if (!fp_kdtype(x->dtype, &k) || n->out[0]->dtype != x->dtype)
+        return cuda_no(why, "%s: float32 or 16-bit floats, the output alike", "Pad");
     const char *mode = cuda_attr_str(n->node, "mode", "constant");
     p->pad_mode = !strcmp(mode, "reflect") ? CINFER_K_PAD_REFLECT
                   : !strcmp(mode, "edge")  ? CINFER_K_PAD_EDGE
@@ -412,14 +484,44 @@ static cudaError_t concat_launch(cuda_step *s, const misc_priv *p, const void *c
         cinfer_k_dims d = k_dims(&s->in[i]);
         int64_t n = cinfer_k_dims_count(&d);
         if (n) {
-            cudaError_t e = cinfer_k_copy_strided((char *)out + (size_t)(at * ys.s[p->axis]) * es,
-                                                  ys, in[i], cinfer_k_dense_strides(&d), d, es,
-                                                  stream);
+            cudaError_t e = copy_typed((char *)out + (size_t)(at * ys.s[p->axis]) * es,
+                                       s->out[0].dtype, ys, in[i], s->in[i].dtype,
+                                       cinfer_k_dense_strides(&d), d, stream);
             if (e != cudaSuccess) return e;
         }
         at += s->in[i].dims[p->axis];
     }
     return cudaSuccess;
+}
+
+/* Gather: a float table (a constant) into a 16-bit output is rounded on the way. */
+static cudaError_t gather_launch(cuda_step *s, const misc_priv *p, const void *const *in,
+                                 void *out, cudaStream_t stream) {
+    int64_t k = cuda_numel(&s->in[1]);
+    if (s->in[0].dtype == s->out[0].dtype)
+        return cinfer_k_gather(out, in[0], in[1], p->outer, p->mid, p->inner, k,
+                               cuda_dtype_size(s->in[0].dtype), stream);
+    return cinfer_k_gather_f32_to_h(kdt(&s->out[0]), out, in[0], in[1], p->outer, p->mid,
+                                    p->inner, k, stream);
+}
+
+/* Slice: the read starts src_off elements of the input's type into it. */
+static cudaError_t slice_launch(cuda_step *s, const misc_priv *p, const void *const *in,
+                                void *out, cudaStream_t stream) {
+    cinfer_k_dims d = k_dims(&s->out[0]);
+    if (cinfer_k_dims_count(&d) == 0) return cudaSuccess;
+    const char *src = (const char *)in[0] + (size_t)p->src_off * cuda_dtype_size(s->in[0].dtype);
+    return copy_typed(out, s->out[0].dtype, cinfer_k_dense_strides(&d), src, s->in[0].dtype,
+                      p->src_st, d, stream);
+}
+
+static cudaError_t pad_launch(cuda_step *s, const misc_priv *p, const void *const *in,
+                              void *out, cudaStream_t stream) {
+    cinfer_k_dims xd = k_dims(&s->in[0]), yd = k_dims(&s->out[0]);
+    cinfer_k_dtype k = kdt(&s->in[0]);
+    if (k == CINFER_K_F32)
+        return cinfer_k_pad_f32(out, in[0], xd, yd, p->src_st, p->pad_mode, p->pad_value, stream);
+    return cinfer_k_pad_h(k, out, in[0], xd, yd, p->src_st, p->pad_mode, p->pad_value, stream);
 }
 
 static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
@@ -429,59 +531,55 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     cudaStream_t st = ctx->compute;
     cudaError_t e;
     if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
-        e = cinfer_k_softmax_f32(out[0], in[0], p->outer, p->mid, p->flag, st);
+        e = cinfer_k_softmax(kdt(&s->in[0]), out[0], in[0], p->outer, p->mid, p->flag, st);
     } else if (!strcmp(op, "LayerNormalization")) {
-        e = cinfer_k_layer_norm_f32(out[0], s->n_out > 1 ? out[1] : NULL,
-                                    s->n_out > 2 ? out[2] : NULL, in[0], in[1],
-                                    s->n_in > 2 ? in[2] : NULL, p->outer, p->mid, p->eps, st);
+        e = cinfer_k_layer_norm(kdt(&s->in[0]), out[0], s->n_out > 1 ? out[1] : NULL,
+                                s->n_out > 2 ? out[2] : NULL, in[0], kdt(&s->in[1]), in[1],
+                                s->n_in > 2 ? in[2] : NULL, p->outer, p->mid, p->eps, st);
     } else if (!strcmp(op, "BatchNormalization")) {
-        e = cinfer_k_batch_norm_f32(out[0], in[0], in[1], in[2], in[3], in[4], p->outer, p->mid,
-                                    p->inner, p->eps, st);
+        e = cinfer_k_batch_norm(kdt(&s->in[0]), out[0], in[0], kdt(&s->in[1]), in[1], in[2],
+                                in[3], in[4], p->outer, p->mid, p->inner, p->eps, st);
     } else if (!strcmp(op, "InstanceNormalization")) {
-        e = cinfer_k_instance_norm_f32(out[0], in[0], in[1], in[2], p->outer, p->mid, p->inner,
-                                       p->eps, st);
+        e = cinfer_k_instance_norm(kdt(&s->in[0]), out[0], in[0], kdt(&s->in[1]), in[1], in[2],
+                                   p->outer, p->mid, p->inner, p->eps, st);
     } else if (!strcmp(op, "Transpose")) {
         e = cinfer_k_transpose(out[0], in[0], k_dims(&s->in[0]), p->perm,
                                cuda_dtype_size(s->in[0].dtype), st);
     } else if (!strcmp(op, "Gather")) {
-        e = cinfer_k_gather(out[0], in[0], in[1], p->outer, p->mid, p->inner,
-                            cuda_numel(&s->in[1]), cuda_dtype_size(s->in[0].dtype), st);
+        e = gather_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Concat")) {
         e = concat_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Split") || !strcmp(op, "Expand") || !strcmp(op, "Tile")) {
         e = movement_launch(s, p, in, out, st);
     } else if (!strcmp(op, "Pad")) {
-        e = cinfer_k_pad_f32(out[0], in[0], k_dims(&s->in[0]), k_dims(&s->out[0]), p->src_st,
-                             p->pad_mode, p->pad_value, st);
+        e = pad_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Slice")) {
-        cinfer_k_dims d = k_dims(&s->out[0]);
-        size_t es = cuda_dtype_size(s->out[0].dtype);
-        e = cinfer_k_dims_count(&d) == 0
-                ? cudaSuccess
-                : cinfer_k_copy_strided(out[0], cinfer_k_dense_strides(&d),
-                                        (const char *)in[0] + (size_t)p->src_off * es, p->src_st,
-                                        d, es, st);
+        e = slice_launch(s, p, in, out[0], st);
     } else if (!strncmp(op, "Global", 6)) {
-        e = cinfer_k_global_pool_f32(out[0], in[0], p->outer, p->inner, p->flag, st);
+        e = cinfer_k_global_pool(kdt(&s->in[0]), out[0], in[0], p->outer, p->inner, p->flag, st);
     } else if (strstr(op, "Pool")) {
         const cinfer_tensor *x = &s->in[0], *y = &s->out[0];
-        e = (p->flag ? cinfer_k_max_pool2d_f32 : cinfer_k_avg_pool2d_f32)(
-            out[0], in[0], x->dims[0] * x->dims[1], x->dims[2], x->dims[3], y->dims[2],
+        e = (p->flag ? cinfer_k_max_pool2d : cinfer_k_avg_pool2d)(
+            kdt(x), out[0], in[0], x->dims[0] * x->dims[1], x->dims[2], x->dims[3], y->dims[2],
             y->dims[3], p->pool, st);
     } else {
-        e = cinfer_k_reduce_f32(p->flag, out[0], in[0], p->outer, p->mid, p->inner, st);
+        e = cinfer_k_reduce(kdt(&s->in[0]), p->flag, out[0], in[0], p->outer, p->mid, p->inner,
+                            st);
     }
     return LAUNCHED(e, op);
 }
 
 #define MISC(name) {name, "", misc_supports, misc_prepare, misc_run, free}
+/* An op whose kernels also take fp16/bf16 activations (half_io, module_impl.h). */
+#define MISC_HALF(name) {name, "", misc_supports, misc_prepare, misc_run, free, true}
 
 const cuda_op cinfer_cuda_ops_misc[] = {
-    MISC("Softmax"), MISC("LogSoftmax"), MISC("LayerNormalization"),
-    MISC("BatchNormalization"), MISC("InstanceNormalization"), MISC("Transpose"),
-    MISC("Gather"), MISC("Concat"), MISC("Slice"), MISC("Split"), MISC("Expand"), MISC("Tile"),
-    MISC("Pad"), MISC("MaxPool"), MISC("AveragePool"),
-    MISC("GlobalAveragePool"), MISC("GlobalMaxPool"), MISC("ReduceSum"), MISC("ReduceMean"),
-    MISC("ReduceMax"), MISC("ReduceMin"),
+    MISC_HALF("Softmax"), MISC_HALF("LogSoftmax"), MISC_HALF("LayerNormalization"),
+    MISC_HALF("BatchNormalization"), MISC_HALF("InstanceNormalization"), MISC_HALF("Transpose"),
+    MISC_HALF("Gather"), MISC_HALF("Concat"), MISC_HALF("Slice"), MISC_HALF("Split"),
+    MISC_HALF("Expand"), MISC_HALF("Tile"), MISC_HALF("Pad"), MISC_HALF("MaxPool"),
+    MISC_HALF("AveragePool"),
+    MISC_HALF("GlobalAveragePool"), MISC_HALF("GlobalMaxPool"), MISC_HALF("ReduceSum"),
+    MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -61,19 +61,30 @@ static cinfer_status upload_folded(const cinfer__plan *p, cinfer__context *c, ci
     return st == CINFER_OK ? st : cinfer__errorf(err, st, "uploading plan constants: %s", why);
 }
 
+/* The value's plan tensor, or a copy in *retyped typed as its device bytes are stored. */
+static const cinfer_tensor *as_stored(const cinfer__plan *p, int v, cinfer_tensor *retyped) {
+    cinfer_dtype half = p->dev_half ? p->dev_half[cinfer__alias_root(p->vals, v)] : 0;
+    if (!half) return &p->vals[v].t;
+    *retyped = p->vals[v].t;
+    retyped->dtype = half;
+    return retyped;
+}
+
 void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
-                        const cinfer__plan_step *st, const cinfer_tensor **in,
-                        const cinfer_tensor **out, const void **weight, cinfer_cuda_node *mn) {
+                         const cinfer__plan_step *st, const cinfer_tensor **in,
+                         const cinfer_tensor **out, const void **weight, cinfer_tensor *retyped,
+                         cinfer_cuda_node *mn) {
     const cinfer__node *n = st->node;
     for (int k = 0; k < n->n_in; k++) {
         int v = n->in[k];
-        in[k] = v >= 0 ? &p->vals[v].t : NULL;
+        in[k] = v >= 0 ? as_stored(p, v, &retyped[k]) : NULL;
         /* Model initializers only: a plan-folded constant's device copy is per context. */
         weight[k] = v >= 0 && p->vals[v].store == CINFER__STORE_CONST && !p->vals[v].folded
                         ? (m->dev_const ? m->dev_const[v] : NULL)
                         : NULL;
     }
-    for (int k = 0; k < n->n_out; k++) out[k] = n->out[k] >= 0 ? &p->vals[n->out[k]].t : NULL;
+    for (int k = 0; k < n->n_out; k++)
+        out[k] = n->out[k] >= 0 ? as_stored(p, n->out[k], &retyped[CINFER_MAX_IO + k]) : NULL;
     *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
                              .out = out, .precision = st->precision, .weight = weight};
 }
@@ -86,8 +97,9 @@ static cinfer_status prepare_steps(const cinfer_model *m, const cinfer__plan *p,
         if (!st->gpu) continue;
         const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
         const void *weight[CINFER_MAX_IO];
+        cinfer_tensor retyped[2 * CINFER_MAX_IO];
         cinfer_cuda_node mn;
-        cinfer__module_node(m, p, st, in, out, weight, &mn);
+        cinfer__module_node(m, p, st, in, out, weight, retyped, &mn);
         char why[CINFER_CUDA_MSG_LEN] = "";
         cinfer_status rc = p->cuda->prepare(c->gpu, &mn, &c->gpu_state[s], why);
         if (rc != CINFER_OK) {

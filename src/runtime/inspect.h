@@ -40,6 +40,8 @@ typedef struct cinfer__model_report {
     int n_gpu_steps;           /* steps on the GPU (the rest run on the CPU) */
     int n_copies;              /* host<->device copies between steps per run */
     int n_graph_segments;      /* CUDA graphs per run (one per segment of GPU steps) */
+    int n_half_values;         /* activations stored in 16 bits on the device */
+    size_t half_bytes;         /* their bytes as stored */
     bool cuda_graphs;          /* graphs on for this model (cinfer_model_options.cuda_graphs) */
     cinfer_precision precision; /* the model's precision option (FP32 on a CPU runtime) */
     struct cinfer__step_place *place; /* n_steps entries, heap; freed with the report */

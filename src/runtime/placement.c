@@ -64,12 +64,14 @@ static cinfer_status choose_devices(cinfer_model *m, cinfer__plan *p, cinfer__er
         if (st->cpu_reason) continue;
         const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
         const void *weight[CINFER_MAX_IO];
+        cinfer_tensor retyped[2 * CINFER_MAX_IO];
         cinfer_cuda_node mn;
         st->precision = cinfer__node_precision(m, st->node);
-        cinfer__module_node(m, p, st, in, out, weight, &mn);
+        cinfer__module_node(m, p, st, in, out, weight, retyped, &mn);
         char why[CINFER_CUDA_MSG_LEN] = "";
         st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
         if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mn);
+        st->half_io = st->gpu && m->rt->cuda->half_io && m->rt->cuda->half_io(&mn);
         if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
             return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     }
@@ -87,6 +89,48 @@ static cinfer_status add_xfer(cinfer__plan *p, int *cap, int v, bool to_device,
     }
     p->xfers[p->n_xfers++] = (cinfer__xfer){v, to_device};
     return CINFER_OK;
+}
+
+static cinfer_dtype half_type(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16   ? CINFER_DTYPE_FLOAT16
+           : p == CINFER_PRECISION_BF16 ? CINFER_DTYPE_BFLOAT16
+                                        : 0;
+}
+
+/* Marks the root of every value a step reads or writes whose bytes must stay float: any
+ * step that is not a half_io GPU step, or one of another 16-bit type. */
+static void keep_float(const cinfer__plan *p, const cinfer__plan_step *st, cinfer_dtype want,
+                       cinfer_dtype *cand) {
+    const cinfer__node *n = st->node;
+    bool half = st->gpu && st->half_io && half_type(st->precision) == want;
+    for (int k = 0; !half && k < n->n_in; k++)
+        if (n->in[k] >= 0) cand[cinfer__alias_root(p->vals, n->in[k])] = 0;
+    for (int k = 0; !half && k < n->n_out; k++)
+        if (n->out[k] >= 0) cand[cinfer__alias_root(p->vals, n->out[k])] = 0;
+}
+
+/* Half activations (docs/cuda-backend.md): at FP16/BF16 precision, an activation (a float
+ * arena value) is stored in 16 bits on the device when every step that reads or writes it,
+ * through any view, is a half_io GPU step, and it never leaves the device (no copy, not a
+ * model output). Elsewhere it stays float and the module converts at the half steps' edges.
+ * Offsets stay those of the float plan: a 16-bit value uses half of its slot. */
+static void assign_half(const cinfer_model *m, cinfer__plan *p) {
+    cinfer_dtype want = half_type(m->precision);
+    for (int v = 0; v < p->n_values; v++) {
+        const cinfer__plan_value *pv = &p->vals[v];
+        p->dev_half[v] = want && pv->store == CINFER__STORE_ARENA && pv->alias_of < 0 &&
+                                 pv->t.dtype == CINFER_DTYPE_FLOAT
+                             ? want
+                             : 0;
+    }
+    if (!want) return;
+    for (int s = 0; s < p->n_steps; s++) keep_float(p, &p->steps[s], want, p->dev_half);
+    for (int x = 0; x < p->n_xfers; x++) p->dev_half[p->xfers[x].value] = 0;
+    for (int o = 0; o < m->g->n_outputs; o++)
+        p->dev_half[cinfer__alias_root(p->vals, m->g->outputs[o])] = 0;
+    /* A value no step produces (never written) has no half producer. */
+    for (int v = 0; v < p->n_values; v++)
+        if (p->dev_half[v] && m->g->values[v].producer < 0) p->dev_half[v] = 0;
 }
 
 /* Follows where each value's current bytes are through the steps: a GPU step needs its
@@ -161,7 +205,9 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
     p->cuda = m->rt->cuda;
     p->loc = cinfer__calloc((size_t)p->n_values + 1, 1);
     p->dev_off = cinfer__calloc((size_t)p->n_values + 1, sizeof *p->dev_off);
-    if (!p->loc || !p->dev_off) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    p->dev_half = cinfer__calloc((size_t)p->n_values + 1, sizeof *p->dev_half);
+    if (!p->loc || !p->dev_off || !p->dev_half)
+        return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     CINFER_TRY(choose_devices(m, p, err));
     /* The first context prepares every GPU step; a step whose prepare finds no algorithm
      * moves to the CPU and the copies are planned again. The memory plan does not depend on
@@ -169,6 +215,7 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
     for (int attempt = 0; attempt <= p->n_steps; attempt++) {
         CINFER_TRY(plan_copies(p, err));
         plan_device_region(p);
+        assign_half(m, p);
         cinfer__gpu_ctx *g = NULL;
         cinfer__context *c = NULL;
         cinfer__err cerr = {{0}};

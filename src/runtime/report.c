@@ -82,6 +82,11 @@ static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_repor
     r->n_gpu_steps = p->n_gpu_steps;
     r->n_copies = p->n_xfers;
     r->n_graph_segments = cinfer__plan_graph_segments(p);
+    for (int v = 0; p->dev_half && v < p->n_values; v++)
+        if (p->dev_half[v]) {
+            r->n_half_values++;
+            r->half_bytes += cinfer__tensor_bytes(&p->vals[v].t) / 2;
+        }
     r->place = cinfer__calloc((size_t)p->n_steps + 1, sizeof *r->place);
     if (!r->place) return CINFER_OUT_OF_MEMORY;
     for (int s = 0; s < p->n_steps; s++) {

@@ -57,6 +57,7 @@ typedef struct cinfer__plan_step {
     cinfer_precision precision; /* asked of the module: the model's, or FP32 (fp32_ops) */
     cinfer_precision runs_in;   /* GPU steps: what the module computes it in (inspect) */
     char *cpu_reason;       /* owned: why a step of a CUDA plan stays on the CPU */
+    bool half_io;           /* GPU step that takes its float activations in 16 bits */
     int xfer_first, n_xfer; /* p->xfers before this step: H2D for a GPU step, D2H for a CPU one */
     _Atomic uint64_t prof_ns, prof_calls; /* CINFER_PROFILE=1: time spent in this step */
 } cinfer__plan_step;
@@ -124,6 +125,10 @@ typedef struct cinfer__plan {
      * between steps, and the device bytes past the arena for inputs and folded constants. */
     const cinfer_cuda_api *cuda; /* non-NULL for a CUDA plan */
     unsigned char *loc;
+    /* Per value: the 16-bit type its device bytes hold (docs/cuda-backend.md, "Half
+     * activations": produced and read only by half_io GPU steps), or 0 for its own dtype.
+     * Set on roots; views read their root's. */
+    cinfer_dtype *dev_half;
     int64_t *dev_off;       /* per value: offset of its device copy past the arena, or -1 */
     struct cinfer__xfer *xfers;
     int n_xfers, n_gpu_steps;
@@ -201,12 +206,13 @@ void cinfer__cuda_model_free(cinfer_model *m);
 /* Puts each step of a planned, memory-planned plan on the GPU or the CPU, plans the copies
  * and creates the plan's first context (whose prepare may move steps to the CPU). */
 cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err);
-/* The node of step st as the module sees it: the plan's tensors (host data for constants only)
- * and the device copies of model initializers; in, out and weight are the caller's arrays of
- * CINFER_MAX_IO entries. */
+/* The node of step st as the module sees it: the plan's tensors (host data for constants only;
+ * values stored in 16 bits typed so) and the device copies of model initializers; in, out and
+ * weight are the caller's arrays of CINFER_MAX_IO entries, retyped of 2 * CINFER_MAX_IO. */
 void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
                          const cinfer__plan_step *st, const cinfer_tensor **in,
-                         const cinfer_tensor **out, const void **weight, cinfer_cuda_node *mn);
+                         const cinfer_tensor **out, const void **weight, cinfer_tensor *retyped,
+                         cinfer_cuda_node *mn);
 /* CUDA execution contexts (src/runtime/gpu_ctx.c). take: a free one of the model's pool, or
  * a new one (without arenas until a plan is bound); give puts it back. */
 cinfer_status cinfer__gpu_ctx_take(cinfer_model *m, cinfer__gpu_ctx **out, cinfer__err *err);

@@ -19,10 +19,14 @@
  * ABI 5: arenas replaced by ctx_arena, pinned host memory (plain malloc here), timelines from
  * the host clock at the same points the real module records its events. The exported
  * cinfer_cuda_mock_counts lets tests see how many contexts, arena replacements and pinned
- * blocks the core asked for. */
+ * blocks the core asked for. At fp16/bf16 precision every op the mock runs is half_io, and it
+ * reads and writes each activation in the dtype the core stored it in (16-bit values rounded
+ * to nearest even), so the core's choice of 16-bit storage shows in the outputs' precision;
+ * MOCK_REPORT=1 adds each step's slot types ("io f32,f32->f16"). */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -314,10 +318,55 @@ static cinfer_status sync_ctx(cinfer_cuda_mctx *c, char *why) {
     return no_capture(c, "sync", why);
 }
 
+/* Element i of a float, fp16 or bf16 tensor's bytes. */
+static double get(cinfer_dtype dt, const void *p, int64_t i) {
+    if (dt == CINFER_DTYPE_FLOAT16) return (double)((const _Float16 *)p)[i];
+    if (dt == CINFER_DTYPE_BFLOAT16) {
+        uint32_t bits = (uint32_t)((const uint16_t *)p)[i] << 16;
+        float f;
+        memcpy(&f, &bits, sizeof f);
+        return f;
+    }
+    return ((const float *)p)[i];
+}
+
+static void set(cinfer_dtype dt, void *p, int64_t i, double v) {
+    float f = (float)v;
+    if (dt == CINFER_DTYPE_FLOAT16) {
+        ((_Float16 *)p)[i] = (_Float16)f; /* round to nearest even */
+    } else if (dt == CINFER_DTYPE_BFLOAT16) {
+        uint32_t bits;
+        memcpy(&bits, &f, sizeof bits);
+        bits += 0x7FFFu + ((bits >> 16) & 1u); /* round to nearest even (finite values) */
+        ((uint16_t *)p)[i] = (uint16_t)(bits >> 16);
+    } else {
+        ((float *)p)[i] = f;
+    }
+}
+
+static bool half_precision(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16 || p == CINFER_PRECISION_BF16;
+}
+
+/* Every op the mock runs is half_io at fp16/bf16 (it reads any storage type). */
+static int half_io(const cinfer_cuda_node *n) { return half_precision(n->precision); }
+
+static const char *dt_name(const cinfer_tensor *t) {
+    if (!t) return "-";
+    return t->dtype == CINFER_DTYPE_FLOAT16    ? "f16"
+           : t->dtype == CINFER_DTYPE_BFLOAT16 ? "bf16"
+           : t->dtype == CINFER_DTYPE_FLOAT    ? "f32"
+                                               : "other";
+}
+
 static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type;
+    bool half = half_precision(n->precision);
     for (int i = 0; i < n->n_in; i++)
-        if (n->in[i] && n->in[i]->dtype != CINFER_DTYPE_FLOAT) goto no;
+        if (n->in[i] && n->in[i]->dtype != CINFER_DTYPE_FLOAT &&
+            !(half && (n->in[i]->dtype == CINFER_DTYPE_FLOAT16 ||
+                       n->in[i]->dtype == CINFER_DTYPE_BFLOAT16)))
+            goto no;
     if (n->n_out != 1) goto no;
     if (!strcmp(op, "Relu")) return CINFER_OK;
     if ((!strcmp(op, "Add") || !strcmp(op, "Mul")) && n->n_in == 2) {
@@ -343,6 +392,7 @@ static const char *precision_name(cinfer_precision p) {
 /* Like the real module: the GEMMs take any precision, the rest compute in fp32. */
 static cinfer_precision runs_in(const cinfer_cuda_node *n) {
     const char *op = n->node->op_type;
+    if (half_io(n)) return n->precision;
     return !strcmp(op, "MatMul") || !strcmp(op, "Gemm") ? n->precision : CINFER_PRECISION_FP32;
 }
 
@@ -351,8 +401,9 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
     (void)c;
     if (supports(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     if (env_on("MOCK_REPORT"))
-        fprintf(stderr, "mock: prepare %s (%s) precision %s\n", n->node->name,
-                n->node->op_type, precision_name(n->precision));
+        fprintf(stderr, "mock: prepare %s (%s) precision %s io %s,%s->%s\n", n->node->name,
+                n->node->op_type, precision_name(n->precision), dt_name(n->in[0]),
+                n->n_in > 1 ? dt_name(n->in[1]) : "-", dt_name(n->out[0]));
     mock_step *s = calloc(1, sizeof *s);
     s->node = n->node;
     s->a = *n->in[0];
@@ -366,24 +417,30 @@ static void release(void *state) { free(state); }
 
 static void execute(const mock_step *s, const void *const *in, void *const *out) {
     const char *op = s->node->op_type;
-    const float *a = in[0], *b = in[1];
-    float *y = out[0];
+    const void *a = in[0], *b = in[1];
+    cinfer_dtype ta = s->a.dtype, tb = s->b.dtype, ty = s->y.dtype;
+    void *y = out[0];
     int64_t n = numel(&s->y);
     if (!strcmp(op, "Relu")) {
-        for (int64_t i = 0; i < n; i++) y[i] = a[i] > 0 ? a[i] : 0;
+        for (int64_t i = 0; i < n; i++) set(ty, y, i, get(ta, a, i) > 0 ? get(ta, a, i) : 0);
     } else if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm")) {
         int64_t m = s->a.dims[0], k = s->a.dims[1], nn = s->b.dims[1];
         for (int64_t i = 0; i < m; i++)
             for (int64_t j = 0; j < nn; j++) {
                 double acc = 0;
-                for (int64_t q = 0; q < k; q++) acc += (double)a[i * k + q] * b[q * nn + j];
-                y[i * nn + j] = (float)acc;
+                for (int64_t q = 0; q < k; q++)
+                    acc += get(ta, a, i * k + q) * get(tb, b, q * nn + j);
+                set(ty, y, i * nn + j, acc);
             }
     } else {
         int64_t nb = numel(&s->b);
-        for (int64_t i = 0; i < n; i++) y[i] = op[0] == 'A' ? a[i] + b[i % nb] : a[i] * b[i % nb];
+        for (int64_t i = 0; i < n; i++) {
+            double u = get(ta, a, i), v = get(tb, b, i % nb);
+            set(ty, y, i, op[0] == 'A' ? u + v : u * v);
+        }
     }
 }
+
 
 static cinfer_status record(mock_graph *g, void *state, const void *const *in, void *const *out,
                             int n_in, char *why) {
@@ -526,6 +583,7 @@ static const cinfer_cuda_api api = {
     .mem_alloc = mem_alloc, .mem_free = mem_free, .mem_copy = mem_copy, .d2d = d2d,
     .runs_in = runs_in, .ctx_arena = ctx_arena, .host_alloc = host_alloc,
     .host_free = host_free, .ctx_timing = ctx_timing, .ctx_times = ctx_times,
+    .half_io = half_io,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

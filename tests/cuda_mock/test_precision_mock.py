@@ -3,6 +3,9 @@ inspect); a CPU runtime warns once and computes in fp32 (outputs against NumPy f
 the host-memory mock module (mock_module.c, MOCK_REPORT=1 prints each step's precision at
 prepare) the core asks for fp16 on Gemm and fp32 on MatMul with --precision fp16
 --fp32-ops MatMul; inspect shows the precision per GPU step and bench --json reports it.
+Half activations: at fp16/bf16 the value between two half_io GPU steps is stored in 16 bits
+(MOCK_REPORT's "io" types; the mock rounds it, so the output meets DESIGN.md's fp16 model
+tolerance, not fp32's), while model inputs, outputs and values a CPU step reads stay float.
 Usage: test_precision_mock.py CINFER MOCK_SO"""
 import json
 import os
@@ -63,12 +66,30 @@ def check_flags(c, cinfer, model):
     c.expect(r.returncode == 0, "inspect --precision=tf32 --fp32-ops=MatMul on the CPU", r)
 
 
-def check_output(c, path, ref, what):
+def make_mixed(path, rng):
+    """x [4,8] -> MatMul W [8,8] -> CumSum (no mock kernel: CPU) -> Relu -> y."""
+    w = rng.standard_normal((8, 8)).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"),
+             helper.make_node("CumSum", ["h", "axis"], ["c"], name="cumsum"),
+             helper.make_node("Relu", ["c"], ["y"], name="relu")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])],
+        [numpy_helper.from_array(w, "w"), numpy_helper.from_array(np.array(1, np.int64), "axis")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+    return w.astype(np.float64)
+
+
+def check_output(c, path, ref, what, half=False):
     if not os.path.exists(path):
         c.fail(f"{what}: no output {path}")
         return
     got = np.load(path).astype(np.float64)
     tol = 1e-6 + 1e-5 * np.abs(ref)  # fp32 op tolerance: the CPU and the mock compute fp32+
+    if half:  # DESIGN.md "CUDA fp16/bf16 model vs CPU fp32"
+        tol = 1e-2 + 2e-2 * np.abs(ref)
     c.expect(got.shape == ref.shape and bool(np.all(np.abs(got - ref) <= tol)),
              f"{what}: output differs from NumPy float64 (seed {SEED})")
 
@@ -94,17 +115,44 @@ def main():
         check_output(c, os.path.join(out, "y.npy"), ref, "cpu --precision bf16")
 
         env = dict(os.environ, CINFER_CUDA_MODULE=mock, MOCK_REPORT="1")
-        for extra, mm, gemm in [([], "fp16", "fp16"), (["--fp32-ops", "MatMul"], "fp32", "fp16"),
-                                (["--fp32-ops", "Gemm, MatMul"], "fp32", "fp32")]:
+        for extra, mm, gemm, h in [([], "fp16", "fp16", "f16"),
+                                   (["--fp32-ops", "MatMul"], "fp32", "fp16", "f32"),
+                                   (["--fp32-ops", "Gemm, MatMul"], "fp32", "fp32", "f32")]:
             out = os.path.join(tmp, "mock" + str(len(extra) and len(extra[1])))
             r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "fp16", "-i",
                              os.path.join(tmp, "x.npy"), "-o", out] + extra, env)
-            for name, op, want in [("mm", "MatMul", mm), ("gemm", "Gemm", gemm)]:
-                line = f"mock: prepare {name} ({op}) precision {want}"
+            for name, op, want, io in [("mm", "MatMul", mm, f"io f32,f32->{h}"),
+                                       ("gemm", "Gemm", gemm, f"io {h},f32->f32")]:
+                line = f"mock: prepare {name} ({op}) precision {want} {io}"
                 c.expect(r.returncode == 0 and line in r.stderr,
                          f"run --precision fp16 {' '.join(extra)}: no '{line}'", r)
             c.expect("CPU backend" not in r.stderr, "a CUDA runtime must not warn", r)
-            check_output(c, os.path.join(out, "y.npy"), ref, f"mock fp16 {' '.join(extra)}")
+            check_output(c, os.path.join(out, "y.npy"), ref, f"mock fp16 {' '.join(extra)}",
+                         half=h != "f32")
+
+        # bf16: h in bfloat16; inspect counts it.
+        out = os.path.join(tmp, "bf16")
+        r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "bf16", "-i",
+                         os.path.join(tmp, "x.npy"), "-o", out], env)
+        c.expect(r.returncode == 0 and "precision bf16 io f32,f32->bf16" in r.stderr and
+                 "precision bf16 io bf16,f32->f32" in r.stderr, "bf16: h stored in bf16", r)
+        check_output(c, os.path.join(out, "y.npy"), ref, "mock bf16", half=True)
+        r = run(cinfer, ["inspect", model, "--device", "cuda", "--precision", "bf16"], env)
+        c.expect(r.returncode == 0 and
+                 "half activations: 1 values (64 bytes) stored in bf16 on the device" in r.stdout,
+                 "inspect --precision bf16: one 16-bit value of 4x8", r)
+
+        # A value a CPU step reads stays float, and so does the model output.
+        mixed = os.path.join(tmp, "mixed.onnx")
+        w = make_mixed(mixed, rng)
+        out = os.path.join(tmp, "mixed")
+        r = run(cinfer, ["run", mixed, "--device", "cuda", "--precision", "fp16", "-i",
+                         os.path.join(tmp, "x.npy"), "-o", out], env)
+        c.expect(r.returncode == 0 and "prepare mm (MatMul) precision fp16 io f32,f32->f32" in
+                 r.stderr and "prepare relu (Relu) precision fp16 io f32,-->f32" in r.stderr,
+                 "fp16 with a CPU step between: every activation stays float", r)
+        check_output(c, os.path.join(out, "y.npy"),
+                     np.maximum(np.cumsum(x.astype(np.float64) @ w, axis=1), 0), "mock mixed")
 
         r = run(cinfer, ["inspect", model, "--device", "cuda", "--precision", "fp16",
                          "--fp32-ops", "MatMul"], env)

@@ -951,6 +951,7 @@ static double get_value(const void *p, cinfer_k_dtype t, size_t i) {
     case CINFER_K_I64: return (double)((const int64_t *)p)[i];
     case CINFER_K_I32: return ((const int32_t *)p)[i];
     case CINFER_K_BOOL: return ((const uint8_t *)p)[i];
+    case CINFER_K_F16: case CINFER_K_BF16: break; /* not types of the generic cast */
     }
     return NAN;
 }
@@ -962,6 +963,7 @@ static void put_value(void *p, cinfer_k_dtype t, size_t i, double v) {
     case CINFER_K_I64: ((int64_t *)p)[i] = (int64_t)trunc(v); break;
     case CINFER_K_I32: ((int32_t *)p)[i] = (int32_t)trunc(v); break;
     case CINFER_K_BOOL: ((uint8_t *)p)[i] = v != 0.0; break;
+    case CINFER_K_F16: case CINFER_K_BF16: break;
     }
 }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Zoo models on CUDA against the CPU backend (DESIGN.md: CUDA fp32 model vs CPU, 1e-4 / 1e-5).
+"""Zoo models on CUDA against the CPU backend (DESIGN.md: CUDA fp32 model vs CPU, 1e-4 / 1e-5;
+with --precision fp16 or bf16 the CUDA run uses it: "CUDA fp16/bf16 model vs CPU fp32", 2e-2 /
+1e-2, relative to max|ref|).
 
 usage: zoo_cuda_vs_cpu.py CINFER ZOO_DIR [--models mlp_op17,bert_small_op17,resnet18_op17]
+                          [--precision fp32|tf32|fp16|bf16]
 Generates what is missing with tools/zoo/gen_zoo.py (this machine's torch), runs each model with
 the same seeded random inputs on --device cuda and --device cpu, and compares every output.
 Prints one line per model and exits 1 on any mismatch, 77 when no CUDA device is usable.
@@ -21,9 +24,10 @@ DIMS = {"mlp": ["--dim", "batch=7"], "bert_small": ["--dim", "batch=3", "--dim",
         "resnet18": ["--dim", "batch=2"], "recsys_tiny": ["--dim", "batch=33"]}
 
 
-def run(cinfer, model, device, outdir, dims):
+def run(cinfer, model, device, outdir, dims, precision):
+    extra = ["--precision", precision] if device == "cuda" and precision != "fp32" else []
     p = subprocess.run([cinfer, "run", model, "--device", device, "--seed", "7", "-o", outdir,
-                        *dims], capture_output=True, text=True, timeout=300)
+                        *dims, *extra], capture_output=True, text=True, timeout=300)
     return p.returncode, (p.stderr.strip().splitlines() or [""])[0]
 
 
@@ -32,7 +36,9 @@ def main():
     ap.add_argument("cinfer")
     ap.add_argument("zoo")
     ap.add_argument("--models", default="mlp_op17,bert_small_op17,resnet18_op17,recsys_tiny_op17")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "fp16", "bf16"])
     a = ap.parse_args()
+    rtol, atol = (2e-2, 1e-2) if a.precision in ("fp16", "bf16") else (RTOL, ATOL)
     names = a.models.split(",")
     missing = [n for n in names if not os.path.exists(os.path.join(a.zoo, n + ".onnx"))]
     if missing:
@@ -48,7 +54,7 @@ def main():
             for dev in ("cpu", "cuda"):
                 d = os.path.join(tmp, dev)
                 os.makedirs(d)
-                rc, first = run(a.cinfer, model, dev, d, dims)
+                rc, first = run(a.cinfer, model, dev, d, dims, a.precision)
                 if rc != 0:
                     if dev == "cuda" and "no usable GPU" in first:
                         print("skipped: no CUDA device (%s)" % first)
@@ -67,7 +73,7 @@ def main():
                         continue
                     err = float(np.max(np.abs(got.astype(np.float64) - r))) if r.size else 0.0
                     worst = max(worst, err)
-                    ok = ok and err <= ATOL + RTOL * float(np.max(np.abs(r)) if r.size else 0)
+                    ok = ok and err <= atol + rtol * float(np.max(np.abs(r)) if r.size else 0)
                 print("%s %-20s max |cuda - cpu| %.3g" % ("ok  " if ok else "FAIL", name, worst))
                 failed += not ok
     return 1 if failed else 0

@@ -148,6 +148,9 @@ static void print_placement(const cinfer__model_report *r) {
                r->n_graph_segments, r->n_graph_segments == 1 ? "" : "s");
     printf("precision: %s (per GPU step below: what it computes in)\n",
            cinfer_precision_name(r->precision));
+    if (r->precision == CINFER_PRECISION_FP16 || r->precision == CINFER_PRECISION_BF16)
+        printf("half activations: %d values (%zu bytes) stored in %s on the device\n",
+               r->n_half_values, r->half_bytes, cinfer_precision_name(r->precision));
     for (int s = 0; s < r->n_steps; s++) {
         const cinfer__step_place *p = &r->place[s];
         printf("  %-28.28s %-22.22s %s", p->name, p->op_type, p->gpu ? "cuda" : "cpu");

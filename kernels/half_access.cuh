@@ -1,0 +1,50 @@
+// Element access for kernels templated over the activation type (float, __half,
+// __nv_bfloat16): kh_load widens to float, kh_store rounds a float result to nearest even once.
+// With T = float both are the identity, so a float instantiation computes exactly what the
+// float-only kernel did.
+#ifndef CINFER_KERNELS_HALF_ACCESS_CUH
+#define CINFER_KERNELS_HALF_ACCESS_CUH
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+
+#include "kernels.h"
+
+static inline __device__ float kh_load(float v) { return v; }
+static inline __device__ float kh_load(__half v) { return __half2float(v); }
+static inline __device__ float kh_load(__nv_bfloat16 v) { return __bfloat162float(v); }
+
+static inline __device__ void kh_store(float *p, float v) { *p = v; }
+static inline __device__ void kh_store(__half *p, float v) { *p = __float2half_rn(v); }
+static inline __device__ void kh_store(__nv_bfloat16 *p, float v) {
+    *p = __float2bfloat16_rn(v);
+}
+
+// Host side: calls launch(T()) with a value of the element type dt names (f32, f16, bf16), so a
+// wrapper instantiates its launcher for the three types; other dtypes are invalid.
+template <class F> static cudaError_t kh_act_types(cinfer_k_dtype dt, F launch) {
+    switch (dt) {
+    case CINFER_K_F32: return launch(float());
+    case CINFER_K_F16: return launch(__half());
+    case CINFER_K_BF16: return launch(__nv_bfloat16());
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+// As kh_act_types with a second type P for parameters (scale, bias, statistics) that are either
+// float (constant weights) or of the activations' own type (activations of a half region):
+// calls launch(T(), P()).
+template <class F>
+static cudaError_t kh_act_param_types(cinfer_k_dtype dt, cinfer_k_dtype pdt, F launch) {
+    if (pdt != CINFER_K_F32 && pdt != dt) return cudaErrorInvalidValue;
+    bool same = pdt == dt;
+    switch (dt) {
+    case CINFER_K_F32: return launch(float(), float());
+    case CINFER_K_F16: return same ? launch(__half(), __half()) : launch(__half(), float());
+    case CINFER_K_BF16:
+        return same ? launch(__nv_bfloat16(), __nv_bfloat16()) : launch(__nv_bfloat16(), float());
+    default: return cudaErrorInvalidValue;
+    }
+}
+
+#endif

@@ -1,0 +1,28 @@
+/* A 16-bit device copy of a float constant input (a weight, bias or folded constant) for the
+ * fp16/bf16 paths of the GEMM and convolution steps, made once at prepare. */
+#ifndef CINFER_CUDA_HALF_CONST_H
+#define CINFER_CUDA_HALF_CONST_H
+
+#include "cuda/module_impl.h"
+#include "cuda/weights.h"
+
+/* The copy and where it came from: a reference into the device object's cache, or device
+ * memory the step owns. Zeroed means none. */
+typedef struct cinfer_cuda_half_const {
+    void *ptr;
+    cinfer_cuda_weights *cache; /* non-NULL: ptr is the cache's (release has no context) */
+} cinfer_cuda_half_const;
+
+/* The copy of float constant input i of n (n->in[i]->data != NULL) in precision p (FP16 or
+ * BF16). A model weight (n->weight[i] set, ctx made from a device object) comes from the
+ * device object's cache, converted once per model and type; any other constant (a folded one,
+ * or a context without a device object) is uploaded and converted now into the step's own
+ * copy, the host waiting for it (prepare time, never per run). On failure *c stays zeroed. */
+cinfer_status cinfer_cuda_half_const_make(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, int i,
+                                          cinfer_precision p, cinfer_cuda_half_const *c,
+                                          cinfer_cuda_err *err);
+
+/* Drops the reference or frees the step's copy, and zeroes *c. Accepts a zeroed one. */
+void cinfer_cuda_half_const_free(cinfer_cuda_half_const *c);
+
+#endif

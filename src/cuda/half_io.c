@@ -1,0 +1,104 @@
+/* Half activations: the op's 16-bit view of a node and the conversions at region edges
+ * (half_io.h). */
+#include <stdlib.h>
+
+#include "cuda/half_io.h"
+#include "kernels.h"
+
+cinfer_dtype cinfer_cuda_half_type(const cuda_op *op, const cinfer_cuda_node *n) {
+    if (!op || !op->half_io) return 0;
+    if (n->precision == CINFER_PRECISION_FP16) return CINFER_DTYPE_FLOAT16;
+    if (n->precision == CINFER_PRECISION_BF16) return CINFER_DTYPE_BFLOAT16;
+    return 0;
+}
+
+static bool is_act(const cinfer_tensor *t, bool output) {
+    return t && (output || !t->data) &&
+           (t->dtype == CINFER_DTYPE_FLOAT || t->dtype == CINFER_DTYPE_FLOAT16 ||
+            t->dtype == CINFER_DTYPE_BFLOAT16);
+}
+
+bool cinfer_cuda_half_slot_in(const cinfer_cuda_node *n, int k) { return is_act(n->in[k], false); }
+
+void cinfer_cuda_half_view(const cinfer_cuda_node *n, cinfer_dtype half, cinfer_cuda_node *view,
+                           const cinfer_tensor **in, const cinfer_tensor **out,
+                           cinfer_tensor *tin, cinfer_tensor *tout) {
+    *view = *n;
+    for (int k = 0; k < n->n_in && k < CUDA_OP_MAX_IO; k++) {
+        in[k] = n->in[k];
+        if (!is_act(n->in[k], false)) continue;
+        tin[k] = *n->in[k];
+        tin[k].dtype = half;
+        in[k] = &tin[k];
+    }
+    for (int k = 0; k < n->n_out && k < CUDA_OP_MAX_IO; k++) {
+        out[k] = n->out[k];
+        if (!is_act(n->out[k], true)) continue;
+        tout[k] = *n->out[k];
+        tout[k].dtype = half;
+        out[k] = &tout[k];
+    }
+    view->in = in;
+    view->out = out;
+}
+
+cinfer_status cinfer_cuda_half_buffers(const cinfer_cuda_node *n, cinfer_dtype half,
+                                       cuda_step *s, cinfer_cuda_err *err) {
+    cinfer_status rc = CINFER_OK;
+    s->half = half;
+    for (int k = 0; k < n->n_in; k++)
+        if (is_act(n->in[k], false) && n->in[k]->dtype == CINFER_DTYPE_FLOAT)
+            CUDA_CHECK(err, rc, cinfer__cuda_malloc(&s->conv_in[k],
+                                                    2 * (size_t)cuda_numel(n->in[k]) + 2), fail);
+    for (int k = 0; k < n->n_out; k++)
+        if (is_act(n->out[k], true) && n->out[k]->dtype == CINFER_DTYPE_FLOAT)
+            CUDA_CHECK(err, rc, cinfer__cuda_malloc(&s->conv_out[k],
+                                                    2 * (size_t)cuda_numel(n->out[k]) + 2), fail);
+fail:
+    return rc;
+}
+
+static cudaError_t narrow(cinfer_dtype half, void *y, const void *x, size_t n, cudaStream_t st) {
+    return half == CINFER_DTYPE_FLOAT16 ? cinfer_k_f32_to_f16(y, x, n, st)
+                                        : cinfer_k_f32_to_bf16(y, x, n, st);
+}
+
+static cudaError_t widen(cinfer_dtype half, void *y, const void *x, size_t n, cudaStream_t st) {
+    return half == CINFER_DTYPE_FLOAT16 ? cinfer_k_f16_to_f32(y, x, n, st)
+                                        : cinfer_k_bf16_to_f32(y, x, n, st);
+}
+
+cinfer_status cinfer_cuda_half_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
+                                   void *const *out, cinfer_cuda_err *err) {
+    const void *hin[CUDA_OP_MAX_IO];
+    void *hout[CUDA_OP_MAX_IO];
+    cinfer_status rc = CINFER_OK;
+    for (int k = 0; k < s->n_in; k++) {
+        hin[k] = in[k];
+        if (!s->conv_in[k]) continue;
+        cudaError_t e = narrow(s->half, s->conv_in[k], in[k], (size_t)cuda_numel(&s->in[k]),
+                               ctx->compute);
+        if ((rc = CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "narrowing a float input to "
+                                           "16 bits")) != CINFER_OK)
+            return rc;
+        hin[k] = s->conv_in[k];
+    }
+    for (int k = 0; k < s->n_out; k++) hout[k] = s->conv_out[k] ? s->conv_out[k] : out[k];
+    if ((rc = s->op->run(ctx, s, hin, hout, err)) != CINFER_OK) return rc;
+    for (int k = 0; k < s->n_out; k++) {
+        if (!s->conv_out[k]) continue;
+        cudaError_t e = widen(s->half, out[k], s->conv_out[k], (size_t)cuda_numel(&s->out[k]),
+                              ctx->compute);
+        if ((rc = CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "widening a 16-bit output to "
+                                           "float")) != CINFER_OK)
+            return rc;
+    }
+    return CINFER_OK;
+}
+
+void cinfer_cuda_half_release(cuda_step *s) {
+    for (int k = 0; k < CUDA_OP_MAX_IO; k++) {
+        if (s->conv_in[k]) (void)cudaFree(s->conv_in[k]);
+        if (s->conv_out[k]) (void)cudaFree(s->conv_out[k]);
+    }
+}

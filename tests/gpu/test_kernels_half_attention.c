@@ -1,0 +1,349 @@
+// Tests of the tensor-core Attention kernel (cinfer_k_attention_half, fp16 and bf16) against a
+// float64 reference computed from the same 16-bit inputs, with guard bytes after every output;
+// and, before any device is needed, which half-mode nodes the module's supports accepts.
+// Without a usable device the kernel part prints "skipped: no CUDA device" and exits 77.
+#include "kernel_harness.h"
+
+#include "cuda/module_impl.h"
+
+// DESIGN.md "CUDA fp16/bf16 op vs CPU fp32", relative to max|ref|. The kernel rounds P to 16
+// bits before P V (a relative error of at most 2^-9 per weight in bf16) and y once on store
+// (the same again): both well inside.
+#define HALF_RTOL 1e-2
+#define HALF_ATOL 1e-3
+
+/* ---- 16-bit values on the host (independent of the kernels' conversions) ----------------- */
+
+// x (+-inf, or of magnitude below 65504) rounded to nearest even as fp16 bits.
+static uint16_t f16_bits(double x) {
+    uint16_t sign = signbit(x) ? 0x8000u : 0u;
+    double a = fabs(x);
+    if (isinf(a)) return sign | 0x7C00u;
+    // subnormals (and zero) are multiples of 2^-24; rounding up to 2^-14 gives its bits too
+    if (a < 0x1p-14) return sign | (uint16_t)nearbyint(a * 0x1p24);
+    int e;
+    frexp(a, &e);                                 // a = m * 2^e, m in [0.5, 1)
+    double step = ldexp(1.0, e - 11);             // 11 significant bits
+    double r = nearbyint(a / step) * step;        // ties to even (the default rounding mode)
+    frexp(r, &e);                                 // r may have rounded up to 2^e
+    int exp = e - 1;                              // r = 1.f * 2^exp
+    uint16_t mant = (uint16_t)(ldexp(r, -exp) * 1024.0 - 1024.0);
+    return sign | (uint16_t)((exp + 15) << 10) | mant;
+}
+
+static double f16_value(uint16_t h) {
+    int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+    double s = (h & 0x8000u) ? -1.0 : 1.0;
+    if (exp == 31) return mant ? NAN : s * INFINITY;
+    if (exp == 0) return s * ldexp(mant, -24);
+    return s * ldexp(1024 + mant, exp - 25);
+}
+
+// x (as a float first) rounded to nearest even as bfloat16 bits (the upper half of a float).
+static uint16_t bf16_bits(double x) {
+    float f = (float)x;
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+static double bf16_value(uint16_t h) {
+    uint32_t u = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static uint16_t to_bits(cinfer_k_dtype dt, double x) {
+    return dt == CINFER_K_F16 ? f16_bits(x) : bf16_bits(x);
+}
+static double from_bits(cinfer_k_dtype dt, uint16_t h) {
+    return dt == CINFER_K_F16 ? f16_value(h) : bf16_value(h);
+}
+
+// n random 16-bit values of magnitude [1/64, 2) with a random sign (never zero), and their
+// exact values as doubles in *val.
+static uint16_t *rand_half(cinfer_k_dtype dt, size_t n, double **val) {
+    uint16_t *h = hmalloc(n * sizeof *h);
+    *val = hmalloc(n * sizeof **val);
+    for (size_t i = 0; i < n; i++) {
+        double x = urand(1.0 / 64, 2.0);
+        h[i] = to_bits(dt, rng_next() & 1 ? -x : x);
+        (*val)[i] = from_bits(dt, h[i]);
+    }
+    return h;
+}
+
+/* ---- cases ---------------------------------------------------------------------------------- */
+
+typedef enum { MASK_NONE, MASK_KEYS, MASK_FULL, MASK_INF } mask_kind;
+
+// Q [b, h, sq, d], K [b, h, d, skv], V [b, h, skv, dv], y [b, h, sq, dv]. The mask: KEYS is
+// BERT's [b, 1, 1, skv] (-10000 on masked keys, the whole first key tile among them, small
+// values elsewhere), FULL a random [sq, skv] for every batch entry, INF the same with row 0 all
+// -inf (y's row 0 must be NaN, as the CPU's softmax gives) and row 1's first 32 keys -inf.
+typedef struct {
+    cinfer_k_dtype dt;
+    int64_t b, h, sq, skv, d, dv;
+    mask_kind mask;
+    int mask_f32;  // the mask is float (a constant) rather than dt (an activation)
+} att_case;
+
+// mval[i * skv + j] (row broadcast when rows == 1) of batch entry bb for each mask kind; the
+// values are written as dt bits into mh or as floats into mf.
+static void make_mask(const att_case *c, int64_t rows, int64_t nb, double *mval, uint16_t *mh,
+                      float *mf) {
+    for (int64_t bb = 0; bb < nb; bb++) {
+        for (int64_t i = 0; i < rows; i++) {
+            for (int64_t j = 0; j < c->skv; j++) {
+                int64_t at = (bb * rows + i) * c->skv + j;
+                double x = c->mask == MASK_KEYS ? -urand(1.0 / 64, 1.0) : urand(-2.0, 2.0);
+                if (c->mask == MASK_KEYS && j != c->skv - 1 && (j < 32 || (rng_next() & 3) == 0))
+                    x = -10000.0;
+                if (c->mask == MASK_INF && (i == 0 || (i == 1 && j < 32 && j < c->skv - 1)))
+                    x = -INFINITY;
+                if (c->mask_f32) {
+                    mf[at] = (float)x;
+                    mval[at] = mf[at];
+                } else {
+                    mh[at] = to_bits(c->dt, x);
+                    mval[at] = from_bits(c->dt, mh[at]);
+                }
+            }
+        }
+    }
+}
+
+// y = softmax(scale * Q K + mask) V per batch entry and query, in float64; NaN for a query
+// whose every score is -inf.
+static void reference(const att_case *c, const double *q, const double *k, const double *v,
+                      const double *mval, double scale, double *ref) {
+    const int64_t nb = c->b * c->h, sq = c->sq, skv = c->skv, d = c->d, dv = c->dv;
+    double *s = hmalloc((size_t)skv * sizeof *s);
+    for (int64_t bi = 0; bi < nb; bi++) {
+        const double *qb = q + bi * sq * d, *kb = k + bi * d * skv, *vb = v + bi * skv * dv;
+        for (int64_t i = 0; i < sq; i++) {
+            double mx = -INFINITY, sum = 0.0;
+            for (int64_t j = 0; j < skv; j++) {
+                double acc = 0.0;
+                for (int64_t t = 0; t < d; t++) acc += qb[i * d + t] * kb[t * skv + j];
+                s[j] = scale * acc;
+                if (c->mask == MASK_KEYS) s[j] += mval[(bi / c->h) * skv + j];
+                else if (c->mask != MASK_NONE) s[j] += mval[i * skv + j];
+                mx = fmax(mx, s[j]);
+            }
+            for (int64_t j = 0; j < skv; j++) {
+                s[j] = mx == -INFINITY ? NAN : exp(s[j] - mx);
+                sum += s[j];
+            }
+            for (int64_t col = 0; col < dv; col++) {
+                double acc = 0.0;
+                for (int64_t j = 0; j < skv; j++) acc += s[j] * vb[j * dv + col];
+                ref[(bi * sq + i) * dv + col] = acc / sum;
+            }
+        }
+    }
+}
+
+// Passes when every NaN of ref is NaN in got and elsewhere max|got - ref| <= atol + rtol *
+// max|ref| (NaN or Inf in got never passes there).
+static void check_half(const char *what, cinfer_k_dtype dt, const uint16_t *got,
+                       const double *ref, size_t n) {
+    double max_ref = 0.0, worst = -1.0;
+    size_t at = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(ref[i])) max_ref = fmax(max_ref, fabs(ref[i]));
+    double tol = HALF_ATOL + HALF_RTOL * max_ref;
+    for (size_t i = 0; i < n; i++) {
+        double g = from_bits(dt, got[i]);
+        if (isnan(ref[i])) {
+            if (!isnan(g)) {
+                failf("%s: [%zu] got %.6g, expected NaN (a row of -inf scores)", what, i, g);
+                return;
+            }
+            continue;
+        }
+        double diff = isfinite(g) ? fabs(g - ref[i]) : INFINITY;
+        if (diff > worst) {
+            worst = diff;
+            at = i;
+        }
+    }
+    if (worst > tol)
+        failf("%s: [%zu] got %.6g, expected %.9g (|diff| %.3g > tol %.3g, n %zu)", what, at,
+              from_bits(dt, got[at]), ref[at], worst, tol, n);
+}
+
+// The kernel's view of a case: dense batch dims [b, h], the mask's strides by its kind.
+static cinfer_k_attention params_of(const att_case *c, double scale) {
+    cinfer_k_attention p;
+    memset(&p, 0, sizeof p);
+    p.sq = c->sq, p.skv = c->skv, p.d = c->d, p.dv = c->dv;
+    p.batch.rank = 2;
+    p.batch.size[0] = c->b, p.batch.size[1] = c->h;
+    p.q_batch.s[0] = c->h * c->sq * c->d, p.q_batch.s[1] = c->sq * c->d;
+    p.k_batch.s[0] = c->h * c->d * c->skv, p.k_batch.s[1] = c->d * c->skv;
+    p.v_batch.s[0] = c->h * c->skv * c->dv, p.v_batch.s[1] = c->skv * c->dv;
+    if (c->mask == MASK_KEYS) {  // [b, 1, 1, skv]
+        p.mask_row = 0, p.mask_col = 1;
+        p.mask_batch.s[0] = c->skv, p.mask_batch.s[1] = 0;
+    } else if (c->mask != MASK_NONE) {  // [sq, skv], the same for every batch entry
+        p.mask_row = c->skv, p.mask_col = 1;
+    }
+    p.scale = (float)scale;
+    return p;
+}
+
+static void run_case(const att_case *c) {
+    char what[160];
+    snprintf(what, sizeof what, "%s b %lld h %lld sq %lld skv %lld d %lld dv %lld mask %d%s",
+             c->dt == CINFER_K_F16 ? "fp16" : "bf16", (long long)c->b, (long long)c->h,
+             (long long)c->sq, (long long)c->skv, (long long)c->d, (long long)c->dv, (int)c->mask,
+             c->mask == MASK_NONE ? "" : c->mask_f32 ? " (f32)" : " (16-bit)");
+    const int64_t nb = c->b * c->h;
+    const size_t nq = (size_t)(nb * c->sq * c->d), nk = (size_t)(nb * c->d * c->skv);
+    const size_t nv = (size_t)(nb * c->skv * c->dv), ny = (size_t)(nb * c->sq * c->dv);
+    double *q, *k, *v, *mval = NULL;
+    uint16_t *hq = rand_half(c->dt, nq, &q), *hk = rand_half(c->dt, nk, &k);
+    uint16_t *hv = rand_half(c->dt, nv, &v);
+    const void *dmask = NULL;
+    if (c->mask != MASK_NONE) {
+        int64_t rows = c->mask == MASK_KEYS ? 1 : c->sq, mb = c->mask == MASK_KEYS ? c->b : 1;
+        size_t nm = (size_t)(rows * mb * c->skv);
+        mval = hmalloc(nm * sizeof *mval);
+        uint16_t *mh = hmalloc(nm * sizeof *mh);
+        float *mf = hmalloc(nm * sizeof *mf);
+        make_mask(c, rows, mb, mval, mh, mf);
+        dmask = c->mask_f32 ? d_in(mf, nm * sizeof *mf) : d_in(mh, nm * sizeof *mh);
+    }
+    double scale = (float)(1.0 / sqrt((double)c->d));
+    double *ref = ref_f64(ny);
+    reference(c, q, k, v, mval, scale, ref);
+    void *y = d_out(ny * 2);
+    cinfer_k_dtype mdt = c->mask_f32 ? CINFER_K_F32 : c->dt;
+    launched(cinfer_k_attention_half(y, d_in(hq, nq * 2), d_in(hk, nk * 2), d_in(hv, nv * 2),
+                                     dmask, c->dt, mdt, params_of(c, scale), g_stream),
+             what);
+    check_half(what, c->dt, fetch(y, ny * 2, what), ref, ny);
+}
+
+// Sequence lengths 1, 17, 128, 200 and 512 (below, between and on tile edges) with head sizes
+// 32, 64, 80 and 128, each without a mask and with one (BERT's key mask or a full one, float
+// or 16-bit in turn), fp16 and bf16.
+static void test_attention_half(void) {
+    static const int64_t seqs[] = {1, 17, 128, 200, 512}, heads[] = {32, 64, 80, 128};
+    int n = 0;
+    for (int t = 0; t < 2; t++) {
+        for (int si = 0; si < 5; si++) {
+            for (int hi = 0; hi < 4; hi++, n++) {
+                int64_t s = seqs[si], hd = heads[hi], b = s <= 128 ? 2 : 1;
+                att_case c = {t ? CINFER_K_BF16 : CINFER_K_F16, b, 2, s, s, hd, hd, MASK_NONE, 0};
+                run_case(&c);
+                c.mask = n % 2 ? MASK_FULL : MASK_KEYS;
+                c.mask_f32 = (n / 2) % 2;
+                run_case(&c);
+            }
+        }
+    }
+}
+
+// sq unlike skv, dv unlike d, and rows of -inf scores (NaN out), both types.
+static void test_attention_half_shapes(void) {
+    static const att_case cases[] = {
+        {CINFER_K_F16, 2, 3, 17, 200, 64, 32, MASK_KEYS, 0},
+        {CINFER_K_BF16, 1, 2, 200, 17, 32, 128, MASK_FULL, 1},
+        {CINFER_K_F16, 1, 1, 33, 512, 128, 48, MASK_NONE, 0},
+        {CINFER_K_BF16, 3, 1, 65, 1, 96, 112, MASK_KEYS, 1},
+        {CINFER_K_F16, 2, 2, 19, 77, 64, 64, MASK_INF, 0},
+        {CINFER_K_BF16, 2, 2, 19, 77, 64, 64, MASK_INF, 1},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
+}
+
+// Arguments the wrapper refuses before launching, and an empty batch as a no-op.
+static void test_attention_half_limits(void) {
+    att_case c = {CINFER_K_F16, 1, 1, 4, 4, 64, 64, MASK_NONE, 0};
+    cinfer_k_attention p = params_of(&c, 0.125);
+    static const int64_t bad_heads[] = {16, 72, 144};
+    for (int i = 0; i < 3; i++) {
+        cinfer_k_attention b = p;
+        b.d = bad_heads[i];
+        if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, NULL, CINFER_K_F16, CINFER_K_F32, b,
+                                    g_stream) != cudaErrorInvalidValue)
+            failf("head size %lld was not refused", (long long)bad_heads[i]);
+    }
+    if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, NULL, CINFER_K_F32, CINFER_K_F32, p,
+                                g_stream) != cudaErrorInvalidValue)
+        failf("dtype f32 was not refused");
+    int dummy = 0;
+    if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, &dummy, CINFER_K_BF16, CINFER_K_F16, p,
+                                g_stream) != cudaErrorInvalidValue)
+        failf("an fp16 mask with bf16 activations was not refused");
+    p.batch.size[0] = 0;
+    if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, NULL, CINFER_K_F16, CINFER_K_F32, p,
+                                g_stream) != cudaSuccess)
+        failf("an empty batch was not a no-op");
+}
+
+/* ---- the module's supports in half mode (no device needed) ------------------------------- */
+
+static cinfer_tensor tensor_of(cinfer_dtype dt, int rank, const int64_t *dims) {
+    cinfer_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.rank = rank;
+    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
+    return t;
+}
+
+// Whether supports accepts Attention(q [2, 4, 128, hd], k, v[, mask [2, 1, 1, 128]]) with
+// activations of dtype act and a mask of dtype mdt (0: none); prints the reason on refusal.
+static int accepts(cinfer_dtype act, cinfer_dtype qdt, int64_t hd, cinfer_dtype mdt) {
+    int64_t q[4] = {2, 4, 128, hd}, k[4] = {2, 4, hd, 128}, m[4] = {2, 1, 1, 128};
+    cinfer_tensor in[4] = {tensor_of(qdt, 4, q), tensor_of(act, 4, k), tensor_of(act, 4, q),
+                           tensor_of(mdt, 4, m)};
+    cinfer_tensor y = tensor_of(act, 4, q);
+    const cinfer_tensor *ins[4] = {&in[0], &in[1], &in[2], mdt ? &in[3] : NULL}, *outs[1] = {&y};
+    cinfer__attr scale = {.name = "scale", .type = CINFER_ATTR_FLOAT, .f = 0.125f};
+    cinfer__node node = {.name = "n", .op_type = "Attention", .domain = "cinfer", .opset = 1,
+                         .n_attrs = 1, .attrs = &scale};
+    cinfer_cuda_node n = {&node, mdt ? 4 : 3, 1, ins, outs, CINFER_PRECISION_FP16, NULL};
+    const cuda_op *op = cinfer_cuda_ops_fused;
+    while (op->op_type && strcmp(op->op_type, "Attention")) op++;
+    if (!op->op_type) return 0;
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    if (op->supports(&n, why) == CINFER_OK) return 1;
+    printf("  refused (as it may be): %s\n", why);
+    return 0;
+}
+
+// Half-mode views (every activation 16-bit, as module_api.c hands them) that must run on the
+// tensor-core kernel, and ones that must not.
+static int check_supports(void) {
+    const cinfer_dtype F = CINFER_DTYPE_FLOAT, H = CINFER_DTYPE_FLOAT16;
+    const cinfer_dtype B = CINFER_DTYPE_BFLOAT16;
+    int ok = 1;
+    ok &= accepts(H, H, 64, F) && accepts(H, H, 64, H) && accepts(B, B, 128, B) &&
+          accepts(B, B, 32, 0) && accepts(H, H, 80, F);
+    const cuda_op *op = cinfer_cuda_ops_fused;
+    while (op->op_type && strcmp(op->op_type, "Attention")) op++;
+    if (!op->op_type || !op->half_io) {
+        printf("  Attention's table entry does not set half_io\n");
+        ok = 0;
+    }
+    ok &= !accepts(H, H, 72, F) && !accepts(H, H, 16, 0) && !accepts(B, B, 8, 0);
+    ok &= !accepts(H, F, 64, F) && !accepts(B, B, 64, H) && !accepts(H, H, 64, CINFER_DTYPE_INT64);
+    printf("%-24s %s\n", "half supports", ok ? "passed" : "failed");
+    return ok;
+}
+
+int main(void) {
+    if (!check_supports()) return 1;
+    static const kernel_test tests[] = {
+        {"attention_half", test_attention_half},
+        {"attention_half_shapes", test_attention_half_shapes},
+        {"attention_half_limits", test_attention_half_limits},
+    };
+    return run_kernel_tests(tests, (int)(sizeof tests / sizeof tests[0]));
+}
