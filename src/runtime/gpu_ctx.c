@@ -261,11 +261,17 @@ static cinfer_status repoint(cinfer_model *m, const cinfer__plan *p, cinfer__gpu
     return CINFER_OK;
 }
 
+cinfer_status cinfer__gpu_prepare(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
+                                  cinfer__context **out, int *bad_step, cinfer__err *err) {
+    *out = find_binding(g, p);
+    return *out ? CINFER_OK : binding_new(m, p, g, out, bad_step, err);
+}
+
 cinfer_status cinfer__gpu_bind(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
                                cinfer__context **out, int *bad_step, cinfer__err *err) {
+    cinfer__context *c = NULL;
     *out = NULL;
-    cinfer__context *c = find_binding(g, p);
-    if (!c) CINFER_TRY(binding_new(m, p, g, &c, bad_step, err));
+    CINFER_TRY(cinfer__gpu_prepare(m, p, g, &c, bad_step, err));
     CINFER_TRY(cinfer__gpu_ctx_reserve(m, g, p->dev_bytes, cinfer__plan_host_bytes(p), err));
     if (c->gen != g->gen) CINFER_TRY(repoint(m, p, g, c, err));
     *out = c;

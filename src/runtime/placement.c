@@ -221,7 +221,8 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
         cinfer__err cerr = {{0}};
         int bad = -1;
         cinfer_status st = cinfer__gpu_ctx_take(m, &g, &cerr);
-        if (st == CINFER_OK) st = cinfer__gpu_bind(m, p, g, &c, &bad, &cerr);
+        /* Prepared only: the arenas grow when the plan first runs on this context. */
+        if (st == CINFER_OK) st = cinfer__gpu_prepare(m, p, g, &c, &bad, &cerr);
         cinfer__gpu_ctx_give(m, g); /* the binding stays with it for the plan's runs */
         if (st == CINFER_OK) return prepare_cpu_steps(m, p, err);
         /* Shapes the libraries refuse are a placement question too; device errors are not. */

@@ -227,6 +227,10 @@ size_t cinfer__plan_host_bytes(const cinfer__plan *p);
  * *bad_step, if not NULL, names it) and pointed at g's current arenas, grown for p if needed. */
 cinfer_status cinfer__gpu_bind(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
                                cinfer__context **out, int *bad_step, cinfer__err *err);
+/* Only the binding, its steps prepared: no arena is grown until the plan runs on g (placement
+ * probes a plan this way, so a context that never runs it holds no memory for it). */
+cinfer_status cinfer__gpu_prepare(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
+                                  cinfer__context **out, int *bad_step, cinfer__err *err);
 /* Unlinks a binding from its execution context (the plan is being destroyed). */
 void cinfer__gpu_unbind(cinfer__context *c);
 void cinfer__context_free(const cinfer__plan *p, cinfer__context *c);
