@@ -31,8 +31,9 @@ static const char usage_runtime[] =
     "  --threads N        CPU threads (default: all cores)\n"
     "  --no-fusion        keep the graph op by op (no fused MatMul+bias+GELU, Add+LayerNorm..)\n"
     "  --no-cuda-graphs   CUDA: one launch per GPU step instead of replaying captured graphs\n"
-    "  --precision P      CUDA: fp32 (default), tf32, fp16 or bf16 for GEMMs (tf32: also Conv);\n"
-    "                     the CPU computes in fp32 whatever P\n"
+    "  --precision P      CUDA: fp32 (default), tf32 (GEMMs, convs), fp16 or bf16 (activations\n"
+    "                     in 16 bits between the ops that have 16-bit kernels, fp32 math\n"
+    "                     inside); the CPU computes in fp32 whatever P\n"
     "  --fp32-ops OP,...  CUDA: op types kept in fp32 whatever --precision\n"
     "  -v, --verbose      also print the runtime's info messages\n";
 
