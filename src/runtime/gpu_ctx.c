@@ -182,7 +182,7 @@ cinfer_status cinfer__gpu_ctx_reserve(cinfer_model *m, cinfer__gpu_ctx *g, size_
         return cinfer__errorf(err, st, "model '%s': growing a CUDA execution context's arenas "
                               "to %zu device and %zu pinned host bytes: %s", m->path, dev_bytes,
                               host_bytes, why);
-    m->gpu_arena_grows++;
+    atomic_fetch_add(&m->gpu_arena_grows, 1);
     return CINFER_OK;
 }
 

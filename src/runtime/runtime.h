@@ -171,7 +171,7 @@ struct cinfer_model {
     pthread_mutex_t gpu_mu;   /* CUDA: the execution context pool and their bindings */
     cinfer__gpu_ctx *gpu_free, *gpu_all;
     int n_gpu_ctx;            /* execution contexts made (tests, inspect) */
-    uint64_t gpu_arena_grows; /* times one had to replace its arenas by larger ones */
+    _Atomic uint64_t gpu_arena_grows; /* times one had to replace its arenas by larger ones */
     char last_error[CINFER__ERR_LEN];
 };
 
