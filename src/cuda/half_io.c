@@ -12,13 +12,25 @@ cinfer_dtype cinfer_cuda_half_type(const cuda_op *op, const cinfer_cuda_node *n)
     return 0;
 }
 
-static bool is_act(const cinfer_tensor *t, bool output) {
-    return t && (output || !t->data) &&
-           (t->dtype == CINFER_DTYPE_FLOAT || t->dtype == CINFER_DTYPE_FLOAT16 ||
-            t->dtype == CINFER_DTYPE_BFLOAT16);
+/* An activation slot the half view types `half`: float (storage planned float) or already
+ * `half`. A value of the OTHER 16-bit type (a model's own fp16 at bf16 precision) is not one:
+ * retyping it would reinterpret its bits (cinfer_cuda_half_mismatch refuses such nodes). */
+static bool is_act(const cinfer_tensor *t, bool output, cinfer_dtype half) {
+    return t && (output || !t->data) && (t->dtype == CINFER_DTYPE_FLOAT || t->dtype == half);
 }
 
-bool cinfer_cuda_half_slot_in(const cinfer_cuda_node *n, int k) { return is_act(n->in[k], false); }
+static bool other_half(const cinfer_tensor *t, cinfer_dtype half) {
+    return t && (t->dtype == CINFER_DTYPE_FLOAT16 || t->dtype == CINFER_DTYPE_BFLOAT16) &&
+           t->dtype != half;
+}
+
+bool cinfer_cuda_half_mismatch(const cinfer_cuda_node *n, cinfer_dtype half) {
+    for (int k = 0; k < n->n_in; k++)
+        if (other_half(n->in[k], half)) return true;
+    for (int k = 0; k < n->n_out; k++)
+        if (other_half(n->out[k], half)) return true;
+    return false;
+}
 
 void cinfer_cuda_half_view(const cinfer_cuda_node *n, cinfer_dtype half, cinfer_cuda_node *view,
                            const cinfer_tensor **in, const cinfer_tensor **out,
@@ -26,14 +38,14 @@ void cinfer_cuda_half_view(const cinfer_cuda_node *n, cinfer_dtype half, cinfer_
     *view = *n;
     for (int k = 0; k < n->n_in && k < CUDA_OP_MAX_IO; k++) {
         in[k] = n->in[k];
-        if (!is_act(n->in[k], false)) continue;
+        if (!is_act(n->in[k], false, half)) continue;
         tin[k] = *n->in[k];
         tin[k].dtype = half;
         in[k] = &tin[k];
     }
     for (int k = 0; k < n->n_out && k < CUDA_OP_MAX_IO; k++) {
         out[k] = n->out[k];
-        if (!is_act(n->out[k], true)) continue;
+        if (!is_act(n->out[k], true, half)) continue;
         tout[k] = *n->out[k];
         tout[k].dtype = half;
         out[k] = &tout[k];
@@ -47,11 +59,11 @@ cinfer_status cinfer_cuda_half_buffers(const cinfer_cuda_node *n, cinfer_dtype h
     cinfer_status rc = CINFER_OK;
     s->half = half;
     for (int k = 0; k < n->n_in; k++)
-        if (is_act(n->in[k], false) && n->in[k]->dtype == CINFER_DTYPE_FLOAT)
+        if (is_act(n->in[k], false, half) && n->in[k]->dtype == CINFER_DTYPE_FLOAT)
             CUDA_CHECK(err, rc, cinfer__cuda_malloc(&s->conv_in[k],
                                                     2 * (size_t)cuda_numel(n->in[k]) + 2), fail);
     for (int k = 0; k < n->n_out; k++)
-        if (is_act(n->out[k], true) && n->out[k]->dtype == CINFER_DTYPE_FLOAT)
+        if (is_act(n->out[k], true, half) && n->out[k]->dtype == CINFER_DTYPE_FLOAT)
             CUDA_CHECK(err, rc, cinfer__cuda_malloc(&s->conv_out[k],
                                                     2 * (size_t)cuda_numel(n->out[k]) + 2), fail);
 fail:

@@ -9,8 +9,9 @@
 /* The 16-bit type op runs its activations in for node n (FLOAT16 or BFLOAT16), or 0. */
 cinfer_dtype cinfer_cuda_half_type(const cuda_op *op, const cinfer_cuda_node *n);
 
-/* Whether input slot k is an activation the half view retypes: present, float, not constant. */
-bool cinfer_cuda_half_slot_in(const cinfer_cuda_node *n, int k);
+/* Whether a slot of n holds the other 16-bit type than `half` (a model's own fp16 values at
+ * bf16 precision, or the reverse): such a node does not run in half mode. */
+bool cinfer_cuda_half_mismatch(const cinfer_cuda_node *n, cinfer_dtype half);
 
 /* *view = n with every float activation slot typed `half`; tin/tout (CUDA_OP_MAX_IO each) and
  * in/out hold the retyped copies. */

@@ -193,6 +193,7 @@ static const cuda_op *find_op(const cinfer__node *n) {
  * Transpose of a float constant, so stays on the GPU). */
 static cinfer_dtype half_mode(const cuda_op *op, const cinfer_cuda_node *n) {
     cinfer_dtype half = cinfer_cuda_half_type(op, n);
+    if (half && cinfer_cuda_half_mismatch(n, half)) return 0;
     if (!half || !op->supports) return half;
     cinfer_cuda_node view;
     const cinfer_tensor *in[CUDA_OP_MAX_IO], *out[CUDA_OP_MAX_IO];
@@ -248,6 +249,9 @@ static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, voi
     *state = NULL;
     cinfer_status rc = supports(n, why);
     if (rc != CINFER_OK) return rc;
+    /* Prepare allocates and may launch (conversions) on the context's device, which need not
+     * be current on this thread (a pooled context, a scheduler instance's thread). */
+    if ((rc = cinfer_cuda_ctx_bind(m->ctx, &e)) != CINFER_OK) return give(&e, rc, why);
     cuda_step *s = calloc(1, sizeof *s);
     if (!s) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"), why);
     s->op = find_op(n->node);
