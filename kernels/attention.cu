@@ -267,20 +267,26 @@ static inline __device__ void ah_stage_keys(T *ks, const T *k, int64_t k0, int64
     }
 }
 
-// sw ([16][AH_BK] fp32) = the warp's queries qw ([16][d]) against the key tile ks.
+// The warp's tensor-core product, 16 rows at a time: c ([16][n] fp32, row stride ldc) = a
+// ([16][kdim], stride lda) times b ([kdim][n], stride ldb), plus c's own values when accumulate
+// (else from zero). n and kdim are multiples of 16.
 template <typename T>
-static inline __device__ void ah_scores(float *sw, const T *qw, const T *ks, int d) {
-    for (int n0 = 0; n0 < AH_BK; n0 += 16) {
+static inline __device__ void ah_mma(float *c, int ldc, const T *a, int lda, const T *b, int ldb,
+                                     int n, int kdim, bool accumulate) {
+    for (int n0 = 0; n0 < n; n0 += 16) {
         wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-        wmma::fill_fragment(acc, 0.0f);
-        for (int c0 = 0; c0 < d; c0 += 16) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
-            wmma::load_matrix_sync(a, qw + c0, d);
-            wmma::load_matrix_sync(b, ks + c0 * AH_BK + n0, AH_BK);
-            wmma::mma_sync(acc, a, b, acc);
+        if (accumulate)
+            wmma::load_matrix_sync(acc, c + n0, ldc, wmma::mem_row_major);
+        else
+            wmma::fill_fragment(acc, 0.0f);
+        for (int k0 = 0; k0 < kdim; k0 += 16) {
+            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> fa;
+            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> fb;
+            wmma::load_matrix_sync(fa, a + k0, lda);
+            wmma::load_matrix_sync(fb, b + k0 * ldb + n0, ldb);
+            wmma::mma_sync(acc, fa, fb, acc);
         }
-        wmma::store_matrix_sync(sw + n0, acc, AH_BK, wmma::mem_row_major);
+        wmma::store_matrix_sync(c + n0, acc, ldc, wmma::mem_row_major);
     }
 }
 
@@ -326,25 +332,6 @@ static inline __device__ void ah_softmax(ah_row &st, const float *sw, T *pw, flo
     st.l = st.l * corr + sum;
     if (live) st.m = mnew;
     for (int c = h * (dv / 2); c < (h + 1) * (dv / 2); c++) ow[r * dv + c] *= corr;
-}
-
-// ow ([16][dv] fp32) += pw ([16][AH_BK]) vs ([AH_BK][dv]) over the first kn keys (rounded up
-// to 16: P and V are zero past kn).
-template <typename T>
-static inline __device__ void ah_accumulate(float *ow, const T *pw, const T *vs, int kn,
-                                            int dv) {
-    for (int f0 = 0; f0 < dv; f0 += 16) {
-        wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-        wmma::load_matrix_sync(acc, ow + f0, dv, wmma::mem_row_major);
-        for (int kk = 0; kk < kn; kk += 16) {
-            wmma::fragment<wmma::matrix_a, 16, 16, 16, T, wmma::row_major> a;
-            wmma::fragment<wmma::matrix_b, 16, 16, 16, T, wmma::row_major> b;
-            wmma::load_matrix_sync(a, pw + kk, AH_BK);
-            wmma::load_matrix_sync(b, vs + kk * dv + f0, dv);
-            wmma::mma_sync(acc, a, b, acc);
-        }
-        wmma::store_matrix_sync(ow + f0, acc, dv, wmma::mem_row_major);
-    }
 }
 
 // The warp's rows of y (yb: [sq][dv]) = O / sum rounded, a row at a time (lanes along the
@@ -393,11 +380,14 @@ __global__ void __launch_bounds__(AH_MAX_WARPS * K_WARP)
         ah_stage(vs, v + o.v, k0, p.skv, AH_BK, dv);
         __syncthreads();
         int kn = p.skv - k0 < AH_BK ? (int)(p.skv - k0) : AH_BK;
-        ah_scores(sw, qs + warp * AH_ROWS * d, ks, d);
+        // sw ([16][AH_BK]) = the warp's queries ([16][d]) against the key tile ks ([d][AH_BK])
+        ah_mma(sw, AH_BK, qs + warp * AH_ROWS * d, d, ks, AH_BK, AH_BK, d, false);
         __syncwarp();  // S stored by the fragments, read by lanes
         ah_softmax(st, sw, pw, ow, p, mb, wq0 + r, k0, r, h);
         __syncwarp();  // P and the rescaled O written by lanes, read by the fragments
-        ah_accumulate(ow, pw, vs, (kn + 15) / 16 * 16, dv);
+        // ow ([16][dv]) += pw ([16][AH_BK]) vs ([AH_BK][dv]) over the first kn keys rounded up
+        // to 16 (P and V are zero past kn)
+        ah_mma(ow, dv, pw, AH_BK, vs, dv, dv, (kn + 15) / 16 * 16, true);
         __syncwarp();  // O stored by the fragments, rescaled by lanes next tile
     }
     ah_write(y + bi * p.sq * dv, ow, st, p, wq0, lane);

@@ -55,21 +55,28 @@ struct OpXor {
     __device__ uint8_t operator()(uint8_t a, uint8_t b) const { return (a != 0) ^ (b != 0); }
 };
 
+// An operand A is a plain device pointer or a HalfIn (read widened to float); k_ptr is its
+// address, for the null check.
+template <class T>
+static const void *k_ptr(const T *p) { return p; }
+template <class H>
+static const void *k_ptr(HalfIn<H> h) { return h.p; }
+
 // General path: y dense over dims, a and b through their (possibly zero) strides.
-template <class T, class R, class Op>
-__global__ void binary_strided(R *y, const T *a, cinfer_k_strides as, const T *b,
-                               cinfer_k_strides bs, cinfer_k_dims dims, int64_t n, Op op) {
+template <class A, class R, class Op>
+__global__ void binary_strided(R *y, A a, cinfer_k_strides as, A b, cinfer_k_strides bs,
+                               cinfer_k_dims dims, int64_t n, Op op) {
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t oa, ob;
         k_offset2(i, dims, as, bs, &oa, &ob);
-        y[i] = op(a[oa], b[ob]);
+        kh_put(&y[i], op(a[oa], b[ob]));
     }
 }
 
 // Contiguous path: all three dense and the same shape.
-template <class T, class R, class Op>
-__global__ void binary_dense(R *y, const T *a, const T *b, int64_t n, Op op) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = op(a[i], b[i]);
+template <class A, class R, class Op>
+__global__ void binary_dense(R *y, A a, A b, int64_t n, Op op) {
+    for (int64_t i = k_first(); i < n; i += k_step()) kh_put(&y[i], op(a[i], b[i]));
 }
 
 // Contiguous fp32 path four floats at a time; n4 counts float4s.
@@ -83,14 +90,13 @@ __global__ void binary_dense_f4(float4 *y, const float4 *a, const float4 *b, int
 
 static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 
-template <class T, class R, class Op>
-static cudaError_t launch_binary(R *y, const T *a, cinfer_k_strides as, const T *b,
-                                 cinfer_k_strides bs, cinfer_k_dims dims, Op op,
-                                 cudaStream_t stream) {
+template <class A, class R, class Op>
+static cudaError_t launch_binary(R *y, A a, cinfer_k_strides as, A b, cinfer_k_strides bs,
+                                 cinfer_k_dims dims, Op op, cudaStream_t stream) {
     if (!k_dims_valid(dims)) return cudaErrorInvalidValue;
     int64_t n = cinfer_k_dims_count(&dims);
     if (n == 0) return cudaSuccess;
-    if (!y || !a || !b) return cudaErrorInvalidValue;
+    if (!y || !k_ptr(a) || !k_ptr(b)) return cudaErrorInvalidValue;
     cinfer_k_strides st[2] = {as, bs};
     k_collapse(&dims, st, 2);
     if (k_is_dense(dims, st[0]) && k_is_dense(dims, st[1]))
@@ -118,9 +124,28 @@ static cudaError_t launch_binary_f32(float *y, const float *a, cinfer_k_strides 
     return launch_binary(y, a, as, b, bs, dims, op, stream);
 }
 
-template <class T, class R>
-static cudaError_t launch_compare(cinfer_k_compare_op op, R *y, const T *a, cinfer_k_strides as,
-                                  const T *b, cinfer_k_strides bs, cinfer_k_dims dims,
+// The one switch from a binary op to its functor: calls launch(functor). Pow exists only for
+// floating operands (with_pow); integer Pow is not a shape computation anyone needs.
+template <bool with_pow, class Launch>
+static cudaError_t dispatch_binary(cinfer_k_binary_op op, Launch launch) {
+    switch (op) {
+    case CINFER_K_ADD: return launch(OpAdd());
+    case CINFER_K_SUB: return launch(OpSub());
+    case CINFER_K_MUL: return launch(OpMul());
+    case CINFER_K_DIV: return launch(OpDiv());
+    case CINFER_K_POW:
+        if constexpr (with_pow) return launch(OpPow());
+        break;
+    case CINFER_K_MAX: return launch(OpMax());
+    case CINFER_K_MIN: return launch(OpMin());
+    }
+    return cudaErrorInvalidValue;
+}
+
+// Comparisons for every operand kind (plain pointers or HalfIn), uint8 results.
+template <class A>
+static cudaError_t launch_compare(cinfer_k_compare_op op, uint8_t *y, A a, cinfer_k_strides as,
+                                  A b, cinfer_k_strides bs, cinfer_k_dims dims,
                                   cudaStream_t stream) {
     switch (op) {
     case CINFER_K_EQUAL: return launch_binary(y, a, as, b, bs, dims, OpEqual(), stream);
@@ -137,74 +162,13 @@ __global__ void not_u8(uint8_t *y, const uint8_t *x, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) y[i] = x[i] == 0;
 }
 
-// ---- Half activations: operands of type H or float (a constant), computed in float ----
-
-static inline __device__ void h_put(uint8_t *y, uint8_t v) { *y = v; }
-template <class H>
-static inline __device__ void h_put(H *y, float v) { kh_store(y, v); }
-
-template <class H, class R, class Op>
-__global__ void binary_h_strided(R *y, HalfIn<H> a, cinfer_k_strides as, HalfIn<H> b,
-                                 cinfer_k_strides bs, cinfer_k_dims dims, int64_t n, Op op) {
-    for (int64_t i = k_first(); i < n; i += k_step()) {
-        int64_t oa, ob;
-        k_offset2(i, dims, as, bs, &oa, &ob);
-        h_put(&y[i], op(a[oa], b[ob]));
-    }
-}
-
-template <class H, class R, class Op>
-__global__ void binary_h_dense(R *y, HalfIn<H> a, HalfIn<H> b, int64_t n, Op op) {
-    for (int64_t i = k_first(); i < n; i += k_step()) h_put(&y[i], op(a[i], b[i]));
-}
-
-template <class H, class R, class Op>
-static cudaError_t launch_binary_h(R *y, HalfIn<H> a, cinfer_k_strides as, HalfIn<H> b,
-                                   cinfer_k_strides bs, cinfer_k_dims dims, Op op,
-                                   cudaStream_t stream) {
-    if (!k_dims_valid(dims)) return cudaErrorInvalidValue;
-    int64_t n = cinfer_k_dims_count(&dims);
-    if (n == 0) return cudaSuccess;
-    if (!y || !a.p || !b.p) return cudaErrorInvalidValue;
-    cinfer_k_strides st[2] = {as, bs};
-    k_collapse(&dims, st, 2);
-    if (k_is_dense(dims, st[0]) && k_is_dense(dims, st[1]))
-        binary_h_dense<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, a, b, n, op);
-    else
-        binary_h_strided<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, a, st[0], b, st[1], dims,
-                                                                  n, op);
-    return cudaGetLastError();
-}
-
+// Half activations: operands of type H or float (a constant), computed in float.
 template <class H>
 static cudaError_t binary_h(cinfer_k_binary_op op, H *y, HalfIn<H> a, cinfer_k_strides as,
                             HalfIn<H> b, cinfer_k_strides bs, cinfer_k_dims dims,
                             cudaStream_t st) {
-    switch (op) {
-    case CINFER_K_ADD: return launch_binary_h(y, a, as, b, bs, dims, OpAdd(), st);
-    case CINFER_K_SUB: return launch_binary_h(y, a, as, b, bs, dims, OpSub(), st);
-    case CINFER_K_MUL: return launch_binary_h(y, a, as, b, bs, dims, OpMul(), st);
-    case CINFER_K_DIV: return launch_binary_h(y, a, as, b, bs, dims, OpDiv(), st);
-    case CINFER_K_POW: return launch_binary_h(y, a, as, b, bs, dims, OpPow(), st);
-    case CINFER_K_MAX: return launch_binary_h(y, a, as, b, bs, dims, OpMax(), st);
-    case CINFER_K_MIN: return launch_binary_h(y, a, as, b, bs, dims, OpMin(), st);
-    }
-    return cudaErrorInvalidValue;
-}
-
-template <class H>
-static cudaError_t compare_h(cinfer_k_compare_op op, uint8_t *y, HalfIn<H> a,
-                             cinfer_k_strides as, HalfIn<H> b, cinfer_k_strides bs,
-                             cinfer_k_dims dims, cudaStream_t st) {
-    switch (op) {
-    case CINFER_K_EQUAL: return launch_binary_h(y, a, as, b, bs, dims, OpEqual(), st);
-    case CINFER_K_LESS: return launch_binary_h(y, a, as, b, bs, dims, OpLess(), st);
-    case CINFER_K_LESS_EQUAL: return launch_binary_h(y, a, as, b, bs, dims, OpLessEqual(), st);
-    case CINFER_K_GREATER: return launch_binary_h(y, a, as, b, bs, dims, OpGreater(), st);
-    case CINFER_K_GREATER_EQUAL:
-        return launch_binary_h(y, a, as, b, bs, dims, OpGreaterEqual(), st);
-    }
-    return cudaErrorInvalidValue;
+    return dispatch_binary<true>(
+        op, [&](auto f) { return launch_binary(y, a, as, b, bs, dims, f, st); });
 }
 
 }  // namespace
@@ -213,32 +177,16 @@ extern "C" cudaError_t cinfer_k_binary_f32(cinfer_k_binary_op op, float *y, cons
                                            cinfer_k_strides as, const float *b,
                                            cinfer_k_strides bs, cinfer_k_dims dims,
                                            cudaStream_t stream) {
-    switch (op) {
-    case CINFER_K_ADD: return launch_binary_f32(y, a, as, b, bs, dims, OpAdd(), stream);
-    case CINFER_K_SUB: return launch_binary_f32(y, a, as, b, bs, dims, OpSub(), stream);
-    case CINFER_K_MUL: return launch_binary_f32(y, a, as, b, bs, dims, OpMul(), stream);
-    case CINFER_K_DIV: return launch_binary_f32(y, a, as, b, bs, dims, OpDiv(), stream);
-    case CINFER_K_POW: return launch_binary_f32(y, a, as, b, bs, dims, OpPow(), stream);
-    case CINFER_K_MAX: return launch_binary_f32(y, a, as, b, bs, dims, OpMax(), stream);
-    case CINFER_K_MIN: return launch_binary_f32(y, a, as, b, bs, dims, OpMin(), stream);
-    }
-    return cudaErrorInvalidValue;
+    return dispatch_binary<true>(
+        op, [&](auto f) { return launch_binary_f32(y, a, as, b, bs, dims, f, stream); });
 }
 
 extern "C" cudaError_t cinfer_k_binary_i64(cinfer_k_binary_op op, int64_t *y, const int64_t *a,
                                            cinfer_k_strides as, const int64_t *b,
                                            cinfer_k_strides bs, cinfer_k_dims dims,
                                            cudaStream_t stream) {
-    switch (op) {
-    case CINFER_K_ADD: return launch_binary(y, a, as, b, bs, dims, OpAdd(), stream);
-    case CINFER_K_SUB: return launch_binary(y, a, as, b, bs, dims, OpSub(), stream);
-    case CINFER_K_MUL: return launch_binary(y, a, as, b, bs, dims, OpMul(), stream);
-    case CINFER_K_DIV: return launch_binary(y, a, as, b, bs, dims, OpDiv(), stream);
-    case CINFER_K_MAX: return launch_binary(y, a, as, b, bs, dims, OpMax(), stream);
-    case CINFER_K_MIN: return launch_binary(y, a, as, b, bs, dims, OpMin(), stream);
-    case CINFER_K_POW: break;  // integer Pow is not a shape computation anyone needs
-    }
-    return cudaErrorInvalidValue;
+    return dispatch_binary<false>(
+        op, [&](auto f) { return launch_binary(y, a, as, b, bs, dims, f, stream); });
 }
 
 extern "C" cudaError_t cinfer_k_compare_f32(cinfer_k_compare_op op, uint8_t *y, const float *a,
@@ -279,24 +227,16 @@ extern "C" cudaError_t cinfer_k_binary_h(cinfer_k_binary_op op, cinfer_k_dtype h
                                          const void *a, cinfer_k_dtype at, cinfer_k_strides as,
                                          const void *b, cinfer_k_dtype bt, cinfer_k_strides bs,
                                          cinfer_k_dims dims, cudaStream_t stream) {
-    if (!k_half_types_ok(h, at, bt)) return cudaErrorInvalidValue;
-    bool af = at == CINFER_K_F32, bf = bt == CINFER_K_F32;
-    if (h == CINFER_K_F16)
-        return binary_h(op, (__half *)y, HalfIn<__half>{a, af}, as, HalfIn<__half>{b, bf}, bs,
-                        dims, stream);
-    return binary_h(op, (__nv_bfloat16 *)y, HalfIn<__nv_bfloat16>{a, af}, as,
-                    HalfIn<__nv_bfloat16>{b, bf}, bs, dims, stream);
+    return k_half_operands(h, a, at, b, bt, [&](auto t, auto ha, auto hb) {
+        return binary_h(op, (decltype(t) *)y, ha, as, hb, bs, dims, stream);
+    });
 }
 
 extern "C" cudaError_t cinfer_k_compare_h(cinfer_k_compare_op op, cinfer_k_dtype h, uint8_t *y,
                                           const void *a, cinfer_k_dtype at, cinfer_k_strides as,
                                           const void *b, cinfer_k_dtype bt, cinfer_k_strides bs,
                                           cinfer_k_dims dims, cudaStream_t stream) {
-    if (!k_half_types_ok(h, at, bt)) return cudaErrorInvalidValue;
-    bool af = at == CINFER_K_F32, bf = bt == CINFER_K_F32;
-    if (h == CINFER_K_F16)
-        return compare_h(op, y, HalfIn<__half>{a, af}, as, HalfIn<__half>{b, bf}, bs, dims,
-                         stream);
-    return compare_h(op, y, HalfIn<__nv_bfloat16>{a, af}, as, HalfIn<__nv_bfloat16>{b, bf}, bs,
-                     dims, stream);
+    return k_half_operands(h, a, at, b, bt, [&](auto, auto ha, auto hb) {
+        return launch_compare(op, y, ha, as, hb, bs, dims, stream);
+    });
 }

@@ -20,6 +20,12 @@ static inline __device__ void kh_store(__nv_bfloat16 *p, float v) {
     *p = __float2bfloat16_rn(v);
 }
 
+// Stores v into an element of any type: a 16-bit float takes a float result rounded once
+// (kh_store), every other type takes v as it is (integer and uint8 results, moved bytes).
+template <class T, class V> static inline __device__ void kh_put(T *p, V v) { *p = v; }
+static inline __device__ void kh_put(__half *p, float v) { kh_store(p, v); }
+static inline __device__ void kh_put(__nv_bfloat16 *p, float v) { kh_store(p, v); }
+
 // Host side: calls launch(T()) with a value of the element type dt names (f32, f16, bf16), so a
 // wrapper instantiates its launcher for the three types; other dtypes are invalid.
 template <class F> static cudaError_t kh_act_types(cinfer_k_dtype dt, F launch) {

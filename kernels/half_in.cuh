@@ -23,4 +23,15 @@ static inline bool k_half_types_ok(cinfer_k_dtype h, cinfer_k_dtype at, cinfer_k
     return (at == h || at == CINFER_K_F32) && (bt == h || bt == CINFER_K_F32);
 }
 
+// Host side: checks the types (k_half_types_ok), then calls launch(H(), a', b') with H the
+// activation type h names and a', b' the operands as HalfIn<H> (float where at / bt is F32).
+template <class F>
+static cudaError_t k_half_operands(cinfer_k_dtype h, const void *a, cinfer_k_dtype at,
+                                   const void *b, cinfer_k_dtype bt, F launch) {
+    if (!k_half_types_ok(h, at, bt)) return cudaErrorInvalidValue;
+    bool af = at == CINFER_K_F32, bf = bt == CINFER_K_F32;
+    if (h == CINFER_K_F16) return launch(__half(), HalfIn<__half>{a, af}, HalfIn<__half>{b, bf});
+    return launch(__nv_bfloat16(), HalfIn<__nv_bfloat16>{a, af}, HalfIn<__nv_bfloat16>{b, bf});
+}
+
 #endif

@@ -77,11 +77,7 @@ extern "C" cudaError_t cinfer_k_where_h(cinfer_k_dtype h, void *y, const uint8_t
                                         cinfer_k_strides as, const void *b, cinfer_k_dtype bt,
                                         cinfer_k_strides bs, cinfer_k_dims dims,
                                         cudaStream_t stream) {
-    if (!k_half_types_ok(h, at, bt)) return cudaErrorInvalidValue;
-    bool af = at == CINFER_K_F32, bf = bt == CINFER_K_F32;
-    if (h == CINFER_K_F16)
-        return launch_where_h((__half *)y, cond, cs, HalfIn<__half>{a, af}, as,
-                              HalfIn<__half>{b, bf}, bs, dims, stream);
-    return launch_where_h((__nv_bfloat16 *)y, cond, cs, HalfIn<__nv_bfloat16>{a, af}, as,
-                          HalfIn<__nv_bfloat16>{b, bf}, bs, dims, stream);
+    return k_half_operands(h, a, at, b, bt, [&](auto t, auto ha, auto hb) {
+        return launch_where_h((decltype(t) *)y, cond, cs, ha, as, hb, bs, dims, stream);
+    });
 }

@@ -1,4 +1,5 @@
-/* 16-bit copies of float constants for the GEMM and convolution steps (half_const.h). */
+/* 16-bit copies of float constants for the GEMM and convolution steps, and the half-mode
+ * output check they share (half_const.h). */
 #include "cuda/half_const.h"
 
 /* The device object's cache when input i is a model weight it can share: the weight has a
@@ -61,4 +62,19 @@ void cinfer_cuda_half_const_free(cinfer_cuda_half_const *c) {
         (void)cudaGetLastError(); /* an ignored failure must not be reported by the next launch */
     }
     *c = (cinfer_cuda_half_const){0};
+}
+
+/* The 16-bit activation type of precision p, or 0. */
+static cinfer_dtype half_of(cinfer_precision p) {
+    return p == CINFER_PRECISION_FP16   ? CINFER_DTYPE_FLOAT16
+           : p == CINFER_PRECISION_BF16 ? CINFER_DTYPE_BFLOAT16 : 0;
+}
+
+cinfer_status cinfer_cuda_half_out(const cinfer_cuda_node *n, cinfer_dtype *t, char *why) {
+    *t = n->out[0]->dtype;
+    if (*t == CINFER_DTYPE_FLOAT) return cuda_need_f32(n, why);
+    if (!*t || *t != half_of(n->precision))
+        return cuda_no(why, "%s: a non-float output outside an fp16/bf16 plan of its type",
+                       n->node->op_type);
+    return CINFER_OK;
 }

@@ -1,5 +1,6 @@
 /* A 16-bit device copy of a float constant input (a weight, bias or folded constant) for the
- * fp16/bf16 paths of the GEMM and convolution steps, made once at prepare. */
+ * fp16/bf16 paths of the GEMM and convolution steps, made once at prepare; and the check of
+ * those steps' output type in half mode. */
 #ifndef CINFER_CUDA_HALF_CONST_H
 #define CINFER_CUDA_HALF_CONST_H
 
@@ -21,6 +22,12 @@ typedef struct cinfer_cuda_half_const {
 cinfer_status cinfer_cuda_half_const_make(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, int i,
                                           cinfer_precision p, cinfer_cuda_half_const *c,
                                           cinfer_cuda_err *err);
+
+/* The output check the GEMM and convolution steps share: *t = n's output dtype (n->out[0]
+ * present). A float output answers as cuda_need_f32 (all float); any other must be the 16-bit
+ * type of n's precision (half mode), else a refusal in why. On CINFER_OK with *t 16-bit the
+ * caller checks its inputs against *t. */
+cinfer_status cinfer_cuda_half_out(const cinfer_cuda_node *n, cinfer_dtype *t, char *why);
 
 /* Drops the reference or frees the step's copy, and zeroes *c. Accepts a zeroed one. */
 void cinfer_cuda_half_const_free(cinfer_cuda_half_const *c);

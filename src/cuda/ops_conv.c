@@ -28,12 +28,6 @@ static void conv_release(void *p) {
     free(c);
 }
 
-/* The 16-bit activation type of precision p, or 0. */
-static cinfer_dtype half_of(cinfer_precision p) {
-    return p == CINFER_PRECISION_FP16   ? CINFER_DTYPE_FLOAT16
-           : p == CINFER_PRECISION_BF16 ? CINFER_DTYPE_BFLOAT16 : 0;
-}
-
 /* All float, or half mode: Y in the 16-bit type of the node's precision, X and Z in that type,
  * W in it or a float constant, the bias float (a constant: a float activation would have been
  * retyped). Sets the FP16 / BF16 flag for half mode. */
@@ -41,10 +35,9 @@ static cinfer_status conv_dtypes(const cinfer_cuda_node *n, unsigned *flags, cha
     const char *op = n->node->op_type;
     if (n->n_out < 1 || !n->out[0] || !cuda_has_in(n, 0) || !cuda_has_in(n, 1))
         return cuda_no(why, "%s: X, W or Y missing", op);
-    cinfer_dtype t = n->out[0]->dtype;
-    if (t == CINFER_DTYPE_FLOAT) return cuda_need_f32(n, why);
-    if (!t || t != half_of(n->precision))
-        return cuda_no(why, "%s: a non-float output outside an fp16/bf16 plan of its type", op);
+    cinfer_dtype t;
+    cinfer_status s = cinfer_cuda_half_out(n, &t, why);
+    if (s != CINFER_OK || t == CINFER_DTYPE_FLOAT) return s;
     for (int i = 0; i < n->n_in; i++) {
         const cinfer_tensor *x = n->in[i];
         if (!x) continue;

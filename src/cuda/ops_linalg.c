@@ -82,21 +82,14 @@ fail:
     return rc;
 }
 
-/* The 16-bit activation type of precision p, or 0. */
-static cinfer_dtype half_of(cinfer_precision p) {
-    return p == CINFER_PRECISION_FP16   ? CINFER_DTYPE_FLOAT16
-           : p == CINFER_PRECISION_BF16 ? CINFER_DTYPE_BFLOAT16 : 0;
-}
-
 /* All float (any precision), or half mode: the output in the 16-bit type of the node's
  * precision and every input in that type or a float constant. */
 static cinfer_status linalg_dtypes(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type;
     if (n->n_out < 1 || !n->out[0]) return cuda_no(why, "%s: no output", op);
-    cinfer_dtype t = n->out[0]->dtype;
-    if (t == CINFER_DTYPE_FLOAT) return cuda_need_f32(n, why);
-    if (!t || t != half_of(n->precision))
-        return cuda_no(why, "%s: a non-float output outside an fp16/bf16 plan of its type", op);
+    cinfer_dtype t;
+    cinfer_status s = cinfer_cuda_half_out(n, &t, why);
+    if (s != CINFER_OK || t == CINFER_DTYPE_FLOAT) return s;
     for (int i = 0; i < n->n_in; i++) {
         const cinfer_tensor *x = n->in[i];
         if (!x || x->dtype == t || (x->dtype == CINFER_DTYPE_FLOAT && x->data)) continue;

@@ -1,5 +1,6 @@
 // Harness for the CUDA kernel tests: seeded inputs, device buffers with guard bytes, the
-// tolerance checks, broadcast helpers and the test driver (skips without a device).
+// tolerance checks, broadcast helpers, host fp16 / bf16, float64 references several tests
+// share, the half-mode supports checks and the test driver (skips without a device).
 #ifndef CINFER_TEST_KERNEL_HARNESS_H
 #define CINFER_TEST_KERNEL_HARNESS_H
 
@@ -13,6 +14,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include "cuda/module.h"
+#include "cuda/module_impl.h"
 #include "kernels.h"
 
 // DESIGN.md's tolerance for a CUDA fp32 op against its reference. CUDA's single-precision
@@ -278,6 +281,221 @@ static inline void *rand_bytes(size_t bytes) {
     unsigned char *p = hmalloc(bytes);
     for (size_t i = 0; i < bytes; i++) p[i] = (unsigned char)(rng_next() >> 56);
     return p;
+}
+
+/* ---- 16-bit floats on the host (independent of the kernels' and the core's conversions) ---- */
+
+// x rounded to nearest even as fp16 bits: NaN stays a (quiet) NaN, magnitudes from 65520 up
+// (infinity included) give infinity, below 2^-14 a subnormal (or zero).
+static inline uint16_t host_f16_bits(double x) {
+    uint16_t sign = signbit(x) ? 0x8000u : 0u;
+    double a = fabs(x);
+    if (isnan(a)) return sign | 0x7E00u;
+    if (a >= 65520.0) return sign | 0x7C00u;
+    // subnormals (and zero) are multiples of 2^-24; rounding up to 2^-14 gives its bits too
+    if (a < 0x1p-14) return sign | (uint16_t)nearbyint(a * 0x1p24);
+    int e;
+    frexp(a, &e);                           // a = m * 2^e, m in [0.5, 1)
+    double step = ldexp(1.0, e - 11);       // 11 significant bits
+    double r = nearbyint(a / step) * step;  // ties to even (the default rounding mode)
+    frexp(r, &e);                           // r may have rounded up to 2^e
+    int exp = e - 1;                        // r = 1.f * 2^exp
+    uint16_t mant = (uint16_t)(ldexp(r, -exp) * 1024.0 - 1024.0);
+    return sign | (uint16_t)((exp + 15) << 10) | mant;
+}
+
+static inline double host_f16_value(uint16_t h) {
+    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
+    double s = (h & 0x8000u) ? -1.0 : 1.0;
+    if (e == 0) return s * ldexp(m, -24);
+    if (e == 31) return m ? NAN : s * INFINITY;
+    return s * ldexp(1024 + m, e - 25);
+}
+
+// f rounded to nearest even as bfloat16 bits (the upper half of a float); NaN stays quiet.
+static inline uint16_t host_bf16_bits(float f) {
+    uint32_t x;
+    memcpy(&x, &f, 4);
+    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);
+    x += 0x7fffu + ((x >> 16) & 1u);
+    return (uint16_t)(x >> 16);
+}
+
+static inline double host_bf16_value(uint16_t h) {
+    uint32_t x = (uint32_t)h << 16;
+    float f;
+    memcpy(&f, &x, 4);
+    return f;
+}
+
+// x as bits of t (CINFER_K_F16 or CINFER_K_BF16): fp16 rounds x itself, bf16 rounds x as a
+// float first (exact for a float argument either way).
+static inline uint16_t half_bits(cinfer_k_dtype t, double x) {
+    return t == CINFER_K_F16 ? host_f16_bits(x) : host_bf16_bits((float)x);
+}
+
+static inline double half_value(cinfer_k_dtype t, uint16_t h) {
+    return t == CINFER_K_F16 ? host_f16_value(h) : host_bf16_value(h);
+}
+
+/* ---- float64 references shared by the fp32 and the half tests ------------------------------- */
+
+static inline double binary_ref(cinfer_k_binary_op op, double a, double b) {
+    switch (op) {
+    case CINFER_K_ADD: return a + b;
+    case CINFER_K_SUB: return a - b;
+    case CINFER_K_MUL: return a * b;
+    case CINFER_K_DIV: return a / b;
+    case CINFER_K_POW: return pow(a, b);
+    case CINFER_K_MAX: return a > b ? a : b;
+    case CINFER_K_MIN: return a < b ? a : b;
+    }
+    return NAN;
+}
+
+static inline uint8_t compare_ref(cinfer_k_compare_op op, double a, double b) {
+    switch (op) {
+    case CINFER_K_EQUAL: return a == b;
+    case CINFER_K_LESS: return a < b;
+    case CINFER_K_LESS_EQUAL: return a <= b;
+    case CINFER_K_GREATER: return a > b;
+    case CINFER_K_GREATER_EQUAL: return a >= b;
+    }
+    return 2;
+}
+
+// alpha and beta as the op reads them (LeakyRelu, Clip's bounds, HardSigmoid, Elu).
+static inline double unary_ref(cinfer_k_unary_op op, double x, double alpha, double beta) {
+    switch (op) {
+    case CINFER_K_SQRT: return sqrt(x);
+    case CINFER_K_EXP: return exp(x);
+    case CINFER_K_LOG: return log(x);
+    case CINFER_K_NEG: return -x;
+    case CINFER_K_ABS: return fabs(x);
+    case CINFER_K_RECIPROCAL: return 1.0 / x;
+    case CINFER_K_ERF: return erf(x);
+    case CINFER_K_TANH: return tanh(x);
+    case CINFER_K_SIGMOID: return 1.0 / (1.0 + exp(-x));
+    case CINFER_K_RELU: return x > 0 ? x : 0.0;
+    case CINFER_K_LEAKY_RELU: return x >= 0 ? x : alpha * x;
+    case CINFER_K_CLIP: return fmin(fmax(x, alpha), beta);
+    case CINFER_K_HARD_SIGMOID: return fmin(fmax(alpha * x + beta, 0.0), 1.0);
+    case CINFER_K_HARD_SWISH: return x * fmin(fmax(x / 6.0 + 0.5, 0.0), 1.0);
+    case CINFER_K_GELU_ERF: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    case CINFER_K_GELU_TANH:  // 0.797... = sqrt(2 / pi)
+        return 0.5 * x * (1.0 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
+    case CINFER_K_FLOOR: return floor(x);
+    case CINFER_K_CEIL: return ceil(x);
+    case CINFER_K_ELU: return x >= 0 ? x : alpha * expm1(x);
+    case CINFER_K_UNARY_COUNT: break;
+    }
+    return NAN;
+}
+
+// Softmax (or LogSoftmax) of each of rows rows of cols values of x, max-subtracted, into ref.
+static inline void softmax_ref(const float *x, int64_t rows, int64_t cols, int is_log,
+                               double *ref) {
+    for (int64_t r = 0; r < rows; r++) {
+        const float *xr = x + r * cols;
+        double m = -INFINITY, s = 0.0;
+        for (int64_t c = 0; c < cols; c++) m = fmax(m, xr[c]);
+        for (int64_t c = 0; c < cols; c++) s += exp(xr[c] - m);
+        for (int64_t c = 0; c < cols; c++)
+            ref[r * cols + c] = is_log ? xr[c] - m - log(s) : exp(xr[c] - m) / s;
+    }
+}
+
+// Mean and 1/sqrt(var + eps) of n floats at x with stride 1, in double.
+static inline void row_stats(const float *x, int64_t n, double eps, double *mean, double *inv) {
+    double s = 0.0, q = 0.0;
+    for (int64_t i = 0; i < n; i++) s += x[i];
+    *mean = s / n;
+    for (int64_t i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
+    *inv = 1.0 / sqrt(q / n + eps);
+}
+
+// Normalized rows checked one at a time. The kernel subtracts an fp32 mean, which carries an
+// fp32 rounding error of a few ulp of the row's values; the normalization multiplies that by
+// inv_std, so a row of nearly equal values (a small std, common with 3 or 7 columns) shows it
+// amplified. Each row's bound therefore adds 8 * FLT_EPSILON * max|x_row| * inv_std *
+// max|gamma|, the error of the input's own fp32 precision, to atol; well-conditioned rows keep
+// the plain rtol / atol bound.
+static inline void check_norm_rows(const char *what, const float *y, const double *ref,
+                                   const float *x, int64_t rows, int64_t cols, const double *inv,
+                                   double gamma_max, double rtol, double atol) {
+    for (int64_t r = 0; r < rows && !g_fail; r++) {
+        double xmax = 0.0;
+        for (int64_t c = 0; c < cols; c++) xmax = fmax(xmax, fabs(x[r * cols + c]));
+        double row_atol = atol + 8.0 * FLT_EPSILON * xmax * inv[r] * gamma_max;
+        check_f32(what, y + r * cols, ref + r * cols, (size_t)cols, rtol, row_atol);
+    }
+}
+
+static inline double max_abs(const float *v, int64_t n) {
+    double m = 0.0;
+    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
+    return m;
+}
+
+/* ---- the module's supports in half mode (no device needed) ---------------------------------- */
+
+// A tensor description for supports: dtype, shape, and data (a constant) or NULL (an
+// activation).
+static inline cinfer_tensor node_tensor(cinfer_dtype dt, int rank, const int64_t *dims,
+                                        const void *data) {
+    cinfer_tensor t;
+    memset(&t, 0, sizeof t);
+    t.dtype = dt;
+    t.rank = rank;
+    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
+    t.data = (void *)data;
+    return t;
+}
+
+// One node as the core would plan it (float storage) and what the module must answer.
+typedef struct node_case {
+    const char *op, *domain;
+    int opset, n_in;
+    cinfer_tensor in[5], out;
+    int n_attrs;
+    const cinfer__attr *attrs;
+    int accept_fp32, accept_half;  // supports answers CINFER_OK (1) at fp32 / at fp16 and bf16
+} node_case;
+
+// The module's entry point (module_api.c; libcinfer finds it with dlsym).
+const cinfer_cuda_api *cinfer_cuda_module_api(void);
+
+// Asks the module as the core would, with the planned (float) storage at precision p; at
+// fp16/bf16 a half_io op judges the node's 16-bit view. A refused view leaves the step on float
+// activations (module_api.c half_mode): not half_io, and accepted as in fp32. Prints what
+// differs; returns 1 when both answers are the expected ones.
+static inline int check_node(const node_case *c, cinfer_precision p) {
+    const cinfer_cuda_api *api = cinfer_cuda_module_api();
+    cinfer__node node = {.name = "n", .op_type = (char *)c->op, .domain = (char *)c->domain,
+                         .opset = c->opset, .n_attrs = c->n_attrs,
+                         .attrs = (cinfer__attr *)c->attrs};
+    const cinfer_tensor *ins[5] = {0}, *outs[1] = {&c->out};
+    const void *weights[5] = {0};
+    for (int i = 0; i < c->n_in; i++) ins[i] = &c->in[i];
+    cinfer_cuda_node n = {&node, c->n_in, 1, ins, outs, p, weights};
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    int ok = api->supports(&n, why) == CINFER_OK, half = api->half_io(&n) != 0;
+    int want_half = p != CINFER_PRECISION_FP32 && c->accept_half;
+    int want = want_half ? 1 : c->accept_fp32;
+    if (ok == want && half == want_half) return 1;
+    printf("  %s (precision %d): supports %d (%s), half_io %d; expected %d, %d\n", c->op, (int)p,
+           ok, why, half, want, want_half);
+    return 0;
+}
+
+// check_node on each of n cases at fp32, fp16 and bf16; returns 1 when every answer was right.
+static inline int check_nodes(const node_case *cases, size_t n) {
+    const cinfer_precision ps[3] = {CINFER_PRECISION_FP32, CINFER_PRECISION_FP16,
+                                    CINFER_PRECISION_BF16};
+    int ok = 1;
+    for (size_t c = 0; c < n; c++)
+        for (int k = 0; k < 3; k++) ok &= check_node(&cases[c], ps[k]);
+    return ok;
 }
 
 /* ---- driver -------------------------------------------------------------------------------- */

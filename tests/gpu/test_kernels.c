@@ -35,19 +35,6 @@ static const shape_pair k_pairs[] = {
 
 /* ---- binary, compare, logic, where ----------------------------------------------------- */
 
-static double binary_ref(cinfer_k_binary_op op, double a, double b) {
-    switch (op) {
-    case CINFER_K_ADD: return a + b;
-    case CINFER_K_SUB: return a - b;
-    case CINFER_K_MUL: return a * b;
-    case CINFER_K_DIV: return a / b;
-    case CINFER_K_POW: return pow(a, b);
-    case CINFER_K_MAX: return a > b ? a : b;
-    case CINFER_K_MIN: return a < b ? a : b;
-    }
-    return NAN;
-}
-
 static void test_binary_f32(void) {
     static const char *names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
     for (int op = CINFER_K_ADD; op <= CINFER_K_MIN; op++) {
@@ -122,17 +109,6 @@ static void test_binary_i64(void) {
             check_exact(what, y, ref, n, 8);
         }
     }
-}
-
-static uint8_t compare_ref(cinfer_k_compare_op op, double a, double b) {
-    switch (op) {
-    case CINFER_K_EQUAL: return a == b;
-    case CINFER_K_LESS: return a < b;
-    case CINFER_K_LESS_EQUAL: return a <= b;
-    case CINFER_K_GREATER: return a > b;
-    case CINFER_K_GREATER_EQUAL: return a >= b;
-    }
-    return 2;
 }
 
 // Values from a small set so that equal pairs occur often.
@@ -260,33 +236,6 @@ static void test_where(void) {
 static const size_t k_sizes[] = {1, 7, 33, 1023, 4099};
 #define N_SIZES (sizeof k_sizes / sizeof k_sizes[0])
 
-static double unary_ref(cinfer_k_unary_op op, double x, double alpha, double beta) {
-    switch (op) {
-    case CINFER_K_SQRT: return sqrt(x);
-    case CINFER_K_EXP: return exp(x);
-    case CINFER_K_LOG: return log(x);
-    case CINFER_K_NEG: return -x;
-    case CINFER_K_ABS: return fabs(x);
-    case CINFER_K_RECIPROCAL: return 1.0 / x;
-    case CINFER_K_ERF: return erf(x);
-    case CINFER_K_TANH: return tanh(x);
-    case CINFER_K_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case CINFER_K_RELU: return x > 0 ? x : 0.0;
-    case CINFER_K_LEAKY_RELU: return x >= 0 ? x : alpha * x;
-    case CINFER_K_CLIP: return fmin(fmax(x, alpha), beta);
-    case CINFER_K_HARD_SIGMOID: return fmin(fmax(alpha * x + beta, 0.0), 1.0);
-    case CINFER_K_HARD_SWISH: return x * fmin(fmax(x / 6.0 + 0.5, 0.0), 1.0);
-    case CINFER_K_GELU_ERF: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
-    case CINFER_K_GELU_TANH:  // 0.797... = sqrt(2 / pi)
-        return 0.5 * x * (1.0 + tanh(0.79788456080286535588 * (x + 0.044715 * x * x * x)));
-    case CINFER_K_FLOOR: return floor(x);
-    case CINFER_K_CEIL: return ceil(x);
-    case CINFER_K_ELU: return x >= 0 ? x : alpha * expm1(x);
-    case CINFER_K_UNARY_COUNT: break;
-    }
-    return NAN;
-}
-
 static void test_unary(void) {
     static const char *names[CINFER_K_UNARY_COUNT] = {
         "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Tanh", "Sigmoid", "Relu",
@@ -351,48 +300,10 @@ static void test_softmax(void) {
             launched(cinfer_k_softmax_f32(dy, dx, rows, cols, is_log, g_stream), what);
             float *y = fetch(dy, n * 4, what);
             double *ref = ref_f64(n);
-            for (int64_t r = 0; r < rows; r++) {
-                const float *xr = x + r * cols;
-                double m = -INFINITY, s = 0.0;
-                for (int64_t c = 0; c < cols; c++) m = fmax(m, xr[c]);
-                for (int64_t c = 0; c < cols; c++) s += exp(xr[c] - m);
-                for (int64_t c = 0; c < cols; c++)
-                    ref[r * cols + c] = is_log ? xr[c] - m - log(s) : exp(xr[c] - m) / s;
-            }
+            softmax_ref(x, rows, cols, is_log, ref);
             check_f32(what, y, ref, n, RTOL, ATOL);
         }
     }
-}
-
-// Mean and 1/sqrt(var + eps) of n floats at x with stride 1, in double.
-static void row_stats(const float *x, int64_t n, double eps, double *mean, double *inv) {
-    double s = 0.0, q = 0.0;
-    for (int64_t i = 0; i < n; i++) s += x[i];
-    *mean = s / n;
-    for (int64_t i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
-    *inv = 1.0 / sqrt(q / n + eps);
-}
-
-// Normalized rows checked one at a time. The kernel subtracts an fp32 mean, which carries an
-// fp32 rounding error of a few ulp of the row's values; the normalization multiplies that by
-// inv_std, so a row of nearly equal values (a small std, common with 3 or 7 columns) shows it
-// amplified. Each row's bound therefore adds 8 * FLT_EPSILON * max|x_row| * inv_std *
-// max|gamma|, the error of the input's own fp32 precision; well-conditioned rows keep the
-// plain DESIGN.md bound.
-static void check_norm_rows(const char *what, const float *y, const double *ref, const float *x,
-                            int64_t rows, int64_t cols, const double *inv, double gamma_max) {
-    for (int64_t r = 0; r < rows && !g_fail; r++) {
-        double xmax = 0.0;
-        for (int64_t c = 0; c < cols; c++) xmax = fmax(xmax, fabs(x[r * cols + c]));
-        double atol = ATOL + 8.0 * FLT_EPSILON * xmax * inv[r] * gamma_max;
-        check_f32(what, y + r * cols, ref + r * cols, cols, RTOL, atol);
-    }
-}
-
-static double max_abs(const float *v, int64_t n) {
-    double m = 0.0;
-    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
-    return m;
 }
 
 static void test_layer_norm(void) {
@@ -420,7 +331,7 @@ static void test_layer_norm(void) {
                     ref[r * cols + c] = (x[r * cols + c] - rm[r]) * ri[r] * g[c] +
                                         (with_beta ? b[c] : 0.0);
             }
-            check_norm_rows(what, y, ref, x, rows, cols, ri, max_abs(g, cols));
+            check_norm_rows(what, y, ref, x, rows, cols, ri, max_abs(g, cols), RTOL, ATOL);
             check_f32(what, ym, rm, rows, RTOL, ATOL);
             check_f32(what, yi, ri, rows, RTOL, ATOL);
         }
@@ -454,7 +365,7 @@ static void test_instance_norm(void) {
             for (int64_t i = 0; i < sp; i++)
                 ref[r * sp + i] = (x[r * sp + i] - mean) * inv[r] * g[r % ch] + b[r % ch];
         }
-        check_norm_rows(what, y, ref, x, nb * ch, sp, inv, max_abs(g, ch));
+        check_norm_rows(what, y, ref, x, nb * ch, sp, inv, max_abs(g, ch), RTOL, ATOL);
     }
 }
 

@@ -12,56 +12,6 @@
 #define HALF_RTOL 1e-2
 #define HALF_ATOL 1e-3
 
-/* ---- 16-bit values on the host (independent of the kernels' conversions) ----------------- */
-
-// x (+-inf, or of magnitude below 65504) rounded to nearest even as fp16 bits.
-static uint16_t f16_bits(double x) {
-    uint16_t sign = signbit(x) ? 0x8000u : 0u;
-    double a = fabs(x);
-    if (isinf(a)) return sign | 0x7C00u;
-    // subnormals (and zero) are multiples of 2^-24; rounding up to 2^-14 gives its bits too
-    if (a < 0x1p-14) return sign | (uint16_t)nearbyint(a * 0x1p24);
-    int e;
-    frexp(a, &e);                                 // a = m * 2^e, m in [0.5, 1)
-    double step = ldexp(1.0, e - 11);             // 11 significant bits
-    double r = nearbyint(a / step) * step;        // ties to even (the default rounding mode)
-    frexp(r, &e);                                 // r may have rounded up to 2^e
-    int exp = e - 1;                              // r = 1.f * 2^exp
-    uint16_t mant = (uint16_t)(ldexp(r, -exp) * 1024.0 - 1024.0);
-    return sign | (uint16_t)((exp + 15) << 10) | mant;
-}
-
-static double f16_value(uint16_t h) {
-    int exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
-    double s = (h & 0x8000u) ? -1.0 : 1.0;
-    if (exp == 31) return mant ? NAN : s * INFINITY;
-    if (exp == 0) return s * ldexp(mant, -24);
-    return s * ldexp(1024 + mant, exp - 25);
-}
-
-// x (as a float first) rounded to nearest even as bfloat16 bits (the upper half of a float).
-static uint16_t bf16_bits(double x) {
-    float f = (float)x;
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    u += 0x7FFFu + ((u >> 16) & 1u);
-    return (uint16_t)(u >> 16);
-}
-
-static double bf16_value(uint16_t h) {
-    uint32_t u = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static uint16_t to_bits(cinfer_k_dtype dt, double x) {
-    return dt == CINFER_K_F16 ? f16_bits(x) : bf16_bits(x);
-}
-static double from_bits(cinfer_k_dtype dt, uint16_t h) {
-    return dt == CINFER_K_F16 ? f16_value(h) : bf16_value(h);
-}
-
 // n random 16-bit values of magnitude [1/64, 2) with a random sign (never zero), and their
 // exact values as doubles in *val.
 static uint16_t *rand_half(cinfer_k_dtype dt, size_t n, double **val) {
@@ -69,8 +19,8 @@ static uint16_t *rand_half(cinfer_k_dtype dt, size_t n, double **val) {
     *val = hmalloc(n * sizeof **val);
     for (size_t i = 0; i < n; i++) {
         double x = urand(1.0 / 64, 2.0);
-        h[i] = to_bits(dt, rng_next() & 1 ? -x : x);
-        (*val)[i] = from_bits(dt, h[i]);
+        h[i] = half_bits(dt, rng_next() & 1 ? -x : x);
+        (*val)[i] = half_value(dt, h[i]);
     }
     return h;
 }
@@ -107,8 +57,8 @@ static void make_mask(const att_case *c, int64_t rows, int64_t nb, double *mval,
                     mf[at] = (float)x;
                     mval[at] = mf[at];
                 } else {
-                    mh[at] = to_bits(c->dt, x);
-                    mval[at] = from_bits(c->dt, mh[at]);
+                    mh[at] = half_bits(c->dt, x);
+                    mval[at] = half_value(c->dt, mh[at]);
                 }
             }
         }
@@ -156,7 +106,7 @@ static void check_half(const char *what, cinfer_k_dtype dt, const uint16_t *got,
         if (!isnan(ref[i])) max_ref = fmax(max_ref, fabs(ref[i]));
     double tol = HALF_ATOL + HALF_RTOL * max_ref;
     for (size_t i = 0; i < n; i++) {
-        double g = from_bits(dt, got[i]);
+        double g = half_value(dt, got[i]);
         if (isnan(ref[i])) {
             if (!isnan(g)) {
                 failf("%s: [%zu] got %.6g, expected NaN (a row of -inf scores)", what, i, g);
@@ -172,7 +122,7 @@ static void check_half(const char *what, cinfer_k_dtype dt, const uint16_t *got,
     }
     if (worst > tol)
         failf("%s: [%zu] got %.6g, expected %.9g (|diff| %.3g > tol %.3g, n %zu)", what, at,
-              from_bits(dt, got[at]), ref[at], worst, tol, n);
+              half_value(dt, got[at]), ref[at], worst, tol, n);
 }
 
 // The kernel's view of a case: dense batch dims [b, h], the mask's strides by its kind.
@@ -288,22 +238,13 @@ static void test_attention_half_limits(void) {
 
 /* ---- the module's supports in half mode (no device needed) ------------------------------- */
 
-static cinfer_tensor tensor_of(cinfer_dtype dt, int rank, const int64_t *dims) {
-    cinfer_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    return t;
-}
-
 // Whether supports accepts Attention(q [2, 4, 128, hd], k, v[, mask [2, 1, 1, 128]]) with
 // activations of dtype act and a mask of dtype mdt (0: none); prints the reason on refusal.
 static int accepts(cinfer_dtype act, cinfer_dtype qdt, int64_t hd, cinfer_dtype mdt) {
     int64_t q[4] = {2, 4, 128, hd}, k[4] = {2, 4, hd, 128}, m[4] = {2, 1, 1, 128};
-    cinfer_tensor in[4] = {tensor_of(qdt, 4, q), tensor_of(act, 4, k), tensor_of(act, 4, q),
-                           tensor_of(mdt, 4, m)};
-    cinfer_tensor y = tensor_of(act, 4, q);
+    cinfer_tensor in[4] = {node_tensor(qdt, 4, q, NULL), node_tensor(act, 4, k, NULL),
+                           node_tensor(act, 4, q, NULL), node_tensor(mdt, 4, m, NULL)};
+    cinfer_tensor y = node_tensor(act, 4, q, NULL);
     const cinfer_tensor *ins[4] = {&in[0], &in[1], &in[2], mdt ? &in[3] : NULL}, *outs[1] = {&y};
     cinfer__attr scale = {.name = "scale", .type = CINFER_ATTR_FLOAT, .f = 0.125f};
     cinfer__node node = {.name = "n", .op_type = "Attention", .domain = "cinfer", .opset = 1,

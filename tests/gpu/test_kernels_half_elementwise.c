@@ -22,57 +22,6 @@ static const char *half_name(cinfer_k_dtype t) {
     return t == CINFER_K_F16 ? "fp16" : t == CINFER_K_BF16 ? "bf16" : "f32";
 }
 
-/* ---- host fp16 / bf16 (round to nearest even, written from IEEE 754 and the bf16 layout) ---- */
-
-static uint16_t f32_to_f16_bits(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    uint16_t sign = (uint16_t)((x >> 16) & 0x8000u);
-    uint32_t ax = x & 0x7fffffffu;
-    if (ax >= 0x7f800000u) return sign | 0x7c00u | (ax > 0x7f800000u ? 0x200u : 0u);
-    if (ax >= 0x477ff000u) return sign | 0x7c00u;  // 65520 and up round to infinity
-    if (ax < 0x38800000u) {                         // below 2^-14: a subnormal (or zero) half
-        float a;
-        memcpy(&a, &ax, 4);
-        return sign | (uint16_t)nearbyint((double)a * 16777216.0);  // units of 2^-24
-    }
-    uint32_t h = ((((ax >> 23) - 127u + 15u)) << 10) | ((ax & 0x7fffffu) >> 13);
-    uint32_t rest = ax & 0x1fffu;
-    if (rest > 0x1000u || (rest == 0x1000u && (h & 1u))) h++;  // a carry moves the exponent up
-    return sign | (uint16_t)h;
-}
-
-static double f16_bits_to_f64(uint16_t h) {
-    int e = (h >> 10) & 0x1f, m = h & 0x3ff;
-    double s = (h & 0x8000u) ? -1.0 : 1.0;
-    if (e == 0) return s * ldexp(m, -24);
-    if (e == 31) return m ? NAN : s * INFINITY;
-    return s * ldexp(1024 + m, e - 25);
-}
-
-static uint16_t f32_to_bf16_bits(float f) {
-    uint32_t x;
-    memcpy(&x, &f, 4);
-    if ((x & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((x >> 16) | 0x40u);  // quiet NaN
-    x += 0x7fffu + ((x >> 16) & 1u);
-    return (uint16_t)(x >> 16);
-}
-
-static double bf16_bits_to_f64(uint16_t h) {
-    uint32_t x = (uint32_t)h << 16;
-    float f;
-    memcpy(&f, &x, 4);
-    return f;
-}
-
-static uint16_t to_bits(cinfer_k_dtype t, float f) {
-    return t == CINFER_K_F16 ? f32_to_f16_bits(f) : f32_to_bf16_bits(f);
-}
-
-static double from_bits(cinfer_k_dtype t, uint16_t h) {
-    return t == CINFER_K_F16 ? f16_bits_to_f64(h) : bf16_bits_to_f64(h);
-}
-
 /* ---- operands: host bits for upload, the exact values for the reference ------------------ */
 
 typedef struct operand {
@@ -94,9 +43,9 @@ static operand rand_operand(cinfer_k_dtype t, size_t n, double lo, double hi, bo
             ((float *)o.host)[i] = f;
             o.val[i] = f;
         } else {
-            uint16_t h = to_bits(t, f);
+            uint16_t h = half_bits(t, f);
             ((uint16_t *)o.host)[i] = h;
-            o.val[i] = from_bits(t, h);
+            o.val[i] = half_value(t, h);
         }
     }
     return o;
@@ -108,7 +57,7 @@ static operand int_operand(cinfer_k_dtype t, size_t n) {
     for (size_t i = 0; i < n; i++) {
         float f = (float)irand(-3, 3);
         if (t == CINFER_K_F32) ((float *)o.host)[i] = f;
-        else ((uint16_t *)o.host)[i] = to_bits(t, f);
+        else ((uint16_t *)o.host)[i] = half_bits(t, f);
         o.val[i] = f;
     }
     return o;
@@ -121,7 +70,7 @@ static void check_half(const char *what, cinfer_k_dtype t, const void *dy, const
                        size_t n) {
     const uint16_t *got = fetch(dy, n * 2, what);
     float *f = hmalloc((n ? n : 1) * sizeof *f);
-    for (size_t i = 0; i < n; i++) f[i] = (float)from_bits(t, got[i]);
+    for (size_t i = 0; i < n; i++) f[i] = (float)half_value(t, got[i]);
     check_f32(what, f, ref, n, RTOL_H, ATOL_H);
 }
 
@@ -138,19 +87,6 @@ static const shape_case k_shapes[] = {
     {2, 0, {7, 13}, {0}},            // a scalar
     {1, 3, {9}, {2, 1, 9}},          // the left one broadcast
 };
-
-static double binary_ref(cinfer_k_binary_op op, double a, double b) {
-    switch (op) {
-    case CINFER_K_ADD: return a + b;
-    case CINFER_K_SUB: return a - b;
-    case CINFER_K_MUL: return a * b;
-    case CINFER_K_DIV: return a / b;
-    case CINFER_K_POW: return pow(a, b);
-    case CINFER_K_MAX: return a > b ? a : b;
-    case CINFER_K_MIN: return a < b ? a : b;
-    }
-    return NAN;
-}
 
 // One case: a of type at, b of type bt (each h or F32), y of type h.
 static void run_binary(cinfer_k_binary_op op, cinfer_k_dtype h, cinfer_k_dtype at,
@@ -188,17 +124,6 @@ static void test_binary_half(void) {
 }
 
 /* ---- comparisons: half operands, bool results (exact) --------------------------------------- */
-
-static uint8_t compare_ref(cinfer_k_compare_op op, double a, double b) {
-    switch (op) {
-    case CINFER_K_EQUAL: return a == b;
-    case CINFER_K_LESS: return a < b;
-    case CINFER_K_LESS_EQUAL: return a <= b;
-    case CINFER_K_GREATER: return a > b;
-    case CINFER_K_GREATER_EQUAL: return a >= b;
-    }
-    return 2;
-}
 
 static void test_compare_half(void) {
     const shape_case *c = &k_shapes[1];
@@ -257,35 +182,6 @@ static void unary_args(cinfer_k_unary_op op, float *alpha, float *beta) {
              : op == CINFER_K_ELU      ? 0.8f
                                        : 0.0f;
     *beta = op == CINFER_K_CLIP ? 0.7f : op == CINFER_K_HARD_SIGMOID ? 0.5f : 0.0f;
-}
-
-static double clampd(double v, double lo, double hi) { return v < lo ? lo : v > hi ? hi : v; }
-
-static double unary_ref(cinfer_k_unary_op op, double x, double alpha, double beta) {
-    switch (op) {
-    case CINFER_K_SQRT: return sqrt(x);
-    case CINFER_K_EXP: return exp(x);
-    case CINFER_K_LOG: return log(x);
-    case CINFER_K_NEG: return -x;
-    case CINFER_K_ABS: return fabs(x);
-    case CINFER_K_RECIPROCAL: return 1.0 / x;
-    case CINFER_K_ERF: return erf(x);
-    case CINFER_K_TANH: return tanh(x);
-    case CINFER_K_SIGMOID: return 1.0 / (1.0 + exp(-x));
-    case CINFER_K_RELU: return x < 0 ? 0 : x;
-    case CINFER_K_LEAKY_RELU: return x >= 0 ? x : alpha * x;
-    case CINFER_K_CLIP: return clampd(x, alpha, beta);
-    case CINFER_K_HARD_SIGMOID: return clampd(alpha * x + beta, 0, 1);
-    case CINFER_K_HARD_SWISH: return x * clampd(x / 6 + 0.5, 0, 1);
-    case CINFER_K_GELU_ERF: return 0.5 * x * (1 + erf(x / sqrt(2.0)));
-    case CINFER_K_GELU_TANH:
-        return 0.5 * x * (1 + tanh(sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-    case CINFER_K_FLOOR: return floor(x);
-    case CINFER_K_CEIL: return ceil(x);
-    case CINFER_K_ELU: return x >= 0 ? x : alpha * expm1(x);
-    case CINFER_K_UNARY_COUNT: break;
-    }
-    return NAN;
 }
 
 static void test_unary_half(void) {
@@ -421,7 +317,7 @@ static void test_concat_slice_half(void) {
                 for (int64_t k = 0; k < 5; k++)
                     ref[(i * 7 + j) * 5 + k] =
                         j < 3 ? ((const uint16_t *)a.host)[(i * 3 + j) * 5 + k]
-                              : to_bits(h, ((const float *)b.host)[(i * 4 + j - 3) * 5 + k]);
+                              : half_bits(h, ((const float *)b.host)[(i * 4 + j - 3) * 5 + k]);
         cinfer_k_strides ys = cinfer_k_dense_strides(&dy_);
         unsigned char *dy = d_out(n * 2);
         launched(cinfer_k_copy_strided(dy, ys, upload(&a), cinfer_k_dense_strides(&da), da, 2,
@@ -467,7 +363,7 @@ static void test_gather_half(void) {
                     size_t src = (size_t)((o * dim + j) * inner + i);
                     size_t dst = (size_t)((o * nidx + k) * inner + i);
                     ref[dst] = ((const uint16_t *)x.host)[src];
-                    reff[dst] = to_bits(h, ((const float *)xf.host)[src]);
+                    reff[dst] = half_bits(h, ((const float *)xf.host)[src]);
                 }
         int64_t *di = d_in(idx, sizeof idx);
         void *dy = d_out(n * 2), *dyf = d_out(n * 2);
@@ -503,7 +399,7 @@ static void test_pad_half(void) {
                         sc = sc < 0 ? 0 : sc > 3 ? 3 : sc;
                     }
                     ref[r * 6 + c] = inside || edge ? ((const uint16_t *)x.host)[sr * 4 + sc]
-                                                    : to_bits(h, value);
+                                                    : half_bits(h, value);
                 }
             void *dy = d_out(36 * 2);
             launched(cinfer_k_pad_h(h, dy, upload(&x), in, out, begin,
@@ -550,48 +446,6 @@ static void test_half_rejects(void) {
 
 /* ---- the module's supports in half mode (no device needed) ---------------------------------- */
 
-static cinfer_tensor tensor_of(cinfer_dtype dt, int rank, const int64_t *dims, const void *data) {
-    cinfer_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = (void *)data;
-    return t;
-}
-
-typedef struct node_case {
-    const char *op, *domain;
-    int opset, n_in;
-    cinfer_tensor in[4], out;
-    int n_attrs;
-    cinfer__attr *attrs;
-    int accept, half;  // expected supports (1 = CINFER_OK) and half_io in FP16/BF16
-} node_case;
-
-// The module's entry point (module_api.c; libcinfer finds it with dlsym).
-const cinfer_cuda_api *cinfer_cuda_module_api(void);
-
-// Asks the module as the core would: the planned (float) storage, precision p.
-static int check_node(const node_case *c, cinfer_precision p) {
-    const cinfer_cuda_api *api = cinfer_cuda_module_api();
-    cinfer__node node = {.name = "n", .op_type = (char *)c->op, .domain = (char *)c->domain,
-                         .opset = c->opset, .n_attrs = c->n_attrs, .attrs = c->attrs};
-    const cinfer_tensor *ins[4] = {0}, *outs[1] = {&c->out};
-    const void *weights[4] = {0};
-    for (int i = 0; i < c->n_in; i++) ins[i] = &c->in[i];
-    cinfer_cuda_node n = {&node, c->n_in, 1, ins, outs, p, weights};
-    char why[CINFER_CUDA_MSG_LEN] = "";
-    int ok = api->supports(&n, why) == CINFER_OK, half = api->half_io(&n) != 0;
-    /* half_io only where the op accepts the node's 16-bit view; a refused view leaves the step
-     * on float activations (module_api.c half_mode), so half_io is 0 there. */
-    int want_half = c->half && c->accept && p != CINFER_PRECISION_FP32;
-    if (ok == c->accept && half == want_half) return 1;
-    printf("  %s (precision %d): supports %d (%s), half_io %d; expected %d, %d\n", c->op, (int)p,
-           ok, why, half, c->accept, want_half);
-    return 0;
-}
-
 static int check_supports(void) {
     const cinfer_dtype F = CINFER_DTYPE_FLOAT, I64 = CINFER_DTYPE_INT64, B = CINFER_DTYPE_BOOL;
     static const float w[64] = {1.0f}, lo = -1.0f, hi = 2.0f;
@@ -611,43 +465,39 @@ static int check_supports(void) {
     int64_t perm[2] = {1, 0};
     cinfer__attr tperm = {.name = "perm", .type = CINFER_ATTR_INTS, .ints = perm, .count = 2};
     cinfer__attr axis1 = {.name = "axis", .type = CINFER_ATTR_INT, .i = 1};
-    cinfer_tensor act = tensor_of(F, 2, x, NULL), bias = tensor_of(F, 1, row, w);
-    cinfer_tensor cond = tensor_of(B, 2, x, NULL), cst = tensor_of(F, 2, x, w);
+    cinfer_tensor act = node_tensor(F, 2, x, NULL), bias = node_tensor(F, 1, row, w);
+    cinfer_tensor cond = node_tensor(B, 2, x, NULL), cst = node_tensor(F, 2, x, w);
     node_case cases[] = {
         {"Add", "", 14, 2, {act, bias}, act, 0, NULL, 1, 1},
-        {"Pow", "", 15, 2, {act, tensor_of(F, 0, x, w)}, act, 0, NULL, 1, 1},
+        {"Pow", "", 15, 2, {act, node_tensor(F, 0, x, w)}, act, 0, NULL, 1, 1},
         {"Less", "", 13, 2, {act, bias}, cond, 0, NULL, 1, 1},
-        {"Add", "", 14, 2, {act, tensor_of(I64, 2, x, NULL)}, act, 0, NULL, 0, 1},
+        {"Add", "", 14, 2, {act, node_tensor(I64, 2, x, NULL)}, act, 0, NULL, 0, 0},
         {"And", "", 7, 2, {cond, cond}, cond, 0, NULL, 1, 0},
-        {"Where", "", 16, 3, {cond, act, tensor_of(F, 0, x, w)}, act, 0, NULL, 1, 1},
+        {"Where", "", 16, 3, {cond, act, node_tensor(F, 0, x, w)}, act, 0, NULL, 1, 1},
         {"Relu", "", 14, 1, {act}, act, 0, NULL, 1, 1},
-        {"Clip", "", 13, 3, {act, tensor_of(F, 0, x, &lo), tensor_of(F, 0, x, &hi)}, act, 0,
+        {"Clip", "", 13, 3, {act, node_tensor(F, 0, x, &lo), node_tensor(F, 0, x, &hi)}, act, 0,
          NULL, 1, 1},
-        {"Cast", "", 13, 1, {act}, tensor_of(I64, 2, x, NULL), 0, NULL, 1, 0},
+        {"Cast", "", 13, 1, {act}, node_tensor(I64, 2, x, NULL), 0, NULL, 1, 0},
         {"ElementwiseChain", "cinfer", 1, 1, {act}, act, 3, chain, 1, 1},
-        {"Transpose", "", 13, 1, {act}, tensor_of(F, 2, t, NULL), 1, &tperm, 1, 1},
-        {"Gather", "", 13, 2, {tensor_of(F, 2, x, w), tensor_of(I64, 1, r1, idx)},
-         tensor_of(F, 2, g2, NULL), 0, NULL, 1, 1},
-        {"Gather", "", 13, 2, {act, tensor_of(I64, 1, r1, idx)}, tensor_of(F, 3, g, NULL), 0,
+        {"Transpose", "", 13, 1, {act}, node_tensor(F, 2, t, NULL), 1, &tperm, 1, 1},
+        {"Gather", "", 13, 2, {node_tensor(F, 2, x, w), node_tensor(I64, 1, r1, idx)},
+         node_tensor(F, 2, g2, NULL), 0, NULL, 1, 1},
+        {"Gather", "", 13, 2, {act, node_tensor(I64, 1, r1, idx)}, node_tensor(F, 3, g, NULL), 0,
          NULL, 1, 1},
-        {"Concat", "", 13, 2, {act, cst}, tensor_of(F, 2, x2, NULL), 1, &axis1, 1, 1},
-        {"Pad", "", 13, 2, {act, tensor_of(I64, 1, r4, pads)}, tensor_of(F, 2, px, NULL), 0,
+        {"Concat", "", 13, 2, {act, cst}, node_tensor(F, 2, x2, NULL), 1, &axis1, 1, 1},
+        {"Pad", "", 13, 2, {act, node_tensor(I64, 1, r4, pads)}, node_tensor(F, 2, px, NULL), 0,
          NULL, 1, 1},
         {"Slice", "", 13, 4,
-         {act, tensor_of(I64, 1, one, one), tensor_of(I64, 1, one, six),
-          tensor_of(I64, 1, one, one)},
-         tensor_of(F, 2, sl, NULL), 0, NULL, 1, 1},
-        {"Expand", "", 13, 2, {bias, tensor_of(I64, 1, r1, shape)}, act, 0, NULL, 1, 1},
+         {act, node_tensor(I64, 1, one, one), node_tensor(I64, 1, one, six),
+          node_tensor(I64, 1, one, one)},
+         node_tensor(F, 2, sl, NULL), 0, NULL, 1, 1},
+        {"Expand", "", 13, 2, {bias, node_tensor(I64, 1, r1, shape)}, act, 0, NULL, 1, 1},
     };
-    int ok = 1;
-    const cinfer_precision ps[3] = {CINFER_PRECISION_FP32, CINFER_PRECISION_FP16,
-                                    CINFER_PRECISION_BF16};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
-        for (int k = 0; k < 3; k++) ok &= check_node(&cases[c], ps[k]);
+    int ok = check_nodes(cases, sizeof cases / sizeof cases[0]);
     // A Transpose of a float constant in half mode would move 4-byte elements into a 2-byte
     // output: its 16-bit view is refused, so at fp16 it is not half_io and runs on float
     // activations, accepted as in fp32.
-    node_case tc = {"Transpose", "", 13, 1, {cst}, tensor_of(F, 2, t, NULL), 1, &tperm, 1, 0};
+    node_case tc = {"Transpose", "", 13, 1, {cst}, node_tensor(F, 2, t, NULL), 1, &tperm, 1, 0};
     ok &= check_node(&tc, CINFER_PRECISION_FP16);
     ok &= check_node(&tc, CINFER_PRECISION_FP32);
     printf("%-20s %s\n", "half supports", ok ? "passed" : "failed");

@@ -93,48 +93,12 @@ static void test_softmax(void) {
                 launched(cinfer_k_softmax(ty->dt, dy, dx, rows, cols, is_log, g_stream), what);
                 float *y = fetch_vals(ty->dt, dy, n, what);
                 double *ref = ref_f64(n);
-                for (int64_t r = 0; r < rows; r++) {
-                    const float *xr = x + r * cols;
-                    double m = -INFINITY, s = 0.0;
-                    for (int64_t c = 0; c < cols; c++) m = fmax(m, xr[c]);
-                    for (int64_t c = 0; c < cols; c++) s += exp(xr[c] - m);
-                    for (int64_t c = 0; c < cols; c++)
-                        ref[r * cols + c] = is_log ? xr[c] - m - log(s) : exp(xr[c] - m) / s;
-                }
+                softmax_ref(x, rows, cols, is_log, ref);
                 check_f32(what, y, ref, n, ty->rtol, ty->atol);
             }
 }
 
 /* ---- layer, instance and batch normalization ------------------------------------------------ */
-
-// Mean and 1/sqrt(var + eps) of n values at x (stride 1), in double.
-static void row_stats(const float *x, int64_t n, double eps, double *mean, double *inv) {
-    double s = 0.0, q = 0.0;
-    for (int64_t i = 0; i < n; i++) s += x[i];
-    *mean = s / n;
-    for (int64_t i = 0; i < n; i++) q += (x[i] - *mean) * (x[i] - *mean);
-    *inv = 1.0 / sqrt(q / n + eps);
-}
-
-// Normalized rows checked one at a time: the kernel's fp32 mean is off by a few fp32 ulp of
-// the row's values, which inv_std * gamma amplifies in a row of nearly equal values, so each
-// row's bound adds 8 * FLT_EPSILON * max|x_row| * inv_std * max|gamma| (as test_kernels.c).
-static void check_rows(const char *what, const float *y, const double *ref, const float *x,
-                       int64_t rows, int64_t cols, const double *inv, double gamma_max,
-                       const ftype *ty) {
-    for (int64_t r = 0; r < rows && !g_fail; r++) {
-        double xmax = 0.0;
-        for (int64_t c = 0; c < cols; c++) xmax = fmax(xmax, fabs(x[r * cols + c]));
-        double atol = ty->atol + 8.0 * FLT_EPSILON * xmax * inv[r] * gamma_max;
-        check_f32(what, y + r * cols, ref + r * cols, (size_t)cols, ty->rtol, atol);
-    }
-}
-
-static double max_abs(const float *v, int64_t n) {
-    double m = 0.0;
-    for (int64_t i = 0; i < n; i++) m = fmax(m, fabs(v[i]));
-    return m;
-}
 
 static void layer_norm_case(const ftype *ty, cinfer_k_dtype pdt, int64_t rows, int64_t cols,
                             bool with_beta) {
@@ -160,7 +124,7 @@ static void layer_norm_case(const ftype *ty, cinfer_k_dtype pdt, int64_t rows, i
             ref[r * cols + c] =
                 (x[r * cols + c] - rm[r]) * ri[r] * g[c] + (with_beta ? b[c] : 0.0);
     }
-    check_rows(what, y, ref, x, rows, cols, ri, max_abs(g, cols), ty);
+    check_norm_rows(what, y, ref, x, rows, cols, ri, max_abs(g, cols), ty->rtol, ty->atol);
     check_f32(what, ym, rm, (size_t)rows, ty->rtol, ty->atol);
     check_f32(what, yi, ri, (size_t)rows, ty->rtol, ty->atol);
 }
@@ -205,7 +169,7 @@ static void instance_norm_case(const ftype *ty, cinfer_k_dtype pdt, const ncs_ca
         for (int64_t c = 0; c < cols; c++)
             ref[r * cols + c] = (x[r * cols + c] - mean) * inv[r] * sc[ch] + bi[ch];
     }
-    check_rows(what, y, ref, x, rows, cols, inv, max_abs(sc, cs->c), ty);
+    check_norm_rows(what, y, ref, x, rows, cols, inv, max_abs(sc, cs->c), ty->rtol, ty->atol);
 }
 
 static void test_instance_norm(void) {
@@ -295,7 +259,7 @@ static void skip_norm_case(const ftype *ty, cinfer_k_dtype pdt, int64_t rows2, i
             ref[r * cols + c] =
                 (rsum[r * cols + c] - mean) * inv[r] * g[c] + (with_beta ? be[c] : 0.0);
     }
-    check_rows(what, y, ref, s, rows, cols, inv, max_abs(g, cols), ty);
+    check_norm_rows(what, y, ref, s, rows, cols, inv, max_abs(g, cols), ty->rtol, ty->atol);
     if (with_sum) check_f32(what, fetch_vals(ty->dt, ds, n, what), rsum, n, ty->rtol, ty->atol);
 }
 
@@ -439,52 +403,6 @@ static void test_reduce(void) {
 
 /* ---- the module's supports and half_io (no device needed) ----------------------------------- */
 
-static cinfer_tensor tensor_of(cinfer_dtype dt, int rank, const int64_t *dims, const void *data) {
-    cinfer_tensor t;
-    memset(&t, 0, sizeof t);
-    t.dtype = dt;
-    t.rank = rank;
-    for (int i = 0; i < rank; i++) t.dims[i] = dims[i];
-    t.data = (void *)data;
-    return t;
-}
-
-typedef struct node_case {
-    const char *op, *domain;
-    int opset, n_in;
-    cinfer_tensor in[5], out;
-    int n_attrs;
-    const cinfer__attr *attrs;
-    int accept_fp32, accept_half;  // supports answers CINFER_OK (1) at fp32 / at fp16 and bf16
-} node_case;
-
-// The module's entry point (module_api.c; libcinfer finds it with dlsym).
-const cinfer_cuda_api *cinfer_cuda_module_api(void);
-
-// Asks the module as the core would, with the planned (float) storage at precision p: every op
-// here is half_io, so at fp16/bf16 it judges the node's 16-bit view.
-static int check_node(const node_case *c, cinfer_precision p) {
-    const cinfer_cuda_api *api = cinfer_cuda_module_api();
-    cinfer__node node = {.name = "n", .op_type = (char *)c->op, .domain = (char *)c->domain,
-                         .opset = c->opset, .n_attrs = c->n_attrs,
-                         .attrs = (cinfer__attr *)c->attrs};
-    const cinfer_tensor *ins[5] = {0}, *outs[1] = {&c->out};
-    const void *weights[5] = {0};
-    for (int i = 0; i < c->n_in; i++) ins[i] = &c->in[i];
-    cinfer_cuda_node n = {&node, c->n_in, 1, ins, outs, p, weights};
-    char why[CINFER_CUDA_MSG_LEN] = "";
-    bool half_p = p != CINFER_PRECISION_FP32;
-    int ok = api->supports(&n, why) == CINFER_OK, half = api->half_io(&n) != 0;
-    /* A refused 16-bit view leaves the step on float activations (module_api.c half_mode):
-     * not half_io, and accepted as in fp32. */
-    int want_half = half_p && c->accept_half;
-    int want = want_half ? 1 : c->accept_fp32;
-    if (ok == want && half == want_half) return 1;
-    printf("  %s (precision %d): supports %d (%s), half_io %d; expected %d, %d\n", c->op, (int)p,
-           ok, why, half, want, want_half);
-    return 0;
-}
-
 static int check_supports(void) {
     const cinfer_dtype F = CINFER_DTYPE_FLOAT, I64 = CINFER_DTYPE_INT64;
     static const float w[64] = {1.0f, 0.5f, 2.0f, 1.5f, 0.25f, 3.0f};
@@ -494,14 +412,14 @@ static int check_supports(void) {
     const int64_t red[2] = {4, 1};
     cinfer__attr ks = {.name = "kernel_shape", .type = CINFER_ATTR_INTS, .ints = (int64_t *)k2,
                        .count = 2};
-    cinfer_tensor act = tensor_of(F, 2, x, NULL), cst = tensor_of(F, 2, x, w);
-    cinfer_tensor vec = tensor_of(F, 1, row, w), vec_act = tensor_of(F, 1, row, NULL);
-    cinfer_tensor chw = tensor_of(F, 1, ch, w), a3 = tensor_of(F, 3, x3, NULL);
-    cinfer_tensor im = tensor_of(F, 4, img, NULL);
+    cinfer_tensor act = node_tensor(F, 2, x, NULL), cst = node_tensor(F, 2, x, w);
+    cinfer_tensor vec = node_tensor(F, 1, row, w), vec_act = node_tensor(F, 1, row, NULL);
+    cinfer_tensor chw = node_tensor(F, 1, ch, w), a3 = node_tensor(F, 3, x3, NULL);
+    cinfer_tensor im = node_tensor(F, 4, img, NULL);
     node_case cases[] = {
         {"Softmax", "", 13, 1, {act}, act, 0, NULL, 1, 1},
         {"LogSoftmax", "", 13, 1, {act}, act, 0, NULL, 1, 1},
-        {"Softmax", "", 13, 1, {tensor_of(I64, 2, x, NULL)}, tensor_of(I64, 2, x, NULL), 0,
+        {"Softmax", "", 13, 1, {node_tensor(I64, 2, x, NULL)}, node_tensor(I64, 2, x, NULL), 0,
          NULL, 0, 0},
         {"LayerNormalization", "", 17, 3, {act, vec, vec}, act, 0, NULL, 1, 1},
         // gamma an activation (16-bit in half mode), beta a float constant: mixed there.
@@ -509,18 +427,18 @@ static int check_supports(void) {
         {"LayerNormalization", "", 17, 3, {act, vec_act, vec_act}, act, 0, NULL, 1, 1},
         {"BatchNormalization", "", 15, 5, {a3, chw, chw, chw, chw}, a3, 0, NULL, 1, 1},
         {"InstanceNormalization", "", 6, 3, {a3, chw, chw}, a3, 0, NULL, 1, 1},
-        {"MaxPool", "", 12, 1, {im}, tensor_of(F, 4, pooled, NULL), 1, &ks, 1, 1},
-        {"AveragePool", "", 11, 1, {im}, tensor_of(F, 4, pooled, NULL), 1, &ks, 1, 1},
-        {"GlobalAveragePool", "", 1, 1, {im}, tensor_of(F, 4, gp, NULL), 0, NULL, 1, 1},
-        {"GlobalMaxPool", "", 1, 1, {im}, tensor_of(F, 4, gp, NULL), 0, NULL, 1, 1},
-        {"ReduceSum", "", 13, 2, {act, tensor_of(I64, 1, one, axes)}, tensor_of(F, 2, red, NULL),
-         0, NULL, 1, 1},
-        {"ReduceMean", "", 18, 2, {act, tensor_of(I64, 1, one, axes)},
-         tensor_of(F, 2, red, NULL), 0, NULL, 1, 1},
-        {"ReduceMax", "", 18, 2, {act, tensor_of(I64, 1, one, axes)}, tensor_of(F, 2, red, NULL),
-         0, NULL, 1, 1},
-        {"ReduceMin", "", 18, 2, {act, tensor_of(I64, 1, one, axes)}, tensor_of(F, 2, red, NULL),
-         0, NULL, 1, 1},
+        {"MaxPool", "", 12, 1, {im}, node_tensor(F, 4, pooled, NULL), 1, &ks, 1, 1},
+        {"AveragePool", "", 11, 1, {im}, node_tensor(F, 4, pooled, NULL), 1, &ks, 1, 1},
+        {"GlobalAveragePool", "", 1, 1, {im}, node_tensor(F, 4, gp, NULL), 0, NULL, 1, 1},
+        {"GlobalMaxPool", "", 1, 1, {im}, node_tensor(F, 4, gp, NULL), 0, NULL, 1, 1},
+        {"ReduceSum", "", 13, 2, {act, node_tensor(I64, 1, one, axes)},
+         node_tensor(F, 2, red, NULL), 0, NULL, 1, 1},
+        {"ReduceMean", "", 18, 2, {act, node_tensor(I64, 1, one, axes)},
+         node_tensor(F, 2, red, NULL), 0, NULL, 1, 1},
+        {"ReduceMax", "", 18, 2, {act, node_tensor(I64, 1, one, axes)},
+         node_tensor(F, 2, red, NULL), 0, NULL, 1, 1},
+        {"ReduceMin", "", 18, 2, {act, node_tensor(I64, 1, one, axes)},
+         node_tensor(F, 2, red, NULL), 0, NULL, 1, 1},
         {"SkipLayerNorm", "cinfer", 1, 4, {act, act, vec, vec}, act, 0, NULL, 1, 1},
         // A float constant summand (either side) beside a 16-bit one; two constants are not.
         {"SkipLayerNorm", "cinfer", 1, 4, {act, cst, vec, vec}, act, 0, NULL, 1, 1},
@@ -528,11 +446,7 @@ static int check_supports(void) {
         {"SkipLayerNorm", "cinfer", 1, 3, {cst, cst, vec}, act, 0, NULL, 1, 0},
         {"SkipLayerNorm", "cinfer", 1, 4, {act, act, vec_act, vec}, act, 0, NULL, 1, 0},
     };
-    int ok = 1;
-    const cinfer_precision ps[3] = {CINFER_PRECISION_FP32, CINFER_PRECISION_FP16,
-                                    CINFER_PRECISION_BF16};
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++)
-        for (int k = 0; k < 3; k++) ok &= check_node(&cases[c], ps[k]);
+    int ok = check_nodes(cases, sizeof cases / sizeof cases[0]);
     printf("%-20s %s\n", "half supports", ok ? "passed" : "failed");
     return ok;
 }
