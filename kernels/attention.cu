@@ -299,13 +299,14 @@ struct ah_row {
 // Online softmax over the tile for row r (this lane covers columns h * AH_BK / 2 .. of it):
 // masks and scales sw's raw scores, moves the running max, writes P (16-bit) to pw, adds the
 // rounded weights to the sum (so the weights the sum counts are the ones P V multiplies) and
-// rescales the row of O. While every score so far is -inf nothing is added (expf(-inf - -inf)
-// would be NaN); such a row ends NaN in ah_write, as the CPU's softmax of all -inf gives.
+// returns the factor the row of O must be rescaled by (ah_rescale). While every score so far is
+// -inf nothing is added (expf(-inf - -inf) would be NaN); such a row ends NaN in ah_write, as
+// the CPU's softmax of all -inf gives.
 template <typename T, typename M>
-static inline __device__ void ah_softmax(ah_row &st, const float *sw, T *pw, float *ow,
-                                         const cinfer_k_attention &p, const M *mb, int64_t qi,
-                                         int64_t k0, int r, int h) {
-    const int hw = AH_BK / 2, dv = (int)p.dv;
+static inline __device__ float ah_softmax(ah_row &st, const float *sw, T *pw,
+                                          const cinfer_k_attention &p, const M *mb, int64_t qi,
+                                          int64_t k0, int r, int h) {
+    const int hw = AH_BK / 2;
     float x[AH_BK / 2], tm = -INFINITY;
 #pragma unroll
     for (int jj = 0; jj < hw; jj++) {
@@ -331,7 +332,16 @@ static inline __device__ void ah_softmax(ah_row &st, const float *sw, T *pw, flo
     sum += __shfl_xor_sync(0xffffffffu, sum, 1);
     st.l = st.l * corr + sum;
     if (live) st.m = mnew;
-    for (int c = h * (dv / 2); c < (h + 1) * (dv / 2); c++) ow[r * dv + c] *= corr;
+    return corr;
+}
+
+// O's rows times their factors (row rr's from lane 2rr), lanes along the columns: a lane pair
+// per row would put all 32 lanes on one shared-memory bank when dv is a multiple of 32.
+static inline __device__ void ah_rescale(float *ow, float corr, int dv, int lane) {
+    for (int rr = 0; rr < AH_ROWS; rr++) {
+        float cr = __shfl_sync(0xffffffffu, corr, 2 * rr);
+        for (int c = lane; c < dv; c += K_WARP) ow[rr * dv + c] *= cr;
+    }
 }
 
 // The warp's rows of y (yb: [sq][dv]) = O / sum rounded, a row at a time (lanes along the
@@ -383,7 +393,7 @@ __global__ void __launch_bounds__(AH_MAX_WARPS * K_WARP)
         // sw ([16][AH_BK]) = the warp's queries ([16][d]) against the key tile ks ([d][AH_BK])
         ah_mma(sw, AH_BK, qs + warp * AH_ROWS * d, d, ks, AH_BK, AH_BK, d, false);
         __syncwarp();  // S stored by the fragments, read by lanes
-        ah_softmax(st, sw, pw, ow, p, mb, wq0 + r, k0, r, h);
+        ah_rescale(ow, ah_softmax(st, sw, pw, p, mb, wq0 + r, k0, r, h), dv, lane);
         __syncwarp();  // P and the rescaled O written by lanes, read by the fragments
         // ow ([16][dv]) += pw ([16][AH_BK]) vs ([AH_BK][dv]) over the first kn keys rounded up
         // to 16 (P and V are zero past kn)

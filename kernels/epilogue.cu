@@ -3,7 +3,8 @@
 // cudnnConvolutionForward (two passes over Y and two more library calls, each with host cost)
 // and, for FusedConv, the separate add and ReLU kernels. The order of the additions is the CPU
 // backend's: (conv + bias) + z, then the clamp. Y and Z are float, fp16 or bf16 (half
-// activations: computed in float, rounded once on store); the bias is float always.
+// activations: computed in float and rounded on store; cuDNN has already rounded the
+// convolution into Y, so a 16-bit result is rounded twice); the bias is float always.
 #include "common.cuh"
 #include "half_access.cuh"
 

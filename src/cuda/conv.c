@@ -254,6 +254,15 @@ static cinfer_status no_algo(const cinfer_cuda_ctx *ctx, const cinfer_cuda_conv 
                                type, excluded, ctx->dnn_workspace_bytes, ctx->device);
 }
 
+/* Sets the math type a heuristic result runs with (false: cuDNN refused it, skip the result): what it reported for 16-bit tensors (cuDNN vouches
+ * for a result only under its own math type; forcing tensor-op math on a bf16 result has given
+ * NaNs elsewhere), else ours (FMA for fp32, tensor-op for TF32), which refused_math enforced.
+ * Set on the descriptor, so the workspace query and the run see it. */
+static bool use_math(cinfer_cuda_conv *c, cudnnMathType_t reported) {
+    c->math = is_half(&c->p) ? reported : math_of(&c->p);
+    return cudnnSetConvolutionMathType(c->conv, c->math) == CUDNN_STATUS_SUCCESS;
+}
+
 /* Heuristic order, first acceptable result wins. A result whose workspace query fails is
  * skipped, not an error: the next one may well work. */
 static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_cuda_err *err) {
@@ -268,7 +277,8 @@ static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
         if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(c, perf[i].algo) ||
             refused_math(c, perf[i].mathType))
             continue;
-        if (cudnnGetConvolutionForwardWorkspaceSize(ctx->dnn, c->x, c->w, c->conv, c->y,
+        if (!use_math(c, perf[i].mathType) ||
+            cudnnGetConvolutionForwardWorkspaceSize(ctx->dnn, c->x, c->w, c->conv, c->y,
                                                     perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS ||
             ws > ctx->dnn_workspace_bytes)
             continue;
@@ -299,7 +309,8 @@ static cinfer_status pick_bwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
             refused_math(c, perf[i].mathType) ||
             perf[i].algo == CUDNN_CONVOLUTION_BWD_DATA_ALGO_0)
             continue;
-        if (cudnnGetConvolutionBackwardDataWorkspaceSize(ctx->dnn, c->w, c->x, c->conv, c->y,
+        if (!use_math(c, perf[i].mathType) ||
+            cudnnGetConvolutionBackwardDataWorkspaceSize(ctx->dnn, c->w, c->x, c->conv, c->y,
                                                          perf[i].algo, &ws) !=
                 CUDNN_STATUS_SUCCESS ||
             ws > ctx->dnn_workspace_bytes)
@@ -323,10 +334,10 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
     if (rc == CINFER_OK) rc = set_shapes(c, err);
     if (rc == CINFER_OK)
         rc = (p->flags & CINFER_CONV_TRANSPOSE) ? pick_bwd(ctx, c, err) : pick_fwd(ctx, c, err);
-    /* The heuristics do not change the descriptor, but say so explicitly: FMA math (or
-     * tensor-op math for TF32) is what runs, whatever math type the chosen result reported. */
+    /* Say explicitly what runs: FMA math for fp32, tensor-op math for TF32 (whatever the
+     * chosen result reported), the chosen result's own math type for 16-bit tensors. */
     if (rc == CINFER_OK)
-        CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, math_of(p)), fail);
+        CUDNN_CHECK(err, rc, cudnnSetConvolutionMathType(c->conv, c->math), fail);
 fail:
     if (rc != CINFER_OK) cinfer_cuda_conv_release(c);
     return rc;

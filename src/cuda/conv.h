@@ -52,12 +52,13 @@ typedef struct cinfer_cuda_conv {
     cudnnActivationDescriptor_t relu;
     cudnnConvolutionFwdAlgo_t fwd_algo;      /* Conv */
     cudnnConvolutionBwdDataAlgo_t bwd_algo;  /* ConvTranspose */
+    cudnnMathType_t math;                    /* what the chosen algorithm runs with */
     size_t workspace_bytes;
 } cinfer_cuda_conv;
 
 /* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32; with the TF32 flag
  * CUDNN_TENSOR_OP_MATH, which lets fp32 convolutions run on TF32 tensor cores; with FP16 or
- * BF16 CUDNN_TENSOR_OP_MATH too) and picks the algorithm once: the first
+ * BF16 the math type the chosen heuristic result reports) and picks the algorithm once: the first
  * cudnnGet*Algorithm_v7 result that succeeded, is not backward data's non-deterministic
  * ALGO_0, for fp32 and TF32 is neither Winograd nor FFT and uses tensor-op math only with the
  * TF32 flag, and whose workspace fits ctx's cuDNN workspace.
