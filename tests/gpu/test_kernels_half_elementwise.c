@@ -500,6 +500,15 @@ static int check_supports(void) {
     node_case tc = {"Transpose", "", 13, 1, {cst}, node_tensor(F, 2, t, NULL), 1, &tperm, 1, 0};
     ok &= check_node(&tc, CINFER_PRECISION_FP16);
     ok &= check_node(&tc, CINFER_PRECISION_FP32);
+    // A model's own fp16 activations: at fp16 they are the half view already (half mode); at
+    // bf16 retyping them would reinterpret their bits, so the node stays out of half mode
+    // (half_io 0) and runs on its fp16 values as at fp32.
+    const cinfer_dtype H = CINFER_DTYPE_FLOAT16;
+    node_case nf = {"Add", "", 14, 2, {node_tensor(H, 2, x, NULL), node_tensor(H, 2, x, NULL)},
+                    node_tensor(H, 2, x, NULL), 0, NULL, 1, 1};
+    ok &= check_node(&nf, CINFER_PRECISION_FP16);
+    nf.accept_half = 0;
+    ok &= check_node(&nf, CINFER_PRECISION_BF16);
     printf("%-20s %s\n", "half supports", ok ? "passed" : "failed");
     return ok;
 }
