@@ -238,7 +238,10 @@ def bench_model(a, key, torch, rows, peaks):
                                  p99_ms=j["latency_ms"]["p99"],
                                  throughput=j["throughput_per_s"],
                                  tflops=flops / (med * 1e-3) / 1e12 if flops else None,
-                                 peak=peaks.get(torch.float32)))
+                                 # the 16-bit GEMM peak for fp16 and bf16 (one tensor-core
+                                 # rate on Hopper), fp32's otherwise (tf32 included)
+                                 peak=peaks.get(torch.float16 if prec in ("fp16", "bf16")
+                                                else torch.float32)))
         for r in rows:
             if r["model"] == key and r["batch"] == batch:
                 r["vs_eager"] = base / r["p50_ms"] if base else None
