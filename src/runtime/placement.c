@@ -57,25 +57,49 @@ void cinfer__cuda_model_free(cinfer_model *m) {
     m->dev_const = NULL;
 }
 
+/* Asks the module whether step st runs on the GPU at st->precision, what it computes in and
+ * whether it takes 16-bit activations. */
+static cinfer_status choose_device(cinfer_model *m, cinfer__plan *p, cinfer__plan_step *st,
+                                   cinfer__err *err) {
+    const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
+    const void *weight[CINFER_MAX_IO];
+    cinfer_tensor retyped[2 * CINFER_MAX_IO];
+    cinfer_cuda_node mn;
+    cinfer__module_node(m, p, st, in, out, weight, retyped, &mn);
+    char why[CINFER_CUDA_MSG_LEN] = "";
+    st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
+    if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mn);
+    st->half_io = st->gpu && m->rt->cuda->half_io && m->rt->cuda->half_io(&mn);
+    if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
+        return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    return CINFER_OK;
+}
+
 /* Asks the module about every step not already forced to the CPU. */
 static cinfer_status choose_devices(cinfer_model *m, cinfer__plan *p, cinfer__err *err) {
     for (int s = 0; s < p->n_steps; s++) {
         cinfer__plan_step *st = &p->steps[s];
         if (st->cpu_reason) continue;
-        const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
-        const void *weight[CINFER_MAX_IO];
-        cinfer_tensor retyped[2 * CINFER_MAX_IO];
-        cinfer_cuda_node mn;
         st->precision = cinfer__node_precision(m, st->node);
-        cinfer__module_node(m, p, st, in, out, weight, retyped, &mn);
-        char why[CINFER_CUDA_MSG_LEN] = "";
-        st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
-        if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mn);
-        st->half_io = st->gpu && m->rt->cuda->half_io && m->rt->cuda->half_io(&mn);
-        if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
-            return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        CINFER_TRY(choose_device(m, p, st, err));
     }
     return CINFER_OK;
+}
+
+/* A GPU step whose prepare found no algorithm in reduced precision (a cuDNN shape without a
+ * 16-bit algorithm, say) tries fp32 on the GPU before the CPU: true when it was demoted. */
+static bool demote_to_fp32(cinfer_model *m, cinfer__plan *p, cinfer__plan_step *st,
+                           const char *why, cinfer__err *err, cinfer_status *status) {
+    *status = CINFER_OK;
+    if (st->precision == CINFER_PRECISION_FP32) return false;
+    cinfer__log(m->rt, CINFER_LOG_INFO, "%s: node '%s' (%s) has no %s path here (%s); it runs "
+                "in fp32 on the GPU", m->path, st->node->name, st->node->op_type,
+                cinfer_precision_name(st->precision), why);
+    st->precision = CINFER_PRECISION_FP32;
+    /* Asked on float storage, as at the start: the next attempt assigns 16-bit storage anew. */
+    memset(p->dev_half, 0, (size_t)p->n_values * sizeof *p->dev_half);
+    *status = choose_device(m, p, st, err);
+    return true;
 }
 
 static cinfer_status add_xfer(cinfer__plan *p, int *cap, int v, bool to_device,
@@ -212,7 +236,8 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
     /* The first context prepares every GPU step; a step whose prepare finds no algorithm
      * moves to the CPU and the copies are planned again. The memory plan does not depend on
      * placement, so it stands. */
-    for (int attempt = 0; attempt <= p->n_steps; attempt++) {
+    /* Each step can fail twice: in reduced precision, then in fp32. */
+    for (int attempt = 0; attempt <= 2 * p->n_steps; attempt++) {
         CINFER_TRY(plan_copies(p, err));
         plan_device_region(p);
         assign_half(m, p);
@@ -229,6 +254,11 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
         if ((st != CINFER_UNSUPPORTED && st != CINFER_INVALID_ARGUMENT) || bad < 0) {
             *err = cerr;
             return st;
+        }
+        cinfer_status dst;
+        if (demote_to_fp32(m, p, &p->steps[bad], cerr.msg, err, &dst)) {
+            if (dst != CINFER_OK) return dst;
+            continue;
         }
         p->steps[bad].gpu = false;
         p->steps[bad].cpu_reason = cinfer__strdup(cerr.msg);

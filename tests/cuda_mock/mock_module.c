@@ -22,7 +22,9 @@
  * blocks the core asked for. At fp16/bf16 precision every op the mock runs is half_io, and it
  * reads and writes each activation in the dtype the core stored it in (16-bit values rounded
  * to nearest even), so the core's choice of 16-bit storage shows in the outputs' precision;
- * MOCK_REPORT=1 adds each step's slot types ("io f32,f32->f16"). */
+ * MOCK_REPORT=1 adds each step's slot types ("io f32,f32->f16"). MOCK_FAIL_HALF_PREPARE=OP
+ * makes prepare refuse op type OP at fp16/bf16 (as a library without a 16-bit algorithm for a
+ * shape would), so the core's fp32 fallback on the GPU is tested. */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
 #include <stdbool.h>
@@ -400,6 +402,12 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
                              char *why) {
     (void)c;
     if (supports(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
+    const char *no_half = getenv("MOCK_FAIL_HALF_PREPARE");
+    if (no_half && half_precision(n->precision) && !strcmp(no_half, n->node->op_type)) {
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock: no %s algorithm for %s (injected)",
+                 precision_name(n->precision), n->node->op_type);
+        return CINFER_UNSUPPORTED;
+    }
     if (env_on("MOCK_REPORT"))
         fprintf(stderr, "mock: prepare %s (%s) precision %s io %s,%s->%s\n", n->node->name,
                 n->node->op_type, precision_name(n->precision), dt_name(n->in[0]),

@@ -142,6 +142,22 @@ def main():
                  "half activations: 1 values (64 bytes) stored in bf16 on the device" in r.stdout,
                  "inspect --precision bf16: one 16-bit value of 4x8", r)
 
+        # A step whose prepare finds no 16-bit algorithm runs in fp32 on the GPU (not on the
+        # CPU), and the value it shares with the MatMul stays float.
+        fenv = dict(env, MOCK_FAIL_HALF_PREPARE="Gemm")
+        out = os.path.join(tmp, "nohalf")
+        r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "fp16", "-i",
+                         os.path.join(tmp, "x.npy"), "-o", out], fenv)
+        c.expect(r.returncode == 0 and "prepare gemm (Gemm) precision fp32 io f32,f32->f32" in
+                 r.stderr and "prepare mm (MatMul) precision fp16 io f32,f32->f32" in r.stderr,
+                 "fp16 with no 16-bit Gemm algorithm: Gemm in fp32 on the GPU, h float", r)
+        check_output(c, os.path.join(out, "y.npy"), ref, "mock fp16, Gemm demoted")
+        r = run(cinfer, ["inspect", model, "--device", "cuda", "--precision", "fp16"], fenv)
+        c.expect(r.returncode == 0 and any(ln.split()[:2] == ["gemm", "Gemm"] and
+                                           ln.rstrip().endswith("cuda fp32")
+                                           for ln in r.stdout.splitlines()),
+                 "inspect: the demoted Gemm must say 'cuda fp32'", r)
+
         # A value a CPU step reads stays float, and so does the model output.
         mixed = os.path.join(tmp, "mixed.onnx")
         w = make_mixed(mixed, rng)
