@@ -71,22 +71,22 @@ static const cinfer_tensor *as_stored(const cinfer__plan *p, int v, cinfer_tenso
 }
 
 void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
-                         const cinfer__plan_step *st, const cinfer_tensor **in,
-                         const cinfer_tensor **out, const void **weight, cinfer_tensor *retyped,
-                         cinfer_cuda_node *mn) {
+                         const cinfer__plan_step *st, cinfer__module_view *mv) {
     const cinfer__node *n = st->node;
     for (int k = 0; k < n->n_in; k++) {
         int v = n->in[k];
-        in[k] = v >= 0 ? as_stored(p, v, &retyped[k]) : NULL;
+        mv->in[k] = v >= 0 ? as_stored(p, v, &mv->retyped[k]) : NULL;
         /* Model initializers only: a plan-folded constant's device copy is per context. */
-        weight[k] = v >= 0 && p->vals[v].store == CINFER__STORE_CONST && !p->vals[v].folded
-                        ? (m->dev_const ? m->dev_const[v] : NULL)
-                        : NULL;
+        mv->weight[k] = v >= 0 && p->vals[v].store == CINFER__STORE_CONST && !p->vals[v].folded
+                            ? (m->dev_const ? m->dev_const[v] : NULL)
+                            : NULL;
     }
     for (int k = 0; k < n->n_out; k++)
-        out[k] = n->out[k] >= 0 ? as_stored(p, n->out[k], &retyped[CINFER_MAX_IO + k]) : NULL;
-    *mn = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = in,
-                             .out = out, .precision = st->precision, .weight = weight};
+        mv->out[k] = n->out[k] >= 0 ? as_stored(p, n->out[k], &mv->retyped[CINFER_MAX_IO + k])
+                                    : NULL;
+    mv->node = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = mv->in,
+                                  .out = mv->out, .precision = st->precision,
+                                  .weight = mv->weight};
 }
 
 static cinfer_status prepare_steps(const cinfer_model *m, const cinfer__plan *p,
@@ -95,13 +95,10 @@ static cinfer_status prepare_steps(const cinfer_model *m, const cinfer__plan *p,
     for (int s = 0; s < p->n_steps; s++) {
         const cinfer__plan_step *st = &p->steps[s];
         if (!st->gpu) continue;
-        const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
-        const void *weight[CINFER_MAX_IO];
-        cinfer_tensor retyped[2 * CINFER_MAX_IO];
-        cinfer_cuda_node mn;
-        cinfer__module_node(m, p, st, in, out, weight, retyped, &mn);
+        cinfer__module_view mv;
+        cinfer__module_node(m, p, st, &mv);
         char why[CINFER_CUDA_MSG_LEN] = "";
-        cinfer_status rc = p->cuda->prepare(c->gpu, &mn, &c->gpu_state[s], why);
+        cinfer_status rc = p->cuda->prepare(c->gpu, &mv.node, &c->gpu_state[s], why);
         if (rc != CINFER_OK) {
             if (bad_step) *bad_step = s;
             return cinfer__errorf(err, rc, "node '%s' (%s) on CUDA: %s", st->node->name,

@@ -61,15 +61,12 @@ void cinfer__cuda_model_free(cinfer_model *m) {
  * whether it takes 16-bit activations. */
 static cinfer_status choose_device(cinfer_model *m, cinfer__plan *p, cinfer__plan_step *st,
                                    cinfer__err *err) {
-    const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
-    const void *weight[CINFER_MAX_IO];
-    cinfer_tensor retyped[2 * CINFER_MAX_IO];
-    cinfer_cuda_node mn;
-    cinfer__module_node(m, p, st, in, out, weight, retyped, &mn);
+    cinfer__module_view mv;
+    cinfer__module_node(m, p, st, &mv);
     char why[CINFER_CUDA_MSG_LEN] = "";
-    st->gpu = m->rt->cuda->supports(&mn, why) == CINFER_OK;
-    if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mn);
-    st->half_io = st->gpu && m->rt->cuda->half_io && m->rt->cuda->half_io(&mn);
+    st->gpu = m->rt->cuda->supports(&mv.node, why) == CINFER_OK;
+    if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mv.node);
+    st->half_io = st->gpu && m->rt->cuda->half_io && m->rt->cuda->half_io(&mv.node);
     if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
         return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     return CINFER_OK;

@@ -206,13 +206,17 @@ void cinfer__cuda_model_free(cinfer_model *m);
 /* Puts each step of a planned, memory-planned plan on the GPU or the CPU, plans the copies
  * and creates the plan's first context (whose prepare may move steps to the CPU). */
 cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err);
-/* The node of step st as the module sees it: the plan's tensors (host data for constants only;
- * values stored in 16 bits typed so) and the device copies of model initializers; in, out and
- * weight are the caller's arrays of CINFER_MAX_IO entries, retyped of 2 * CINFER_MAX_IO. */
+/* A step's node as the module sees it (`node`), and the arrays it points into. */
+typedef struct cinfer__module_view {
+    const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
+    const void *weight[CINFER_MAX_IO];
+    cinfer_tensor retyped[2 * CINFER_MAX_IO];
+    cinfer_cuda_node node;
+} cinfer__module_view;
+/* Fills v for step st: the plan's tensors (host data for constants only; values stored in 16
+ * bits typed so) and the device copies of model initializers. */
 void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
-                         const cinfer__plan_step *st, const cinfer_tensor **in,
-                         const cinfer_tensor **out, const void **weight, cinfer_tensor *retyped,
-                         cinfer_cuda_node *mn);
+                         const cinfer__plan_step *st, cinfer__module_view *v);
 /* CUDA execution contexts (src/runtime/gpu_ctx.c). take: a free one of the model's pool, or
  * a new one (without arenas until a plan is bound); give puts it back. */
 cinfer_status cinfer__gpu_ctx_take(cinfer_model *m, cinfer__gpu_ctx **out, cinfer__err *err);
