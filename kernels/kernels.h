@@ -97,7 +97,7 @@ typedef enum cinfer_k_binary_op {
     CINFER_K_SUB = 1,
     CINFER_K_MUL = 2,
     CINFER_K_DIV = 3,
-    CINFER_K_POW = 4,  /* f32 only */
+    CINFER_K_POW = 4,  /* floating operands only (not i64) */
     CINFER_K_MAX = 5,
     CINFER_K_MIN = 6,
 } cinfer_k_binary_op;

@@ -24,6 +24,14 @@ static bool other_half(const cinfer_tensor *t, cinfer_dtype half) {
            t->dtype != half;
 }
 
+bool cinfer_cuda_half_has_act(const cinfer_cuda_node *n, cinfer_dtype half) {
+    for (int k = 0; k < n->n_in; k++)
+        if (is_act(n->in[k], false, half)) return true;
+    for (int k = 0; k < n->n_out; k++)
+        if (is_act(n->out[k], true, half)) return true;
+    return false;
+}
+
 bool cinfer_cuda_half_mismatch(const cinfer_cuda_node *n, cinfer_dtype half) {
     for (int k = 0; k < n->n_in; k++)
         if (other_half(n->in[k], half)) return true;

@@ -9,6 +9,9 @@
 /* The 16-bit type op runs its activations in for node n (FLOAT16 or BFLOAT16), or 0. */
 cinfer_dtype cinfer_cuda_half_type(const cuda_op *op, const cinfer_cuda_node *n);
 
+/* Whether n has a float (or `half`) activation slot at all: an int64 Concat or Gather has
+ * nothing to run in 16 bits and stays out of half mode. */
+bool cinfer_cuda_half_has_act(const cinfer_cuda_node *n, cinfer_dtype half);
 /* Whether a slot of n holds the other 16-bit type than `half` (a model's own fp16 values at
  * bf16 precision, or the reverse): such a node does not run in half mode. */
 bool cinfer_cuda_half_mismatch(const cinfer_cuda_node *n, cinfer_dtype half);

@@ -193,7 +193,8 @@ static const cuda_op *find_op(const cinfer__node *n) {
  * Transpose of a float constant, so stays on the GPU). */
 static cinfer_dtype half_mode(const cuda_op *op, const cinfer_cuda_node *n) {
     cinfer_dtype half = cinfer_cuda_half_type(op, n);
-    if (half && cinfer_cuda_half_mismatch(n, half)) return 0;
+    if (half && (cinfer_cuda_half_mismatch(n, half) || !cinfer_cuda_half_has_act(n, half)))
+        return 0;
     if (!half || !op->supports) return half;
     cinfer_cuda_node view;
     const cinfer_tensor *in[CUDA_OP_MAX_IO], *out[CUDA_OP_MAX_IO];

@@ -125,6 +125,7 @@ static inline const char *cuda_dtype_name(cinfer_dtype dt) {
     case CINFER_DTYPE_INT32: return "int32";
     case CINFER_DTYPE_BOOL: return "bool";
     case CINFER_DTYPE_FLOAT16: return "float16";
+    case CINFER_DTYPE_BFLOAT16: return "bfloat16";
     case CINFER_DTYPE_DOUBLE: return "float64";
     default: return "this dtype";
     }

@@ -470,7 +470,11 @@ static int check_supports(void) {
     node_case cases[] = {
         {"Add", "", 14, 2, {act, bias}, act, 0, NULL, 1, 1},
         {"Pow", "", 15, 2, {act, node_tensor(F, 0, x, w)}, act, 0, NULL, 1, 1},
-        {"Less", "", 13, 2, {act, bias}, cond, 0, NULL, 1, 1},
+        // Comparisons stay out of half mode (a bool result only loses by narrowing first).
+        {"Less", "", 13, 2, {act, bias}, cond, 0, NULL, 1, 0},
+        // An int64 Gather has no float activation: not half mode at any precision.
+        {"Gather", "", 13, 2, {node_tensor(I64, 2, x, NULL), node_tensor(I64, 1, r1, idx)},
+         node_tensor(I64, 2, g2, NULL), 0, NULL, 1, 0},
         {"Add", "", 14, 2, {act, node_tensor(I64, 2, x, NULL)}, act, 0, NULL, 0, 0},
         {"And", "", 7, 2, {cond, cond}, cond, 0, NULL, 1, 0},
         {"Where", "", 16, 3, {cond, act, node_tensor(F, 0, x, w)}, act, 0, NULL, 1, 1},
