@@ -22,13 +22,19 @@ struct cinfer_cuda_mctx {
     cinfer_cuda_timeline tl;
 };
 
-/* Records timeline event `what` on stream s (a no-op unless timing is on). */
-#define MARK(m, what, s, e, rc, label)                                                       \
+/* Timeline calls (timeline.h), no-ops unless timing is on: `call` is evaluated only then. */
+#define TIMELINE(m, call, rc, label)                                                         \
     do {                                                                                   \
-        if ((m)->tl.on && ((rc) = cinfer_cuda_timeline_mark(&(m)->tl, (what), (s), (e))) != \
-                              CINFER_OK)                                                   \
-            goto label;                                                                    \
+        if ((m)->tl.on && ((rc) = (call)) != CINFER_OK) goto label;                        \
     } while (0)
+/* Records timeline event `what` on stream s. */
+#define MARK(m, what, s, e, rc, label)                                                       \
+    TIMELINE(m, cinfer_cuda_timeline_mark(&(m)->tl, (what), (s), (e)), rc, label)
+/* Compute is about to be enqueued on s / its end, when any was enqueued since the last. */
+#define COMPUTE(m, s, e, rc, label)                                                          \
+    TIMELINE(m, cinfer_cuda_timeline_compute(&(m)->tl, (s), (e)), rc, label)
+#define COMPUTE_END(m, s, e, rc, label)                                                      \
+    TIMELINE(m, cinfer_cuda_timeline_compute_end(&(m)->tl, (s), (e)), rc, label)
 
 static cinfer_status give(const cinfer_cuda_err *e, cinfer_status rc, char *why) {
     if (why) snprintf(why, CINFER_CUDA_MSG_LEN, "%s", e->msg);
@@ -143,7 +149,7 @@ static cinfer_status d2h(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n,
         return CINFER_OK;
     }
     CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
-    MARK(m, CINFER_TL_COMPUTE_END, c->compute, &e, rc, fail);
+    COMPUTE_END(m, c->compute, &e, rc, fail);
     CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->d2h, c->compute_done, 0), fail);
     MARK(m, CINFER_TL_D2H_BEGIN, c->d2h, &e, rc, fail);
     for (int i = 0; i < n; i++)
@@ -163,8 +169,7 @@ fail:
 static cinfer_status sync_all(cinfer_cuda_mctx *m, char *why) {
     cinfer_cuda_err e = {0};
     cinfer_status rc = CINFER_OK;
-    if (m->tl.seen[CINFER_TL_COMPUTE_BEGIN])
-        MARK(m, CINFER_TL_COMPUTE_END, m->ctx->compute, &e, rc, fail);
+    COMPUTE_END(m, m->ctx->compute, &e, rc, fail);
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->compute), fail);
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->h2d), fail);
     CUDA_CHECK(&e, rc, cudaStreamSynchronize(m->ctx->d2h), fail);
@@ -295,7 +300,7 @@ static cinfer_status run(cinfer_cuda_mctx *m, void *state, const void *const *in
     cinfer_cuda_err e = {0};
     cuda_step *s = state;
     cinfer_status rc = CINFER_OK;
-    MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
+    COMPUTE(m, m->ctx->compute, &e, rc, fail);
     rc = s->half ? cinfer_cuda_half_run(m->ctx, s, in, out, &e)
                  : s->op->run(m->ctx, s, in, out, &e);
 fail:
@@ -319,7 +324,7 @@ static cinfer_status graph_end(cinfer_cuda_mctx *m, void **graph, char *why) {
 static cinfer_status graph_launch(cinfer_cuda_mctx *m, void *graph, char *why) {
     cinfer_cuda_err e = {0};
     cinfer_status rc = CINFER_OK;
-    MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
+    COMPUTE(m, m->ctx->compute, &e, rc, fail);
     rc = cinfer_cuda_graph_launch(m->ctx, graph, &e);
 fail:
     return rc == CINFER_OK ? rc : give(&e, rc, why);
@@ -341,7 +346,7 @@ static cinfer_status mem_copy(int index, void *dst, const void *src, size_t byte
 static cinfer_status d2d(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n, char *why) {
     cinfer_cuda_err e = {0};
     cinfer_status rc = CINFER_OK;
-    MARK(m, CINFER_TL_COMPUTE_BEGIN, m->ctx->compute, &e, rc, fail);
+    COMPUTE(m, m->ctx->compute, &e, rc, fail);
     rc = cinfer_cuda_d2d(m->ctx, cp, n, &e);
 fail:
     return rc == CINFER_OK ? rc : give(&e, rc, why);

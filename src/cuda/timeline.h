@@ -28,6 +28,7 @@ typedef struct cinfer_cuda_timeline {
     cudaEvent_t epoch;          /* the device object's, borrowed: time zero */
     cudaEvent_t ev[CINFER_TL_N];
     bool seen[CINFER_TL_N];     /* recorded during the current run */
+    bool compute_open;          /* compute enqueued since the last COMPUTE_END mark */
 } cinfer_cuda_timeline;
 
 /* Time zero of a device object: an event recorded and completed now on device `index`. */
@@ -42,7 +43,18 @@ void cinfer_cuda_timeline_reset(cinfer_cuda_timeline *t);
  * an *_END every time (the last one counts). Nothing while s is being captured into a graph. */
 cinfer_status cinfer_cuda_timeline_mark(cinfer_cuda_timeline *t, int what, cudaStream_t s,
                                         cinfer_cuda_err *err);
-/* The last run's phases (its streams must be idle), -1 for phases it did not have. */
+/* Compute is about to be enqueued on s (a launch, a graph, a device copy): the first time in a
+ * run this marks COMPUTE_BEGIN, and a later cinfer_cuda_timeline_compute_end will mark its end.
+ * Nothing while s is being captured. */
+cinfer_status cinfer_cuda_timeline_compute(cinfer_cuda_timeline *t, cudaStream_t s,
+                                           cinfer_cuda_err *err);
+/* Marks COMPUTE_END on s if compute was enqueued since the last end mark: an event recorded
+ * on an idle stream would complete only when reached, after the copies that followed. */
+cinfer_status cinfer_cuda_timeline_compute_end(cinfer_cuda_timeline *t, cudaStream_t s,
+                                               cinfer_cuda_err *err);
+/* The last run's phases (its streams must be idle), -1 for phases it did not have. Each
+ * phase's length comes from its own two events, so it keeps full precision however long the
+ * device object has been open. */
 cinfer_status cinfer_cuda_timeline_read(const cinfer_cuda_timeline *t, cinfer_cuda_times *out,
                                         cinfer_cuda_err *err);
 void cinfer_cuda_timeline_free(cinfer_cuda_timeline *t);

@@ -68,6 +68,7 @@ void cinfer__context_free(const cinfer__plan *p, cinfer__context *c) {
         cinfer__free(c->graphs);
         for (int s = 0; c->gpu_state && s < p->n_steps; s++)
             if (c->gpu_state[s]) p->cuda->release(c->gpu_state[s]);
+        if (c->dconst) p->cuda->mem_free(c->dconst_device, c->dconst);
         cinfer__free(c->gpu_state);
         cinfer__free(c->dptr);
     } else {

@@ -32,13 +32,16 @@ static void bind_host_views(const cinfer__plan *p, cinfer__context *c) {
 
 static void bind_device_ptrs(const cinfer_model *m, const cinfer__plan *p, cinfer__context *c,
                              unsigned char *darena) {
-    unsigned char *region = darena + align_up(p->arena_bytes);
+    /* No arena yet (a plan without device bytes): nothing points into it. */
+    unsigned char *region = darena ? darena + align_up(p->arena_bytes) : NULL;
     for (int v = 0; v < p->n_values; v++) {
         const cinfer__plan_value *pv = &p->vals[v];
         if (pv->alias_of >= 0) continue;
-        if (pv->store == CINFER__STORE_ARENA) c->dptr[v] = darena + pv->offset;
-        else if (p->dev_off[v] >= 0) c->dptr[v] = region + p->dev_off[v];
-        else if (pv->store == CINFER__STORE_CONST && !pv->folded) c->dptr[v] = m->dev_const[v];
+        bool folded = pv->store == CINFER__STORE_CONST && pv->folded;
+        if (pv->store == CINFER__STORE_ARENA) c->dptr[v] = darena ? darena + pv->offset : NULL;
+        else if (folded && p->dev_off[v] >= 0) c->dptr[v] = c->dconst + p->dev_off[v];
+        else if (p->dev_off[v] >= 0) c->dptr[v] = region ? region + p->dev_off[v] : NULL;
+        else if (pv->store == CINFER__STORE_CONST && !folded) c->dptr[v] = m->dev_const[v];
     }
     for (int v = 0; v < p->n_values; v++) {
         int r = cinfer__alias_root(p->vals, v);
@@ -46,18 +49,28 @@ static void bind_device_ptrs(const cinfer_model *m, const cinfer__plan *p, cinfe
     }
 }
 
-/* Copies plan-folded constants that GPU steps read into the context's region, once. */
-static cinfer_status upload_folded(const cinfer__plan *p, cinfer__context *c, cinfer__err *err) {
+/* Copies the plan-folded constants that GPU steps read into the binding's own block, once,
+ * when the binding is made (the context's arena is shared with its other plans, whose
+ * activations would overwrite them there). */
+static cinfer_status upload_folded(const cinfer_model *m, const cinfer__plan *p,
+                                   cinfer__context *c, cinfer__err *err) {
     char why[CINFER_CUDA_MSG_LEN] = "";
+    if (!p->const_bytes) return CINFER_OK;
+    void *block = NULL;
+    cinfer_status st = p->cuda->mem_alloc(m->rt->device_index, p->const_bytes, &block, why);
+    if (st != CINFER_OK)
+        return cinfer__errorf(err, st, "%zu bytes for plan constants: %s", p->const_bytes, why);
+    c->dconst = block;
+    c->dconst_device = m->rt->device_index;
     for (int v = 0; v < p->n_values; v++) {
         const cinfer__plan_value *pv = &p->vals[v];
         if (pv->store != CINFER__STORE_CONST || !pv->folded || p->dev_off[v] < 0) continue;
-        cinfer_cuda_copy cp = {c->dptr[v], pv->t.data, cinfer__tensor_bytes(&pv->t)};
-        cinfer_status st = p->cuda->h2d(c->gpu, &cp, 1, why);
-        if (st != CINFER_OK)
+        cinfer_cuda_copy cp = {c->dconst + p->dev_off[v], pv->t.data,
+                               cinfer__tensor_bytes(&pv->t)};
+        if ((st = p->cuda->h2d(c->gpu, &cp, 1, why)) != CINFER_OK)
             return cinfer__errorf(err, st, "uploading plan constants: %s", why);
     }
-    cinfer_status st = p->cuda->sync(c->gpu, why);
+    st = p->cuda->sync(c->gpu, why);
     return st == CINFER_OK ? st : cinfer__errorf(err, st, "uploading plan constants: %s", why);
 }
 
@@ -219,6 +232,7 @@ static cinfer_status binding_new(cinfer_model *m, cinfer__plan *p, cinfer__gpu_c
         (p->scratch_bytes && !c->scratch))
         st = cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     if (st == CINFER_OK) st = prepare_steps(m, p, c, bad_step, err);
+    if (st == CINFER_OK) st = upload_folded(m, p, c, err); /* after prepare made g current */
     if (st != CINFER_OK) {
         c->owner = NULL; /* never linked */
         cinfer__context_free(p, c);
@@ -240,11 +254,10 @@ static cinfer_status binding_new(cinfer_model *m, cinfer__plan *p, cinfer__gpu_c
     return CINFER_OK;
 }
 
-/* Points the binding at g's current arenas: views, device pointers, plan constants copied into
- * its region; graphs captured against the old arenas are dropped (recaptured after a warm-up
- * run). */
-static cinfer_status repoint(cinfer_model *m, const cinfer__plan *p, cinfer__gpu_ctx *g,
-                             cinfer__context *c, cinfer__err *err) {
+/* Points the binding at g's current arenas: views and device pointers; graphs captured
+ * against the old arenas are dropped (recaptured after a warm-up run). */
+static void repoint(cinfer_model *m, const cinfer__plan *p, cinfer__gpu_ctx *g,
+                    cinfer__context *c) {
     for (int s = 0; s < p->n_steps; s++) {
         g->api->graph_release(c->graphs[s]);
         c->graphs[s] = NULL;
@@ -253,9 +266,7 @@ static cinfer_status repoint(cinfer_model *m, const cinfer__plan *p, cinfer__gpu
     c->arena = cinfer__plan_host_bytes(p) ? g->host : NULL;
     bind_host_views(p, c);
     bind_device_ptrs(m, p, c, g->darena);
-    CINFER_TRY(upload_folded(p, c, err));
     c->gen = g->gen;
-    return CINFER_OK;
 }
 
 cinfer_status cinfer__gpu_prepare(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx *g,
@@ -270,7 +281,7 @@ cinfer_status cinfer__gpu_bind(cinfer_model *m, cinfer__plan *p, cinfer__gpu_ctx
     *out = NULL;
     CINFER_TRY(cinfer__gpu_prepare(m, p, g, &c, bad_step, err));
     CINFER_TRY(cinfer__gpu_ctx_reserve(m, g, p->dev_bytes, cinfer__plan_host_bytes(p), err));
-    if (c->gen != g->gen) CINFER_TRY(repoint(m, p, g, c, err));
+    if (c->gen != g->gen) repoint(m, p, g, c);
     *out = c;
     return CINFER_OK;
 }

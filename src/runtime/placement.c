@@ -89,13 +89,14 @@ static bool demote_to_fp32(cinfer_model *m, cinfer__plan *p, cinfer__plan_step *
                            const char *why, cinfer__err *err, cinfer_status *status) {
     *status = CINFER_OK;
     if (st->precision == CINFER_PRECISION_FP32) return false;
-    cinfer__log(m->rt, CINFER_LOG_INFO, "%s: node '%s' (%s) has no %s path here (%s); it runs "
-                "in fp32 on the GPU", m->path, st->node->name, st->node->op_type,
-                cinfer_precision_name(st->precision), why);
+    cinfer_precision was = st->precision;
     st->precision = CINFER_PRECISION_FP32;
     /* Asked on float storage, as at the start: the next attempt assigns 16-bit storage anew. */
     memset(p->dev_half, 0, (size_t)p->n_values * sizeof *p->dev_half);
     *status = choose_device(m, p, st, err);
+    cinfer__log(m->rt, CINFER_LOG_INFO, "%s: node '%s' (%s) has no %s path here (%s); it runs "
+                "in fp32 %s", m->path, st->node->name, st->node->op_type,
+                cinfer_precision_name(was), why, st->gpu ? "on the GPU" : "on the CPU");
     return true;
 }
 
@@ -187,19 +188,32 @@ static cinfer_status plan_copies(cinfer__plan *p, cinfer__err *err) {
 
 /* Device bytes past the arena: every input a GPU step reads and every plan-folded constant
  * (graph constants are in the model's weights block). */
-static void plan_device_region(cinfer__plan *p) {
-    size_t at = align_up(p->arena_bytes);
+static cinfer_status plan_device_region(cinfer__plan *p, cinfer__err *err) {
+    /* Folded constants a GPU step reads (through any view): the others need no device copy. */
+    bool *gpu_read = cinfer__calloc((size_t)p->n_values + 1, sizeof *gpu_read);
+    if (!gpu_read) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    for (int s = 0; s < p->n_steps; s++)
+        for (int k = 0; p->steps[s].gpu && k < p->steps[s].node->n_in; k++)
+            if (p->steps[s].node->in[k] >= 0)
+                gpu_read[cinfer__alias_root(p->vals, p->steps[s].node->in[k])] = true;
+    size_t at = align_up(p->arena_bytes), cat = 0;
     for (int v = 0; v < p->n_values; v++) {
         const cinfer__plan_value *pv = &p->vals[v];
+        size_t bytes = align_up(cinfer__tensor_bytes(&pv->t));
         p->dev_off[v] = -1;
         if (pv->alias_of >= 0) continue;
-        bool input = pv->store == CINFER__STORE_INPUT && (p->loc[v] & CINFER__ON_DEVICE);
-        bool folded = pv->store == CINFER__STORE_CONST && pv->folded;
-        if (!input && !folded) continue;
-        p->dev_off[v] = (int64_t)(at - align_up(p->arena_bytes));
-        at += align_up(cinfer__tensor_bytes(&pv->t));
+        if (pv->store == CINFER__STORE_INPUT && (p->loc[v] & CINFER__ON_DEVICE)) {
+            p->dev_off[v] = (int64_t)(at - align_up(p->arena_bytes));
+            at += bytes;
+        } else if (pv->store == CINFER__STORE_CONST && pv->folded && gpu_read[v]) {
+            p->dev_off[v] = (int64_t)cat; /* in the binding's own block, not the arena */
+            cat += bytes;
+        }
     }
+    cinfer__free(gpu_read);
     p->dev_bytes = at;
+    p->const_bytes = cat;
+    return CINFER_OK;
 }
 
 /* The CPU kernels' prepare for the steps that stayed on the CPU (plan_node skipped it). */
@@ -236,7 +250,7 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
     /* Each step can fail twice: in reduced precision, then in fp32. */
     for (int attempt = 0; attempt <= 2 * p->n_steps; attempt++) {
         CINFER_TRY(plan_copies(p, err));
-        plan_device_region(p);
+        CINFER_TRY(plan_device_region(p, err));
         assign_half(m, p);
         cinfer__gpu_ctx *g = NULL;
         cinfer__context *c = NULL;

@@ -93,6 +93,10 @@ typedef struct cinfer__context {
     cinfer__gpu_ctx *owner;
     const struct cinfer__plan *plan;
     uint64_t gen;
+    /* The plan's folded constants that GPU steps read, uploaded once when the binding is made:
+     * its own device block, since the context's arena is shared with its other plans. */
+    unsigned char *dconst;
+    int dconst_device;
     struct cinfer__context *next_bound;
     cinfer_cuda_mctx *gpu;
     void **dptr;
@@ -132,7 +136,9 @@ typedef struct cinfer__plan {
     int64_t *dev_off;       /* per value: offset of its device copy past the arena, or -1 */
     struct cinfer__xfer *xfers;
     int n_xfers, n_gpu_steps;
-    size_t dev_bytes;       /* the device arena: arena_bytes plus inputs and constants */
+    size_t dev_bytes;       /* the device arena: arena_bytes plus the inputs GPU steps read */
+    size_t const_bytes;     /* each binding's own block of the folded constants GPU steps read
+                               (dev_off gives their offsets in it) */
 } cinfer__plan;
 
 /* One copy between steps of a CUDA plan: a root value to the device or to the host. */

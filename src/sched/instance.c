@@ -219,8 +219,12 @@ static cinfer_status run_alone(cinfer__instance *inst, cinfer_request *r, cinfer
     cinfer_status st = cinfer__plan_get(s->m, r->in, &p, &transient, err);
     uint64_t t1 = cinfer__now_ns();
     t->input_ns += t1 - t0;
+    /* On CUDA the instance's own execution context (streams, arenas), not the model's pool. */
     if (st == CINFER_OK)
-        st = cinfer__plan_run(s->m, p, r->in, (size_t)r->n_out, r->out_idx, r->out, err);
+        st = inst->dev ? cinfer__plan_run_on(s->m, p, inst->dev, r->in, (size_t)r->n_out,
+                                             r->out_idx, r->out, err)
+                       : cinfer__plan_run(s->m, p, r->in, (size_t)r->n_out, r->out_idx, r->out,
+                                          err);
     if (transient) cinfer__plan_destroy(p);
     t->infer_ns += cinfer__now_ns() - t1;
     set_result(r, claim(r), st, err, s->m->path);
@@ -351,7 +355,10 @@ cinfer_status cinfer__instance_warm(cinfer__instance *inst, int bucket, cinfer__
     }
     CINFER_TRY(bind_outputs(inst, bk->plan, bk->size, err));
     cinfer__batch_times t = {0};
-    return inst->ops->run(inst, bk->plan, inst->in_t, inst->out_t, &t, err);
+    inst->warming = true; /* not a batch: kept out of the timeline */
+    cinfer_status st = inst->ops->run(inst, bk->plan, inst->in_t, inst->out_t, &t, err);
+    inst->warming = false;
+    return st;
 }
 
 void cinfer__instance_fini(cinfer__instance *inst) {

@@ -83,7 +83,7 @@ static cinfer_status cuda_run(cinfer__instance *inst, cinfer__plan *p, const cin
     cinfer__batch_timeline bt = {inst->index, s->n_in ? in[0].dims[0] : 0,
                                  tm.h2d_begin, tm.h2d_end, tm.compute_begin, tm.compute_end,
                                  tm.d2h_begin, tm.d2h_end};
-    cinfer__sched_timeline_add(s, &bt);
+    if (!inst->warming) cinfer__sched_timeline_add(s, &bt);
     return st;
 }
 

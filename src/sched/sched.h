@@ -163,6 +163,7 @@ struct cinfer__instance {
     int index;
     const cinfer__instance_ops *ops;
     void *dev;                /* the device's per-instance state (NULL on the CPU) */
+    bool warming;             /* running a warm-up batch (cinfer__instance_warm) */
     pthread_t thread;
     bool started;
     cinfer__batch batch;      /* formed under s->mu, then run without it */

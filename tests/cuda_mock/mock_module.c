@@ -63,6 +63,7 @@ struct cinfer_cuda_mctx {
     long captures, launches, eager_runs;
     bool timing;
     double tl[TL_N]; /* host-clock microseconds of the current run's phases, -1 unseen */
+    bool compute_open; /* compute enqueued since the last compute-end mark */
 };
 
 static long n_contexts, n_arena_replaced, n_pinned_live, n_pinned_total;
@@ -89,6 +90,19 @@ static double now_us(void) {
 static void mark(cinfer_cuda_mctx *c, int what) {
     if (!c->timing || c->capturing || (what % 2 == 0 && c->tl[what] >= 0)) return;
     c->tl[what] = now_us();
+}
+
+/* Compute enqueued (outside a capture) / its end, only if some was enqueued since the last. */
+static void compute(cinfer_cuda_mctx *c) {
+    if (!c->timing || c->capturing) return;
+    mark(c, TL_C0);
+    c->compute_open = true;
+}
+
+static void compute_end(cinfer_cuda_mctx *c) {
+    if (!c->compute_open) return;
+    c->compute_open = false;
+    mark(c, TL_C1);
 }
 
 /* ---- The "device" address ranges, so copies and runs can check their pointers ---- */
@@ -220,6 +234,7 @@ static void ctx_destroy(cinfer_cuda_mctx *c) {
 static cinfer_status ctx_bind(cinfer_cuda_mctx *c, char *why) {
     (void)why;
     for (int i = 0; i < TL_N; i++) c->tl[i] = -1;
+    c->compute_open = false;
     return CINFER_OK;
 }
 
@@ -302,7 +317,7 @@ static cinfer_status h2d(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n,
 static cinfer_status d2h(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
     if (no_capture(c, "d2h", why)) return CINFER_INTERNAL;
     if (!n) return CINFER_OK;
-    mark(c, TL_C1);
+    compute_end(c);
     mark(c, TL_D2H0);
     cinfer_status st = checked_copy(cp, n, true, false, "d2h", why);
     mark(c, TL_D2H1);
@@ -311,12 +326,12 @@ static cinfer_status d2h(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n,
 
 static cinfer_status d2d(cinfer_cuda_mctx *c, const cinfer_cuda_copy *cp, int n, char *why) {
     if (no_capture(c, "d2d", why)) return CINFER_INTERNAL;
-    mark(c, TL_C0);
+    compute(c);
     return checked_copy(cp, n, true, true, "d2d", why);
 }
 
 static cinfer_status sync_ctx(cinfer_cuda_mctx *c, char *why) {
-    if (c->tl[TL_C0] >= 0) mark(c, TL_C1);
+    compute_end(c);
     return no_capture(c, "sync", why);
 }
 
@@ -486,7 +501,7 @@ static cinfer_status run(cinfer_cuda_mctx *c, void *state, const void *const *in
         return CINFER_INTERNAL;
     }
     if (c->capturing) return record(c->capturing, state, in, out, n_in, why);
-    mark(c, TL_C0);
+    compute(c);
     c->eager_runs++;
     execute(s, in, out);
     return CINFER_OK;
@@ -531,7 +546,7 @@ static cinfer_status graph_end(cinfer_cuda_mctx *c, void **graph, char *why) {
 static cinfer_status graph_launch(cinfer_cuda_mctx *c, void *graph, char *why) {
     const mock_graph *g = graph;
     if (no_capture(c, "graph_launch", why)) return CINFER_INTERNAL;
-    mark(c, TL_C0);
+    compute(c);
     c->launches++;
     for (int i = 0; i < g->n; i++) execute(g->calls[i].state, g->calls[i].in, g->calls[i].out);
     return CINFER_OK;

@@ -141,6 +141,21 @@ def mlp_batch(d):
         [w("w1", 48, 67), w("b1", 67), w("w2", 67, 19), w("b2", 19)])
 
 
+def fold(d):
+    """x [batch, 4] times a constant folded at plan time from x's shape (ConstantOfShape of
+    Shape(x)[1:2], 2.0): a plan-folded constant that a GPU step reads, different per plan."""
+    n = helper.make_node
+    save(d, "fold", [
+        n("Shape", ["x"], ["s"]),
+        n("Slice", ["s", "one", "two"], ["s1"]),
+        n("ConstantOfShape", ["s1"], ["c"],
+          value=numpy_helper.from_array(np.array([2.0], np.float32))),
+        n("Mul", ["x", "c"], ["y"]),
+    ], [vi("x", ["batch", 4])], [vi("y", ["batch", 4])],
+        [numpy_helper.from_array(np.array([1], np.int64), "one"),
+         numpy_helper.from_array(np.array([2], np.int64), "two")])
+
+
 def copy_heavy(d):
     """Wide input and output rows (64 KiB each) around GEMMs of similar cost, so that a batch's
     copies take about as long as its compute: the scheduler's copy/compute overlap test."""
@@ -156,7 +171,7 @@ def copy_heavy(d):
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for f in (linalg, conv, elementwise, misc, mixed, mlp_batch):
+    for f in (linalg, conv, elementwise, misc, mixed, mlp_batch, fold):
         f(out)
     # 130 MB of weights: only where a GPU runs it (the stand-in module computes in double on
     # the host and has no copies to overlap).

@@ -3,7 +3,9 @@
  * CUDA graphs are recaptured), and concurrent runs each get their own. Every output is checked
  * against the CPU runtime's run of the same inputs within DESIGN.md's "CUDA fp32 model vs CPU"
  * tolerance, so a binding left pointing at a freed arena fails here (the stand-in module
- * fills new arenas with NaN and refuses pointers outside its blocks).
+ * fills new arenas with NaN and refuses pointers outside its blocks). The fold model's Mul
+ * reads a constant folded per plan (from the input's shape): each binding keeps its own copy,
+ * which the other plans' activations in the shared arena must not overwrite.
  * Without a device: "skipped: no CUDA device", exit 77; with CINFER_TEST_MOCK_DEVICE=1 and
  * CINFER_CUDA_MODULE naming tests/cuda_mock's module it runs on the host (ctest
  * cuda.contexts_mock). Seed: CINFER_TEST_SEED. */
@@ -74,13 +76,14 @@ static void check_model(cinfer_runtime *gpu_rt, cinfer_runtime *cpu_rt, const ch
         return;
     }
     /* One thread, growing and shrinking shapes, each run twice (eager, then graphs). */
-    static const int64_t sizes[] = {1, 8, 3, 16, 8, 1, 2, 16};
+    /* The last 64 then 2: plan 2's constants must survive plan 64's activations. */
+    static const int64_t sizes[] = {1, 8, 3, 64, 8, 1, 2, 64, 2};
     for (size_t i = 0; i < sizeof sizes / sizeof *sizes; i++)
         for (int rep = 0; rep < 2; rep++)
             run_and_compare(&mp, sizes[i], seed + 17u * i + (unsigned)rep, name);
     CHECK(mp.gpu->n_gpu_ctx == 1, "%s: %d CUDA execution contexts for runs from one thread "
           "(expected 1, whatever the shapes)", name, mp.gpu->n_gpu_ctx);
-    /* Load's plan (1 row), then 8 and 16 rows: at most three arena sizes. */
+    /* Load's plan (1 row), then 8 and 64 rows: at most three arena sizes. */
     CHECK(mp.gpu->gpu_arena_grows <= 3, "%s: the arenas were replaced %llu times for 3 "
           "growing sizes", name, (unsigned long long)mp.gpu->gpu_arena_grows);
     printf("%s: one thread: %d context, arenas sized %llu times\n", name, mp.gpu->n_gpu_ctx,
@@ -106,6 +109,7 @@ int main(void) {
     if (rc >= 0) return rc;
     check_model(gpu, cpu, "mixed");     /* GPU and CPU steps, copies both ways */
     check_model(gpu, cpu, "mlp_batch"); /* all on the GPU (CPU under the stand-in) */
+    check_model(gpu, cpu, "fold");      /* a plan-folded constant read on the GPU */
     cinfer_runtime_destroy(gpu);
     cinfer_runtime_destroy(cpu);
     return model_test_finish();
