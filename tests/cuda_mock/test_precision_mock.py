@@ -66,6 +66,24 @@ def check_flags(c, cinfer, model):
     c.expect(r.returncode == 0, "inspect --precision=tf32 --fp32-ops=MatMul on the CPU", r)
 
 
+def make_viewed(path, w1, w2):
+    """The gemms model with two Reshapes (views, not steps) between MatMul and Gemm."""
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="mm"),
+             helper.make_node("Reshape", ["h", "flat"], ["hf"], name="flatten"),
+             helper.make_node("Reshape", ["hf", "back"], ["hb"], name="unflatten"),
+             helper.make_node("Gemm", ["hb", "w2"], ["y"], name="gemm")]
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 6])],
+        [numpy_helper.from_array(w1.astype(np.float32), "w1"),
+         numpy_helper.from_array(w2.astype(np.float32), "w2"),
+         numpy_helper.from_array(np.array([32], np.int64), "flat"),
+         numpy_helper.from_array(np.array([4, 8], np.int64), "back")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, path)
+
+
 def make_mixed(path, rng):
     """x [4,8] -> MatMul W [8,8] -> CumSum (no mock kernel: CPU) -> Relu -> y."""
     w = rng.standard_normal((8, 8)).astype(np.float32)
@@ -157,6 +175,17 @@ def main():
                                            ln.rstrip().endswith("cuda fp32")
                                            for ln in r.stdout.splitlines()),
                  "inspect: the demoted Gemm must say 'cuda fp32'", r)
+
+        # Through views: the value keeps its 16-bit storage, and the Gemm reads it as fp16.
+        viewed = os.path.join(tmp, "viewed.onnx")
+        make_viewed(viewed, w1, w2)
+        out = os.path.join(tmp, "viewed")
+        r = run(cinfer, ["run", viewed, "--device", "cuda", "--precision", "fp16", "-i",
+                         os.path.join(tmp, "x.npy"), "-o", out], env)
+        c.expect(r.returncode == 0 and "prepare mm (MatMul) precision fp16 io f32,f32->f16" in
+                 r.stderr and "prepare gemm (Gemm) precision fp16 io f16,f32->f32" in r.stderr,
+                 "fp16 through two Reshape views: h stored in fp16, read so by the Gemm", r)
+        check_output(c, os.path.join(out, "y.npy"), ref, "mock fp16 through views", half=True)
 
         # A value a CPU step reads stays float, and so does the model output.
         mixed = os.path.join(tmp, "mixed.onnx")
