@@ -173,11 +173,19 @@ void cinfer__gpu_ctx_free_all(cinfer_model *m) {
     m->n_gpu_ctx = 0;
 }
 
+/* An arena's new size for `need` bytes: the same when it fits; else at least half again as
+ * large, so shapes that creep up (sequence lengths) cost a few re-points and recaptures, not
+ * one per new maximum. A first sizing (from 0: an instance's largest bucket) is exact. */
+static size_t grown(size_t need, size_t cap) {
+    if (need <= cap) return cap;
+    return need > cap + cap / 2 ? need : cap + cap / 2;
+}
+
 cinfer_status cinfer__gpu_ctx_reserve(cinfer_model *m, cinfer__gpu_ctx *g, size_t dev_bytes,
                                       size_t host_bytes, cinfer__err *err) {
     if (dev_bytes <= g->dev_cap && host_bytes <= g->host_cap) return CINFER_OK;
-    dev_bytes = dev_bytes > g->dev_cap ? dev_bytes : g->dev_cap;
-    host_bytes = host_bytes > g->host_cap ? host_bytes : g->host_cap;
+    dev_bytes = grown(dev_bytes, g->dev_cap);
+    host_bytes = grown(host_bytes, g->host_cap);
     char why[CINFER_CUDA_MSG_LEN] = "";
     void *darena = NULL, *host = NULL;
     /* Every binding of g points into the old arenas: they re-point (and recapture their
