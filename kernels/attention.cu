@@ -4,6 +4,7 @@
 #include <mma.h>
 
 #include "common.cuh"
+#include "half_access.cuh"
 
 // Work split: a block takes AT_BQ queries of one batch entry; each of its AT_WARPS warps owns
 // AT_QPW of them. Keys go by in tiles of AT_BK (one key per lane while scoring); the K and V
@@ -228,10 +229,8 @@ static inline __device__ float ah_f32(__half x) { return __half2float(x); }
 static inline __device__ float ah_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
 
 template <typename T> __device__ T ah_round(float x);
-template <> __device__ __half ah_round<__half>(float x) { return __float2half_rn(x); }
-template <> __device__ __nv_bfloat16 ah_round<__nv_bfloat16>(float x) {
-    return __float2bfloat16_rn(x);
-}
+template <> __device__ __half ah_round<__half>(float x) { return kh_to_f16(x); }
+template <> __device__ __nv_bfloat16 ah_round<__nv_bfloat16>(float x) { return kh_to_bf16(x); }
 
 // The larger of a and b, NaN when either is (fmaxf would drop it; the CPU's softmax of a row
 // with a NaN score is all NaN).

@@ -4,6 +4,7 @@
 #include <cuda_fp16.h>
 
 #include "common.cuh"
+#include "half_access.cuh"
 
 namespace {
 
@@ -34,13 +35,14 @@ static cudaError_t cast_from(void *y, cinfer_k_dtype to, const void *x, int64_t 
     return cudaErrorInvalidValue;
 }
 
-// Round to nearest even, as cuBLASLt expects of its operands; out-of-range fp16 becomes inf.
+// Round to nearest even, as cuBLASLt expects of its operands; finite values beyond the 16-bit
+// range saturate (half_access.cuh), infinities and NaN pass through.
 __global__ void f32_to_f16(__half *y, const float *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2half_rn(x[i]);
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = kh_to_f16(x[i]);
 }
 
 __global__ void f32_to_bf16(__nv_bfloat16 *y, const float *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2bfloat16_rn(x[i]);
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = kh_to_bf16(x[i]);
 }
 
 __global__ void f16_to_f32(float *y, const __half *x, int64_t n) {

@@ -2,6 +2,12 @@
 // __nv_bfloat16): kh_load widens to float, kh_store rounds a float result to nearest even once.
 // With T = float both are the identity, so a float instantiation computes exactly what the
 // float-only kernel did.
+//
+// Saturation: a FINITE float beyond the 16-bit type's largest finite value is stored as that
+// value (+-65504 in fp16, +-3.3895314e38 in bf16) rather than as an infinity; infinities and
+// NaN pass through. Models exported in fp32 build attention masks from finfo(float32).min:
+// saturated, a fully masked row stays a uniform average as in fp32 instead of becoming NaN
+// (docs/cuda-backend.md, "Half activations").
 #ifndef CINFER_KERNELS_HALF_ACCESS_CUH
 #define CINFER_KERNELS_HALF_ACCESS_CUH
 
@@ -14,11 +20,22 @@ static inline __device__ float kh_load(float v) { return v; }
 static inline __device__ float kh_load(__half v) { return __half2float(v); }
 static inline __device__ float kh_load(__nv_bfloat16 v) { return __bfloat162float(v); }
 
-static inline __device__ void kh_store(float *p, float v) { *p = v; }
-static inline __device__ void kh_store(__half *p, float v) { *p = __float2half_rn(v); }
-static inline __device__ void kh_store(__nv_bfloat16 *p, float v) {
-    *p = __float2bfloat16_rn(v);
+#define KH_F16_MAX 65504.0f
+#define KH_BF16_MAX 3.38953139e38f
+
+static inline __device__ __half kh_to_f16(float v) {
+    if (fabsf(v) > KH_F16_MAX && isfinite(v)) v = copysignf(KH_F16_MAX, v);
+    return __float2half_rn(v);
 }
+
+static inline __device__ __nv_bfloat16 kh_to_bf16(float v) {
+    if (fabsf(v) > KH_BF16_MAX && isfinite(v)) v = copysignf(KH_BF16_MAX, v);
+    return __float2bfloat16_rn(v);
+}
+
+static inline __device__ void kh_store(float *p, float v) { *p = v; }
+static inline __device__ void kh_store(__half *p, float v) { *p = kh_to_f16(v); }
+static inline __device__ void kh_store(__nv_bfloat16 *p, float v) { *p = kh_to_bf16(v); }
 
 // Stores v into an element of any type: a 16-bit float takes a float result rounded once
 // (kh_store), every other type takes v as it is (integer and uint8 results, moved bytes).

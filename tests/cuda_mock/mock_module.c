@@ -26,6 +26,7 @@
  * makes prepare refuse op type OP at fp16/bf16 (as a library without a 16-bit algorithm for a
  * shape would), so the core's fp32 fallback on the GPU is tested. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -349,6 +350,11 @@ static double get(cinfer_dtype dt, const void *p, int64_t i) {
 
 static void set(cinfer_dtype dt, void *p, int64_t i, double v) {
     float f = (float)v;
+    /* Like the real module's 16-bit stores: finite values beyond the range saturate. */
+    double max = dt == CINFER_DTYPE_FLOAT16 ? 65504.0 : 3.38953139e38;
+    if ((dt == CINFER_DTYPE_FLOAT16 || dt == CINFER_DTYPE_BFLOAT16) && isfinite(v) &&
+        fabs(v) > max)
+        f = (float)(v < 0 ? -max : max);
     if (dt == CINFER_DTYPE_FLOAT16) {
         ((_Float16 *)p)[i] = (_Float16)f; /* round to nearest even */
     } else if (dt == CINFER_DTYPE_BFLOAT16) {

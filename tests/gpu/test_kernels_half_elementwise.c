@@ -411,6 +411,37 @@ static void test_pad_half(void) {
     }
 }
 
+// Finite values beyond the 16-bit range saturate at the largest finite value (half_access.cuh):
+// the conversion kernel and a 16-bit store (Pad's constant) on the values of an fp32 attention
+// mask (finfo(float32).min), past fp16's 65504, and the infinities, which pass through.
+static void test_saturate_half(void) {
+    static const float x[6] = {-3.4028235e38f, 3.0e38f, 70000.0f, -70000.0f, -INFINITY, 1.5f};
+    static const uint16_t want_f16[6] = {0xFBFF, 0x7BFF, 0x7BFF, 0xFBFF, 0xFC00, 0x3E00};
+    static const uint16_t want_bf16[6] = {0xFF7F, 0x7F62, 0x4789, 0xC789, 0xFF80, 0x3FC0};
+    for (int t = 0; t < 2; t++) {
+        cinfer_k_dtype h = k_halves[t];
+        const uint16_t *want = h == CINFER_K_F16 ? want_f16 : want_bf16;
+        char what[48];
+        snprintf(what, sizeof what, "saturate %s (conversion)", half_name(h));
+        void *dy = d_out(6 * 2);
+        const float *dx = d_in(x, sizeof x);
+        launched(h == CINFER_K_F16 ? cinfer_k_f32_to_f16(dy, dx, 6, g_stream)
+                                   : cinfer_k_f32_to_bf16(dy, dx, 6, g_stream),
+                 what);
+        check_exact(what, fetch(dy, 6 * 2, what), want, 6, 2);
+        // Pad a [1] tensor to [2] with the float32 minimum as the constant.
+        const int64_t si[] = {1}, so[] = {2};
+        cinfer_k_strides begin = {{1}};
+        void *dp = d_out(2 * 2), *one = d_in(&want[5], 2);
+        snprintf(what, sizeof what, "saturate %s (pad constant)", half_name(h));
+        launched(cinfer_k_pad_h(h, dp, one, dims_of(1, si), dims_of(1, so), begin,
+                                CINFER_K_PAD_CONSTANT, x[0], g_stream),
+                 what);
+        const uint16_t want_pad[2] = {want[0], want[5]};
+        check_exact(what, fetch(dp, 2 * 2, what), want_pad, 2, 2);
+    }
+}
+
 /* ---- argument checks ---------------------------------------------------------------------- */
 
 static void test_half_rejects(void) {
@@ -529,6 +560,7 @@ static const kernel_test k_tests[] = {
     {"concat_slice_half", test_concat_slice_half},
     {"gather_half", test_gather_half},
     {"pad_half", test_pad_half},
+    {"saturate_half", test_saturate_half},
     {"half_rejects", test_half_rejects},
 };
 
