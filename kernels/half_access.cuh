@@ -6,8 +6,8 @@
 // Saturation: a FINITE float beyond the 16-bit type's largest finite value is stored as that
 // value (+-65504 in fp16, +-3.3895314e38 in bf16) rather than as an infinity; infinities and
 // NaN pass through. Models exported in fp32 build attention masks from finfo(float32).min:
-// saturated, a fully masked row stays a uniform average as in fp32 instead of becoming NaN
-// (docs/cuda-backend.md, "Half activations").
+// saturated, masked keys still weigh nothing and a fully masked row stays finite instead of
+// becoming NaN (docs/cuda-backend.md, "Half activations").
 #ifndef CINFER_KERNELS_HALF_ACCESS_CUH
 #define CINFER_KERNELS_HALF_ACCESS_CUH
 
