@@ -123,6 +123,15 @@ static cinfer_status prepare_steps(const cinfer_model *m, const cinfer__plan *p,
 
 /* ---- The pool ---- */
 
+/* The context this thread holds for its life (a scheduler instance's), if any. */
+static _Thread_local cinfer__gpu_ctx *held_here;
+
+void cinfer__gpu_ctx_hold_here(cinfer__gpu_ctx *g) { held_here = g; }
+
+cinfer__gpu_ctx *cinfer__gpu_ctx_held(const cinfer_model *m) {
+    return held_here && held_here->mu == &m->gpu_mu ? held_here : NULL;
+}
+
 cinfer_status cinfer__gpu_ctx_take(cinfer_model *m, cinfer__gpu_ctx **out, cinfer__err *err) {
     pthread_mutex_lock(&m->gpu_mu);
     cinfer__gpu_ctx *g = m->gpu_free;

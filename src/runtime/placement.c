@@ -256,10 +256,14 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
         cinfer__context *c = NULL;
         cinfer__err cerr = {{0}};
         int bad = -1;
-        cinfer_status st = cinfer__gpu_ctx_take(m, &g, &cerr);
+        /* On a scheduler instance's thread, its own context (where the plan will run); else
+         * one of the pool's. */
+        cinfer__gpu_ctx *held = cinfer__gpu_ctx_held(m);
+        g = held;
+        cinfer_status st = held ? CINFER_OK : cinfer__gpu_ctx_take(m, &g, &cerr);
         /* Prepared only: the arenas grow when the plan first runs on this context. */
         if (st == CINFER_OK) st = cinfer__gpu_prepare(m, p, g, &c, &bad, &cerr);
-        cinfer__gpu_ctx_give(m, g); /* the binding stays with it for the plan's runs */
+        if (!held) cinfer__gpu_ctx_give(m, g); /* the binding stays with it for the runs */
         if (st == CINFER_OK) return prepare_cpu_steps(m, p, err);
         /* Shapes the libraries refuse are a placement question too; device errors are not. */
         if ((st != CINFER_UNSUPPORTED && st != CINFER_INVALID_ARGUMENT) || bad < 0) {

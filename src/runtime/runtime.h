@@ -227,6 +227,11 @@ void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
  * a new one (without arenas until a plan is bound); give puts it back. */
 cinfer_status cinfer__gpu_ctx_take(cinfer_model *m, cinfer__gpu_ctx **out, cinfer__err *err);
 void cinfer__gpu_ctx_give(cinfer_model *m, cinfer__gpu_ctx *g);
+/* A thread that holds a context for its life (a scheduler instance's) says so; placement on
+ * that thread then prepares new plans on it, where they will run, instead of on the pool's. */
+void cinfer__gpu_ctx_hold_here(cinfer__gpu_ctx *g);
+/* This thread's held context if it belongs to m, else NULL. */
+cinfer__gpu_ctx *cinfer__gpu_ctx_held(const cinfer_model *m);
 /* Grows g's arenas to at least these sizes now (its bindings re-point at their next run). */
 cinfer_status cinfer__gpu_ctx_reserve(cinfer_model *m, cinfer__gpu_ctx *g, size_t dev_bytes,
                                       size_t host_bytes, cinfer__err *err);

@@ -281,6 +281,7 @@ static void run_batch(cinfer__instance *inst) {
 void *cinfer__instance_main(void *arg) {
     cinfer__instance *inst = arg;
     cinfer_scheduler *s = inst->s;
+    if (inst->ops->thread_start) inst->ops->thread_start(inst);
     pthread_mutex_lock(&s->mu);
     s->n_idle++;
     while (!s->stopping) {

@@ -49,6 +49,9 @@ static cinfer_status cuda_init(cinfer__instance *inst, cinfer__err *err) {
     return CINFER_OK;
 }
 
+/* Plans made on this thread (new shapes) are prepared on the instance's context. */
+static void cuda_thread_start(cinfer__instance *inst) { cinfer__gpu_ctx_hold_here(inst->dev); }
+
 static void cuda_fini(cinfer__instance *inst) {
     cinfer__gpu_ctx *g = inst->dev;
     if (!g) return;
@@ -91,6 +94,7 @@ const cinfer__instance_ops cinfer__cuda_instance_ops = {
     .name = "cuda",
     .exact_rows = false, /* graphs are captured per bucket */
     .init = cuda_init,
+    .thread_start = cuda_thread_start,
     .fini = cuda_fini,
     .staging_alloc = cuda_staging_alloc,
     .staging_free = cuda_staging_free,

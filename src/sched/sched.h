@@ -136,6 +136,8 @@ typedef struct cinfer__instance_ops {
      * captures work per shape (CUDA graphs) leaves this false and pads to the buckets. */
     bool exact_rows;
     cinfer_status (*init)(cinfer__instance *inst, cinfer__err *err);
+    /* On the instance's own thread, before its first batch (NULL: nothing). */
+    void (*thread_start)(cinfer__instance *inst);
     void (*fini)(cinfer__instance *inst);
     void *(*staging_alloc)(cinfer__instance *inst, size_t bytes);
     void (*staging_free)(cinfer__instance *inst, void *p);

@@ -141,6 +141,14 @@ def mlp_batch(d):
         [w("w1", 48, 67), w("b1", 67), w("w2", 67, 19), w("b2", 19)])
 
 
+def seq(d):
+    """Relu(x) * x with a symbolic non-batch dimension: under a scheduler each new length is
+    planned on an instance's thread, at run time."""
+    n = helper.make_node
+    save(d, "seq", [n("Relu", ["x"], ["r"]), n("Mul", ["r", "x"], ["y"])],
+         [vi("x", ["batch", "n"])], [vi("y", ["batch", "n"])], [])
+
+
 def fold(d):
     """x [batch, 4] times a constant folded at plan time from x's shape (ConstantOfShape of
     Shape(x)[1:2], 2.0): a plan-folded constant that a GPU step reads, different per plan."""
@@ -171,7 +179,7 @@ def copy_heavy(d):
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
-    for f in (linalg, conv, elementwise, misc, mixed, mlp_batch, fold):
+    for f in (linalg, conv, elementwise, misc, mixed, mlp_batch, fold, seq):
         f(out)
     # 130 MB of weights: only where a GPU runs it (the stand-in module computes in double on
     # the host and has no copies to overlap).
