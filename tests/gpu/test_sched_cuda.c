@@ -192,10 +192,11 @@ static void run_model(cinfer_runtime *gpu_rt, cinfer_runtime *cpu_rt, const char
          * on an instance's thread (new shapes of the seq model) on the instance's own. */
         CHECK(gm->n_gpu_ctx <= bo.instances, "%s: %d CUDA execution contexts for %d instances "
               "and %d buckets", name, gm->n_gpu_ctx, bo.instances, sched->n_buckets);
+        bool fixed = sched->fixed;
         cinfer_scheduler_destroy(sched);
         if (mock && mock_counts(after)) {
             /* Fixed shapes: staging made at creation (symbolic ones: at first use). */
-            CHECK(!sched->fixed || during[2] >= 2 * (int)(cinfer_model_input_count(gm) +
+            CHECK(!fixed || during[2] >= 2 * (int)(cinfer_model_input_count(gm) +
                                                           cinfer_model_output_count(gm)),
                   "%s: %ld pinned staging blocks live, expected one per input and output per "
                   "instance", name, during[2]);
