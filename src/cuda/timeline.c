@@ -57,7 +57,8 @@ fail:
 cinfer_status cinfer_cuda_timeline_compute(cinfer_cuda_timeline *t, cudaStream_t s,
                                            cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
-    if (!t->on) return CINFER_OK;
+    /* Already begun and still open: nothing to record, and no runtime call per launch. */
+    if (!t->on || (t->compute_open && t->seen[CINFER_TL_COMPUTE_BEGIN])) return CINFER_OK;
     enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
     CUDA_CHECK(err, rc, cudaStreamIsCapturing(s, &cap), fail);
     if (cap != cudaStreamCaptureStatusNone) return CINFER_OK;
