@@ -40,6 +40,12 @@ def run(cinfer, args, env=None):
     return subprocess.run([cinfer] + args, capture_output=True, text=True, env=env, timeout=300)
 
 
+def run_cuda(cinfer, model, precision, x, out, env, extra=()):
+    """`cinfer run` of model on the (stand-in) CUDA device at precision, input x, outputs in out."""
+    return run(cinfer, ["run", model, "--device", "cuda", "--precision", precision, "-i", x,
+                        "-o", out, *extra], env)
+
+
 class Checker:
     def __init__(self):
         self.failures = 0
@@ -137,8 +143,7 @@ def main():
                                    (["--fp32-ops", "MatMul"], "fp32", "fp16", "f32"),
                                    (["--fp32-ops", "Gemm, MatMul"], "fp32", "fp32", "f32")]:
             out = os.path.join(tmp, "mock" + str(len(extra) and len(extra[1])))
-            r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "fp16", "-i",
-                             os.path.join(tmp, "x.npy"), "-o", out] + extra, env)
+            r = run_cuda(cinfer, model, "fp16", os.path.join(tmp, "x.npy"), out, env, extra)
             for name, op, want, io in [("mm", "MatMul", mm, f"io f32,f32->{h}"),
                                        ("gemm", "Gemm", gemm, f"io {h},f32->f32")]:
                 line = f"mock: prepare {name} ({op}) precision {want} {io}"
@@ -150,8 +155,7 @@ def main():
 
         # bf16: h in bfloat16; inspect counts it.
         out = os.path.join(tmp, "bf16")
-        r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "bf16", "-i",
-                         os.path.join(tmp, "x.npy"), "-o", out], env)
+        r = run_cuda(cinfer, model, "bf16", os.path.join(tmp, "x.npy"), out, env)
         c.expect(r.returncode == 0 and "precision bf16 io f32,f32->bf16" in r.stderr and
                  "precision bf16 io bf16,f32->f32" in r.stderr, "bf16: h stored in bf16", r)
         check_output(c, os.path.join(out, "y.npy"), ref, "mock bf16", half=True)
@@ -164,8 +168,7 @@ def main():
         # CPU), and the value it shares with the MatMul stays float.
         fenv = dict(env, MOCK_FAIL_HALF_PREPARE="Gemm")
         out = os.path.join(tmp, "nohalf")
-        r = run(cinfer, ["run", model, "--device", "cuda", "--precision", "fp16", "-i",
-                         os.path.join(tmp, "x.npy"), "-o", out], fenv)
+        r = run_cuda(cinfer, model, "fp16", os.path.join(tmp, "x.npy"), out, fenv)
         c.expect(r.returncode == 0 and "prepare gemm (Gemm) precision fp32 io f32,f32->f32" in
                  r.stderr and "prepare mm (MatMul) precision fp16 io f32,f32->f32" in r.stderr,
                  "fp16 with no 16-bit Gemm algorithm: Gemm in fp32 on the GPU, h float", r)
@@ -180,8 +183,7 @@ def main():
         viewed = os.path.join(tmp, "viewed.onnx")
         make_viewed(viewed, w1, w2)
         out = os.path.join(tmp, "viewed")
-        r = run(cinfer, ["run", viewed, "--device", "cuda", "--precision", "fp16", "-i",
-                         os.path.join(tmp, "x.npy"), "-o", out], env)
+        r = run_cuda(cinfer, viewed, "fp16", os.path.join(tmp, "x.npy"), out, env)
         c.expect(r.returncode == 0 and "prepare mm (MatMul) precision fp16 io f32,f32->f16" in
                  r.stderr and "prepare gemm (Gemm) precision fp16 io f16,f32->f32" in r.stderr,
                  "fp16 through two Reshape views: h stored in fp16, read so by the Gemm", r)
@@ -191,8 +193,7 @@ def main():
         mixed = os.path.join(tmp, "mixed.onnx")
         w = make_mixed(mixed, rng)
         out = os.path.join(tmp, "mixed")
-        r = run(cinfer, ["run", mixed, "--device", "cuda", "--precision", "fp16", "-i",
-                         os.path.join(tmp, "x.npy"), "-o", out], env)
+        r = run_cuda(cinfer, mixed, "fp16", os.path.join(tmp, "x.npy"), out, env)
         c.expect(r.returncode == 0 and "prepare mm (MatMul) precision fp16 io f32,f32->f32" in
                  r.stderr and "prepare relu (Relu) precision fp16 io f32,-->f32" in r.stderr,
                  "fp16 with a CPU step between: every activation stays float", r)
