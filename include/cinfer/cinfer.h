@@ -162,6 +162,11 @@ typedef struct cinfer_model_options {
                               comma-separated ("MatMul,Softmax"), matched exactly against the
                               op types that run (after fusion: FusedMatMul is its own type).
                               Read during the load only. */
+    int channels_last;     /* CUDA runtimes at FP16/BF16: 1 (default) stores the 4-D
+                              activations between convolutions channels last (NHWC), the
+                              layout cuDNN's tensor-core kernels run in, converting at the
+                              region's edges; 0 keeps them NCHW. docs/cuda-backend.md,
+                              "Channels last" */
 } cinfer_model_options;
 
 CINFER_API void cinfer_model_options_init(cinfer_model_options *opts);

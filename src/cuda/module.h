@@ -10,7 +10,7 @@
 #include "ir/graph.h"
 
 /* Version of this table; the core refuses a module with another one. */
-#define CINFER_CUDA_MODULE_ABI 5
+#define CINFER_CUDA_MODULE_ABI 6
 
 /* The exported function that returns the table (a `const cinfer_cuda_api *(void)`). */
 #define CINFER_CUDA_API_SYMBOL "cinfer_cuda_module_api"
@@ -49,7 +49,24 @@ typedef struct cinfer_cuda_node {
      * copies) by it; plan-folded constants have none, as their host copies come and go with
      * plans. */
     const void *const *weight;
+    /* ABI 6: per input and output, how the value is stored on the device: CINFER_CUDA_NCHW
+     * (row-major in the tensor's own dims, always so for all but 4-D 16-bit activations) or
+     * CINFER_CUDA_NHWC (a 4-D [N, C, H, W] value stored channels last). NULL (plan time,
+     * before layouts are chosen) means all NCHW. docs/cuda-backend.md, "Channels last". */
+    const unsigned char *layout_in, *layout_out;
 } cinfer_cuda_node;
+
+/* ABI 6: storage layouts of cinfer_cuda_node.layout_in / layout_out. A 4-D value whose H*W is 1
+ * has the same bytes either way. */
+enum { CINFER_CUDA_NCHW = 0, CINFER_CUDA_NHWC = 1 };
+
+/* ABI 6: what a step can do with channels-last storage (cinfer_cuda_api.layout_io). */
+enum {
+    CINFER_CUDA_LAYOUT_FIXED = 0,  /* NCHW only: its values stay NCHW */
+    CINFER_CUDA_LAYOUT_EITHER = 1, /* runs on either, provided all its 4-D activations (those
+                                      with H*W > 1) are stored alike */
+    CINFER_CUDA_LAYOUT_NHWC = 2,   /* runs channels last, converting any slot stored NCHW */
+};
 
 /* ABI 5: when a context's last run did each phase, in microseconds since the device object
  * was opened (one clock for all its contexts, from CUDA events); -1 for a phase the run did
@@ -176,6 +193,14 @@ typedef struct cinfer_cuda_api {
      * "Half activations"): the node's tensors then say FLOAT16 / BFLOAT16 for those slots.
      * The module converts where a half step's slot is stored as float. */
     int (*half_io)(const cinfer_cuda_node *n);
+
+    /* ---- ABI 6: channels-last activations ---- */
+    /* Plan time, for a node whose step takes 16-bit activations (half_io): how it can take 4-D
+     * activations (CINFER_CUDA_LAYOUT_*). The core stores a 4-D 16-bit activation NHWC when
+     * every step that touches it is EITHER or NHWC and, through EITHER steps, it is connected
+     * to an NHWC one (docs/cuda-backend.md, "Channels last"); a step's `layout_in/out` then
+     * say so. */
+    int (*layout_io)(const cinfer_cuda_node *n);
 } cinfer_cuda_api;
 
 typedef const cinfer_cuda_api *(*cinfer_cuda_api_fn)(void);

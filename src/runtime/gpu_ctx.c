@@ -83,6 +83,12 @@ static const cinfer_tensor *as_stored(const cinfer__plan *p, int v, cinfer_tenso
     return retyped;
 }
 
+/* How value v's device bytes are laid out (CINFER_CUDA_NCHW for omitted slots). */
+static unsigned char stored_layout(const cinfer__plan *p, int v) {
+    if (v < 0 || !p->dev_layout) return CINFER_CUDA_NCHW;
+    return p->dev_layout[cinfer__alias_root(p->vals, v)];
+}
+
 void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
                          const cinfer__plan_step *st, cinfer__module_view *mv) {
     const cinfer__node *n = st->node;
@@ -97,9 +103,12 @@ void cinfer__module_node(const cinfer_model *m, const cinfer__plan *p,
     for (int k = 0; k < n->n_out; k++)
         mv->out[k] = n->out[k] >= 0 ? as_stored(p, n->out[k], &mv->retyped[CINFER_MAX_IO + k])
                                     : NULL;
+    for (int k = 0; k < n->n_in; k++) mv->layout_in[k] = stored_layout(p, n->in[k]);
+    for (int k = 0; k < n->n_out; k++) mv->layout_out[k] = stored_layout(p, n->out[k]);
     mv->node = (cinfer_cuda_node){.node = n, .n_in = n->n_in, .n_out = n->n_out, .in = mv->in,
                                   .out = mv->out, .precision = st->precision,
-                                  .weight = mv->weight};
+                                  .weight = mv->weight, .layout_in = mv->layout_in,
+                                  .layout_out = mv->layout_out};
 }
 
 static cinfer_status prepare_steps(const cinfer_model *m, const cinfer__plan *p,

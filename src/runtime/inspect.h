@@ -42,6 +42,8 @@ typedef struct cinfer__model_report {
     int n_graph_segments;      /* CUDA graphs per run (one per segment of GPU steps) */
     int n_half_values;         /* activations stored in 16 bits on the device */
     size_t half_bytes;         /* their bytes as stored */
+    int n_nhwc_values;         /* of those, 4-D activations stored channels last */
+    size_t nhwc_bytes;
     bool cuda_graphs;          /* graphs on for this model (cinfer_model_options.cuda_graphs) */
     cinfer_precision precision; /* the model's precision option (FP32 on a CPU runtime) */
     struct cinfer__step_place *place; /* n_steps entries, heap; freed with the report */

@@ -13,7 +13,7 @@
 
 void cinfer_model_options_init(cinfer_model_options *o) {
     *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20, .fuse = 1,
-                                .cuda_graphs = 1};
+                                .cuda_graphs = 1, .channels_last = 1};
 }
 
 const char *cinfer_precision_name(cinfer_precision p) {
@@ -176,6 +176,7 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     m->rt = rt;
     m->fold_cap = o.fold_cap_bytes;
     m->fuse = o.fuse != 0;
+    m->channels_last = o.channels_last != 0;
     m->cuda_graphs = o.cuda_graphs != 0 && !env_is("CINFER_CUDA_GRAPHS", "0") &&
                      !env_is("CINFER_CUDA_SYNC", "1");
     m->guard = getenv("CINFER_GUARD_BYTES") && atoi(getenv("CINFER_GUARD_BYTES")) > 0;

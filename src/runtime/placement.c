@@ -67,6 +67,8 @@ static cinfer_status choose_device(cinfer_model *m, cinfer__plan *p, cinfer__pla
     st->gpu = m->rt->cuda->supports(&mv.node, why) == CINFER_OK;
     if (st->gpu) st->runs_in = m->rt->cuda->runs_in(&mv.node);
     st->half_io = st->gpu && m->rt->cuda->half_io && m->rt->cuda->half_io(&mv.node);
+    st->layout_io = st->half_io && m->rt->cuda->layout_io ? m->rt->cuda->layout_io(&mv.node)
+                                                          : CINFER_CUDA_LAYOUT_FIXED;
     if (!st->gpu && !(st->cpu_reason = cinfer__strdup(why[0] ? why : "not supported")))
         return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     return CINFER_OK;
@@ -93,6 +95,7 @@ static bool demote_to_fp32(cinfer_model *m, cinfer__plan *p, cinfer__plan_step *
     st->precision = CINFER_PRECISION_FP32;
     /* Asked on float storage, as at the start: the next attempt assigns 16-bit storage anew. */
     memset(p->dev_half, 0, (size_t)p->n_values * sizeof *p->dev_half);
+    memset(p->dev_layout, CINFER_CUDA_NCHW, (size_t)p->n_values);
     *status = choose_device(m, p, st, err);
     cinfer__log(m->rt, CINFER_LOG_INFO, "%s: node '%s' (%s) has no %s path here (%s); it runs "
                 "in fp32 %s", m->path, st->node->name, st->node->op_type,
@@ -153,6 +156,81 @@ static void assign_half(const cinfer_model *m, cinfer__plan *p) {
     /* A value no step produces (never written) has no half producer. */
     for (int v = 0; v < p->n_values; v++)
         if (p->dev_half[v] && m->g->values[v].producer < 0) p->dev_half[v] = 0;
+}
+
+/* A 4-D value whose two layouts differ (H*W > 1): [N, C, 1, 1] has the same bytes either way. */
+static bool has_layout(const cinfer_tensor *t) {
+    return t->rank == 4 && t->dims[2] * t->dims[3] > 1;
+}
+
+static int find_set(int *up, int v) {
+    while (up[v] != v) v = up[v] = up[up[v]];
+    return v;
+}
+
+/* assign_layout's flags per value (one byte each). */
+enum { LAY_OK = 1, LAY_NEAR = 2, LAY_BAD = 4, LAY_HIT = 8 };
+
+/* Marks what one step says about the layouts of its 4-D slots: a FIXED step (or a CPU step)
+ * pins its values to NCHW (no LAY_OK), an EITHER step ties them together (one layout for all
+ * of them, so it never converts), an NHWC step makes its values worth storing NHWC (LAY_NEAR). */
+static void layout_step(const cinfer__plan *p, const cinfer__plan_step *st, int *up,
+                        unsigned char *f) {
+    const cinfer__node *n = st->node;
+    int lay = st->gpu && st->half_io ? st->layout_io : CINFER_CUDA_LAYOUT_FIXED;
+    int first = -1;
+    for (int k = 0; k < n->n_in + n->n_out; k++) {
+        int v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+        if (v < 0) continue;
+        int r = cinfer__alias_root(p->vals, v);
+        /* A 4-D view of a value of another shape counts too: its root (viewed, so never a
+         * candidate) then keeps the step's other values NCHW. */
+        if (!has_layout(&p->vals[v].t) && !has_layout(&p->vals[r].t)) continue;
+        if (lay == CINFER_CUDA_LAYOUT_FIXED) f[r] &= (unsigned char)~LAY_OK;
+        if (lay == CINFER_CUDA_LAYOUT_NHWC) f[r] |= LAY_NEAR;
+        if (lay != CINFER_CUDA_LAYOUT_EITHER) continue;
+        if (first < 0) first = r;
+        else up[find_set(up, r)] = find_set(up, first);
+    }
+}
+
+/* Channels last (docs/cuda-backend.md): a 4-D 16-bit activation is stored NHWC when every step
+ * touching it takes NHWC (EITHER or NHWC steps), it has no views (a Reshape of NHWC bytes would
+ * reorder the elements), and the values EITHER steps tie it to qualify too and, together,
+ * touch an NHWC step (a convolution): between convolutions the layout then never changes, and
+ * the NHWC steps convert at the region's edges. */
+static cinfer_status assign_layout(const cinfer_model *m, cinfer__plan *p, cinfer__err *err) {
+    int n = p->n_values;
+    memset(p->dev_layout, CINFER_CUDA_NCHW, (size_t)n);
+    if (!m->channels_last || !half_type(m->precision)) return CINFER_OK;
+    int *up = cinfer__calloc((size_t)n + 1, sizeof *up);
+    unsigned char *f = cinfer__calloc((size_t)n + 1, 1);
+    if (!up || !f) {
+        cinfer__free(up);
+        cinfer__free(f);
+        return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int v = 0; v < n; v++) {
+        up[v] = v;
+        f[v] = p->dev_half[v] && has_layout(&p->vals[v].t) ? LAY_OK : 0;
+    }
+    for (int v = 0; v < n; v++)
+        if (p->vals[v].alias_of >= 0) f[cinfer__alias_root(p->vals, v)] &= (unsigned char)~LAY_OK;
+    for (int s = 0; s < p->n_steps; s++) layout_step(p, &p->steps[s], up, f);
+    /* Per component (at its representative): some member is not OK, some touches NHWC. */
+    for (int v = 0; v < n; v++) {
+        int r = find_set(up, v);
+        if (!(f[v] & LAY_OK)) f[r] |= LAY_BAD;
+        if (f[v] & LAY_NEAR) f[r] |= LAY_HIT;
+    }
+    for (int v = 0; v < n; v++) {
+        int r = find_set(up, v);
+        if ((f[v] & LAY_OK) && !(f[r] & LAY_BAD) && (f[r] & LAY_HIT))
+            p->dev_layout[v] = CINFER_CUDA_NHWC;
+    }
+    cinfer__free(up);
+    cinfer__free(f);
+    return CINFER_OK;
 }
 
 /* Follows where each value's current bytes are through the steps: a GPU step needs its
@@ -241,7 +319,8 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
     p->loc = cinfer__calloc((size_t)p->n_values + 1, 1);
     p->dev_off = cinfer__calloc((size_t)p->n_values + 1, sizeof *p->dev_off);
     p->dev_half = cinfer__calloc((size_t)p->n_values + 1, sizeof *p->dev_half);
-    if (!p->loc || !p->dev_off || !p->dev_half)
+    p->dev_layout = cinfer__calloc((size_t)p->n_values + 1, 1);
+    if (!p->loc || !p->dev_off || !p->dev_half || !p->dev_layout)
         return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
     CINFER_TRY(choose_devices(m, p, err));
     /* The first context prepares every GPU step; a step whose prepare finds no algorithm
@@ -252,6 +331,7 @@ cinfer_status cinfer__place(cinfer_model *m, cinfer__plan *p, cinfer__err *err) 
         CINFER_TRY(plan_copies(p, err));
         CINFER_TRY(plan_device_region(p, err));
         assign_half(m, p);
+        CINFER_TRY(assign_layout(m, p, err));
         cinfer__gpu_ctx *g = NULL;
         cinfer__context *c = NULL;
         cinfer__err cerr = {{0}};

@@ -45,6 +45,7 @@ void cinfer__plan_destroy(cinfer__plan *p) {
     }
     cinfer__free(p->loc);
     cinfer__free(p->dev_half);
+    cinfer__free(p->dev_layout);
     cinfer__free(p->dev_off);
     cinfer__free(p->xfers);
     for (int v = 0; p->vals && v < p->n_values; v++)

@@ -86,6 +86,10 @@ static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_repor
         if (p->dev_half[v]) {
             r->n_half_values++;
             r->half_bytes += cinfer__tensor_bytes(&p->vals[v].t) / 2;
+            if (p->dev_layout && p->dev_layout[v] == CINFER_CUDA_NHWC) {
+                r->n_nhwc_values++;
+                r->nhwc_bytes += cinfer__tensor_bytes(&p->vals[v].t) / 2;
+            }
         }
     r->place = cinfer__calloc((size_t)p->n_steps + 1, sizeof *r->place);
     if (!r->place) return CINFER_OUT_OF_MEMORY;

@@ -58,6 +58,7 @@ typedef struct cinfer__plan_step {
     cinfer_precision runs_in;   /* GPU steps: what the module computes it in (inspect) */
     char *cpu_reason;       /* owned: why a step of a CUDA plan stays on the CPU */
     bool half_io;           /* GPU step that takes its float activations in 16 bits */
+    int layout_io;          /* half_io steps: CINFER_CUDA_LAYOUT_* (module's layout_io) */
     int xfer_first, n_xfer; /* p->xfers before this step: H2D for a GPU step, D2H for a CPU one */
     _Atomic uint64_t prof_ns, prof_calls; /* CINFER_PROFILE=1: time spent in this step */
 } cinfer__plan_step;
@@ -133,6 +134,10 @@ typedef struct cinfer__plan {
      * activations": produced and read only by half_io GPU steps), or 0 for its own dtype.
      * Set on roots; views read their root's. */
     cinfer_dtype *dev_half;
+    /* Per value: CINFER_CUDA_NHWC when its device bytes are channels last (docs/cuda-
+     * backend.md, "Channels last": a 4-D 16-bit activation between NHWC-capable steps), else
+     * CINFER_CUDA_NCHW. Set on roots; a value stored NHWC has no views. */
+    unsigned char *dev_layout;
     int64_t *dev_off;       /* per value: offset of its device copy past the arena, or -1 */
     struct cinfer__xfer *xfers;
     int n_xfers, n_gpu_steps;
@@ -163,6 +168,7 @@ struct cinfer_model {
                                  off under CINFER_CUDA_GRAPHS=0 or CINFER_CUDA_SYNC=1) */
     cinfer__fusions fusions;  /* what they rewrote */
     cinfer_precision precision; /* CUDA: what GPU steps may compute in (model options) */
+    bool channels_last;       /* CUDA: 4-D 16-bit activations may be stored NHWC (options) */
     char **fp32_ops;          /* owned: op types kept in fp32 whatever the precision */
     int n_fp32_ops;
     pthread_mutex_t mu;       /* guards plans, last_error and scheds */
@@ -217,6 +223,7 @@ typedef struct cinfer__module_view {
     const cinfer_tensor *in[CINFER_MAX_IO], *out[CINFER_MAX_IO];
     const void *weight[CINFER_MAX_IO];
     cinfer_tensor retyped[2 * CINFER_MAX_IO];
+    unsigned char layout_in[CINFER_MAX_IO], layout_out[CINFER_MAX_IO];
     cinfer_cuda_node node;
 } cinfer__module_view;
 /* Fills v for step st: the plan's tensors (host data for constants only; values stored in 16

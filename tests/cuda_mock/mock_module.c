@@ -1,8 +1,9 @@
 /* A host-memory stand-in for libcinfer-cuda.so, so that the core's CUDA placement, copy planning
  * and run loop are tested on machines without a GPU: "device" memory is malloc'd apart from the
  * host arena and filled with NaN bytes, so a missing copy shows up as a wrong output. It runs
- * Add, Mul (same shape, or a row broadcast), Relu and 2-D float MatMul; every other op is
- * refused, so it lands on the CPU. MOCK_FAIL_CONTEXT=1 fails every context creation.
+ * Add, Mul (same shape, or a row broadcast), Relu and 2-D float MatMul (and, since ABI 6, Conv
+ * and GlobalAveragePool); every other op is refused, so it lands on the CPU. MOCK_FAIL_CONTEXT=1
+ * fails every context creation.
  *
  * ABI 3: every "device" block (weights, context arenas, mem_alloc) is registered, and each copy
  * and run checks that its pointers are on the side it claims (a host pointer handed to run, or
@@ -24,7 +25,21 @@
  * to nearest even), so the core's choice of 16-bit storage shows in the outputs' precision;
  * MOCK_REPORT=1 adds each step's slot types ("io f32,f32->f16"). MOCK_FAIL_HALF_PREPARE=OP
  * makes prepare refuse op type OP at fp16/bf16 (as a library without a 16-bit algorithm for a
- * shape would), so the core's fp32 fallback on the GPU is tested. */
+ * shape would), so the core's fp32 fallback on the GPU is tested.
+ *
+ * ABI 6: the mock also runs Conv (4-D, group 1, strides, pads, dilations, a constant float bias,
+ * the fusion's cinfer.fused_relu; no auto_pad but NOTSET) and GlobalAveragePool (4-D), in
+ * double like the rest (runs_in gives Conv any precision, as it does the GEMMs). layout_io says,
+ * at fp16/bf16 only (else FIXED): Conv NHWC; Relu, Add and Mul whose slots all have one shape,
+ * and GlobalAveragePool EITHER; every other op FIXED.
+ * Each op reads and writes every 4-D slot in the layout its layout_in/layout_out entry names
+ * (channels last: element [n, c, h, w] at ((n*H + h)*W + w)*C + c), so a layout the core
+ * records wrongly shows as a wrong output. prepare fails with CINFER_INTERNAL on what the core
+ * must never hand a module: an EITHER op whose 4-D slots with H*W > 1 are stored differently
+ * ("mock: mixed layouts in OP"), an NHWC slot given to a FIXED op ("mock: NHWC slot given to
+ * FIXED op OP"), and an NHWC slot that is not a 4-D 16-bit value with H*W > 1. MOCK_REPORT=1
+ * ends the prepare line with the slots' layouts ("layout nchw,nchw,-->nhwc": the inputs, then
+ * the output; '-' for an absent or non-4-D slot). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <pthread.h>
@@ -44,7 +59,7 @@ struct cinfer_cuda_mdev {
     size_t size, used;
 };
 
-#define MOCK_MAX_IO 4 /* the ops the mock runs take at most 2 inputs and 1 output */
+#define MOCK_MAX_IO 4 /* the ops the mock runs take at most 3 inputs and 1 output */
 
 /* One recorded run call of a captured segment. */
 typedef struct mock_call {
@@ -153,6 +168,12 @@ static bool env_on(const char *name) {
 typedef struct mock_step {
     const cinfer__node *node;
     cinfer_tensor a, b, y;
+    unsigned char la, lb, ly; /* storage layouts of a, b and y (CINFER_CUDA_NCHW / NHWC) */
+    /* Conv: bias (host copy, NULL if none), strides, dilations, pads (top, left, bottom,
+     * right), fused Relu */
+    double *bias;
+    int64_t stride[2], dilation[2], pad[4];
+    bool relu;
 } mock_step;
 
 static int fail_next;
@@ -382,6 +403,81 @@ static const char *dt_name(const cinfer_tensor *t) {
                                                : "other";
 }
 
+
+static const cinfer__attr *find_attr(const cinfer__node *node, const char *name) {
+    for (int i = 0; i < node->n_attrs; i++)
+        if (!strcmp(node->attrs[i].name, name)) return &node->attrs[i];
+    return NULL;
+}
+
+/* Reads an INTS attribute of `count` entries into dst (dflt everywhere when absent); false when
+ * it has another type or length. */
+static bool attr_ints(const cinfer__node *node, const char *name, int count, int64_t *dst,
+                      int64_t dflt) {
+    const cinfer__attr *a = find_attr(node, name);
+    for (int i = 0; i < count; i++) dst[i] = dflt;
+    if (!a) return true;
+    if (a->type != CINFER_ATTR_INTS || (int)a->count != count) return false;
+    for (int i = 0; i < count; i++) dst[i] = a->ints[i];
+    return true;
+}
+
+/* Whether the mock runs this Conv (4-D, group 1, NOTSET padding, constant float bias, known
+ * attributes only); fills s's Conv fields when s is non-NULL. */
+static bool conv_params(const cinfer_cuda_node *n, mock_step *s) {
+    const cinfer__node *node = n->node;
+    if (node->domain[0] && strcmp(node->domain, "ai.onnx")) return false;
+    if (n->n_in < 2 || n->n_in > 3 || n->n_out != 1 || !n->in[0] || !n->in[1] || !n->out[0])
+        return false;
+    const cinfer_tensor *x = n->in[0], *w = n->in[1], *y = n->out[0];
+    const cinfer_tensor *b = n->n_in > 2 ? n->in[2] : NULL;
+    if (x->rank != 4 || w->rank != 4 || y->rank != 4 || w->dims[1] != x->dims[1] ||
+        y->dims[0] != x->dims[0] || y->dims[1] != w->dims[0])
+        return false;
+    if (b && (b->dtype != CINFER_DTYPE_FLOAT || !b->data || numel(b) != w->dims[0]))
+        return false;
+    for (int i = 0; i < node->n_attrs; i++) {
+        const cinfer__attr *a = &node->attrs[i];
+        if (!strcmp(a->name, "group")) {
+            if (a->type != CINFER_ATTR_INT || a->i != 1) return false;
+        } else if (!strcmp(a->name, "auto_pad")) {
+            if (a->type != CINFER_ATTR_STRING || strcmp(a->s, "NOTSET")) return false;
+        } else if (!strcmp(a->name, "cinfer.fused_relu")) {
+            if (a->type != CINFER_ATTR_INT || (a->i != 0 && a->i != 1)) return false;
+        } else if (strcmp(a->name, "strides") && strcmp(a->name, "dilations") &&
+                   strcmp(a->name, "pads") && strcmp(a->name, "kernel_shape")) {
+            return false;
+        }
+    }
+    int64_t stride[2], dil[2], pad[4], kernel[2];
+    if (!attr_ints(node, "strides", 2, stride, 1) || !attr_ints(node, "dilations", 2, dil, 1) ||
+        !attr_ints(node, "pads", 4, pad, 0) ||
+        !attr_ints(node, "kernel_shape", 2, kernel, 0))
+        return false;
+    for (int d = 0; d < 2; d++) {
+        int64_t k = w->dims[2 + d];
+        if ((kernel[d] && kernel[d] != k) || stride[d] < 1 || dil[d] < 1 || pad[d] < 0 ||
+            pad[d + 2] < 0)
+            return false;
+        int64_t span = dil[d] * (k - 1) + 1, padded = x->dims[2 + d] + pad[d] + pad[d + 2];
+        if (padded < span || y->dims[2 + d] != (padded - span) / stride[d] + 1) return false;
+    }
+    if (s) {
+        const cinfer__attr *r = find_attr(node, "cinfer.fused_relu");
+        s->relu = r && r->i == 1;
+        for (int d = 0; d < 2; d++) {
+            s->stride[d] = stride[d];
+            s->dilation[d] = dil[d];
+        }
+        memcpy(s->pad, pad, sizeof pad);
+        if (b) {
+            s->bias = malloc((size_t)numel(b) * sizeof *s->bias);
+            for (int64_t i = 0; i < numel(b); i++) s->bias[i] = ((const float *)b->data)[i];
+        }
+    }
+    return true;
+}
+
 static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type;
     bool half = half_precision(n->precision);
@@ -398,6 +494,12 @@ static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
         if (a == numel(y) && y->rank && (b == a || b == y->dims[y->rank - 1])) return CINFER_OK;
     }
     if (!strcmp(op, "MatMul") && n->in[0]->rank == 2 && n->in[1]->rank == 2) return CINFER_OK;
+    if (!strcmp(op, "Conv") && conv_params(n, NULL)) return CINFER_OK;
+    if (!strcmp(op, "GlobalAveragePool") && n->n_in == 1 && n->in[0]->rank == 4 &&
+        n->out[0]->rank == 4 && n->out[0]->dims[0] == n->in[0]->dims[0] &&
+        n->out[0]->dims[1] == n->in[0]->dims[1] && n->out[0]->dims[2] == 1 &&
+        n->out[0]->dims[3] == 1)
+        return CINFER_OK;
     if (!strcmp(op, "Gemm") && n->n_in == 2 && n->node->n_attrs == 0 && n->in[0]->rank == 2 &&
         n->in[1]->rank == 2)
         return CINFER_OK;
@@ -412,11 +514,90 @@ static const char *precision_name(cinfer_precision p) {
     return (unsigned)p < 4 ? names[p] : "unknown";
 }
 
-/* Like the real module: the GEMMs take any precision, the rest compute in fp32. */
+/* Like the real module: the GEMMs and Conv take any precision, the rest compute in fp32. */
 static cinfer_precision runs_in(const cinfer_cuda_node *n) {
     const char *op = n->node->op_type;
     if (half_io(n)) return n->precision;
-    return !strcmp(op, "MatMul") || !strcmp(op, "Gemm") ? n->precision : CINFER_PRECISION_FP32;
+    return !strcmp(op, "MatMul") || !strcmp(op, "Gemm") || !strcmp(op, "Conv")
+               ? n->precision
+               : CINFER_PRECISION_FP32;
+}
+
+static bool same_shape(const cinfer_tensor *a, const cinfer_tensor *b) {
+    if (a->rank != b->rank) return false;
+    for (int d = 0; d < a->rank; d++)
+        if (a->dims[d] != b->dims[d]) return false;
+    return true;
+}
+
+/* ABI 6: at fp16/bf16, Conv runs channels last; Relu, same-shape Add/Mul and GlobalAveragePool
+ * run on either layout; everything else (and every op at fp32/tf32) is NCHW only. */
+static int layout_io(const cinfer_cuda_node *n) {
+    const char *op = n->node->op_type;
+    if (!half_precision(n->precision)) return CINFER_CUDA_LAYOUT_FIXED;
+    if (!strcmp(op, "Conv")) return CINFER_CUDA_LAYOUT_NHWC;
+    if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool")) return CINFER_CUDA_LAYOUT_EITHER;
+    if ((!strcmp(op, "Add") || !strcmp(op, "Mul")) && n->n_in == 2 && n->in[0] && n->in[1] &&
+        same_shape(n->in[0], n->out[0]) && same_shape(n->in[1], n->out[0]))
+        return CINFER_CUDA_LAYOUT_EITHER;
+    return CINFER_CUDA_LAYOUT_FIXED;
+}
+
+/* A 4-D slot whose layout matters (H*W > 1: with H*W == 1 both layouts are the same bytes). */
+static bool spatial(const cinfer_tensor *t) {
+    return t && t->rank == 4 && t->dims[2] * t->dims[3] > 1;
+}
+
+static unsigned char slot_layout(const unsigned char *layouts, int i) {
+    return layouts ? layouts[i] : CINFER_CUDA_NCHW;
+}
+
+static const char *layout_name(const cinfer_tensor *t, unsigned char l) {
+    if (!t || t->rank != 4) return "-";
+    return l == CINFER_CUDA_NHWC ? "nhwc" : l == CINFER_CUDA_NCHW ? "nchw" : "bad";
+}
+
+/* What the core must never hand the module: an NHWC slot that is not a 4-D 16-bit value with
+ * H*W > 1, an NHWC slot given to a FIXED op, mixed layouts in an EITHER op. */
+static cinfer_status check_layouts(const cinfer_cuda_node *n, char *why) {
+    const char *op = n->node->op_type, *name = n->node->name;
+    int mode = layout_io(n), seen = -1;
+    for (int i = 0; i < n->n_in + n->n_out; i++) {
+        bool is_in = i < n->n_in;
+        const cinfer_tensor *t = is_in ? n->in[i] : n->out[i - n->n_in];
+        unsigned char l = is_in ? slot_layout(n->layout_in, i)
+                                : slot_layout(n->layout_out, i - n->n_in);
+        const char *slot = is_in ? "input" : "output";
+        int k = is_in ? i : i - n->n_in;
+        if (l != CINFER_CUDA_NCHW && l != CINFER_CUDA_NHWC) {
+            snprintf(why, CINFER_CUDA_MSG_LEN, "mock: layout %d for %s %d of %s (%s)", l, slot,
+                     k, op, name);
+            return CINFER_INTERNAL;
+        }
+        if (l == CINFER_CUDA_NCHW && !spatial(t)) continue;
+        if (l == CINFER_CUDA_NHWC) {
+            if (!t || !spatial(t) || (t->dtype != CINFER_DTYPE_FLOAT16 &&
+                                      t->dtype != CINFER_DTYPE_BFLOAT16)) {
+                snprintf(why, CINFER_CUDA_MSG_LEN,
+                         "mock: NHWC %s %d of %s (%s) is not a 4-D 16-bit value with H*W > 1",
+                         slot, k, op, name);
+                return CINFER_INTERNAL;
+            }
+            if (mode == CINFER_CUDA_LAYOUT_FIXED) {
+                snprintf(why, CINFER_CUDA_MSG_LEN, "mock: NHWC slot given to FIXED op %s (%s)",
+                         op, name);
+                return CINFER_INTERNAL;
+            }
+        }
+        if (mode == CINFER_CUDA_LAYOUT_EITHER) {
+            if (seen >= 0 && seen != l) {
+                snprintf(why, CINFER_CUDA_MSG_LEN, "mock: mixed layouts in %s (%s)", op, name);
+                return CINFER_INTERNAL;
+            }
+            seen = l;
+        }
+    }
+    return CINFER_OK;
 }
 
 static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, void **state,
@@ -429,20 +610,94 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
                  precision_name(n->precision), n->node->op_type);
         return CINFER_UNSUPPORTED;
     }
-    if (env_on("MOCK_REPORT"))
-        fprintf(stderr, "mock: prepare %s (%s) precision %s io %s,%s->%s\n", n->node->name,
-                n->node->op_type, precision_name(n->precision), dt_name(n->in[0]),
-                n->n_in > 1 ? dt_name(n->in[1]) : "-", dt_name(n->out[0]));
+    cinfer_status st = check_layouts(n, why);
+    if (st != CINFER_OK) return st;
+    if (env_on("MOCK_REPORT")) {
+        char lay[64] = "";
+        size_t used = 0;
+        for (int i = 0; i < n->n_in && used < sizeof lay; i++)
+            used += (size_t)snprintf(lay + used, sizeof lay - used, "%s%s", i ? "," : "",
+                                     layout_name(n->in[i], slot_layout(n->layout_in, i)));
+        fprintf(stderr, "mock: prepare %s (%s) precision %s io %s,%s->%s layout %s->%s\n",
+                n->node->name, n->node->op_type, precision_name(n->precision),
+                dt_name(n->in[0]), n->n_in > 1 ? dt_name(n->in[1]) : "-", dt_name(n->out[0]),
+                lay, layout_name(n->out[0], slot_layout(n->layout_out, 0)));
+    }
     mock_step *s = calloc(1, sizeof *s);
     s->node = n->node;
     s->a = *n->in[0];
-    if (n->n_in > 1) s->b = *n->in[1];
+    s->la = slot_layout(n->layout_in, 0);
+    if (n->n_in > 1) {
+        s->b = *n->in[1];
+        s->lb = slot_layout(n->layout_in, 1);
+    }
     s->y = *n->out[0];
+    s->ly = slot_layout(n->layout_out, 0);
+    if (!strcmp(n->node->op_type, "Conv")) conv_params(n, s);
     *state = s;
     return CINFER_OK;
 }
 
-static void release(void *state) { free(state); }
+static void release(void *state) {
+    mock_step *s = state;
+    if (s) free(s->bias);
+    free(s);
+}
+
+/* Where element i (row-major in t's dims) of t lies in its bytes stored in layout l. */
+static int64_t at(const cinfer_tensor *t, unsigned char l, int64_t i) {
+    if (l != CINFER_CUDA_NHWC || t->rank != 4) return i;
+    int64_t c = t->dims[1], h = t->dims[2], w = t->dims[3];
+    int64_t x = i % w, yy = i / w % h, ch = i / (w * h) % c, nn = i / (w * h * c);
+    return ((nn * h + yy) * w + x) * c + ch;
+}
+
+/* Element [nn, ch, yy, x] of a 4-D tensor stored in layout l. */
+static int64_t at4(const cinfer_tensor *t, unsigned char l, int64_t nn, int64_t ch, int64_t yy,
+                   int64_t x) {
+    int64_t c = t->dims[1], h = t->dims[2], w = t->dims[3];
+    return l == CINFER_CUDA_NHWC ? ((nn * h + yy) * w + x) * c + ch
+                                 : ((nn * c + ch) * h + yy) * w + x;
+}
+
+static void conv(const mock_step *s, const void *x, const void *w, void *y) {
+    const cinfer_tensor *tx = &s->a, *tw = &s->b, *ty = &s->y;
+    int64_t n = ty->dims[0], m = ty->dims[1], oh = ty->dims[2], ow = ty->dims[3];
+    int64_t c = tx->dims[1], ih = tx->dims[2], iw = tx->dims[3], kh = tw->dims[2],
+            kw = tw->dims[3];
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t o = 0; o < m; o++)
+            for (int64_t r = 0; r < oh; r++)
+                for (int64_t q = 0; q < ow; q++) {
+                    double acc = s->bias ? s->bias[o] : 0;
+                    for (int64_t ch = 0; ch < c; ch++)
+                        for (int64_t i = 0; i < kh; i++) {
+                            int64_t yy = r * s->stride[0] - s->pad[0] + i * s->dilation[0];
+                            if (yy < 0 || yy >= ih) continue;
+                            for (int64_t j = 0; j < kw; j++) {
+                                int64_t xx = q * s->stride[1] - s->pad[1] + j * s->dilation[1];
+                                if (xx < 0 || xx >= iw) continue;
+                                acc += get(tx->dtype, x, at4(tx, s->la, b, ch, yy, xx)) *
+                                       get(tw->dtype, w, at4(tw, s->lb, o, ch, i, j));
+                            }
+                        }
+                    if (s->relu && acc < 0) acc = 0;
+                    set(ty->dtype, y, at4(ty, s->ly, b, o, r, q), acc);
+                }
+}
+
+static void global_average_pool(const mock_step *s, const void *x, void *y) {
+    const cinfer_tensor *tx = &s->a, *ty = &s->y;
+    int64_t n = tx->dims[0], c = tx->dims[1], h = tx->dims[2], w = tx->dims[3];
+    for (int64_t b = 0; b < n; b++)
+        for (int64_t ch = 0; ch < c; ch++) {
+            double acc = 0;
+            for (int64_t yy = 0; yy < h; yy++)
+                for (int64_t xx = 0; xx < w; xx++)
+                    acc += get(tx->dtype, x, at4(tx, s->la, b, ch, yy, xx));
+            set(ty->dtype, y, at4(ty, s->ly, b, ch, 0, 0), acc / (double)(h * w));
+        }
+}
 
 static void execute(const mock_step *s, const void *const *in, void *const *out) {
     const char *op = s->node->op_type;
@@ -451,7 +706,14 @@ static void execute(const mock_step *s, const void *const *in, void *const *out)
     void *y = out[0];
     int64_t n = numel(&s->y);
     if (!strcmp(op, "Relu")) {
-        for (int64_t i = 0; i < n; i++) set(ty, y, i, get(ta, a, i) > 0 ? get(ta, a, i) : 0);
+        for (int64_t i = 0; i < n; i++) {
+            double u = get(ta, a, at(&s->a, s->la, i));
+            set(ty, y, at(&s->y, s->ly, i), u > 0 ? u : 0);
+        }
+    } else if (!strcmp(op, "Conv")) {
+        conv(s, a, b, y);
+    } else if (!strcmp(op, "GlobalAveragePool")) {
+        global_average_pool(s, a, y);
     } else if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm")) {
         int64_t m = s->a.dims[0], k = s->a.dims[1], nn = s->b.dims[1];
         for (int64_t i = 0; i < m; i++)
@@ -464,8 +726,9 @@ static void execute(const mock_step *s, const void *const *in, void *const *out)
     } else {
         int64_t nb = numel(&s->b);
         for (int64_t i = 0; i < n; i++) {
-            double u = get(ta, a, i), v = get(tb, b, i % nb);
-            set(ty, y, i, op[0] == 'A' ? u + v : u * v);
+            double u = get(ta, a, at(&s->a, s->la, i));
+            double v = get(tb, b, at(&s->b, s->lb, i % nb));
+            set(ty, y, at(&s->y, s->ly, i), op[0] == 'A' ? u + v : u * v);
         }
     }
 }
@@ -612,7 +875,7 @@ static const cinfer_cuda_api api = {
     .mem_alloc = mem_alloc, .mem_free = mem_free, .mem_copy = mem_copy, .d2d = d2d,
     .runs_in = runs_in, .ctx_arena = ctx_arena, .host_alloc = host_alloc,
     .host_free = host_free, .ctx_timing = ctx_timing, .ctx_times = ctx_times,
-    .half_io = half_io,
+    .half_io = half_io, .layout_io = layout_io,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

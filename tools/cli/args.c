@@ -119,7 +119,8 @@ typedef enum opt_id {
     O_INPUT, O_SHAPE, O_DIM, O_OUTDIR, O_DEVICE, O_THREADS, O_SEED,
     O_BATCH, O_WARMUP, O_ITERS, O_DURATION, O_JSON, O_VERBOSE, O_HELP,
     O_CONCURRENCY, O_RATE, O_ARRIVAL, O_MAXBATCH, O_DELAY, O_INSTANCES, O_INTERVAL,
-    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION, O_NO_GRAPHS, O_IO, O_PRECISION, O_FP32_OPS
+    O_STABILITY, O_TRIALS, O_CSV, O_NO_FUSION, O_NO_GRAPHS, O_IO, O_PRECISION, O_FP32_OPS,
+    O_NO_NHWC
 } opt_id;
 
 static const struct {
@@ -155,6 +156,7 @@ static const struct {
     {NULL, "--io", O_IO, OPT_BENCH | OPT_OUTDIR, 1},
     {NULL, "--precision", O_PRECISION, 0, 1},
     {NULL, "--fp32-ops", O_FP32_OPS, 0, 1},
+    {NULL, "--no-nhwc", O_NO_NHWC, 0, 0},
     {"-v", "--verbose", O_VERBOSE, 0, 0},
     {"-h", "--help", O_HELP, 0, 0},
 };
@@ -345,6 +347,7 @@ static int parse_option(int argc, char **argv, int *i, unsigned allowed, cli_opt
         else if (opt_table[k].id == O_VERBOSE) o->verbose = true;
         else if (opt_table[k].id == O_NO_FUSION) o->no_fusion = true;
         else if (opt_table[k].id == O_NO_GRAPHS) o->no_cuda_graphs = true;
+        else if (opt_table[k].id == O_NO_NHWC) o->no_nhwc = true;
         else o->help = true;
         return 0;
     }
@@ -442,6 +445,7 @@ int cli_load(const cli_opts *o, cinfer_runtime **rt, cinfer_model **model) {
     mo.cuda_graphs = !o->no_cuda_graphs;
     mo.precision = o->precision;
     mo.fp32_ops = o->fp32_ops;
+    mo.channels_last = !o->no_nhwc;
     s = cinfer_model_load(*rt, o->model, &mo, model);
     if (s != CINFER_OK) {
         int rc = cli_fail_api(s);

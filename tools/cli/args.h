@@ -64,6 +64,7 @@ typedef struct cli_opts {
     bool json;
     bool no_fusion;       /* --no-fusion: load without the fusion passes */
     bool no_cuda_graphs;  /* --no-cuda-graphs: one launch per GPU step */
+    bool no_nhwc;         /* --no-nhwc: 4-D activations stay NCHW at fp16/bf16 */
     bool device_io;       /* --io device (run, bench): inputs and outputs in device memory */
     cinfer_precision precision; /* --precision: what GPU steps may compute in */
     const char *fp32_ops; /* --fp32-ops: op types kept in fp32, comma-separated */

@@ -151,6 +151,9 @@ static void print_placement(const cinfer__model_report *r) {
     if (r->precision == CINFER_PRECISION_FP16 || r->precision == CINFER_PRECISION_BF16)
         printf("half activations: %d values (%zu bytes) stored in %s on the device\n",
                r->n_half_values, r->half_bytes, cinfer_precision_name(r->precision));
+    if (r->precision == CINFER_PRECISION_FP16 || r->precision == CINFER_PRECISION_BF16)
+        printf("channels last: %d values (%zu bytes) stored NHWC on the device\n",
+               r->n_nhwc_values, r->nhwc_bytes);
     for (int s = 0; s < r->n_steps; s++) {
         const cinfer__step_place *p = &r->place[s];
         printf("  %-28.28s %-22.22s %s", p->name, p->op_type, p->gpu ? "cuda" : "cpu");

@@ -35,6 +35,8 @@ static const char usage_runtime[] =
     "                     in 16 bits between the ops that have 16-bit kernels, fp32 math\n"
     "                     inside); the CPU computes in fp32 whatever P\n"
     "  --fp32-ops OP,...  CUDA: op types kept in fp32 whatever --precision\n"
+    "  --no-nhwc          CUDA fp16/bf16: keep 4-D activations NCHW (default: channels last\n"
+    "                     between convolutions)\n"
     "  -v, --verbose      also print the runtime's info messages\n";
 
 void cli_print_usage(const char *cmd, int to_stderr) {
