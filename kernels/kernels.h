@@ -399,6 +399,17 @@ cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n, cudaStream_t
 cudaError_t cinfer_k_f16_to_f32(float *y, const void *x, size_t n, cudaStream_t stream);
 cudaError_t cinfer_k_bf16_to_f32(float *y, const void *x, size_t n, cudaStream_t stream);
 
+/* ---- relayout.cu -------------------------------------------------------------------------- */
+
+/* Copies n matrices [c][hw] (x_nhwc = 0: NCHW) or [hw][c] (x_nhwc != 0: NHWC) of element type
+ * x_t into y in layout y_nhwc and type y_t (F32, F16 or BF16; 16-bit stores round to nearest
+ * even and saturate finite overflow): a 4-D activation between the layouts of the channels-last
+ * paths, or a filter [K][C][R*S] into [K][R*S][C] (n = K, hw = R*S). Same layouts: a plain
+ * conversion. y must not overlap x. n at most 65535, ceil(rows / 32) too. */
+cudaError_t cinfer_k_relayout(cinfer_k_dtype y_t, void *y, int y_nhwc, cinfer_k_dtype x_t,
+                              const void *x, int x_nhwc, int64_t n, int64_t c, int64_t hw,
+                              cudaStream_t stream);
+
 /* ---- pool.cu ------------------------------------------------------------------------------ */
 
 /* A 2-D pooling window over NCHW: output (oh, ow) covers input rows oh*stride_h - pad_top +
@@ -426,6 +437,12 @@ cudaError_t cinfer_k_max_pool2d(cinfer_k_dtype dt, void *y, const void *x, int64
 cudaError_t cinfer_k_avg_pool2d(cinfer_k_dtype dt, void *y, const void *x, int64_t nc, int64_t h,
                                 int64_t w, int64_t oh, int64_t ow, cinfer_k_pool2d p,
                                 cudaStream_t stream);
+
+/* The same over channels-last storage: x [batch][h][w][c], y [batch][oh][ow][c]; is_max
+ * nonzero for MaxPool, else AveragePool. */
+cudaError_t cinfer_k_pool2d_nhwc(cinfer_k_dtype dt, int is_max, void *y, const void *x,
+                                 int64_t batch, int64_t c, int64_t h, int64_t w, int64_t oh,
+                                 int64_t ow, cinfer_k_pool2d p, cudaStream_t stream);
 
 /* ---- resize.cu ---------------------------------------------------------------------------- */
 

@@ -23,16 +23,25 @@ static bool one_type(unsigned flags) {
     return (t & (t - 1)) == 0;
 }
 
+/* NHWC: a 2-D forward convolution on 16-bit tensors. */
+static bool nhwc_ok(const cinfer_cuda_conv_params *p) {
+    if (!(p->flags & CINFER_CONV_NHWC)) return true;
+    return p->nspatial == 2 && !(p->flags & CINFER_CONV_TRANSPOSE) &&
+           (p->flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16));
+}
+
 static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
     if (p->nspatial < 1 || p->nspatial > 3 || p->n < 1 || p->c_in < 1 || p->c_out < 1 ||
         p->groups < 1 || p->c_in % p->groups || p->c_out % p->groups ||
         p->flags & ~(unsigned)(CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TRANSPOSE |
-                               CINFER_CONV_TF32 | CINFER_CONV_FP16 | CINFER_CONV_BF16) ||
-        !one_type(p->flags))
+                               CINFER_CONV_TF32 | CINFER_CONV_FP16 | CINFER_CONV_BF16 |
+                               CINFER_CONV_NHWC) ||
+        !one_type(p->flags) || !nhwc_ok(p))
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "conv: %d spatial axes, N=%lld C_in=%lld C_out=%lld groups=%lld "
                                    "flags=0x%x: need 1-3 axes, positive sizes, channels divisible "
-                                   "by groups, known flags, one of TF32/FP16/BF16 at most",
+                                   "by groups, known flags, one of TF32/FP16/BF16 at most, NHWC "
+                                   "only for 2-D 16-bit Conv",
                                    p->nspatial, (long long)p->n, (long long)p->c_in,
                                    (long long)p->c_out, (long long)p->groups, p->flags);
     return CINFER_OK;
@@ -123,15 +132,20 @@ static bool is_half(const cinfer_cuda_conv_params *p) {
     return (p->flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16)) != 0;
 }
 
-/* NCHW also for 16-bit tensors: the activations between ops are NCHW everywhere else, and
- * NHWC here would cost a transpose on each side of every convolution. */
-static cinfer_status set_tensor(cudnnTensorDescriptor_t d, cudnnDataType_t type, int64_t n,
-                                int64_t ch, const int *spatial, int nd, cinfer_cuda_err *err) {
+/* NCHW, or NHWC when the plan stores the activations channels last (the core chooses that for
+ * whole regions between convolutions, so no transpose sits beside each one). The dims are
+ * NCHW's either way; the format says how they lie in memory. */
+static cudnnTensorFormat_t format_of(const cinfer_cuda_conv_params *p) {
+    return (p->flags & CINFER_CONV_NHWC) ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+}
+
+static cinfer_status set_tensor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t format,
+                                cudnnDataType_t type, int64_t n, int64_t ch, const int *spatial,
+                                int nd, cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
     int dims[MAX_DIMS] = {(int)n, (int)ch};
     memcpy(dims + 2, spatial, (size_t)nd * sizeof(int));
-    CUDNN_CHECK(err, rc, cudnnSetTensorNdDescriptorEx(d, CUDNN_TENSOR_NCHW, type, nd + 2, dims),
-                fail);
+    CUDNN_CHECK(err, rc, cudnnSetTensorNdDescriptorEx(d, format, type, nd + 2, dims), fail);
 fail:
     return rc;
 }
@@ -188,16 +202,16 @@ static cinfer_status set_shapes(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     to_cudnn(p, c->out, 1, out);
     to_cudnn(p, p->kernel, 1, k);
     cudnnDataType_t type = data_type(p);
-    cinfer_status rc = set_tensor(c->x, type, p->n, p->c_in, in, nd, err);
-    if (rc == CINFER_OK) rc = set_tensor(c->y, type, p->n, p->c_out, out, nd, err);
+    cudnnTensorFormat_t format = format_of(p);
+    cinfer_status rc = set_tensor(c->x, format, type, p->n, p->c_in, in, nd, err);
+    if (rc == CINFER_OK) rc = set_tensor(c->y, format, type, p->n, p->c_out, out, nd, err);
     if (rc == CINFER_OK && c->bias)
-        rc = set_tensor(c->bias, CUDNN_DATA_FLOAT, 1, p->c_out, ones, nd, err);
+        rc = set_tensor(c->bias, CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, 1, p->c_out, ones, nd, err);
     if (rc != CINFER_OK) return rc;
     int wdims[MAX_DIMS] = {(int)(transpose ? p->c_in : p->c_out),
                            (int)((transpose ? p->c_out : p->c_in) / p->groups)};
     memcpy(wdims + 2, k, (size_t)nd * sizeof(int));
-    CUDNN_CHECK(err, rc, cudnnSetFilterNdDescriptor(c->w, type, CUDNN_TENSOR_NCHW, nd + 2, wdims),
-                fail);
+    CUDNN_CHECK(err, rc, cudnnSetFilterNdDescriptor(c->w, type, format, nd + 2, wdims), fail);
     /* The forward convolution's input is X for Conv and Y for ConvTranspose. */
     CUDNN_CHECK(err, rc, cudnnGetConvolutionNdForwardOutputDim(c->conv, transpose ? c->y : c->x,
                                                                c->w, nd + 2, got), fail);
@@ -373,8 +387,12 @@ cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda
      * cudnnAddTensor plus cudnnActivationForward cost two passes and two library calls). */
     int64_t spatial = 1;
     for (int d = 0; d < c->p.nspatial; d++) spatial *= c->out[d];
-    cudaError_t e = cinfer_k_conv_epilogue(k_type(&c->p), y, c->bias ? bias : NULL, z, c->p.n,
-                                           c->p.c_out, spatial, relu, ctx->compute);
+    /* Channels last: the channel is the fastest index, as in NCHW with N*H*W images of one
+     * pixel each. */
+    bool nhwc = c->p.flags & CINFER_CONV_NHWC;
+    cudaError_t e = cinfer_k_conv_epilogue(k_type(&c->p), y, c->bias ? bias : NULL, z,
+                                           nhwc ? c->p.n * spatial : c->p.n, c->p.c_out,
+                                           nhwc ? 1 : spatial, relu, ctx->compute);
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "convolution epilogue");
 fail:
     return rc;

@@ -18,10 +18,11 @@ typedef struct cinfer_cuda_half_const {
  * BF16). A model weight (n->weight[i] set, ctx made from a device object) comes from the
  * device object's cache, converted once per model and type; any other constant (a folded one,
  * or a context without a device object) is uploaded and converted now into the step's own
- * copy, the host waiting for it (prepare time, never per run). On failure *c stays zeroed. */
+ * copy, the host waiting for it (prepare time, never per run). krsc: a 4-D filter [K][C][R][S]
+ * reordered channels last, [K][R][S][C] (the NHWC convolutions'). On failure *c stays zeroed. */
 cinfer_status cinfer_cuda_half_const_make(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, int i,
-                                          cinfer_precision p, cinfer_cuda_half_const *c,
-                                          cinfer_cuda_err *err);
+                                          cinfer_precision p, bool krsc,
+                                          cinfer_cuda_half_const *c, cinfer_cuda_err *err);
 
 /* The output check the GEMM and convolution steps share: *t = n's output dtype (n->out[0]
  * present). A float output answers as cuda_need_f32 (all float); any other must be the 16-bit

@@ -62,16 +62,23 @@ void cinfer_cuda_half_view(const cinfer_cuda_node *n, cinfer_dtype half, cinfer_
     view->out = out;
 }
 
+/* A slot the op reads or writes through a buffer: stored as float, or (a 4-D one) in the other
+ * layout than the step runs in (s->lay_*, s->nhwc: set_layouts in module_api.c). */
+static bool converted(const cinfer_tensor *t, unsigned char stored, const cuda_step *s) {
+    return t->dtype == CINFER_DTYPE_FLOAT ||
+           (cuda_has_layout(t) && (stored == CINFER_CUDA_NHWC) != s->nhwc);
+}
+
 cinfer_status cinfer_cuda_half_buffers(const cinfer_cuda_node *n, cinfer_dtype half,
                                        cuda_step *s, cinfer_cuda_err *err) {
     cinfer_status rc = CINFER_OK;
     s->half = half;
     for (int k = 0; k < n->n_in; k++)
-        if (is_act(n->in[k], false, half) && n->in[k]->dtype == CINFER_DTYPE_FLOAT)
+        if (is_act(n->in[k], false, half) && converted(n->in[k], s->lay_in[k], s))
             CUDA_CHECK(err, rc, cinfer__cuda_malloc(&s->conv_in[k],
                                                     2 * (size_t)cuda_numel(n->in[k]) + 2), fail);
     for (int k = 0; k < n->n_out; k++)
-        if (is_act(n->out[k], true, half) && n->out[k]->dtype == CINFER_DTYPE_FLOAT)
+        if (is_act(n->out[k], true, half) && converted(n->out[k], s->lay_out[k], s))
             CUDA_CHECK(err, rc, cinfer__cuda_malloc(&s->conv_out[k],
                                                     2 * (size_t)cuda_numel(n->out[k]) + 2), fail);
 fail:
@@ -88,6 +95,35 @@ static cudaError_t widen(cinfer_dtype half, void *y, const void *x, size_t n, cu
                                         : cinfer_k_bf16_to_f32(y, x, n, st);
 }
 
+static cinfer_k_dtype k_of(cinfer_dtype t) {
+    return t == CINFER_DTYPE_FLOAT16    ? CINFER_K_F16
+           : t == CINFER_DTYPE_BFLOAT16 ? CINFER_K_BF16
+                                        : CINFER_K_F32;
+}
+
+/* One edge conversion: a 4-D slot between its stored layout and type and the step's (one
+ * relayout pass, also when only the type differs), any other slot between float and 16 bits. */
+static cinfer_status convert(cinfer_cuda_ctx *ctx, const cuda_step *s, const cinfer_tensor *t,
+                             bool input, cinfer_dtype stored, unsigned char lay, void *dst,
+                             const void *src, cinfer_cuda_err *err) {
+    cudaError_t e;
+    if (cuda_has_layout(t)) {
+        int st_nhwc = lay == CINFER_CUDA_NHWC, run_nhwc = s->nhwc;
+        int64_t n = t->dims[0], c = t->dims[1], hw = t->dims[2] * t->dims[3];
+        e = input ? cinfer_k_relayout(k_of(s->half), dst, run_nhwc, k_of(stored), src, st_nhwc,
+                                      n, c, hw, ctx->compute)
+                  : cinfer_k_relayout(k_of(stored), dst, st_nhwc, k_of(s->half), src, run_nhwc,
+                                      n, c, hw, ctx->compute);
+    } else {
+        size_t count = (size_t)cuda_numel(t);
+        e = input ? narrow(s->half, dst, src, count, ctx->compute)
+                  : widen(s->half, dst, src, count, ctx->compute);
+    }
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e,
+                                    input ? "converting an input at a half region's edge"
+                                          : "converting an output at a half region's edge");
+}
+
 cinfer_status cinfer_cuda_half_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                    void *const *out, cinfer_cuda_err *err) {
     const void *hin[CUDA_OP_MAX_IO];
@@ -96,22 +132,18 @@ cinfer_status cinfer_cuda_half_run(cinfer_cuda_ctx *ctx, cuda_step *s, const voi
     for (int k = 0; k < s->n_in; k++) {
         hin[k] = in[k];
         if (!s->conv_in[k]) continue;
-        cudaError_t e = narrow(s->half, s->conv_in[k], in[k], (size_t)cuda_numel(&s->in[k]),
-                               ctx->compute);
-        if ((rc = CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "narrowing a float input to "
-                                           "16 bits")) != CINFER_OK)
-            return rc;
+        rc = convert(ctx, s, &s->in[k], true, s->store_in[k], s->lay_in[k], s->conv_in[k], in[k],
+                     err);
+        if (rc != CINFER_OK) return rc;
         hin[k] = s->conv_in[k];
     }
     for (int k = 0; k < s->n_out; k++) hout[k] = s->conv_out[k] ? s->conv_out[k] : out[k];
     if ((rc = s->op->run(ctx, s, hin, hout, err)) != CINFER_OK) return rc;
     for (int k = 0; k < s->n_out; k++) {
         if (!s->conv_out[k]) continue;
-        cudaError_t e = widen(s->half, out[k], s->conv_out[k], (size_t)cuda_numel(&s->out[k]),
-                              ctx->compute);
-        if ((rc = CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "widening a 16-bit output to "
-                                           "float")) != CINFER_OK)
-            return rc;
+        rc = convert(ctx, s, &s->out[k], false, s->store_out[k], s->lay_out[k], out[k],
+                     s->conv_out[k], err);
+        if (rc != CINFER_OK) return rc;
     }
     return CINFER_OK;
 }

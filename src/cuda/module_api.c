@@ -224,6 +224,54 @@ static int half_io(const cinfer_cuda_node *n) {
     return op && n->n_in <= CUDA_OP_MAX_IO && n->n_out <= CUDA_OP_MAX_IO && half_mode(op, n);
 }
 
+/* ABI 6 (docs/cuda-backend.md, "Channels last"): what the node's step can do with NHWC storage.
+ * Only in half mode, only with a 4-D first input; a pointwise op only when nothing broadcasts
+ * but single elements (a broadcast over NHWC bytes would pair the wrong elements). */
+static int layout_io(const cinfer_cuda_node *n) {
+    const cuda_op *op = find_op(n->node);
+    if (!op || !op->layout || !half_io(n) || !cuda_has_in(n, 0) || n->in[0]->rank != 4)
+        return CINFER_CUDA_LAYOUT_FIXED;
+    /* The NHWC ops are the convolutions: a float constant W gets a KRSC copy at prepare and a
+     * 16-bit activation W is converted like X, but a 16-bit constant W (a model's own fp16
+     * weights) has no reordered copy yet. */
+    if (op->layout == CUDA_OP_NHWC)
+        return cuda_has_in(n, 1) && n->in[1]->data && n->in[1]->dtype != CINFER_DTYPE_FLOAT
+                   ? CINFER_CUDA_LAYOUT_FIXED
+                   : CINFER_CUDA_LAYOUT_NHWC;
+    if (op->layout == CUDA_OP_EITHER) return CINFER_CUDA_LAYOUT_EITHER;
+    const cinfer_tensor *y = n->out[0];
+    for (int k = 0; k < n->n_in; k++) {
+        const cinfer_tensor *x = n->in[k];
+        if (!x || cuda_numel(x) == 1) continue;
+        if (x->rank != y->rank || memcmp(x->dims, y->dims, (size_t)y->rank * sizeof *y->dims))
+            return CINFER_CUDA_LAYOUT_FIXED;
+    }
+    return CINFER_CUDA_LAYOUT_EITHER;
+}
+
+/* How each slot of n is stored (s->lay_*, s->store_*) and the layout the step runs in: NHWC
+ * when it has a layout and some 4-D slot is stored NHWC. A slot stored NHWC that the step cannot
+ * read so is a planning bug, reported rather than run on the wrong bytes. */
+static cinfer_status set_layouts(const cinfer_cuda_node *n, cuda_step *s, cinfer_cuda_err *err) {
+    bool any = false;
+    for (int k = 0; k < n->n_in; k++) {
+        s->lay_in[k] = n->layout_in && cuda_has_layout(n->in[k]) ? n->layout_in[k] : 0;
+        s->store_in[k] = n->in[k] ? n->in[k]->dtype : 0;
+        any |= s->lay_in[k] == CINFER_CUDA_NHWC;
+    }
+    for (int k = 0; k < n->n_out; k++) {
+        s->lay_out[k] = n->layout_out && cuda_has_layout(n->out[k]) ? n->layout_out[k] : 0;
+        s->store_out[k] = n->out[k] ? n->out[k]->dtype : 0;
+        any |= s->lay_out[k] == CINFER_CUDA_NHWC;
+    }
+    if (any && layout_io(n) == CINFER_CUDA_LAYOUT_FIXED)
+        return cinfer_cuda_err_set(err, CINFER_INTERNAL, "%s '%s': a value stored channels last "
+                                   "(NHWC) reaches a step that reads NCHW only",
+                                   n->node->op_type, n->node->name);
+    s->nhwc = any;
+    return CINFER_OK;
+}
+
 /* What a step computes in (docs/cuda-backend.md, "Precision"): a half_io op in half mode in
  * the asked 16-bit type; the GEMMs in every precision (16-bit operands converted per run when
  * their activations are float); the cuDNN convolutions in TF32 when asked, otherwise fp32 on
@@ -261,11 +309,16 @@ static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, voi
     cuda_step *s = calloc(1, sizeof *s);
     if (!s) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"), why);
     s->op = find_op(n->node);
-    /* Half mode: buffers for the float-stored edges, then the op prepares its 16-bit view. */
+    /* Half mode: buffers for the edges stored as float or in the other layout, then the op
+     * prepares its 16-bit view. */
     cinfer_cuda_node view;
     const cinfer_tensor *vin[CUDA_OP_MAX_IO], *vout[CUDA_OP_MAX_IO];
     cinfer_tensor tin[CUDA_OP_MAX_IO], tout[CUDA_OP_MAX_IO];
     cinfer_dtype half = half_mode(s->op, n);
+    if ((rc = set_layouts(n, s, &e)) != CINFER_OK) {
+        release(s);
+        return give(&e, rc, why);
+    }
     if (half) {
         if ((rc = cinfer_cuda_half_buffers(n, half, s, &e)) != CINFER_OK) {
             release(s);
@@ -426,6 +479,7 @@ static const cinfer_cuda_api api = {
     .ctx_timing = ctx_timing,
     .ctx_times = ctx_times,
     .half_io = half_io,
+    .layout_io = layout_io,
 };
 
 __attribute__((visibility("default"))) const cinfer_cuda_api *cinfer_cuda_module_api(void) {

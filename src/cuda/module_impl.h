@@ -32,7 +32,23 @@ typedef struct cuda_step {
      * before the op reads it (conv_in) or after it writes it (conv_out). */
     cinfer_dtype half;  /* 0 = not in half mode */
     void *conv_in[CUDA_OP_MAX_IO], *conv_out[CUDA_OP_MAX_IO];
+    /* Channels last (docs/cuda-backend.md): in half mode an op with a layout (cuda_op.layout)
+     * runs on NHWC 4-D activations when any of its 4-D slots is stored NHWC (nhwc); the op's
+     * tensors keep their NCHW dims either way. Per slot, how its value is stored (lay_*: a
+     * CINFER_CUDA_NCHW / NHWC) and in which dtype (store_*): a 4-D slot stored in the other
+     * layout also goes through conv_in / conv_out, converted on the way. */
+    bool nhwc;
+    unsigned char lay_in[CUDA_OP_MAX_IO], lay_out[CUDA_OP_MAX_IO];
+    cinfer_dtype store_in[CUDA_OP_MAX_IO], store_out[CUDA_OP_MAX_IO];
 } cuda_step;
+
+/* cuda_op.layout: what an op does with channels-last storage in half mode. */
+enum {
+    CUDA_OP_NCHW = 0,  /* NCHW only */
+    CUDA_OP_EITHER,    /* runs on either layout (its 4-D activations all alike) */
+    CUDA_OP_NHWC,      /* runs NHWC whenever a slot is stored so, converting the others */
+    CUDA_OP_POINTWISE, /* EITHER when every input has the output's shape or one element */
+};
 
 /* One GPU op. supports: static checks only (shapes, dtypes, attributes; `why` on refusal).
  * prepare (NULL = nothing): library descriptors and algorithms for the step's shapes, and any
@@ -56,6 +72,7 @@ typedef struct cuda_op {
                          void *const *out, cinfer_cuda_err *err);
     void (*release)(void *priv);
     bool half_io;
+    unsigned char layout; /* CUDA_OP_* (0: NCHW only) */
 } cuda_op;
 
 /* Each family file defines one table, terminated by op_type == NULL. */
@@ -66,6 +83,11 @@ extern const cuda_op cinfer_cuda_ops_misc[];
 extern const cuda_op cinfer_cuda_ops_resize[];
 extern const cuda_op cinfer_cuda_ops_fused[];
 extern const cuda_op cinfer_cuda_ops_chain[];
+
+/* A 4-D tensor whose NCHW and NHWC bytes differ (H*W > 1): the slots channels last concerns. */
+static inline bool cuda_has_layout(const cinfer_tensor *t) {
+    return t && t->rank == 4 && t->dims[2] * t->dims[3] > 1;
+}
 
 /* Writes a refusal reason and returns CINFER_UNSUPPORTED. */
 static inline cinfer_status cuda_no(char *why, const char *fmt, const char *arg) {

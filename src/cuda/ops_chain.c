@@ -75,6 +75,7 @@ static cinfer_status chain_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *c
 }
 
 const cuda_op cinfer_cuda_ops_chain[] = {
-    {"ElementwiseChain", "cinfer", chain_supports, chain_prepare, chain_run, free, true},
+    {"ElementwiseChain", "cinfer", chain_supports, chain_prepare, chain_run, free, true,
+     CUDA_OP_POINTWISE},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

@@ -156,11 +156,15 @@ static cinfer_status prepare_any(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n
     if (!c) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
     c->relu = (p.flags & CINFER_CONV_RELU) != 0;
     p.flags &= ~(unsigned)CINFER_CONV_RELU;
+    /* Channels last (module_api.c chose it from the storage): a float constant W gets a KRSC
+     * copy; a 16-bit activation W is converted at the edge like X (4-D [K][C][R][S] as NHWC is
+     * KRSC). */
+    if (s->nhwc) p.flags |= CINFER_CONV_NHWC;
     st = cinfer_cuda_conv_prepare(ctx, &p, &c->conv, err);
     if (st == CINFER_OK) st = check_out(n, &c->conv, err);
     if (st == CINFER_OK && (p.flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16)) &&
         n->in[1]->dtype == CINFER_DTYPE_FLOAT)
-        st = cinfer_cuda_half_const_make(ctx, n, 1, n->precision, &c->w, err);
+        st = cinfer_cuda_half_const_make(ctx, n, 1, n->precision, s->nhwc, &c->w, err);
     if (st != CINFER_OK) {
         conv_release(c);
         return st;
@@ -189,9 +193,9 @@ static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 }
 
 const cuda_op cinfer_cuda_ops_conv[] = {
-    {"Conv", "", conv_supports, conv_prepare, conv_run, conv_release, true},
+    {"Conv", "", conv_supports, conv_prepare, conv_run, conv_release, true, CUDA_OP_NHWC},
     {"ConvTranspose", "", conv_supports, conv_prepare, conv_run, conv_release, true},
     {"FusedConv", CINFER_FUSED_DOMAIN, fused_supports, fused_prepare, conv_run, conv_release,
-     true},
+     true, CUDA_OP_NHWC},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

@@ -308,19 +308,20 @@ static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 
 /* Arithmetic, comparisons, Where and the unary ops take half activations; logic, Not and
  * Cast (its own types) do not. */
-#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL, true}
+#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL, true, CUDA_OP_POINTWISE}
 #define LOGIC(name) {name, "", binary_supports, NULL, binary_run, NULL, false}
 /* Comparisons stay out of half mode: their output is bool, so narrowing a float-stored operand
  * to 16 bits first could only flip results (Greater(0.501, 0.5) is false in bf16). */
 #define COMPARE(name) LOGIC(name)
-#define UNARY(name) {name, "", unary_supports, unary_prepare, unary_run, free, true}
+#define UNARY(name) \
+    {name, "", unary_supports, unary_prepare, unary_run, free, true, CUDA_OP_POINTWISE}
 
 const cuda_op cinfer_cuda_ops_elementwise[] = {
     BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"), BINARY("Max"),
     BINARY("Min"), COMPARE("Equal"), COMPARE("Less"), COMPARE("LessOrEqual"),
     COMPARE("Greater"), COMPARE("GreaterOrEqual"), LOGIC("And"), LOGIC("Or"), LOGIC("Xor"),
     {"Not", "", not_supports, NULL, not_run, NULL, false},
-    {"Where", "", where_supports, NULL, where_run, NULL, true},
+    {"Where", "", where_supports, NULL, where_run, NULL, true, CUDA_OP_POINTWISE},
     UNARY("Sqrt"), UNARY("Exp"), UNARY("Log"), UNARY("Neg"), UNARY("Abs"), UNARY("Reciprocal"),
     UNARY("Erf"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), UNARY("LeakyRelu"),
     UNARY("Clip"), UNARY("HardSigmoid"), UNARY("HardSwish"), UNARY("Gelu"), UNARY("Floor"),

@@ -72,7 +72,8 @@ static cinfer_status prepare_operands(cinfer_cuda_ctx *ctx, const cinfer_cuda_no
         p->numel[s] = (size_t)cuda_numel(t);
         if (t->dtype != CINFER_DTYPE_FLOAT) continue;
         if (t->data) {
-            rc = cinfer_cuda_half_const_make(ctx, n, i, p->g.shape.precision, &p->konst[s], err);
+            rc = cinfer_cuda_half_const_make(ctx, n, i, p->g.shape.precision, false,
+                                             &p->konst[s], err);
             if (rc != CINFER_OK) return rc;
             continue;
         }

@@ -537,8 +537,10 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
                                 s->n_out > 2 ? out[2] : NULL, in[0], kdt(&s->in[1]), in[1],
                                 s->n_in > 2 ? in[2] : NULL, p->outer, p->mid, p->eps, st);
     } else if (!strcmp(op, "BatchNormalization")) {
+        /* Channels last: N*H*W pixels of C channels each (s->nhwc, module_impl.h). */
         e = cinfer_k_batch_norm(kdt(&s->in[0]), out[0], in[0], kdt(&s->in[1]), in[1], in[2],
-                                in[3], in[4], p->outer, p->mid, p->inner, p->eps, st);
+                                in[3], in[4], s->nhwc ? p->outer * p->inner : p->outer, p->mid,
+                                s->nhwc ? 1 : p->inner, p->eps, st);
     } else if (!strcmp(op, "InstanceNormalization")) {
         e = cinfer_k_instance_norm(kdt(&s->in[0]), out[0], in[0], kdt(&s->in[1]), in[1], in[2],
                                    p->outer, p->mid, p->inner, p->eps, st);
@@ -555,13 +557,21 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
         e = pad_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Slice")) {
         e = slice_launch(s, p, in, out[0], st);
+    } else if (!strncmp(op, "Global", 6) && s->nhwc) {
+        /* [N][HW][C] reduced over HW: [N][C], the bytes of Y [N, C, 1, 1] in either layout. */
+        const cinfer_tensor *x = &s->in[0];
+        e = cinfer_k_reduce(kdt(x), p->flag ? CINFER_K_REDUCE_MAX : CINFER_K_REDUCE_MEAN, out[0],
+                            in[0], x->dims[0], p->inner, x->dims[1], st);
     } else if (!strncmp(op, "Global", 6)) {
         e = cinfer_k_global_pool(kdt(&s->in[0]), out[0], in[0], p->outer, p->inner, p->flag, st);
     } else if (strstr(op, "Pool")) {
         const cinfer_tensor *x = &s->in[0], *y = &s->out[0];
-        e = (p->flag ? cinfer_k_max_pool2d : cinfer_k_avg_pool2d)(
-            kdt(x), out[0], in[0], x->dims[0] * x->dims[1], x->dims[2], x->dims[3], y->dims[2],
-            y->dims[3], p->pool, st);
+        e = s->nhwc ? cinfer_k_pool2d_nhwc(kdt(x), p->flag, out[0], in[0], x->dims[0], x->dims[1],
+                                           x->dims[2], x->dims[3], y->dims[2], y->dims[3],
+                                           p->pool, st)
+                    : (p->flag ? cinfer_k_max_pool2d : cinfer_k_avg_pool2d)(
+                          kdt(x), out[0], in[0], x->dims[0] * x->dims[1], x->dims[2],
+                          x->dims[3], y->dims[2], y->dims[3], p->pool, st);
     } else {
         e = cinfer_k_reduce(kdt(&s->in[0]), p->flag, out[0], in[0], p->outer, p->mid, p->inner,
                             st);
@@ -572,14 +582,16 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 #define MISC(name) {name, "", misc_supports, misc_prepare, misc_run, free}
 /* An op whose kernels also take fp16/bf16 activations (half_io, module_impl.h). */
 #define MISC_HALF(name) {name, "", misc_supports, misc_prepare, misc_run, free, true}
+/* ... that also run on channels-last storage (module_impl.h, CUDA_OP_EITHER). */
+#define MISC_NHWC(name) {name, "", misc_supports, misc_prepare, misc_run, free, true, CUDA_OP_EITHER}
 
 const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_HALF("Softmax"), MISC_HALF("LogSoftmax"), MISC_HALF("LayerNormalization"),
-    MISC_HALF("BatchNormalization"), MISC_HALF("InstanceNormalization"), MISC_HALF("Transpose"),
+    MISC_NHWC("BatchNormalization"), MISC_HALF("InstanceNormalization"), MISC_HALF("Transpose"),
     MISC_HALF("Gather"), MISC_HALF("Concat"), MISC_HALF("Slice"), MISC_HALF("Split"),
-    MISC_HALF("Expand"), MISC_HALF("Tile"), MISC_HALF("Pad"), MISC_HALF("MaxPool"),
-    MISC_HALF("AveragePool"),
-    MISC_HALF("GlobalAveragePool"), MISC_HALF("GlobalMaxPool"), MISC_HALF("ReduceSum"),
+    MISC_HALF("Expand"), MISC_HALF("Tile"), MISC_HALF("Pad"), MISC_NHWC("MaxPool"),
+    MISC_NHWC("AveragePool"),
+    MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),
     MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -26,7 +26,9 @@ static bool host_fail_next;
 static pthread_mutex_t host_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static cinfer_status host_convert(cinfer_cuda_ctx *ctx, const void *src, size_t n,
-                                  cinfer_precision p, void **out, cinfer_cuda_err *err) {
+                                  cinfer_precision p, cinfer_cuda_weights_order order,
+                                  void **out, cinfer_cuda_err *err) {
+    (void)order;
     pthread_mutex_lock(&host_mu);
     bool fail = host_fail_next;
     host_fail_next = false;
@@ -54,12 +56,17 @@ static void expect_stats(cinfer_cuda_weights *w, size_t conversions, size_t entr
           s.conversions, s.entries, s.refs, conversions, entries, refs);
 }
 
-static void *get(cinfer_cuda_weights *w, const void *src, size_t n, cinfer_precision p) {
+static void *get_ordered(cinfer_cuda_weights *w, const void *src, size_t n, cinfer_precision p,
+                         cinfer_cuda_weights_order order) {
     cinfer_cuda_err err = {0};
     void *half = NULL;
-    cinfer_status st = cinfer_cuda_weights_acquire(w, NULL, src, n, p, &half, &err);
+    cinfer_status st = cinfer_cuda_weights_acquire(w, NULL, src, n, p, order, &half, &err);
     CHECK(st == CINFER_OK && half, "acquire: %s", err.msg);
     return half;
+}
+
+static void *get(cinfer_cuda_weights *w, const void *src, size_t n, cinfer_precision p) {
+    return get_ordered(w, src, n, p, (cinfer_cuda_weights_order){0, 0});
 }
 
 typedef struct racer {
@@ -118,13 +125,14 @@ static int cache_main(void) {
 
     host_fail_next = true;
     void *half = (void *)1;
-    cinfer_status st = cinfer_cuda_weights_acquire(w, NULL, c, 4, CINFER_PRECISION_FP16, &half,
-                                                   &err);
+    const cinfer_cuda_weights_order as_is = {0, 0};
+    cinfer_status st = cinfer_cuda_weights_acquire(w, NULL, c, 4, CINFER_PRECISION_FP16, as_is,
+                                                   &half, &err);
     CHECK(st == CINFER_OUT_OF_MEMORY && half == NULL, "failed conversion: status %d", (int)st);
     expect_stats(w, 3, 3, 5, "after a failed conversion");
     void *c16 = get(w, c, 4, CINFER_PRECISION_FP16);
     expect_stats(w, 4, 4, 6, "the failed weight converted on the next try");
-    st = cinfer_cuda_weights_acquire(w, NULL, c, 4, CINFER_PRECISION_FP32, &half, &err);
+    st = cinfer_cuda_weights_acquire(w, NULL, c, 4, CINFER_PRECISION_FP32, as_is, &half, &err);
     CHECK(st == CINFER_INVALID_ARGUMENT, "fp32 is no 16-bit type: status %d", (int)st);
 
     cinfer_cuda_weights_release(w, a16);
@@ -143,8 +151,14 @@ static int cache_main(void) {
     for (int i = 0; i < 40; i++) get(w, &many[i], 1, CINFER_PRECISION_BF16); /* the array grows */
     expect_stats(w, 45, 44, 45, "40 more weights");
     CHECK(get(w, c, 4, CINFER_PRECISION_FP16) == c16, "c's copy moved when the array grew");
+    /* A channels-last (KRSC) copy of c is another key; asking again shares it. */
+    const cinfer_cuda_weights_order krsc = {2, 2};
+    void *ck = get_ordered(w, c, 4, CINFER_PRECISION_FP16, krsc);
+    CHECK(ck != c16 && get_ordered(w, c, 4, CINFER_PRECISION_FP16, krsc) == ck,
+          "the KRSC copy of a weight is not its own shared entry");
+    expect_stats(w, 46, 45, 48, "a KRSC copy beside the as-is one");
     cinfer_cuda_weights_destroy(w); /* with every copy still referenced */
-    CHECK(host_frees == 1 + 44, "destroy freed %zu copies, want 44", host_frees - 1);
+    CHECK(host_frees == 1 + 45, "destroy freed %zu copies, want 45", host_frees - 1);
     cinfer_cuda_weights_destroy(NULL);
     printf("%s (seed %llu)\n", failures ? "FAILED" : "ok", seed);
     return failures ? 1 : 0;
