@@ -6,6 +6,8 @@
 // A transpose reads one layout along rows and writes the other along columns; a 32x32 tile in
 // shared memory keeps both the loads and the stores coalesced (the +1 column breaks the bank
 // conflicts of reading the tile by columns). Blocks of 32x8 threads, four elements each.
+#include <type_traits>
+
 #include "common.cuh"
 #include "half_access.cuh"
 
@@ -14,12 +16,16 @@ namespace {
 #define TILE 32
 #define TILE_ROWS 8
 
-// x holds `batch` matrices [rows][cols] of S; y gets each transposed, [cols][rows] of D.
+// x holds `batch` matrices [rows][cols] of S; y gets each transposed, [cols][rows] of D. One
+// block per 32x32 tile: blockIdx.x counts the tiles of a matrix (column tiles fastest), so
+// either side may be long (an image's pixels), blockIdx.y the matrix.
 template <class S, class D>
-__global__ void transpose_tiles(D *y, const S *x, int64_t rows, int64_t cols) {
+__global__ void transpose_tiles(D *y, const S *x, int64_t rows, int64_t cols,
+                                int64_t col_tiles) {
     __shared__ float tile[TILE][TILE + 1];
-    int64_t b = blockIdx.z;
-    int64_t r0 = (int64_t)blockIdx.y * TILE, c0 = (int64_t)blockIdx.x * TILE;
+    int64_t b = blockIdx.y;
+    int64_t r0 = (int64_t)blockIdx.x / col_tiles * TILE;
+    int64_t c0 = (int64_t)blockIdx.x % col_tiles * TILE;
     const S *xb = x + b * rows * cols;
     D *yb = y + b * rows * cols;
     for (int k = threadIdx.y; k < TILE; k += TILE_ROWS) {
@@ -46,15 +52,20 @@ cudaError_t launch(void *y, int y_nhwc, const void *x, int x_nhwc, int64_t n, in
     if (total == 0) return cudaSuccess;
     if (!x || !y) return cudaErrorInvalidValue;
     if (!!x_nhwc == !!y_nhwc) {
+        // A copy keeps every bit (a NaN's payload too); else the type changes on the way.
+        if (std::is_same<S, D>::value)
+            return cudaMemcpyAsync(y, x, (size_t)total * sizeof(S), cudaMemcpyDeviceToDevice,
+                                   stream);
         convert<S, D><<<k_blocks_for(total), K_BLOCK, 0, stream>>>((D *)y, (const S *)x, total);
         return cudaGetLastError();
     }
     // NCHW -> NHWC transposes each [c][hw] matrix; NHWC -> NCHW each [hw][c] one.
     int64_t rows = x_nhwc ? hw : c, cols = x_nhwc ? c : hw;
-    int64_t gx = (cols + TILE - 1) / TILE, gy = (rows + TILE - 1) / TILE;
-    if (gy > 65535 || n > 65535 || gx > 0x7fffffff) return cudaErrorInvalidValue;
-    dim3 grid((unsigned)gx, (unsigned)gy, (unsigned)n), block(TILE, TILE_ROWS);
-    transpose_tiles<S, D><<<grid, block, 0, stream>>>((D *)y, (const S *)x, rows, cols);
+    int64_t col_tiles = (cols + TILE - 1) / TILE, tiles = col_tiles * ((rows + TILE - 1) / TILE);
+    if (n > 65535 || tiles > 0x7fffffff) return cudaErrorInvalidValue;
+    dim3 grid((unsigned)tiles, (unsigned)n), block(TILE, TILE_ROWS);
+    transpose_tiles<S, D><<<grid, block, 0, stream>>>((D *)y, (const S *)x, rows, cols,
+                                                      col_tiles);
     return cudaGetLastError();
 }
 

@@ -1,0 +1,578 @@
+// The channels-last (NHWC) kernels and calls (docs/cuda-backend.md, "Channels last"):
+//   relayout   cinfer_k_relayout between NCHW and NHWC (and within one layout) for every pair of
+//              F32 / F16 / BF16, against a host transpose: bitwise, each 16-bit result the
+//              round-to-nearest-even of the host value (computed on the host, independently of
+//              the device's conversions); an f16 (and bf16) round trip is the identity.
+//   pool       cinfer_k_pool2d_nhwc, max and average (pads, stride 2, count_include_pad both
+//              ways), bitwise equal to the NCHW kernels on the host-transposed input (same
+//              arithmetic in the same order) and within tolerance of a float64 reference.
+//   conv       2-D Conv with CINFER_CONV_NHWC at fp16 and bf16 through cinfer_cuda_conv_prepare
+//              and cinfer_cuda_conv_run_fused (bias, Z residual, ReLU), weights reordered to KRSC
+//              by cinfer_cuda_to_16bit_krsc, against a float64 convolution of the same rounded
+//              values. A dense case cuDNN has no NHWC algorithm for fails; a depthwise one only
+//              prints "no NHWC algorithm".
+//   bn, gap    BatchNormalization (n = N*H*W, channels = C, spatial = 1) and GlobalAveragePool
+//              (a mean reduction of [N][HW][C] over HW) on NHWC data, against float64.
+// Inputs are random and never zero; fp16/bf16 results are held to DESIGN.md's "CUDA fp16/bf16
+// op vs CPU fp32" tolerance (|d| <= 1e-3 + 1e-2 * max|ref|). Without a device: "skipped: no
+// CUDA device", exit 77. Seed: CINFER_TEST_SEED (printed with every failure).
+#include <stdbool.h>
+
+#include "cuda/conv.h"
+#include "cuda/weights.h"
+#include "kernel_harness.h"
+
+#define HALF_RTOL 1e-2 /* DESIGN.md: CUDA fp16/bf16 op vs CPU fp32 */
+#define HALF_ATOL 1e-3
+
+typedef struct ftype {
+    cinfer_k_dtype dt;
+    const char *name;
+    double rtol, atol;
+} ftype;
+
+static const ftype k_types[] = {
+    {CINFER_K_F32, "f32", RTOL, ATOL},
+    {CINFER_K_F16, "f16", HALF_RTOL, HALF_ATOL},
+    {CINFER_K_BF16, "bf16", HALF_RTOL, HALF_ATOL},
+};
+#define N_TYPES (sizeof k_types / sizeof k_types[0])
+
+static size_t esize(cinfer_k_dtype dt) { return dt == CINFER_K_F32 ? 4 : 2; }
+
+/* ---- values of a type on the host (the harness's independent fp16 / bf16 rounding) ---------- */
+
+// v rounded to dt, stored at element i of dst.
+static void encode(cinfer_k_dtype dt, void *dst, size_t i, double v) {
+    if (dt == CINFER_K_F32) ((float *)dst)[i] = (float)v;
+    else ((uint16_t *)dst)[i] = half_bits(dt, v);
+}
+
+static double decode(cinfer_k_dtype dt, const void *src, size_t i) {
+    if (dt == CINFER_K_F32) return ((const float *)src)[i];
+    return half_value(dt, ((const uint16_t *)src)[i]);
+}
+
+// The bits (or float bits) of a value read from element type `from` and stored as `to`: what
+// the kernel's load-to-float, store-rounded-to-nearest-even must give. Values stay within range
+// (no saturation involved).
+static void convert_elem(cinfer_k_dtype to, void *dst, size_t di, cinfer_k_dtype from,
+                         const void *src, size_t si) {
+    if (to == from) {
+        memcpy((char *)dst + di * esize(to), (const char *)src + si * esize(from), esize(to));
+        return;
+    }
+    double v = decode(from, src, si);  // exact: every 16-bit value is a float
+    encode(to, dst, di, v);
+}
+
+// Random nonzero values of magnitude 2^-20 .. 2^12 (log-uniform, so fp16 subnormals and the
+// rounding of every exponent show up), random sign, held as double.
+static double rand_wide(void) {
+    double v = ldexp(urand(1.0, 2.0), (int)irand(-20, 11));
+    return (rng_next() & 1) ? -v : v;
+}
+
+// n random nonzero values already of type dt (encoded), for the relayout tests.
+static void *rand_typed(cinfer_k_dtype dt, size_t n) {
+    void *h = hmalloc(n * esize(dt) + 1);
+    for (size_t i = 0; i < n; i++) {
+        do encode(dt, h, i, rand_wide());
+        while (decode(dt, h, i) == 0.0);
+    }
+    return h;
+}
+
+// Rounds v (n floats) to dt in place and returns a device copy of them in dt.
+static void *d_vals(cinfer_k_dtype dt, float *v, size_t n) {
+    void *h = hmalloc(n * esize(dt) + 1);
+    for (size_t i = 0; i < n; i++) {
+        encode(dt, h, i, v[i]);
+        v[i] = (float)decode(dt, h, i);
+    }
+    return d_in(h, n * esize(dt));
+}
+
+static float *fetch_vals(cinfer_k_dtype dt, const void *dev, size_t n, const char *what) {
+    const void *h = fetch(dev, n * esize(dt), what);
+    float *v = hmalloc(n * sizeof *v + 1);
+    for (size_t i = 0; i < n; i++) v[i] = (float)decode(dt, h, i);
+    return v;
+}
+
+// Bitwise comparison of n elements of es bytes; the first mismatch is reported with the
+// element's (b, c, s) coordinates in the layout `nhwc` of a [n][c][hw] tensor.
+static void check_bits(const char *what, const void *got, const void *want, size_t count,
+                       size_t es, int64_t c, int64_t hw, int nhwc) {
+    for (size_t i = 0; i < count; i++) {
+        const unsigned char *g = (const unsigned char *)got + i * es;
+        const unsigned char *w = (const unsigned char *)want + i * es;
+        if (memcmp(g, w, es) == 0) continue;
+        uint32_t gv = 0, wv = 0;
+        memcpy(&gv, g, es);
+        memcpy(&wv, w, es);
+        int64_t b = (int64_t)i / (c * hw), rest = (int64_t)i % (c * hw);
+        int64_t ch = nhwc ? rest % c : rest / hw, s = nhwc ? rest / c : rest % hw;
+        failf("%s: element %zu (b %lld, c %lld, s %lld) is 0x%0*x, expected 0x%0*x", what, i,
+              (long long)b, (long long)ch, (long long)s, (int)(2 * es), (unsigned)gv,
+              (int)(2 * es), (unsigned)wv);
+        return;
+    }
+}
+
+/* ---- relayout --------------------------------------------------------------------------------- */
+
+typedef struct nch_case {
+    int64_t n, c, hw;
+} nch_case;
+
+static const nch_case k_relayouts[] = {{2, 3, 49}, {1, 64, 33 * 31}, {3, 130, 7}};
+#define N_RELAYOUTS (sizeof k_relayouts / sizeof k_relayouts[0])
+
+// Offset of logical element (b, ch, s) of a [n][c][hw] tensor stored NCHW or NHWC.
+static size_t offset_of(int nhwc, int64_t c, int64_t hw, int64_t b, int64_t ch, int64_t s) {
+    return (size_t)(nhwc ? (b * hw + s) * c + ch : (b * c + ch) * hw + s);
+}
+
+static void relayout_case(const nch_case *k, const ftype *from, const ftype *to, int x_nhwc,
+                          int y_nhwc) {
+    size_t n = (size_t)(k->n * k->c * k->hw);
+    char what[128];
+    snprintf(what, sizeof what, "relayout %s %s -> %s %s, n %lld c %lld hw %lld", from->name,
+             x_nhwc ? "NHWC" : "NCHW", to->name, y_nhwc ? "NHWC" : "NCHW", (long long)k->n,
+             (long long)k->c, (long long)k->hw);
+    void *x = rand_typed(from->dt, n);
+    void *want = hmalloc(n * esize(to->dt) + 1);
+    for (int64_t b = 0; b < k->n; b++)
+        for (int64_t ch = 0; ch < k->c; ch++)
+            for (int64_t s = 0; s < k->hw; s++)
+                convert_elem(to->dt, want, offset_of(y_nhwc, k->c, k->hw, b, ch, s), from->dt, x,
+                             offset_of(x_nhwc, k->c, k->hw, b, ch, s));
+    void *dx = d_in(x, n * esize(from->dt)), *dy = d_out(n * esize(to->dt));
+    if (!dx || !dy) return;
+    launched(cinfer_k_relayout(to->dt, dy, y_nhwc, from->dt, dx, x_nhwc, k->n, k->c, k->hw,
+                               g_stream),
+             what);
+    const void *got = fetch(dy, n * esize(to->dt), what);
+    check_bits(what, got, want, n, esize(to->dt), k->c, k->hw, y_nhwc);
+}
+
+static void test_relayout(void) {
+    static const int dirs[4][2] = {{0, 1}, {1, 0}, {0, 0}, {1, 1}};  // {x_nhwc, y_nhwc}
+    for (size_t k = 0; k < N_RELAYOUTS && !g_fail; k++)
+        for (size_t f = 0; f < N_TYPES; f++)
+            for (size_t t = 0; t < N_TYPES; t++)
+                for (int d = 0; d < 4; d++)
+                    relayout_case(&k_relayouts[k], &k_types[f], &k_types[t], dirs[d][0],
+                                  dirs[d][1]);
+}
+
+// An image of more than 65535 tiles of 32 pixels (1500 x 1500): the tiles of one matrix are
+// counted on the grid's x axis, whose limit is 2^31 - 1, so large images relayout too.
+static void test_relayout_large(void) {
+    static const nch_case big = {1, 3, 1500 * 1500};
+    relayout_case(&big, &k_types[1], &k_types[1], 1, 0);
+    relayout_case(&big, &k_types[0], &k_types[1], 0, 1);
+}
+
+// NCHW -> NHWC -> NCHW in one 16-bit type gives back every finite value's bits (the tile holds
+// them as float, which represents each exactly, subnormals included).
+static void test_relayout_round_trip(void) {
+    static const cinfer_k_dtype types[2] = {CINFER_K_F16, CINFER_K_BF16};
+    for (size_t k = 0; k < N_RELAYOUTS; k++)
+        for (int t = 0; t < 2; t++) {
+            const nch_case *c = &k_relayouts[k];
+            size_t n = (size_t)(c->n * c->c * c->hw);
+            char what[96];
+            snprintf(what, sizeof what, "round trip %s n %lld c %lld hw %lld",
+                     t ? "bf16" : "f16", (long long)c->n, (long long)c->c, (long long)c->hw);
+            uint16_t *x = hmalloc(n * 2 + 1);
+            for (size_t i = 0; i < n; i++) {
+                uint16_t h;
+                do h = (uint16_t)(rng_next() >> 48);  // any finite, nonzero bit pattern
+                while ((h & 0x7fffu) == 0 ||
+                       (t == 0 ? (h & 0x7c00u) == 0x7c00u : (h & 0x7f80u) == 0x7f80u));
+                x[i] = h;
+            }
+            void *dx = d_in(x, n * 2), *dm = d_out(n * 2), *dy = d_out(n * 2);
+            if (!dx || !dm || !dy) return;
+            launched(cinfer_k_relayout(types[t], dm, 1, types[t], dx, 0, c->n, c->c, c->hw,
+                                       g_stream),
+                     what);
+            launched(cinfer_k_relayout(types[t], dy, 0, types[t], dm, 1, c->n, c->c, c->hw,
+                                       g_stream),
+                     what);
+            (void)fetch(dm, n * 2, what);  // the intermediate's guard bytes
+            const void *got = fetch(dy, n * 2, what);
+            check_bits(what, got, x, n, 2, c->c, c->hw, 0);
+        }
+}
+
+// Arguments the wrapper refuses without launching.
+static void test_relayout_bad_args(void) {
+    float dummy[4] = {1, 2, 3, 4};
+    if (cinfer_k_relayout(CINFER_K_I64, dummy, 1, CINFER_K_F32, dummy, 0, 1, 2, 2, g_stream) !=
+        cudaErrorInvalidValue)
+        failf("relayout accepted int64 elements");
+    if (cinfer_k_relayout(CINFER_K_F32, dummy, 1, CINFER_K_F32, dummy, 0, -1, 2, 2, g_stream) !=
+        cudaErrorInvalidValue)
+        failf("relayout accepted a negative count");
+    if (cinfer_k_relayout(CINFER_K_F32, NULL, 1, CINFER_K_F32, dummy, 0, 1, 2, 2, g_stream) !=
+        cudaErrorInvalidValue)
+        failf("relayout accepted a NULL output");
+    if (cinfer_k_relayout(CINFER_K_F32, dummy, 1, CINFER_K_F32, dummy, 0, 70000, 2, 2,
+                          g_stream) != cudaErrorInvalidValue)
+        failf("relayout accepted n beyond the grid's z limit");
+    (void)cudaGetLastError();
+}
+
+/* ---- pool2d_nhwc ------------------------------------------------------------------------------ */
+
+typedef struct pool_case {
+    int64_t batch, c, h, w;
+    cinfer_k_pool2d p;  // kernel, stride, pads (t, l, b, r), dilation, count_include_pad
+} pool_case;
+
+static const pool_case k_pools[] = {
+    {2, 3, 11, 13, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 0}},
+    {2, 3, 11, 13, {3, 3, 2, 2, 1, 1, 1, 1, 1, 1, 1}},
+    {1, 37, 9, 7, {2, 3, 2, 2, 0, 1, 1, 1, 1, 1, 0}},
+    {3, 64, 8, 8, {3, 3, 2, 2, 1, 1, 0, 0, 1, 1, 1}},
+    {2, 5, 10, 9, {2, 2, 2, 2, 0, 0, 1, 1, 2, 1, 1}},
+};
+#define N_POOLS (sizeof k_pools / sizeof k_pools[0])
+
+// ONNX's window on one NCHW plane, in float64.
+static double pool_ref(const float *xp, const pool_case *c, int64_t oy, int64_t ox, bool is_max) {
+    const cinfer_k_pool2d *p = &c->p;
+    double acc = is_max ? -INFINITY : 0.0;
+    int64_t real = 0, padded = 0;
+    for (int64_t kh = 0; kh < p->kernel_h; kh++)
+        for (int64_t kw = 0; kw < p->kernel_w; kw++) {
+            int64_t iy = oy * p->stride_h - p->pad_top + kh * p->dil_h;
+            int64_t ix = ox * p->stride_w - p->pad_left + kw * p->dil_w;
+            if (iy >= -p->pad_top && iy < c->h + p->pad_bottom && ix >= -p->pad_left &&
+                ix < c->w + p->pad_right)
+                padded++;
+            if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w) continue;
+            double v = xp[iy * c->w + ix];
+            acc = is_max ? fmax(acc, v) : acc + v;
+            real++;
+        }
+    return is_max ? acc : acc / (double)(p->count_include_pad ? padded : real);
+}
+
+static void pool_case_run(const ftype *ty, const pool_case *c, size_t k, bool is_max) {
+    const cinfer_k_pool2d *p = &c->p;
+    int64_t oh = (c->h + p->pad_top + p->pad_bottom - (p->kernel_h - 1) * p->dil_h - 1) /
+                     p->stride_h + 1;
+    int64_t ow = (c->w + p->pad_left + p->pad_right - (p->kernel_w - 1) * p->dil_w - 1) /
+                     p->stride_w + 1;
+    int64_t hw = c->h * c->w, ohw = oh * ow;
+    size_t n = (size_t)(c->batch * c->c * hw), m = (size_t)(c->batch * c->c * ohw);
+    char what[96];
+    snprintf(what, sizeof what, "%s NHWC %s case %zu", is_max ? "MaxPool" : "AveragePool",
+             ty->name, k);
+    float *x = rand_f32_signed(n, 0.05, 4.0);  // NHWC
+    void *dx = d_vals(ty->dt, x, n);           // x now holds the rounded values
+    float *xc = hmalloc(n * sizeof *xc);       // the same, NCHW
+    for (int64_t b = 0; b < c->batch; b++)
+        for (int64_t ch = 0; ch < c->c; ch++)
+            for (int64_t s = 0; s < hw; s++)
+                xc[offset_of(0, c->c, hw, b, ch, s)] = x[offset_of(1, c->c, hw, b, ch, s)];
+    void *dxc = d_vals(ty->dt, xc, n);  // exact: already of the type
+    void *dy = d_out(m * esize(ty->dt)), *dyc = d_out(m * esize(ty->dt));
+    if (!dx || !dxc || !dy || !dyc) return;
+    launched(cinfer_k_pool2d_nhwc(ty->dt, is_max, dy, dx, c->batch, c->c, c->h, c->w, oh, ow,
+                                  c->p, g_stream),
+             what);
+    launched((is_max ? cinfer_k_max_pool2d : cinfer_k_avg_pool2d)(
+                 ty->dt, dyc, dxc, c->batch * c->c, c->h, c->w, oh, ow, c->p, g_stream),
+             what);
+    const unsigned char *got = fetch(dy, m * esize(ty->dt), what);
+    const unsigned char *nchw = fetch(dyc, m * esize(ty->dt), what);
+    // The NCHW kernel's result moved to NHWC: the NHWC kernel must match it bit for bit.
+    unsigned char *want = hmalloc(m * esize(ty->dt) + 1);
+    for (int64_t b = 0; b < c->batch; b++)
+        for (int64_t ch = 0; ch < c->c; ch++)
+            for (int64_t s = 0; s < ohw; s++)
+                memcpy(want + offset_of(1, c->c, ohw, b, ch, s) * esize(ty->dt),
+                       nchw + offset_of(0, c->c, ohw, b, ch, s) * esize(ty->dt), esize(ty->dt));
+    char what2[128];
+    snprintf(what2, sizeof what2, "%s vs the NCHW kernel", what);
+    check_bits(what2, got, want, m, esize(ty->dt), c->c, ohw, 1);
+    float *y = fetch_vals(ty->dt, dy, m, what);
+    double *ref = ref_f64(m);
+    for (int64_t b = 0; b < c->batch; b++)
+        for (int64_t ch = 0; ch < c->c; ch++)
+            for (int64_t s = 0; s < ohw; s++)
+                ref[offset_of(1, c->c, ohw, b, ch, s)] =
+                    pool_ref(xc + (b * c->c + ch) * hw, c, s / ow, s % ow, is_max);
+    check_f32(what, y, ref, m, ty->rtol, ty->atol);
+}
+
+static void test_pool2d_nhwc(void) {
+    for (size_t t = 0; t < N_TYPES; t++)
+        for (int is_max = 0; is_max <= 1; is_max++)
+            for (size_t k = 0; k < N_POOLS; k++)
+                pool_case_run(&k_types[t], &k_pools[k], k, is_max != 0);
+}
+
+/* ---- convolution ------------------------------------------------------------------------------ */
+
+typedef struct conv_case {
+    const char *label;
+    int64_t n, c_in, h, w, c_out, groups, kh, kw, stride, pad;
+    bool with_z, relu;
+} conv_case;
+
+static const conv_case k_convs[] = {
+    {"3x3 pad 1, C_in 3", 2, 3, 15, 13, 8, 1, 3, 3, 1, 1, true, true},
+    {"3x3 pad 1, C_in 3, bias only", 2, 3, 15, 13, 8, 1, 3, 3, 1, 1, false, false},
+    {"1x1 stride 2", 2, 16, 8, 8, 32, 1, 1, 1, 2, 0, true, true},
+    {"depthwise 3x3 pad 1", 2, 8, 9, 7, 8, 8, 3, 3, 1, 1, true, true},
+};
+#define N_CONVS (sizeof k_convs / sizeof k_convs[0])
+
+// y (NHWC [n][oh][ow][c_out]) = relu?(conv(x NHWC, w KCRS) + bias + z) in float64.
+static void conv_ref(const conv_case *k, int64_t oh, int64_t ow, const float *x, const float *w,
+                     const float *bias, const float *z, double *y) {
+    int64_t ci_g = k->c_in / k->groups, co_g = k->c_out / k->groups;
+    for (int64_t b = 0; b < k->n; b++)
+        for (int64_t oy = 0; oy < oh; oy++)
+            for (int64_t ox = 0; ox < ow; ox++)
+                for (int64_t co = 0; co < k->c_out; co++) {
+                    int64_t g = co / co_g;
+                    double s = 0.0;
+                    for (int64_t ci = 0; ci < ci_g; ci++)
+                        for (int64_t ky = 0; ky < k->kh; ky++)
+                            for (int64_t kx = 0; kx < k->kw; kx++) {
+                                int64_t iy = oy * k->stride - k->pad + ky;
+                                int64_t ix = ox * k->stride - k->pad + kx;
+                                if (iy < 0 || iy >= k->h || ix < 0 || ix >= k->w) continue;
+                                s += (double)x[((b * k->h + iy) * k->w + ix) * k->c_in +
+                                               g * ci_g + ci] *
+                                     w[((co * ci_g + ci) * k->kh + ky) * k->kw + kx];
+                            }
+                    size_t o = (size_t)(((b * oh + oy) * ow + ox) * k->c_out + co);
+                    s += bias[co];
+                    if (z) s += z[o];
+                    if (k->relu && s < 0) s = 0;
+                    y[o] = s;
+                }
+}
+
+static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dtype dt) {
+    bool depthwise = k->groups > 1 && k->groups == k->c_in && k->groups == k->c_out;
+    const char *tname = dt == CINFER_K_F16 ? "fp16" : "bf16";
+    char what[128];
+    snprintf(what, sizeof what, "Conv NHWC %s %s", tname, k->label);
+    int64_t oh = (k->h + 2 * k->pad - k->kh) / k->stride + 1;
+    int64_t ow = (k->w + 2 * k->pad - k->kw) / k->stride + 1;
+    int64_t ci_g = k->c_in / k->groups;
+    size_t nx = (size_t)(k->n * k->h * k->w * k->c_in), ny = (size_t)(k->n * oh * ow * k->c_out);
+    size_t nw = (size_t)(k->c_out * ci_g * k->kh * k->kw);
+
+    cinfer_cuda_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.nspatial = 2;
+    p.n = k->n;
+    p.c_in = k->c_in;
+    p.c_out = k->c_out;
+    p.groups = k->groups;
+    p.in[0] = k->h;
+    p.in[1] = k->w;
+    p.kernel[0] = k->kh;
+    p.kernel[1] = k->kw;
+    p.stride[0] = p.stride[1] = k->stride;
+    p.dilation[0] = p.dilation[1] = 1;
+    p.pad_begin[0] = p.pad_begin[1] = p.pad_end[0] = p.pad_end[1] = k->pad;
+    p.flags = CINFER_CONV_BIAS | CINFER_CONV_NHWC |
+              (dt == CINFER_K_F16 ? CINFER_CONV_FP16 : CINFER_CONV_BF16);
+    cinfer_cuda_conv conv;
+    memset(&conv, 0, sizeof conv);
+    cinfer_cuda_err err;
+    memset(&err, 0, sizeof err);
+    cinfer_status st = cinfer_cuda_conv_prepare(ctx, &p, &conv, &err);
+    if (st == CINFER_UNSUPPORTED && depthwise) {
+        printf("  %s: no NHWC algorithm (%s)\n", what, err.msg);
+        cinfer_cuda_conv_release(&conv);
+        return;
+    }
+    if (st != CINFER_OK) {
+        failf("%s: prepare: %s%s", what, err.msg,
+              st == CINFER_UNSUPPORTED ? " (cuDNN has no NHWC algorithm for this case)" : "");
+        cinfer_cuda_conv_release(&conv);
+        return;
+    }
+    if (conv.out[0] != oh || conv.out[1] != ow) {
+        failf("%s: prepared output %lldx%lld, expected %lldx%lld", what, (long long)conv.out[0],
+              (long long)conv.out[1], (long long)oh, (long long)ow);
+        cinfer_cuda_conv_release(&conv);
+        return;
+    }
+
+    // Inputs rounded to the type (the weights as float values already representable in it, so
+    // the device's KRSC conversion is exact); the bias stays float.
+    float *x = rand_f32_signed(nx, 0.05, 2.0), *w = rand_f32_signed(nw, 0.05, 1.0);
+    float *bias = rand_f32_signed((size_t)k->c_out, 0.1, 1.0);
+    float *z = k->with_z ? rand_f32_signed(ny, 0.05, 2.0) : NULL;
+    void *dx = d_vals(dt, x, nx), *dz = z ? d_vals(dt, z, ny) : NULL;
+    for (size_t i = 0; i < nw; i++) w[i] = (float)half_value(dt, half_bits(dt, w[i]));
+    void *dw32 = d_in(w, nw * sizeof(float)), *db = d_in(bias, (size_t)k->c_out * sizeof(float));
+    void *dw = d_out(nw * 2), *dy = d_out(ny * 2);
+    if (!dx || (z && !dz) || !dw32 || !db || !dw || !dy) {
+        cinfer_cuda_conv_release(&conv);
+        return;
+    }
+    cinfer_cuda_weights_order order = {ci_g, k->kh * k->kw};
+    cinfer_precision prec = dt == CINFER_K_F16 ? CINFER_PRECISION_FP16 : CINFER_PRECISION_BF16;
+    st = cinfer_cuda_to_16bit_krsc(ctx->compute, prec, dw, dw32, nw, order, &err);
+    if (st != CINFER_OK) failf("%s: to_16bit_krsc: %s", what, err.msg);
+    if (st == CINFER_OK) {
+        st = cinfer_cuda_conv_run_fused(ctx, &conv, dx, dw, db, dz, k->relu, dy, &err);
+        if (st != CINFER_OK) failf("%s: run: %s", what, err.msg);
+    }
+    cudaError_t ce = cudaStreamSynchronize(ctx->compute);
+    if (ce != cudaSuccess) failf("%s: sync: %s", what, cudaGetErrorString(ce));
+    cinfer_cuda_conv_release(&conv);
+    if (st != CINFER_OK || ce != cudaSuccess) return;
+
+    // The KRSC weights: [c_out][kh][kw][ci_g], each the float's 16-bit bits.
+    uint16_t *want_w = hmalloc(nw * 2 + 1);
+    int64_t rs = k->kh * k->kw;
+    for (int64_t co = 0; co < k->c_out; co++)
+        for (int64_t ci = 0; ci < ci_g; ci++)
+            for (int64_t r = 0; r < rs; r++)
+                want_w[(co * rs + r) * ci_g + ci] = half_bits(dt, w[(co * ci_g + ci) * rs + r]);
+    char what_w[160];
+    snprintf(what_w, sizeof what_w, "%s: KRSC weights", what);
+    const void *got_w = fetch(dw, nw * 2, what_w);
+    check_bits(what_w, got_w, want_w, nw, 2, ci_g, rs, 1);
+
+    float *y = fetch_vals(dt, dy, ny, what);
+    double *ref = ref_f64(ny);
+    conv_ref(k, oh, ow, x, w, bias, z, ref);
+    check_f32(what, y, ref, ny, HALF_RTOL, HALF_ATOL);
+}
+
+static void test_conv_nhwc(void) {
+    cinfer_cuda_ctx *ctx = NULL;
+    cinfer_cuda_err err;
+    memset(&err, 0, sizeof err);
+    cinfer_cuda_ctx_config cfg = {.arena_bytes = 1u << 20, .blas_workspace_bytes = 4u << 20,
+                                  .dnn_workspace_bytes = 64u << 20};
+    if (cinfer_cuda_ctx_create(0, &cfg, &ctx, &err) != CINFER_OK) {
+        failf("ctx_create: %s", err.msg);
+        return;
+    }
+    static const cinfer_k_dtype types[2] = {CINFER_K_F16, CINFER_K_BF16};
+    for (size_t k = 0; k < N_CONVS; k++)
+        for (int t = 0; t < 2; t++) conv_case_run(ctx, &k_convs[k], types[t]);
+    // The NHWC flag is refused where it does not apply: fp32, and ConvTranspose.
+    cinfer_cuda_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.nspatial = 2;
+    p.n = p.c_in = p.c_out = p.groups = 1;
+    p.in[0] = p.in[1] = 4;
+    p.kernel[0] = p.kernel[1] = 1;
+    p.flags = CINFER_CONV_NHWC;
+    cinfer_cuda_conv conv;
+    memset(&conv, 0, sizeof conv);
+    if (cinfer_cuda_conv_prepare(ctx, &p, &conv, &err) != CINFER_INVALID_ARGUMENT)
+        failf("an fp32 NHWC convolution was not refused");
+    cinfer_cuda_conv_release(&conv);
+    p.flags = CINFER_CONV_NHWC | CINFER_CONV_FP16 | CINFER_CONV_TRANSPOSE;
+    if (cinfer_cuda_conv_prepare(ctx, &p, &conv, &err) != CINFER_INVALID_ARGUMENT)
+        failf("an NHWC ConvTranspose was not refused");
+    cinfer_cuda_conv_release(&conv);
+    cinfer_cuda_ctx_destroy(ctx);
+}
+
+/* ---- BatchNormalization and GlobalAveragePool on NHWC ----------------------------------------- */
+
+typedef struct nhwc_shape {
+    int64_t n, h, w, c;
+} nhwc_shape;
+
+static const nhwc_shape k_shapes[] = {{2, 5, 7, 13}, {1, 7, 7, 64}, {3, 3, 1, 130}};
+#define N_SHAPES (sizeof k_shapes / sizeof k_shapes[0])
+
+static void bn_case(const ftype *ty, cinfer_k_dtype pdt, const nhwc_shape *s) {
+    const float eps = 1e-5f;
+    size_t c = (size_t)s->c, n = (size_t)(s->n * s->h * s->w) * c;
+    char what[96];
+    snprintf(what, sizeof what, "BatchNorm NHWC %s params %s %lldx%lldx%lldx%lld", ty->name,
+             pdt == CINFER_K_F32 ? "f32" : ty->name, (long long)s->n, (long long)s->h,
+             (long long)s->w, (long long)s->c);
+    float *x = rand_f32_signed(n, 0.05, 3.0), *sc = rand_f32_signed(c, 0.5, 1.5);
+    float *bi = rand_f32_signed(c, 0.1, 1.0), *mu = rand_f32_signed(c, 0.1, 1.0);
+    float *var = rand_f32(c, 0.25, 2.0);
+    void *dx = d_vals(ty->dt, x, n), *ds = d_vals(pdt, sc, c), *db = d_vals(pdt, bi, c);
+    void *dm = d_vals(pdt, mu, c), *dv = d_vals(pdt, var, c), *dy = d_out(n * esize(ty->dt));
+    if (!dx || !ds || !db || !dm || !dv || !dy) return;
+    launched(cinfer_k_batch_norm(ty->dt, dy, dx, pdt, ds, db, dm, dv, s->n * s->h * s->w, s->c,
+                                 1, eps, g_stream),
+             what);
+    float *y = fetch_vals(ty->dt, dy, n, what);
+    double *ref = ref_f64(n);
+    for (size_t i = 0; i < n; i++) {
+        size_t ch = i % c;
+        ref[i] = (x[i] - mu[ch]) / sqrt((double)var[ch] + eps) * sc[ch] + bi[ch];
+    }
+    check_f32(what, y, ref, n, ty->rtol, ty->atol);
+}
+
+static void test_bn_nhwc(void) {
+    for (size_t t = 0; t < N_TYPES; t++)
+        for (int p = 0; p < (k_types[t].dt == CINFER_K_F32 ? 1 : 2); p++)
+            for (size_t k = 0; k < N_SHAPES; k++)
+                bn_case(&k_types[t], p ? k_types[t].dt : CINFER_K_F32, &k_shapes[k]);
+}
+
+static void test_gap_nhwc(void) {
+    static const nhwc_shape shapes[] = {{2, 7, 7, 64}, {3, 5, 3, 13}, {1, 30, 50, 5},
+                                        {2, 1, 1, 130}};
+    for (size_t t = 0; t < N_TYPES; t++)
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            const ftype *ty = &k_types[t];
+            const nhwc_shape *s = &shapes[k];
+            int64_t hw = s->h * s->w;
+            size_t n = (size_t)(s->n * hw * s->c), m = (size_t)(s->n * s->c);
+            char what[96];
+            snprintf(what, sizeof what, "GlobalAveragePool NHWC %s %lldx%lldx%lldx%lld",
+                     ty->name, (long long)s->n, (long long)s->h, (long long)s->w,
+                     (long long)s->c);
+            float *x = rand_f32_signed(n, 0.05, 4.0);
+            void *dx = d_vals(ty->dt, x, n), *dy = d_out(m * esize(ty->dt));
+            if (!dx || !dy) return;
+            launched(cinfer_k_reduce(ty->dt, CINFER_K_REDUCE_MEAN, dy, dx, s->n, hw, s->c,
+                                     g_stream),
+                     what);
+            float *y = fetch_vals(ty->dt, dy, m, what);
+            double *ref = ref_f64(m);
+            for (int64_t b = 0; b < s->n; b++)
+                for (int64_t ch = 0; ch < s->c; ch++) {
+                    double acc = 0.0;
+                    for (int64_t i = 0; i < hw; i++) acc += x[(b * hw + i) * s->c + ch];
+                    ref[b * s->c + ch] = acc / (double)hw;
+                }
+            check_f32(what, y, ref, m, ty->rtol, ty->atol);
+        }
+}
+
+/* ---- driver ----------------------------------------------------------------------------------- */
+
+int main(void) {
+    static const kernel_test tests[] = {
+        {"nhwc_relayout", test_relayout},
+        {"nhwc_round_trip", test_relayout_round_trip},
+        {"nhwc_relayout_args", test_relayout_bad_args},
+        {"nhwc_relayout_large", test_relayout_large},
+        {"nhwc_pool2d", test_pool2d_nhwc},
+        {"nhwc_conv", test_conv_nhwc},
+        {"nhwc_batch_norm", test_bn_nhwc},
+        {"nhwc_global_avg", test_gap_nhwc},
+    };
+    return run_kernel_tests(tests, (int)(sizeof tests / sizeof tests[0]));
+}
