@@ -6,7 +6,8 @@ exports it with this torch (legacy exporter, dynamo=False), so both engines hold
 weights; checks cinfer's outputs against PyTorch fp32 (a disagreement is printed as an error and
 no time is reported for that engine); then times PyTorch eager (fp32, and fp16 via .half(),
 channels_last for CNNs, cudnn.benchmark on), torch.compile (default mode; max-autotune with
---full) and cinfer (`cinfer bench --json`, at each precision this cinfer offers). Prints
+--full) and cinfer (`cinfer bench --json`, at each precision this cinfer offers; for CNNs
+outside --quick also "fp16-nchw", fp16 with --no-nhwc, to show what channels last gives). Prints
 throughput, p50/p99 latency, achieved TFLOP/s against the GEMM peak measured at the start, and
 the speedup against eager fp16 (fp32 on the CPU); writes CSV.
 
@@ -130,9 +131,7 @@ def check_cinfer(cinfer, path, fam, ref_out, inputs, device, tmp, prec="fp32"):
     fp32 the tolerance is DESIGN.md's fp16/bf16 model row (TF32 takes it too)."""
     import numpy as np
     rtol, atol = (RTOL, ATOL) if prec == "fp32" else (2e-2, 1e-2)
-    args = ["run", path, "--device", device, "-o", tmp]
-    if prec != "fp32":
-        args += ["--precision", prec]
+    args = ["run", path, "--device", device, "-o", tmp] + precision_args(prec)
     for spec, t in zip(gen_zoo.FAMILIES[fam]["inputs"], inputs):
         f = os.path.join(tmp, "in_%s.npy" % spec["name"])
         np.save(f, t.cpu().numpy())
@@ -149,9 +148,23 @@ def check_cinfer(cinfer, path, fam, ref_out, inputs, device, tmp, prec="fp32"):
     return ok, worst
 
 
-def cinfer_precisions(cinfer):
+def cinfer_precisions(cinfer, cnn=False, quick=False):
+    """The precisions to time; for CNNs outside --quick also "fp16-nchw": fp16 with the
+    activations kept NCHW (--no-nhwc), so the table shows what channels last is worth."""
     out = subprocess.run([cinfer, "bench", "--help"], capture_output=True, text=True).stdout
-    return ["fp32", "tf32", "fp16", "bf16"] if "--precision" in out else ["fp32"]
+    if "--precision" not in out:
+        return ["fp32"]
+    extra = ["fp16-nchw"] if cnn and not quick and "--no-nhwc" in out else []
+    return ["fp32", "tf32", "fp16"] + extra + ["bf16"]
+
+
+def precision_args(prec):
+    """cinfer options for a row of cinfer_precisions."""
+    if prec == "fp32":
+        return []
+    if prec.endswith("-nchw"):
+        return ["--precision", prec[:-len("-nchw")], "--no-nhwc"]
+    return ["--precision", prec]
 
 
 def cinfer_io_modes(cinfer, device):
@@ -210,7 +223,7 @@ def bench_model(a, key, torch, rows, peaks):
                              tflops=flops / (med * 1e-3) / 1e12 if flops else None,
                              peak=peaks.get(dtype)))
         io_modes = cinfer_io_modes(a.cinfer, dev)
-        for prec in cinfer_precisions(a.cinfer):
+        for prec in cinfer_precisions(a.cinfer, cnn, a.quick):
             try:
                 ok, err = check_cinfer(a.cinfer, path, fam, ref, sets[0], dev, tmp, prec)
             except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
@@ -222,7 +235,7 @@ def bench_model(a, key, torch, rows, peaks):
                 continue
             for io in io_modes:
                 name = "cinfer %s %s-io" % (prec, io) if len(io_modes) > 1 else "cinfer " + prec
-                extra = ["--precision", prec] if prec != "fp32" else []
+                extra = precision_args(prec)
                 if len(io_modes) > 1:
                     extra += ["--io", io]
                 try:
@@ -240,7 +253,7 @@ def bench_model(a, key, torch, rows, peaks):
                                  tflops=flops / (med * 1e-3) / 1e12 if flops else None,
                                  # the 16-bit GEMM peak for fp16 and bf16 (one tensor-core
                                  # rate on Hopper), fp32's otherwise (tf32 included)
-                                 peak=peaks.get(torch.float16 if prec in ("fp16", "bf16")
+                                 peak=peaks.get(torch.float16 if prec[:4] in ("fp16", "bf16")
                                                 else torch.float32)))
         for r in rows:
             if r["model"] == key and r["batch"] == batch:
