@@ -24,10 +24,52 @@
 // rtol * max|ref|: no op needs a looser bound.
 #define RTOL 1e-5
 #define ATOL 1e-6
+// DESIGN.md, "CUDA fp16/bf16 op vs CPU fp32": each output is rounded once to 8 (bf16) or 11
+// (fp16) significant bits, within 2^-9 of its value; rtol 1e-2 of max|ref| covers that and
+// the fp32 arithmetic inside with room to spare.
+#define HALF_RTOL 1e-2
+#define HALF_ATOL 1e-3
 #define GUARD 64         // bytes after every output that no kernel may touch
 #define GUARD_BYTE 0xA5
 #define OUT_BYTE 0xFF    // outputs start as NaN / -1 / 255, so an unwritten element shows
 #define MAX_ALLOCS 4096
+
+// The activation types of the half paths, each with its tolerance.
+typedef struct ftype {
+    cinfer_k_dtype dt;
+    const char *name;
+    double rtol, atol;
+} ftype;
+
+static const ftype k_types[] = {
+    {CINFER_K_F32, "f32", RTOL, ATOL},
+    {CINFER_K_F16, "f16", HALF_RTOL, HALF_ATOL},
+    {CINFER_K_BF16, "bf16", HALF_RTOL, HALF_ATOL},
+};
+#define N_TYPES (sizeof k_types / sizeof k_types[0])
+
+static inline size_t esize(cinfer_k_dtype dt) { return dt == CINFER_K_F32 ? 4 : 2; }
+
+// MaxPool / AveragePool of one [h][w] plane at output (oy, ox), in float64, straight from
+// ONNX's definition of the window (count_include_pad counts the padded positions).
+static inline double pool2d_ref(const float *xp, int64_t h, int64_t w, const cinfer_k_pool2d *p,
+                                int64_t oy, int64_t ox, bool is_max) {
+    double acc = is_max ? -INFINITY : 0.0;
+    int64_t real = 0, padded = 0;
+    for (int64_t kh = 0; kh < p->kernel_h; kh++)
+        for (int64_t kw = 0; kw < p->kernel_w; kw++) {
+            int64_t iy = oy * p->stride_h - p->pad_top + kh * p->dil_h;
+            int64_t ix = ox * p->stride_w - p->pad_left + kw * p->dil_w;
+            if (iy >= -p->pad_top && iy < h + p->pad_bottom && ix >= -p->pad_left &&
+                ix < w + p->pad_right)
+                padded++;
+            if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
+            double v = xp[iy * w + ix];
+            acc = is_max ? fmax(acc, v) : acc + v;
+            real++;
+        }
+    return is_max ? acc : acc / (double)(p->count_include_pad ? padded : real);
+}
 
 static cudaStream_t g_stream;
 static uint64_t g_seed, g_rng;

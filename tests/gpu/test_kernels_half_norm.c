@@ -10,26 +10,6 @@
 #include "cuda/module_impl.h"
 #include "kernel_harness.h"
 
-// DESIGN.md, "CUDA fp16/bf16 op vs CPU fp32": each output is rounded once to 8 (bf16) or 11
-// (fp16) significant bits, within 2^-9 of its value; rtol 1e-2 of max|ref| covers that and
-// the fp32 arithmetic inside with room to spare.
-#define HALF_RTOL 1e-2
-#define HALF_ATOL 1e-3
-
-typedef struct ftype {
-    cinfer_k_dtype dt;
-    const char *name;
-    double rtol, atol;
-} ftype;
-
-static const ftype k_types[] = {
-    {CINFER_K_F32, "f32", RTOL, ATOL},
-    {CINFER_K_F16, "f16", HALF_RTOL, HALF_ATOL},
-    {CINFER_K_BF16, "bf16", HALF_RTOL, HALF_ATOL},
-};
-#define N_TYPES (sizeof k_types / sizeof k_types[0])
-
-static size_t esize(cinfer_k_dtype dt) { return dt == CINFER_K_F32 ? 4 : 2; }
 
 static void encode(cinfer_k_dtype dt, void *dst, size_t i, float v) {
     if (dt == CINFER_K_F32) ((float *)dst)[i] = v;
@@ -288,25 +268,6 @@ static const pool_case k_pools[] = {
 };
 #define N_POOLS (sizeof k_pools / sizeof k_pools[0])
 
-// Reference pooling straight from the ONNX definition of the window.
-static double pool_ref(const float *xp, const pool_case *c, int64_t oy, int64_t ox, bool is_max) {
-    const cinfer_k_pool2d *p = &c->p;
-    double acc = is_max ? -INFINITY : 0.0;
-    int64_t real = 0, padded = 0;
-    for (int64_t kh = 0; kh < p->kernel_h; kh++)
-        for (int64_t kw = 0; kw < p->kernel_w; kw++) {
-            int64_t iy = oy * p->stride_h - p->pad_top + kh * p->dil_h;
-            int64_t ix = ox * p->stride_w - p->pad_left + kw * p->dil_w;
-            if (iy >= -p->pad_top && iy < c->h + p->pad_bottom && ix >= -p->pad_left &&
-                ix < c->w + p->pad_right)
-                padded++;
-            if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w) continue;
-            double v = xp[iy * c->w + ix];
-            acc = is_max ? fmax(acc, v) : acc + v;
-            real++;
-        }
-    return is_max ? acc : acc / (double)(p->count_include_pad ? padded : real);
-}
 
 static void test_pool2d(void) {
     for (size_t t = 0; t < N_TYPES; t++)
@@ -331,7 +292,7 @@ static void test_pool2d(void) {
                 float *y = fetch_vals(ty->dt, dy, m, what);
                 double *ref = ref_f64(m);
                 for (int64_t i = 0; i < (int64_t)m; i++)
-                    ref[i] = pool_ref(x + (i / (oh * ow)) * c->h * c->w, c, (i / ow) % oh,
+                    ref[i] = pool2d_ref(x + (i / (oh * ow)) * c->h * c->w, c->h, c->w, &c->p, (i / ow) % oh,
                                       i % ow, is_max);
                 check_f32(what, y, ref, m, ty->rtol, ty->atol);
             }

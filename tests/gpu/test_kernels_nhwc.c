@@ -22,23 +22,6 @@
 #include "cuda/weights.h"
 #include "kernel_harness.h"
 
-#define HALF_RTOL 1e-2 /* DESIGN.md: CUDA fp16/bf16 op vs CPU fp32 */
-#define HALF_ATOL 1e-3
-
-typedef struct ftype {
-    cinfer_k_dtype dt;
-    const char *name;
-    double rtol, atol;
-} ftype;
-
-static const ftype k_types[] = {
-    {CINFER_K_F32, "f32", RTOL, ATOL},
-    {CINFER_K_F16, "f16", HALF_RTOL, HALF_ATOL},
-    {CINFER_K_BF16, "bf16", HALF_RTOL, HALF_ATOL},
-};
-#define N_TYPES (sizeof k_types / sizeof k_types[0])
-
-static size_t esize(cinfer_k_dtype dt) { return dt == CINFER_K_F32 ? 4 : 2; }
 
 /* ---- values of a type on the host (the harness's independent fp16 / bf16 rounding) ---------- */
 
@@ -242,25 +225,6 @@ static const pool_case k_pools[] = {
 };
 #define N_POOLS (sizeof k_pools / sizeof k_pools[0])
 
-// ONNX's window on one NCHW plane, in float64.
-static double pool_ref(const float *xp, const pool_case *c, int64_t oy, int64_t ox, bool is_max) {
-    const cinfer_k_pool2d *p = &c->p;
-    double acc = is_max ? -INFINITY : 0.0;
-    int64_t real = 0, padded = 0;
-    for (int64_t kh = 0; kh < p->kernel_h; kh++)
-        for (int64_t kw = 0; kw < p->kernel_w; kw++) {
-            int64_t iy = oy * p->stride_h - p->pad_top + kh * p->dil_h;
-            int64_t ix = ox * p->stride_w - p->pad_left + kw * p->dil_w;
-            if (iy >= -p->pad_top && iy < c->h + p->pad_bottom && ix >= -p->pad_left &&
-                ix < c->w + p->pad_right)
-                padded++;
-            if (iy < 0 || iy >= c->h || ix < 0 || ix >= c->w) continue;
-            double v = xp[iy * c->w + ix];
-            acc = is_max ? fmax(acc, v) : acc + v;
-            real++;
-        }
-    return is_max ? acc : acc / (double)(p->count_include_pad ? padded : real);
-}
 
 static void pool_case_run(const ftype *ty, const pool_case *c, size_t k, bool is_max) {
     const cinfer_k_pool2d *p = &c->p;
@@ -307,7 +271,7 @@ static void pool_case_run(const ftype *ty, const pool_case *c, size_t k, bool is
         for (int64_t ch = 0; ch < c->c; ch++)
             for (int64_t s = 0; s < ohw; s++)
                 ref[offset_of(1, c->c, ohw, b, ch, s)] =
-                    pool_ref(xc + (b * c->c + ch) * hw, c, s / ow, s % ow, is_max);
+                    pool2d_ref(xc + (b * c->c + ch) * hw, c->h, c->w, &c->p, s / ow, s % ow, is_max);
     check_f32(what, y, ref, m, ty->rtol, ty->atol);
 }
 
