@@ -405,7 +405,7 @@ cudaError_t cinfer_k_bf16_to_f32(float *y, const void *x, size_t n, cudaStream_t
  * x_t into y in layout y_nhwc and type y_t (F32, F16 or BF16; 16-bit stores round to nearest
  * even and saturate finite overflow): a 4-D activation between the layouts of the channels-last
  * paths, or a filter [K][C][R*S] into [K][R*S][C] (n = K, hw = R*S). Same layouts: a plain
- * conversion (a copy when the types match too). y must not overlap x. n at most 65535. */
+ * conversion (a copy when the types match too). y must not overlap x. */
 cudaError_t cinfer_k_relayout(cinfer_k_dtype y_t, void *y, int y_nhwc, cinfer_k_dtype x_t,
                               const void *x, int x_nhwc, int64_t n, int64_t c, int64_t hw,
                               cudaStream_t stream);

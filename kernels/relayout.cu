@@ -18,24 +18,27 @@ namespace {
 
 // x holds `batch` matrices [rows][cols] of S; y gets each transposed, [cols][rows] of D. One
 // block per 32x32 tile: blockIdx.x counts the tiles of a matrix (column tiles fastest), so
-// either side may be long (an image's pixels), blockIdx.y the matrix.
+// either side may be long (an image's pixels); blockIdx.y steps over the matrices (a
+// grid-stride loop past 65535 of them).
 template <class S, class D>
-__global__ void transpose_tiles(D *y, const S *x, int64_t rows, int64_t cols,
+__global__ void transpose_tiles(D *y, const S *x, int64_t batch, int64_t rows, int64_t cols,
                                 int64_t col_tiles) {
     __shared__ float tile[TILE][TILE + 1];
-    int64_t b = blockIdx.y;
     int64_t r0 = (int64_t)blockIdx.x / col_tiles * TILE;
     int64_t c0 = (int64_t)blockIdx.x % col_tiles * TILE;
-    const S *xb = x + b * rows * cols;
-    D *yb = y + b * rows * cols;
-    for (int k = threadIdx.y; k < TILE; k += TILE_ROWS) {
-        int64_t r = r0 + k, c = c0 + threadIdx.x;
-        if (r < rows && c < cols) tile[k][threadIdx.x] = kh_load(xb[r * cols + c]);
-    }
-    __syncthreads();
-    for (int k = threadIdx.y; k < TILE; k += TILE_ROWS) {
-        int64_t c = c0 + k, r = r0 + threadIdx.x;  // y's row c, column r
-        if (r < rows && c < cols) kh_store(&yb[c * rows + r], tile[threadIdx.x][k]);
+    for (int64_t b = blockIdx.y; b < batch; b += gridDim.y) {
+        const S *xb = x + b * rows * cols;
+        D *yb = y + b * rows * cols;
+        for (int k = threadIdx.y; k < TILE; k += TILE_ROWS) {
+            int64_t r = r0 + k, c = c0 + threadIdx.x;
+            if (r < rows && c < cols) tile[k][threadIdx.x] = kh_load(xb[r * cols + c]);
+        }
+        __syncthreads();
+        for (int k = threadIdx.y; k < TILE; k += TILE_ROWS) {
+            int64_t c = c0 + k, r = r0 + threadIdx.x;  // y's row c, column r
+            if (r < rows && c < cols) kh_store(&yb[c * rows + r], tile[threadIdx.x][k]);
+        }
+        __syncthreads();  // the tile is refilled for the next matrix
     }
 }
 
@@ -62,9 +65,9 @@ cudaError_t launch(void *y, int y_nhwc, const void *x, int x_nhwc, int64_t n, in
     // NCHW -> NHWC transposes each [c][hw] matrix; NHWC -> NCHW each [hw][c] one.
     int64_t rows = x_nhwc ? hw : c, cols = x_nhwc ? c : hw;
     int64_t col_tiles = (cols + TILE - 1) / TILE, tiles = col_tiles * ((rows + TILE - 1) / TILE);
-    if (n > 65535 || tiles > 0x7fffffff) return cudaErrorInvalidValue;
-    dim3 grid((unsigned)tiles, (unsigned)n), block(TILE, TILE_ROWS);
-    transpose_tiles<S, D><<<grid, block, 0, stream>>>((D *)y, (const S *)x, rows, cols,
+    if (tiles > 0x7fffffff) return cudaErrorInvalidValue;
+    dim3 grid((unsigned)tiles, (unsigned)(n < 65535 ? n : 65535)), block(TILE, TILE_ROWS);
+    transpose_tiles<S, D><<<grid, block, 0, stream>>>((D *)y, (const S *)x, n, rows, cols,
                                                       col_tiles);
     return cudaGetLastError();
 }

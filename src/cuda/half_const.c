@@ -46,7 +46,9 @@ cinfer_status cinfer_cuda_half_const_make(cinfer_cuda_ctx *ctx, const cinfer_cud
     if (krsc && t->rank != 4)
         return cinfer_cuda_err_set(err, CINFER_INTERNAL, "%s input %d: a KRSC copy of a rank-%d "
                                    "tensor", n->node->op_type, i, t->rank);
-    if (krsc) order = (cinfer_cuda_weights_order){t->dims[1], t->dims[2] * t->dims[3]};
+    /* A 1x1 filter's KRSC bytes are its KCRS ones: the plain copy (and cache entry) serves. */
+    if (krsc && t->dims[2] * t->dims[3] > 1)
+        order = (cinfer_cuda_weights_order){t->dims[1], t->dims[2] * t->dims[3]};
     cinfer_cuda_weights *cache = weight_cache(ctx, n, i);
     if (cache) {
         rc = cinfer_cuda_weights_acquire(cache, ctx, n->weight[i], numel, p, order, &c->ptr,

@@ -224,6 +224,22 @@ static int half_io(const cinfer_cuda_node *n) {
     return op && n->n_in <= CUDA_OP_MAX_IO && n->n_out <= CUDA_OP_MAX_IO && half_mode(op, n);
 }
 
+/* The NHWC ops are the convolutions. A float constant W gets a KRSC copy at prepare and a
+ * 16-bit activation W is converted like X, but a 16-bit constant W (a model's own fp16 weights)
+ * has no reordered copy yet. FusedConv's Z must be a 4-D activation of Y's shape to be
+ * converted like Y: fusion also accepts a Z of Y's element count in another shape ([C, H, W]
+ * for N = 1), whose NCHW bytes an NHWC epilogue would add to the wrong elements. */
+static int conv_layout(const cinfer_cuda_node *n) {
+    if (cuda_has_in(n, 1) && n->in[1]->data && n->in[1]->dtype != CINFER_DTYPE_FLOAT)
+        return CINFER_CUDA_LAYOUT_FIXED;
+    if (cuda_has_in(n, 3)) {
+        const cinfer_tensor *z = n->in[3], *y = n->out[0];
+        if (z->data || z->rank != 4 || memcmp(z->dims, y->dims, 4 * sizeof *z->dims))
+            return CINFER_CUDA_LAYOUT_FIXED;
+    }
+    return CINFER_CUDA_LAYOUT_NHWC;
+}
+
 /* ABI 6 (docs/cuda-backend.md, "Channels last"): what the node's step can do with NHWC storage.
  * Only in half mode, only with a 4-D first input; a pointwise op only when nothing broadcasts
  * but single elements (a broadcast over NHWC bytes would pair the wrong elements). */
@@ -231,13 +247,7 @@ static int layout_io(const cinfer_cuda_node *n) {
     const cuda_op *op = find_op(n->node);
     if (!op || !op->layout || !half_io(n) || !cuda_has_in(n, 0) || n->in[0]->rank != 4)
         return CINFER_CUDA_LAYOUT_FIXED;
-    /* The NHWC ops are the convolutions: a float constant W gets a KRSC copy at prepare and a
-     * 16-bit activation W is converted like X, but a 16-bit constant W (a model's own fp16
-     * weights) has no reordered copy yet. */
-    if (op->layout == CUDA_OP_NHWC)
-        return cuda_has_in(n, 1) && n->in[1]->data && n->in[1]->dtype != CINFER_DTYPE_FLOAT
-                   ? CINFER_CUDA_LAYOUT_FIXED
-                   : CINFER_CUDA_LAYOUT_NHWC;
+    if (op->layout == CUDA_OP_NHWC) return conv_layout(n);
     if (op->layout == CUDA_OP_EITHER) return CINFER_CUDA_LAYOUT_EITHER;
     const cinfer_tensor *y = n->out[0];
     for (int k = 0; k < n->n_in; k++) {
