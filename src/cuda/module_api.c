@@ -307,33 +307,26 @@ static void release(void *state) {
     free(s);
 }
 
-static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, void **state,
-                             char *why) {
-    cinfer_cuda_err e = {0};
-    *state = NULL;
-    cinfer_status rc = supports(n, why);
-    if (rc != CINFER_OK) return rc;
-    /* Prepare allocates and may launch (conversions) on the context's device, which need not
-     * be current on this thread (a pooled context, a scheduler instance's thread). */
-    if ((rc = cinfer_cuda_ctx_bind(m->ctx, &e)) != CINFER_OK) return give(&e, rc, why);
-    cuda_step *s = calloc(1, sizeof *s);
-    if (!s) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"), why);
-    s->op = find_op(n->node);
-    /* Half mode: buffers for the edges stored as float or in the other layout, then the op
-     * prepares its 16-bit view. */
+/* Undoes prepare_step: the op's state and the edge buffers. */
+static void unprepare(cuda_step *s) {
+    if (s->priv && s->op->release) s->op->release(s->priv);
+    s->priv = NULL;
+    cinfer_cuda_half_release(s);
+    memset(s->conv_in, 0, sizeof s->conv_in);
+    memset(s->conv_out, 0, sizeof s->conv_out);
+}
+
+/* For s (op and layouts set): in half mode the buffers for the edges stored as float or in
+ * another layout than s->nhwc, then the op prepares its view of n (16-bit in half mode). */
+static cinfer_status prepare_step(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, cuda_step *s,
+                                  cinfer_cuda_err *e) {
     cinfer_cuda_node view;
     const cinfer_tensor *vin[CUDA_OP_MAX_IO], *vout[CUDA_OP_MAX_IO];
     cinfer_tensor tin[CUDA_OP_MAX_IO], tout[CUDA_OP_MAX_IO];
     cinfer_dtype half = half_mode(s->op, n);
-    if ((rc = set_layouts(n, s, &e)) != CINFER_OK) {
-        release(s);
-        return give(&e, rc, why);
-    }
     if (half) {
-        if ((rc = cinfer_cuda_half_buffers(n, half, s, &e)) != CINFER_OK) {
-            release(s);
-            return give(&e, rc, why);
-        }
+        cinfer_status rc = cinfer_cuda_half_buffers(n, half, s, e);
+        if (rc != CINFER_OK) return rc;
         cinfer_cuda_half_view(n, half, &view, vin, vout, tin, tout);
         n = &view;
     }
@@ -350,7 +343,33 @@ static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, voi
             s->out[i] = *n->out[i];
             s->out[i].data = NULL;
         }
-    if (s->op->prepare && (rc = s->op->prepare(m->ctx, n, s, &e)) != CINFER_OK) {
+    return s->op->prepare ? s->op->prepare(m->ctx, n, s, e) : CINFER_OK;
+}
+
+static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, void **state,
+                             char *why) {
+    cinfer_cuda_err e = {0};
+    *state = NULL;
+    cinfer_status rc = supports(n, why);
+    if (rc != CINFER_OK) return rc;
+    /* Prepare allocates and may launch (conversions) on the context's device, which need not
+     * be current on this thread (a pooled context, a scheduler instance's thread). */
+    if ((rc = cinfer_cuda_ctx_bind(m->ctx, &e)) != CINFER_OK) return give(&e, rc, why);
+    cuda_step *s = calloc(1, sizeof *s);
+    if (!s) return give(&e, cinfer_cuda_err_set(&e, CINFER_OUT_OF_MEMORY, "out of memory"), why);
+    s->op = find_op(n->node);
+    rc = set_layouts(n, s, &e);
+    if (rc == CINFER_OK) rc = prepare_step(m, n, s, &e);
+    /* A convolution with no NHWC algorithm for its shape (cuDNN has fewer channels-last
+     * kernels, for grouped bf16 say) runs NCHW and converts its channels-last slots, rather
+     * than the core demoting it to fp32. */
+    if (rc == CINFER_UNSUPPORTED && s->nhwc && s->op->layout == CUDA_OP_NHWC) {
+        unprepare(s);
+        s->nhwc = false;
+        e = (cinfer_cuda_err){0};
+        rc = prepare_step(m, n, s, &e);
+    }
+    if (rc != CINFER_OK) {
         release(s);
         return give(&e, rc, why);
     }
