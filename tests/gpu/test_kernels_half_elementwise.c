@@ -204,6 +204,30 @@ static void test_unary_half(void) {
     }
 }
 
+// The unary kernel takes 16-byte accesses when x and y are 16-byte aligned (test_unary_half:
+// cudaMalloc'd buffers, n = 1001 also covering the tail) and two-byte ones otherwise: here x
+// and y start one element into their buffers.
+static void test_unary_half_misaligned(void) {
+    const size_t n = 203;
+    for (int t = 0; t < 2; t++) {
+        cinfer_k_dtype h = k_halves[t];
+        char what[48];
+        snprintf(what, sizeof what, "unary gelu misaligned %s", half_name(h));
+        operand x = rand_operand(h, n + 1, 0.01, 3.0, true);
+        double *ref = ref_f64(n + 1);
+        ref[0] = x.val[0]; /* before the slice: untouched */
+        for (size_t i = 1; i <= n; i++) ref[i] = unary_ref(CINFER_K_GELU_ERF, x.val[i], 0, 0);
+        uint16_t *dy = d_out((n + 1) * 2);
+        if (dy && cudaMemcpy(dy, x.host, 2, cudaMemcpyHostToDevice) != cudaSuccess)
+            failf("%s: upload", what);
+        const uint16_t *dx = upload(&x);
+        launched(cinfer_k_unary_h(CINFER_K_GELU_ERF, h, dy ? dy + 1 : NULL, dx ? dx + 1 : NULL,
+                                  n, 0, 0, g_stream),
+                 what);
+        check_half(what, h, dy, ref, n + 1);
+    }
+}
+
 /* ---- Where: bool condition, a half, b a float constant (broadcast) -------------------------- */
 
 static void test_where_half(void) {
@@ -554,6 +578,7 @@ static const kernel_test k_tests[] = {
     {"binary_half", test_binary_half},
     {"compare_half", test_compare_half},
     {"unary_half", test_unary_half},
+    {"unary_half_misaligned", test_unary_half_misaligned},
     {"where_half", test_where_half},
     {"chain_half", test_chain_half},
     {"transpose_half", test_transpose_half},
