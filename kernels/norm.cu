@@ -116,6 +116,86 @@ __global__ void skip_norm_rows(T *y, T *sum, const T *a, const TB *b, const P *g
     }
 }
 
+// SkipLayerNorm of a transformer's residual stream: a and b dense 16-bit [rows, cols] of one
+// type, cols % 8 == 0 and at most 8 * 32 * SKIP_VEC, every pointer 16-byte aligned, gamma and
+// beta dense. A warp per row holds the row's a + b in registers (SKIP_VEC 16-byte vectors per
+// lane), so a and b are read once with 16-byte loads (the general kernel rereads them per
+// pass, two bytes at a time) and the three passes run from registers. The same fp32
+// arithmetic per element; the sums run in another order.
+#define SKIP_VEC 4
+
+template <class T, class P>
+__global__ void skip_norm_rows_vec(T *y, T *sum, const T *a, const T *b, const P *gamma,
+                                   const P *beta, int64_t rows, int64_t cols, float eps) {
+    int lane = threadIdx.x % K_WARP;
+    int64_t warp = k_first() / K_WARP, warps = k_step() / K_WARP;
+    int64_t nv = cols / 8;  // vectors per row
+    for (int64_t r = warp; r < rows; r += warps) {
+        const uint4 *av = reinterpret_cast<const uint4 *>(a + r * cols);
+        const uint4 *bv = reinterpret_cast<const uint4 *>(b + r * cols);
+        float v[SKIP_VEC][8];
+        float s = 0.0f;
+#pragma unroll
+        for (int k = 0; k < SKIP_VEC; k++) {
+            int64_t j = lane + k * K_WARP;
+            if (j >= nv) continue;
+            uint4 ua = av[j], ub = bv[j];
+            const T *ea = reinterpret_cast<const T *>(&ua), *eb = reinterpret_cast<const T *>(&ub);
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                v[k][e] = kh_load(ea[e]) + kh_load(eb[e]);
+                s += v[k][e];
+            }
+        }
+        float mean = k_warp_sum(s) / (float)cols, q = 0.0f;
+#pragma unroll
+        for (int k = 0; k < SKIP_VEC; k++) {
+            if (lane + k * K_WARP >= nv) continue;
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                float d = v[k][e] - mean;
+                q += d * d;
+            }
+        }
+        float inv = 1.0f / sqrtf(k_warp_sum(q) / (float)cols + eps);
+#pragma unroll
+        for (int k = 0; k < SKIP_VEC; k++) {
+            int64_t j = lane + k * K_WARP;
+            if (j >= nv) continue;
+            uint4 uy, us;
+            T *ey = reinterpret_cast<T *>(&uy), *es = reinterpret_cast<T *>(&us);
+#pragma unroll
+            for (int e = 0; e < 8; e++) {
+                int64_t c = j * 8 + e;
+                float o = (v[k][e] - mean) * inv * kh_load(gamma[c]);
+                kh_store(&ey[e], beta ? o + kh_load(beta[c]) : o);
+                kh_store(&es[e], v[k][e]);
+            }
+            reinterpret_cast<uint4 *>(y + r * cols)[j] = uy;
+            if (sum) reinterpret_cast<uint4 *>(sum + r * cols)[j] = us;
+        }
+    }
+}
+
+static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+
+// Whether skip_norm_rows_vec takes this call (after collapsing: one row dim and one column dim
+// at most, each dense).
+template <class T, class TB>
+static bool skip_vec_ok(const void *y, const void *sum, const void *a, const void *b,
+                        const void *gamma, const void *beta, const cinfer_k_skip_ln &p,
+                        int64_t rows, int64_t cols) {
+    if (sizeof(T) != 2 || sizeof(TB) != 2 || cols % 8 || cols > 8 * K_WARP * SKIP_VEC)
+        return false;
+    if (p.rows.rank > 1 || p.cols.rank != 1) return false;
+    bool row_dense = rows == 1 || p.rows.rank == 0 ||
+                     (p.a_row.s[0] == cols && p.b_row.s[0] == cols);
+    bool col_dense = p.a_col.s[0] == 1 && p.b_col.s[0] == 1 && p.gamma_col.s[0] == 1 &&
+                     (!beta || p.beta_col.s[0] == 1);
+    return row_dense && col_dense && aligned16(y) && aligned16(a) && aligned16(b) &&
+           (!sum || aligned16(sum)) && gamma;
+}
+
 template <class T, class TB, class P>
 static cudaError_t launch_skip_norm(void *y, void *sum, const void *a, const void *b,
                                     const void *gamma, const void *beta, cinfer_k_skip_ln p,
@@ -132,6 +212,14 @@ static cudaError_t launch_skip_norm(void *y, void *sum, const void *a, const voi
     k_collapse(&p.cols, cs, 4);
     p.a_row = rs[0], p.b_row = rs[1];
     p.a_col = cs[0], p.b_col = cs[1], p.gamma_col = cs[2], p.beta_col = cs[3];
+    if (skip_vec_ok<T, TB>(y, sum, a, b, gamma, beta, p, rows, cols)) {
+        int64_t blocks = (rows + K_BLOCK / K_WARP - 1) / (K_BLOCK / K_WARP);
+        skip_norm_rows_vec<T, P><<<(unsigned)(blocks < K_MAX_BLOCKS ? blocks : K_MAX_BLOCKS),
+                                   K_BLOCK, 0, stream>>>(
+            (T *)y, (T *)sum, (const T *)a, (const T *)b, (const P *)gamma, (const P *)beta,
+            rows, cols, p.epsilon);
+        return cudaGetLastError();
+    }
     bool whole_block = cols > K_WARP_ROW_MAX_COLS;
     if (sizeof(T) == sizeof(float) && !sum) sum = y;  // float stages the sum in y
     skip_norm_rows<T, TB, P><<<k_row_blocks(rows, whole_block), K_BLOCK, 0, stream>>>(
