@@ -54,6 +54,7 @@ typedef struct cinfer__step_place {
     const char *name, *op_type;
     bool gpu;
     cinfer_precision precision; /* GPU steps: what the step computes in */
+    bool nhwc;                 /* GPU steps: some 4-D value it touches is stored NHWC */
     char reason[256];          /* why the step stays on the CPU ("" on the GPU) */
 } cinfer__step_place;
 

@@ -77,6 +77,16 @@ static cinfer_status histogram(const cinfer__graph *g, cinfer__model_report *r) 
     return CINFER_OK;
 }
 
+/* Whether a step reads or writes a value stored channels last (it then runs NHWC). */
+static bool touches_nhwc(const cinfer__plan *p, const cinfer__node *n) {
+    for (int k = 0; p->dev_layout && k < n->n_in + n->n_out; k++) {
+        int v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];
+        if (v >= 0 && p->dev_layout[cinfer__alias_root(p->vals, v)] == CINFER_CUDA_NHWC)
+            return true;
+    }
+    return false;
+}
+
 static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_report *r) {
     r->cuda = true;
     r->n_gpu_steps = p->n_gpu_steps;
@@ -97,7 +107,8 @@ static cinfer_status report_placement(const cinfer__plan *p, cinfer__model_repor
         const cinfer__plan_step *st = &p->steps[s];
         r->place[s] = (cinfer__step_place){.name = st->node->name,
                                            .op_type = st->node->op_type, .gpu = st->gpu,
-                                           .precision = st->runs_in};
+                                           .precision = st->runs_in,
+                                           .nhwc = touches_nhwc(p, st->node)};
         if (!st->gpu)
             snprintf(r->place[s].reason, sizeof r->place[s].reason, "%s",
                      st->cpu_reason ? st->cpu_reason : "");

@@ -268,6 +268,15 @@ def main():
         a.check("bf16", nf, four, "bf16")
         a.check("fp32", nf, (0, 0), "fp32")
         a.check("fp16", nf + ["--no-nhwc"], (0, 0), "fp16 --no-nhwc")
+        # inspect marks each step that touches a channels-last value: all six here.
+        for extra, mark in [([], " nhwc"), (["--no-nhwc"], "")]:
+            r = run(cinfer, ["inspect", a.model, "--device", "cuda", "--precision", "fp16",
+                             *nf, *extra], env)
+            for node, op in [("conv1", "Conv"), ("relu1", "Relu"), ("conv2", "Conv"),
+                             ("relu2", "Relu"), ("conv3", "Conv"), ("gap", "GlobalAveragePool")]:
+                c.expect(re.search(rf"^  {node} +{op} +cuda fp16{mark}$", r.stdout, re.M),
+                         f"a inspect {' '.join(extra)}: no step line '{node} {op} cuda "
+                         f"fp16{mark}'", r)
         # Fused (the default): Conv+Relu are one step each, writing relu1's and relu2's outputs.
         a.check("fp16", [], (2, 2 * (2 * 8 * 10 * 10) + 2 * (2 * 8 * 5 * 5)), "fp16 fused")
 

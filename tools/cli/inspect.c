@@ -157,7 +157,7 @@ static void print_placement(const cinfer__model_report *r) {
     for (int s = 0; s < r->n_steps; s++) {
         const cinfer__step_place *p = &r->place[s];
         printf("  %-28.28s %-22.22s %s", p->name, p->op_type, p->gpu ? "cuda" : "cpu");
-        if (p->gpu) printf(" %s", cinfer_precision_name(p->precision));
+        if (p->gpu) printf(" %s%s", cinfer_precision_name(p->precision), p->nhwc ? " nhwc" : "");
         else printf("  (%s)", p->reason);
         printf("\n");
     }
