@@ -47,9 +47,8 @@ __global__ void conv_epilogue8(T *y, const float *bias, const T *z, int64_t grou
     }
 }
 
-template <typename T>
 bool vector_ok(const void *y, const void *z, int64_t channels, int64_t spatial) {
-    if (sizeof(T) != 2 || (uintptr_t)y % 16 || (uintptr_t)z % 16) return false;
+    if ((uintptr_t)y % 16 || (uintptr_t)z % 16) return false;
     return spatial % 8 == 0 || (spatial == 1 && channels % 8 == 0);
 }
 
@@ -60,12 +59,15 @@ cudaError_t launch_epilogue(void *y, const float *bias, const void *z, int64_t b
     int64_t n = batch * channels * spatial;
     if (n == 0 || (!bias && !z && !relu)) return cudaSuccess;
     if (!y) return cudaErrorInvalidValue;
-    if (vector_ok<T>(y, z, channels, spatial))
-        conv_epilogue8<T><<<k_blocks_for(n / 8), K_BLOCK, 0, stream>>>(
-            (T *)y, bias, (const T *)z, n / 8, channels, spatial, relu);
-    else
-        conv_epilogue<T><<<k_blocks_for(n), K_BLOCK, 0, stream>>>((T *)y, bias, (const T *)z, n,
-                                                                  channels, spatial, relu);
+    if constexpr (sizeof(T) == 2) {  // eight per 16-byte vector: 16-bit types only
+        if (vector_ok(y, z, channels, spatial)) {
+            conv_epilogue8<T><<<k_blocks_for(n / 8), K_BLOCK, 0, stream>>>(
+                (T *)y, bias, (const T *)z, n / 8, channels, spatial, relu);
+            return cudaGetLastError();
+        }
+    }
+    conv_epilogue<T><<<k_blocks_for(n), K_BLOCK, 0, stream>>>((T *)y, bias, (const T *)z, n,
+                                                              channels, spatial, relu);
     return cudaGetLastError();
 }
 

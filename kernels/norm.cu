@@ -1,6 +1,8 @@
 // LayerNormalization, SkipLayerNorm and InstanceNormalization (row statistics in fp32, two
 // passes so the variance never cancels), and BatchNormalization inference (per-channel affine).
 // Templated over the activation type T and the parameter type P (half_access.cuh).
+#include <string.h>
+
 #include "common.cuh"
 #include "half_access.cuh"
 
@@ -179,14 +181,12 @@ __global__ void skip_norm_rows_vec(T *y, T *sum, const T *a, const T *b, const P
 
 static bool aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
 
-// Whether skip_norm_rows_vec takes this call (after collapsing: one row dim and one column dim
-// at most, each dense).
-template <class T, class TB>
+// Whether skip_norm_rows_vec takes a 16-bit call (after collapsing: one row dim and one column
+// dim at most, each dense).
 static bool skip_vec_ok(const void *y, const void *sum, const void *a, const void *b,
                         const void *gamma, const void *beta, const cinfer_k_skip_ln &p,
                         int64_t rows, int64_t cols) {
-    if (sizeof(T) != 2 || sizeof(TB) != 2 || cols % 8 || cols > 8 * K_WARP * SKIP_VEC)
-        return false;
+    if (cols % 8 || cols > 8 * K_WARP * SKIP_VEC) return false;
     if (p.rows.rank > 1 || p.cols.rank != 1) return false;
     bool row_dense = rows == 1 || p.rows.rank == 0 ||
                      (p.a_row.s[0] == cols && p.b_row.s[0] == cols);
@@ -206,19 +206,23 @@ static cudaError_t launch_skip_norm(void *y, void *sum, const void *a, const voi
     if (!y || !a || !b || !gamma) return cudaErrorInvalidValue;
     // Fewer dims to decode per row and per column; collapsing keeps the row-major order, so
     // the dense outputs indexed by r * cols + c stay right.
+    // Without beta its strides are never read: zero them so they cannot stop dims merging.
+    if (!beta) memset(&p.beta_col, 0, sizeof p.beta_col);
     cinfer_k_strides rs[2] = {p.a_row, p.b_row}, cs[4] = {p.a_col, p.b_col, p.gamma_col,
                                                           p.beta_col};
     k_collapse(&p.rows, rs, 2);
     k_collapse(&p.cols, cs, 4);
     p.a_row = rs[0], p.b_row = rs[1];
     p.a_col = cs[0], p.b_col = cs[1], p.gamma_col = cs[2], p.beta_col = cs[3];
-    if (skip_vec_ok<T, TB>(y, sum, a, b, gamma, beta, p, rows, cols)) {
-        int64_t blocks = (rows + K_BLOCK / K_WARP - 1) / (K_BLOCK / K_WARP);
-        skip_norm_rows_vec<T, P><<<(unsigned)(blocks < K_MAX_BLOCKS ? blocks : K_MAX_BLOCKS),
-                                   K_BLOCK, 0, stream>>>(
-            (T *)y, (T *)sum, (const T *)a, (const T *)b, (const P *)gamma, (const P *)beta,
-            rows, cols, p.epsilon);
-        return cudaGetLastError();
+    if constexpr (sizeof(T) == 2 && sizeof(TB) == 2) {  // the register-row kernel is 16-bit
+        if (skip_vec_ok(y, sum, a, b, gamma, beta, p, rows, cols)) {
+            int64_t blocks = (rows + K_BLOCK / K_WARP - 1) / (K_BLOCK / K_WARP);
+            skip_norm_rows_vec<T, P>
+                <<<(unsigned)(blocks < K_MAX_BLOCKS ? blocks : K_MAX_BLOCKS), K_BLOCK, 0,
+                   stream>>>((T *)y, (T *)sum, (const T *)a, (const T *)b, (const P *)gamma,
+                             (const P *)beta, rows, cols, p.epsilon);
+            return cudaGetLastError();
+        }
     }
     bool whole_block = cols > K_WARP_ROW_MAX_COLS;
     if (sizeof(T) == sizeof(float) && !sum) sum = y;  // float stages the sum in y

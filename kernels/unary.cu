@@ -88,10 +88,13 @@ __global__ void unary8_k(T *y, const T *x, int64_t n, UnaryArgs args, F f) {
 template <class T, class F>
 static cudaError_t launch_unary(T *y, const T *x, int64_t n, UnaryArgs args, F f,
                                 cudaStream_t stream) {
-    if (sizeof(T) == 2 && (uintptr_t)x % 16 == 0 && (uintptr_t)y % 16 == 0)
-        unary8_k<<<k_blocks_for((n + 7) / 8), K_BLOCK, 0, stream>>>(y, x, n, args, f);
-    else
-        unary_k<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, n, args, f);
+    if constexpr (sizeof(T) == 2) {  // eight per 16-byte vector: 16-bit types only
+        if ((uintptr_t)x % 16 == 0 && (uintptr_t)y % 16 == 0) {
+            unary8_k<<<k_blocks_for((n + 7) / 8), K_BLOCK, 0, stream>>>(y, x, n, args, f);
+            return cudaGetLastError();
+        }
+    }
+    unary_k<<<k_blocks_for(n), K_BLOCK, 0, stream>>>(y, x, n, args, f);
     return cudaGetLastError();
 }
 

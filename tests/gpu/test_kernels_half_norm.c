@@ -245,8 +245,10 @@ static void skip_norm_case(const ftype *ty, cinfer_k_dtype pdt, int64_t rows2, i
 
 static void test_skip_layer_norm(void) {
     // rows2 x cols; 768, 1024 and 64 columns (dense 16-bit a and b) take the register-row
-    // kernel, 1024 its largest row, the others the general one.
-    static const rc_case sizes[] = {{3, 37}, {1, 1031}, {5, 1}, {4, 768}, {1, 1024}, {3, 64}};
+    // kernel, 1024 its largest row, 9 x 64 (18 rows) across three blocks; the others the
+    // general one.
+    static const rc_case sizes[] = {{3, 37}, {1, 1031}, {5, 1},  {4, 768},
+                                    {1, 1024}, {3, 64}, {9, 64}};
     for (size_t t = 0; t < N_TYPES; t++)
         for (int p = 0; p < n_param_types(&k_types[t]); p++)
             for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++)
