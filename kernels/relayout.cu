@@ -5,7 +5,8 @@
 //
 // A transpose reads one layout along rows and writes the other along columns; a 32x32 tile in
 // shared memory keeps both the loads and the stores coalesced (the +1 column breaks the bank
-// conflicts of reading the tile by columns). Blocks of 32x8 threads, four elements each.
+// conflicts of reading the tile by columns). Blocks of 32x8 threads, four elements each. Fewer
+// than 8 channels (an image input) take a plain gather instead.
 #include <type_traits>
 
 #include "common.cuh"
@@ -42,6 +43,24 @@ __global__ void transpose_tiles(D *y, const S *x, int64_t batch, int64_t rows, i
     }
 }
 
+// Few channels (an image input's 3): a 32x32 tile would hold c rows of 32, most of its threads
+// idle and most blocks nearly empty. One thread per output element instead, in y's order, so
+// the stores are coalesced and each warp's loads fall in c short runs.
+template <class S, class D>
+__global__ void relayout_small_c(D *y, int y_nhwc, const S *x, int64_t total, int64_t c,
+                                 int64_t hw) {
+    for (int64_t i = k_first(); i < total; i += k_step()) {
+        int64_t ch, s, b;
+        if (y_nhwc) {
+            ch = i % c, s = (i / c) % hw, b = i / (c * hw);
+        } else {
+            s = i % hw, ch = (i / hw) % c, b = i / (c * hw);
+        }
+        int64_t src = y_nhwc ? (b * c + ch) * hw + s : (b * hw + s) * c + ch;
+        kh_store(&y[i], kh_load(x[src]));
+    }
+}
+
 // Same layout: only the element type changes.
 template <class S, class D>
 __global__ void convert(D *y, const S *x, int64_t n) {
@@ -60,6 +79,11 @@ cudaError_t launch(void *y, int y_nhwc, const void *x, int x_nhwc, int64_t n, in
             return cudaMemcpyAsync(y, x, (size_t)total * sizeof(S), cudaMemcpyDeviceToDevice,
                                    stream);
         convert<S, D><<<k_blocks_for(total), K_BLOCK, 0, stream>>>((D *)y, (const S *)x, total);
+        return cudaGetLastError();
+    }
+    if (c < 8) {
+        relayout_small_c<S, D><<<k_blocks_for(total), K_BLOCK, 0, stream>>>(
+            (D *)y, y_nhwc, (const S *)x, total, c, hw);
         return cudaGetLastError();
     }
     // NCHW -> NHWC transposes each [c][hw] matrix; NHWC -> NCHW each [hw][c] one.

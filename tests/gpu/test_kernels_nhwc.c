@@ -150,11 +150,12 @@ static void test_relayout(void) {
                                   dirs[d][1]);
 }
 
-// An image of more than 65535 tiles of 32 pixels (1500 x 1500): the tiles of one matrix are
-// counted on the grid's x axis, whose limit is 2^31 - 1, so large images relayout too; and
-// more matrices than the grid's y axis holds (a batch of 70000), which blocks loop over.
+// An image of more than 65535 tiles of 32 pixels (1500 x 1500, 8 channels: the tiled kernel;
+// fewer take the gather, as 2 x 3 x 49 above does): the tiles of one matrix are counted on
+// the grid's x axis, whose limit is 2^31 - 1, so large images relayout too; and more matrices
+// than the grid's y axis holds (a batch of 70000), which blocks loop over.
 static void test_relayout_large(void) {
-    static const nch_case big = {1, 3, 1500 * 1500}, many = {70000, 5, 3};
+    static const nch_case big = {1, 8, 1500 * 1500}, many = {70000, 8, 3};
     relayout_case(&big, &k_types[1], &k_types[1], 1, 0);
     relayout_case(&big, &k_types[0], &k_types[1], 0, 1);
     relayout_case(&many, &k_types[2], &k_types[2], 0, 1);
