@@ -268,9 +268,10 @@ static cinfer_status no_algo(const cinfer_cuda_ctx *ctx, const cinfer_cuda_conv 
                                type, excluded, ctx->dnn_workspace_bytes, ctx->device);
 }
 
-/* Sets the math type a heuristic result runs with (false: cuDNN refused it, skip the result): what it reported for 16-bit tensors (cuDNN vouches
- * for a result only under its own math type; forcing tensor-op math on a bf16 result has given
- * NaNs elsewhere), else ours (FMA for fp32, tensor-op for TF32), which refused_math enforced.
+/* Sets the math type a heuristic result runs with (false: cuDNN refused it, skip the result):
+ * what it reported for 16-bit tensors (cuDNN vouches for a result only under its own math
+ * type; forcing tensor-op math on a bf16 result has given NaNs elsewhere), else ours (FMA for
+ * fp32, tensor-op for TF32), which refused_math enforced.
  * Set on the descriptor, so the workspace query and the run see it. */
 static bool use_math(cinfer_cuda_conv *c, cudnnMathType_t reported) {
     c->math = is_half(&c->p) ? reported : math_of(&c->p);

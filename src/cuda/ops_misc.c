@@ -583,7 +583,8 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 /* An op whose kernels also take fp16/bf16 activations (half_io, module_impl.h). */
 #define MISC_HALF(name) {name, "", misc_supports, misc_prepare, misc_run, free, true}
 /* ... that also run on channels-last storage (module_impl.h, CUDA_OP_EITHER). */
-#define MISC_NHWC(name) {name, "", misc_supports, misc_prepare, misc_run, free, true, CUDA_OP_EITHER}
+#define MISC_NHWC(name) \
+    {name, "", misc_supports, misc_prepare, misc_run, free, true, CUDA_OP_EITHER}
 
 const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_HALF("Softmax"), MISC_HALF("LogSoftmax"), MISC_HALF("LayerNormalization"),

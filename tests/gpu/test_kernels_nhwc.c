@@ -103,7 +103,7 @@ static void check_bits(const char *what, const void *got, const void *want, size
     }
 }
 
-/* ---- relayout --------------------------------------------------------------------------------- */
+/* ---- relayout -------------------------------------------------------------------------------- */
 
 typedef struct nch_case {
     int64_t n, c, hw;
@@ -210,7 +210,7 @@ static void test_relayout_bad_args(void) {
     (void)cudaGetLastError();
 }
 
-/* ---- pool2d_nhwc ------------------------------------------------------------------------------ */
+/* ---- pool2d_nhwc ----------------------------------------------------------------------------- */
 
 typedef struct pool_case {
     int64_t batch, c, h, w;
@@ -272,7 +272,8 @@ static void pool_case_run(const ftype *ty, const pool_case *c, size_t k, bool is
         for (int64_t ch = 0; ch < c->c; ch++)
             for (int64_t s = 0; s < ohw; s++)
                 ref[offset_of(1, c->c, ohw, b, ch, s)] =
-                    pool2d_ref(xc + (b * c->c + ch) * hw, c->h, c->w, &c->p, s / ow, s % ow, is_max);
+                    pool2d_ref(xc + (b * c->c + ch) * hw, c->h, c->w, &c->p, s / ow, s % ow,
+                               is_max);
     check_f32(what, y, ref, m, ty->rtol, ty->atol);
 }
 
@@ -283,7 +284,7 @@ static void test_pool2d_nhwc(void) {
                 pool_case_run(&k_types[t], &k_pools[k], k, is_max != 0);
 }
 
-/* ---- convolution ------------------------------------------------------------------------------ */
+/* ---- convolution ----------------------------------------------------------------------------- */
 
 typedef struct conv_case {
     const char *label;
@@ -454,7 +455,7 @@ static void test_conv_nhwc(void) {
     cinfer_cuda_ctx_destroy(ctx);
 }
 
-/* ---- BatchNormalization and GlobalAveragePool on NHWC ----------------------------------------- */
+/* ---- BatchNormalization and GlobalAveragePool on NHWC ---------------------------------------- */
 
 typedef struct nhwc_shape {
     int64_t n, h, w, c;
@@ -526,7 +527,7 @@ static void test_gap_nhwc(void) {
         }
 }
 
-/* ---- driver ----------------------------------------------------------------------------------- */
+/* ---- driver ---------------------------------------------------------------------------------- */
 
 int main(void) {
     static const kernel_test tests[] = {
