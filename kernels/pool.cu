@@ -6,12 +6,16 @@
 
 namespace {
 
-// One output element's window. x points at its plane's first element; `pitch` is the distance
-// between neighbouring W positions (1 for NCHW, C for NHWC).
-template <class T>
-__device__ float pool_window(const T *xp, int64_t pitch, int64_t h, int64_t w, int64_t oy,
-                             int64_t ox, const cinfer_k_pool2d &p, bool is_max) {
-    float acc = is_max ? -INFINITY : 0.0f;
+// One output position's window over V consecutive channels (V = 1, or 8 of a 16-bit type
+// through one 16-byte load per window position): xp points at the position's plane (NCHW) or
+// first channel (NHWC), `pitch` is the distance between neighbouring W positions (1 for NCHW,
+// C for NHWC). out[k] gets channel k's max or average, summed in fp32 in window order.
+template <class T, int V>
+__device__ void pool_window(const T *xp, int64_t pitch, int64_t h, int64_t w, int64_t oy,
+                            int64_t ox, const cinfer_k_pool2d &p, bool is_max, float *out) {
+    float acc[V];
+#pragma unroll
+    for (int k = 0; k < V; k++) acc[k] = is_max ? -INFINITY : 0.0f;
     int64_t real = 0, padded = 0;  // window positions inside x / inside the padded x
     for (int64_t kh = 0; kh < p.kernel_h; kh++) {
         int64_t iy = oy * p.stride_h - p.pad_top + kh * p.dil_h;
@@ -20,13 +24,23 @@ __device__ float pool_window(const T *xp, int64_t pitch, int64_t h, int64_t w, i
             int64_t ix = ox * p.stride_w - p.pad_left + kw * p.dil_w;
             padded += row_padded && ix >= -p.pad_left && ix < w + p.pad_right;
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-            float v = kh_load(xp[(iy * w + ix) * pitch]);
-            acc = is_max ? fmaxf(acc, v) : acc + v;
+            const T *e = xp + (iy * w + ix) * pitch;
+            uint4 u;
+            if constexpr (V == 8) {
+                u = *reinterpret_cast<const uint4 *>(e);
+                e = reinterpret_cast<const T *>(&u);
+            }
+#pragma unroll
+            for (int k = 0; k < V; k++) {
+                float f = kh_load(e[k]);
+                acc[k] = is_max ? fmaxf(acc[k], f) : acc[k] + f;
+            }
             real++;
         }
     }
-    if (!is_max) acc /= (float)(p.count_include_pad ? padded : real);
-    return acc;
+    float count = (float)(p.count_include_pad ? padded : real);
+#pragma unroll
+    for (int k = 0; k < V; k++) out[k] = is_max ? acc[k] : acc[k] / count;
 }
 
 template <class T>
@@ -35,7 +49,9 @@ __global__ void pool2d(T *y, const T *x, int64_t nc, int64_t h, int64_t w, int64
     int64_t n = nc * oh * ow;
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t ox = i % ow, oy = (i / ow) % oh, plane = i / (ow * oh);
-        kh_store(&y[i], pool_window(x + plane * h * w, 1, h, w, oy, ox, p, is_max));
+        float r;
+        pool_window<T, 1>(x + plane * h * w, 1, h, w, oy, ox, p, is_max, &r);
+        kh_store(&y[i], r);
     }
 }
 
@@ -47,7 +63,28 @@ __global__ void pool2d_nhwc(T *y, const T *x, int64_t batch, int64_t c, int64_t 
     int64_t n = batch * oh * ow * c;
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t ch = i % c, ox = (i / c) % ow, oy = (i / (c * ow)) % oh, b = i / (c * ow * oh);
-        kh_store(&y[i], pool_window(x + b * h * w * c + ch, c, h, w, oy, ox, p, is_max));
+        float r;
+        pool_window<T, 1>(x + b * h * w * c + ch, c, h, w, oy, ox, p, is_max, &r);
+        kh_store(&y[i], r);
+    }
+}
+
+// 16-bit NHWC with channels % 8 == 0 and 16-byte aligned x and y: a thread per eight channels
+// of one output position, each window position one 16-byte load.
+template <class T>
+__global__ void pool2d_nhwc8(T *y, const T *x, int64_t batch, int64_t c, int64_t h, int64_t w,
+                             int64_t oh, int64_t ow, cinfer_k_pool2d p, bool is_max) {
+    int64_t c8 = c / 8, n = batch * oh * ow * c8;
+    for (int64_t i = k_first(); i < n; i += k_step()) {
+        int64_t g = i % c8, ox = (i / c8) % ow, oy = (i / (c8 * ow)) % oh,
+                b = i / (c8 * ow * oh);
+        float r[8];
+        pool_window<T, 8>(x + b * h * w * c + g * 8, c, h, w, oy, ox, p, is_max, r);
+        uint4 out;
+        T *o = reinterpret_cast<T *>(&out);
+#pragma unroll
+        for (int k = 0; k < 8; k++) kh_store(&o[k], r[k]);
+        reinterpret_cast<uint4 *>(y)[i] = out;
     }
 }
 
@@ -69,47 +106,6 @@ static cudaError_t launch_pool(void *y, const void *x, int64_t nc, int64_t h, in
     pool2d<T><<<k_blocks_for(n), K_BLOCK, 0, stream>>>((T *)y, (const T *)x, nc, h, w, oh, ow,
                                                        p, is_max);
     return cudaGetLastError();
-}
-
-// 16-bit NHWC with channels % 8 == 0 and 16-byte aligned x and y: a thread per eight channels
-// of one output position, each window position one 16-byte load. Per channel the arithmetic
-// of pool_window, in the same order.
-template <class T>
-__global__ void pool2d_nhwc8(T *y, const T *x, int64_t batch, int64_t c, int64_t h, int64_t w,
-                             int64_t oh, int64_t ow, cinfer_k_pool2d p, bool is_max) {
-    int64_t c8 = c / 8, n = batch * oh * ow * c8;
-    for (int64_t i = k_first(); i < n; i += k_step()) {
-        int64_t g = i % c8, ox = (i / c8) % ow, oy = (i / (c8 * ow)) % oh,
-                b = i / (c8 * ow * oh);
-        float acc[8];
-#pragma unroll
-        for (int k = 0; k < 8; k++) acc[k] = is_max ? -INFINITY : 0.0f;
-        int64_t real = 0, padded = 0;
-        for (int64_t kh = 0; kh < p.kernel_h; kh++) {
-            int64_t iy = oy * p.stride_h - p.pad_top + kh * p.dil_h;
-            bool row_padded = iy >= -p.pad_top && iy < h + p.pad_bottom;
-            for (int64_t kw = 0; kw < p.kernel_w; kw++) {
-                int64_t ix = ox * p.stride_w - p.pad_left + kw * p.dil_w;
-                padded += row_padded && ix >= -p.pad_left && ix < w + p.pad_right;
-                if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
-                uint4 v = reinterpret_cast<const uint4 *>(x + ((b * h + iy) * w + ix) * c)[g];
-                const T *e = reinterpret_cast<const T *>(&v);
-#pragma unroll
-                for (int k = 0; k < 8; k++) {
-                    float f = kh_load(e[k]);
-                    acc[k] = is_max ? fmaxf(acc[k], f) : acc[k] + f;
-                }
-                real++;
-            }
-        }
-        uint4 out;
-        T *o = reinterpret_cast<T *>(&out);
-        float count = (float)(p.count_include_pad ? padded : real);
-#pragma unroll
-        for (int k = 0; k < 8; k++)
-            kh_store(&o[k], is_max ? acc[k] : acc[k] / count);
-        reinterpret_cast<uint4 *>(y)[i] = out;
-    }
 }
 
 template <class T>
