@@ -1,7 +1,10 @@
 """Writes the models of test_cuda_precision.c into DIR: GEMMs with K = 768 (MatMul with a weight,
 batched MatMul of two inputs, Gemm with a bias row and with a full C, FusedMatMul with bias and
-GELU) and one Conv with 576 products per output. Weights are seeded random in +-[0.1, 1), never
-zeros. Usage: make_precision_models.py DIR"""
+GELU), one Conv with 576 products per output, and a small CNN whose fp16/bf16 plans store the
+activations between its convolutions channels last (convnet: Conv+Relu, MaxPool, a residual
+pair of Convs, Relu, BatchNormalization, then GlobalAveragePool and a last Conv as outputs).
+Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
+activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
 import sys
 
@@ -53,11 +56,39 @@ def conv(d):
          [w("w", 32, 64, 3, 3), w("bias", 32)])
 
 
+def conv_w(name, k, c, r):
+    a = RNG.uniform(0.1, 1.0, (k, c, r, r)) * RNG.choice([-1.0, 1.0], (k, c, r, r))
+    return numpy_helper.from_array((a / np.sqrt(c * r * r)).astype(np.float32), name)
+
+
+def convnet(d):
+    n = helper.make_node
+    c = 32
+    bn = [numpy_helper.from_array(RNG.uniform(lo, hi, c).astype(np.float32), name)
+          for name, lo, hi in [("scale", 0.5, 1.5), ("shift", -0.5, 0.5), ("mean", -0.2, 0.2),
+                               ("var", 0.5, 2.0)]]
+    save(d, "convnet", [
+        n("Conv", ["x", "w1", "b1"], ["c1"], name="c1", pads=[1, 1, 1, 1]),
+        n("Relu", ["c1"], ["r1"]),
+        n("MaxPool", ["r1"], ["p1"], kernel_shape=[2, 2], strides=[2, 2]),
+        n("Conv", ["p1", "w2"], ["c2"], name="c2", pads=[1, 1, 1, 1]),
+        n("Conv", ["p1", "w3"], ["c3"], name="c3"),
+        n("Add", ["c2", "c3"], ["s"]),
+        n("Relu", ["s"], ["r2"]),
+        n("BatchNormalization", ["r2", "scale", "shift", "mean", "var"], ["bn"]),
+        n("GlobalAveragePool", ["bn"], ["y1"]),
+        n("Conv", ["bn", "w4"], ["y2"], name="c4", pads=[1, 1, 1, 1]),
+    ], [vi("x", [2, 16, 12, 12])], [vi("y1", [2, c, 1, 1]), vi("y2", [2, 8, 6, 6])],
+        [conv_w("w1", c, 16, 3), w("b1", c), conv_w("w2", c, c, 3), conv_w("w3", c, c, 1),
+         conv_w("w4", 8, c, 3)] + bn)
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
     gemms(d)
     conv(d)
+    convnet(d)
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@
  * show the reduced path ran. A Conv runs TF32 in tf32 plans and on 16-bit activations in fp16
  * and bf16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
- * report must show each step's precision. Without a device: "skipped: no CUDA device", exit
- * 77. Seed: CINFER_TEST_SEED (printed on failure). */
+ * report must show each step's precision. The small CNN (convnet) at fp16 and bf16 stores its
+ * activations between convolutions channels last (the report must count the five values the
+ * rule gives) and meets the same tolerance, as it does with channels_last = 0. Without a
+ * device: "skipped: no CUDA device", exit 77. Seed: CINFER_TEST_SEED (printed on failure). */
 #include <math.h>
 
 #include "model_test.h"
@@ -19,6 +21,8 @@
 #define MAX_IO 8
 #define RUNS 3
 
+static int channels_last = 1; /* cinfer_model_options.channels_last of the next loads */
+
 static cinfer_model *load(cinfer_runtime *rt, const char *name, cinfer_precision p,
                           const char *fp32_ops) {
     char path[512];
@@ -27,6 +31,7 @@ static cinfer_model *load(cinfer_runtime *rt, const char *name, cinfer_precision
     cinfer_model_options_init(&o);
     o.precision = p;
     o.fp32_ops = fp32_ops;
+    o.channels_last = channels_last;
     cinfer_model *m = NULL;
     if (cinfer_model_load(rt, path, &o, &m) != CINFER_OK) {
         CHECK(0, "loading %s at %s: %s", path, cinfer_precision_name(p), cinfer_last_error());
@@ -52,6 +57,26 @@ static void check_step(cinfer_model *m, const inputs *in, const char *node,
     }
     CHECK(seen, "no step named %s", node);
     cinfer__model_report_free(&r);
+}
+
+/* convnet at precision p stores `want` values NHWC (channels_last as set). */
+static void check_nhwc_count(cinfer_runtime *gpu, cinfer_precision p, int want) {
+    cinfer_model *m = load(gpu, "convnet", p, NULL);
+    if (!m) return;
+    inputs in;
+    make_inputs(m, 1, seed, &in);
+    cinfer__model_report r;
+    cinfer_status st = cinfer__model_report_make(m, in.n, in.t, &r);
+    CHECK(st == CINFER_OK && r.cuda, "convnet placement report: %s", cinfer_last_error());
+    if (st == CINFER_OK) {
+        /* c1's output (ReLU fused), MaxPool's, c3's (FusedConv's Z), the FusedConv's and
+         * BatchNormalization's: every 4-D value between the first conv and the outputs. */
+        CHECK(r.n_nhwc_values == want, "convnet at %s, channels_last %d: %d values NHWC, want %d",
+              cinfer_precision_name(p), channels_last, r.n_nhwc_values, want);
+        cinfer__model_report_free(&r);
+    }
+    free_inputs(&in);
+    cinfer_model_destroy(m);
 }
 
 typedef struct expect {
@@ -191,6 +216,17 @@ int main(void) {
     /* fp16: half activations (16-bit X, W and Y), so the error is there whatever algorithm. */
     check_model(gpu, cpu, "conv", CINFER_PRECISION_FP16, NULL, conv_half, 1);
     check_steps(gpu);
+    /* Channels last: the CNN in both 16-bit types, then kept NCHW. y1 averages 36 values per
+     * channel, which can bring its error down to fp32's; y2 shows the reduced path. */
+    static const expect cnn[] = {{"y1", false, true}, {"y2", false}};
+    for (int i = 1; i < 3; i++) {
+        check_nhwc_count(gpu, precs[i], 5);
+        check_model(gpu, cpu, "convnet", precs[i], NULL, cnn, 2);
+    }
+    channels_last = 0;
+    check_nhwc_count(gpu, CINFER_PRECISION_FP16, 0);
+    check_model(gpu, cpu, "convnet", CINFER_PRECISION_FP16, NULL, cnn, 2);
+    channels_last = 1;
     cinfer_runtime_destroy(gpu);
     cinfer_runtime_destroy(cpu);
     return model_test_finish();
