@@ -25,14 +25,13 @@ __device__ void pool_window(const T *xp, int64_t pitch, int64_t h, int64_t w, in
             padded += row_padded && ix >= -p.pad_left && ix < w + p.pad_right;
             if (iy < 0 || iy >= h || ix < 0 || ix >= w) continue;
             const T *e = xp + (iy * w + ix) * pitch;
-            uint4 u;
-            if constexpr (V == 8) {
-                u = *reinterpret_cast<const uint4 *>(e);
-                e = reinterpret_cast<const T *>(&u);
-            }
+            // V elements of T: one 16-byte load for eight 16-bit values, else one element.
+            union { uint4 u; T t[V]; } v;
+            if constexpr (V == 8) v.u = *reinterpret_cast<const uint4 *>(e);
+            else v.t[0] = e[0];
 #pragma unroll
             for (int k = 0; k < V; k++) {
-                float f = kh_load(e[k]);
+                float f = kh_load(v.t[k]);
                 acc[k] = is_max ? fmaxf(acc[k], f) : acc[k] + f;
             }
             real++;

@@ -27,8 +27,8 @@ enum {
     CINFER_CONV_NHWC = 1 << 6,
 };
 
-/* An ONNX Conv or ConvTranspose on NC<spatial> tensors, row-major (NCHW / NCDHW): fp32, or
- * fp16 / bf16 with the flags above.
+/* An ONNX Conv or ConvTranspose on NC<spatial> tensors, row-major (NCHW / NCDHW; NHWC with
+ * the CINFER_CONV_NHWC flag): fp32, or fp16 / bf16 with the flags above.
  * Weights: Conv [c_out, c_in/groups, kernel...]; ConvTranspose [c_in, c_out/groups, kernel...].
  * Only the first `nspatial` entries of each array are read. */
 typedef struct cinfer_cuda_conv_params {

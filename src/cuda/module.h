@@ -65,7 +65,10 @@ enum {
     CINFER_CUDA_LAYOUT_FIXED = 0,  /* NCHW only: its values stay NCHW */
     CINFER_CUDA_LAYOUT_EITHER = 1, /* runs on either, provided all its 4-D activations (those
                                       with H*W > 1) are stored alike */
-    CINFER_CUDA_LAYOUT_NHWC = 2,   /* runs channels last, converting any slot stored NCHW */
+    CINFER_CUDA_LAYOUT_NHWC = 2,   /* runs channels last when a slot is stored NHWC,
+                                      converting its slots stored NCHW (a convolution cuDNN
+                                      refuses in NHWC runs NCHW instead, converting the
+                                      others) */
 };
 
 /* ABI 5: when a context's last run did each phase, in microseconds since the device object
@@ -197,9 +200,9 @@ typedef struct cinfer_cuda_api {
     /* ---- ABI 6: channels-last activations ---- */
     /* Plan time, for a node whose step takes 16-bit activations (half_io): how it can take 4-D
      * activations (CINFER_CUDA_LAYOUT_*). The core stores a 4-D 16-bit activation NHWC when
-     * every step that touches it is EITHER or NHWC and, through EITHER steps, it is connected
-     * to an NHWC one (docs/cuda-backend.md, "Channels last"); a step's `layout_in/out` then
-     * say so. */
+     * no view reads it, every step that touches it is EITHER or NHWC, and the values EITHER
+     * steps tie it to qualify too and together touch an NHWC step (docs/cuda-backend.md,
+     * "Channels last"); a step's `layout_in/out` then say so. */
     int (*layout_io)(const cinfer_cuda_node *n);
 } cinfer_cuda_api;
 

@@ -245,8 +245,12 @@ static int conv_layout(const cinfer_cuda_node *n) {
  * but single elements (a broadcast over NHWC bytes would pair the wrong elements). */
 static int layout_io(const cinfer_cuda_node *n) {
     const cuda_op *op = find_op(n->node);
-    if (!op || !op->layout || !half_io(n) || !cuda_has_in(n, 0) || n->in[0]->rank != 4)
+    if (!op || !op->layout || !half_io(n) || !cuda_has_in(n, 0) || n->n_out < 1 || !n->out[0])
         return CINFER_CUDA_LAYOUT_FIXED;
+    /* A pointwise op's shape is its output's (Mul(0.5, x) has a scalar first input); the
+     * others' is their first input's. */
+    const cinfer_tensor *shape = op->layout == CUDA_OP_POINTWISE ? n->out[0] : n->in[0];
+    if (shape->rank != 4) return CINFER_CUDA_LAYOUT_FIXED;
     if (op->layout == CUDA_OP_NHWC) return conv_layout(n);
     if (op->layout == CUDA_OP_EITHER) return CINFER_CUDA_LAYOUT_EITHER;
     const cinfer_tensor *y = n->out[0];
@@ -360,10 +364,11 @@ static cinfer_status prepare(cinfer_cuda_mctx *m, const cinfer_cuda_node *n, voi
     s->op = find_op(n->node);
     rc = set_layouts(n, s, &e);
     if (rc == CINFER_OK) rc = prepare_step(m, n, s, &e);
-    /* A convolution with no NHWC algorithm for its shape (cuDNN has fewer channels-last
-     * kernels, for grouped bf16 say) runs NCHW and converts its channels-last slots, rather
-     * than the core demoting it to fp32. */
-    if (rc == CINFER_UNSUPPORTED && s->nhwc && s->op->layout == CUDA_OP_NHWC) {
+    /* A convolution that cuDNN refuses channels last (no NHWC algorithm for its shape, as for
+     * some grouped bf16 ones, or an NHWC descriptor it rejects) runs NCHW and converts its
+     * channels-last slots, rather than the core demoting it to fp32. */
+    if ((rc == CINFER_UNSUPPORTED || rc == CINFER_INVALID_ARGUMENT) && s->nhwc &&
+        s->op->layout == CUDA_OP_NHWC) {
         unprepare(s);
         s->nhwc = false;
         e = (cinfer_cuda_err){0};

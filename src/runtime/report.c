@@ -77,7 +77,8 @@ static cinfer_status histogram(const cinfer__graph *g, cinfer__model_report *r) 
     return CINFER_OK;
 }
 
-/* Whether a step reads or writes a value stored channels last (it then runs NHWC). */
+/* Whether a step reads or writes a value stored channels last (it runs NHWC then, but for a
+ * convolution cuDNN refuses in NHWC, which converts at its edges instead). */
 static bool touches_nhwc(const cinfer__plan *p, const cinfer__node *n) {
     for (int k = 0; p->dev_layout && k < n->n_in + n->n_out; k++) {
         int v = k < n->n_in ? n->in[k] : n->out[k - n->n_in];

@@ -403,7 +403,6 @@ static const char *dt_name(const cinfer_tensor *t) {
                                                : "other";
 }
 
-
 static const cinfer__attr *find_attr(const cinfer__node *node, const char *name) {
     for (int i = 0; i < node->n_attrs; i++)
         if (!strcmp(node->attrs[i].name, name)) return &node->attrs[i];
@@ -472,6 +471,7 @@ static bool conv_params(const cinfer_cuda_node *n, mock_step *s) {
         memcpy(s->pad, pad, sizeof pad);
         if (b) {
             s->bias = malloc((size_t)numel(b) * sizeof *s->bias);
+            if (!s->bias) return false; /* prepare refuses the step */
             for (int64_t i = 0; i < numel(b); i++) s->bias[i] = ((const float *)b->data)[i];
         }
     }
@@ -624,6 +624,10 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
                 lay, layout_name(n->out[0], slot_layout(n->layout_out, 0)));
     }
     mock_step *s = calloc(1, sizeof *s);
+    if (!s) {
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock: out of memory preparing %s", n->node->name);
+        return CINFER_OUT_OF_MEMORY;
+    }
     s->node = n->node;
     s->a = *n->in[0];
     s->la = slot_layout(n->layout_in, 0);
@@ -633,7 +637,11 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
     }
     s->y = *n->out[0];
     s->ly = slot_layout(n->layout_out, 0);
-    if (!strcmp(n->node->op_type, "Conv")) conv_params(n, s);
+    if (!strcmp(n->node->op_type, "Conv") && !conv_params(n, s)) {
+        free(s);
+        snprintf(why, CINFER_CUDA_MSG_LEN, "mock: out of memory preparing %s", n->node->name);
+        return CINFER_OUT_OF_MEMORY;
+    }
     *state = s;
     return CINFER_OK;
 }
@@ -732,7 +740,6 @@ static void execute(const mock_step *s, const void *const *in, void *const *out)
         }
     }
 }
-
 
 static cinfer_status record(mock_graph *g, void *state, const void *const *in, void *const *out,
                             int n_in, char *why) {

@@ -2,7 +2,10 @@
 batched MatMul of two inputs, Gemm with a bias row and with a full C, FusedMatMul with bias and
 GELU), one Conv with 576 products per output, and a small CNN whose fp16/bf16 plans store the
 activations between its convolutions channels last (convnet: Conv+Relu, MaxPool, a residual
-pair of Convs, Relu, BatchNormalization, then GlobalAveragePool and a last Conv as outputs).
+pair of Convs, Relu, BatchNormalization, then GlobalAveragePool and a last Conv as outputs),
+one whose convolutions are joined by Mul(0.5, x) (a scalar first input) with a GlobalMaxPool
+output (convnet_scalar), and one with a FusedConv whose residual is [C, H, W] at batch 1
+(convnet_z3: its convolution must stay NCHW).
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
@@ -83,12 +86,44 @@ def convnet(d):
          conv_w("w4", 8, c, 3)] + bn)
 
 
+def scalar(name, v):
+    return numpy_helper.from_array(np.array(v, dtype=np.float32), name)
+
+
+def convnet_scalar(d):
+    n = helper.make_node
+    save(d, "convnet_scalar", [
+        n("Conv", ["x", "w1"], ["a"], name="a", pads=[1, 1, 1, 1]),
+        n("Mul", ["half", "a"], ["m"]),
+        n("Conv", ["m", "w2"], ["b"], name="b", pads=[1, 1, 1, 1]),
+        n("Relu", ["b"], ["r"]),
+        n("GlobalMaxPool", ["r"], ["y1"]),
+        n("Conv", ["r", "w3"], ["y2"], name="c", pads=[1, 1, 1, 1]),
+    ], [vi("x", [2, 16, 8, 8])], [vi("y1", [2, 16, 1, 1]), vi("y2", [2, 8, 8, 8])],
+        [conv_w("w1", 16, 16, 3), scalar("half", 0.5), conv_w("w2", 16, 16, 3),
+         conv_w("w3", 8, 16, 3)])
+
+
+def convnet_z3(d):
+    n = helper.make_node
+    save(d, "convnet_z3", [
+        n("Conv", ["x", "w1"], ["c"], name="c", pads=[1, 1, 1, 1]),
+        n("Relu", ["c"], ["r"]),
+        n("Conv", ["r", "w2"], ["f"], name="f", pads=[1, 1, 1, 1]),
+        n("Add", ["f", "z"], ["s"]),
+        n("Conv", ["s", "w3"], ["y"], name="g", pads=[1, 1, 1, 1]),
+    ], [vi("x", [1, 16, 8, 8]), vi("z", [16, 8, 8])], [vi("y", [1, 8, 8, 8])],
+        [conv_w("w1", 16, 16, 3), conv_w("w2", 16, 16, 3), conv_w("w3", 8, 16, 3)])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
     gemms(d)
     conv(d)
     convnet(d)
+    convnet_scalar(d)
+    convnet_z3(d)
 
 
 if __name__ == "__main__":

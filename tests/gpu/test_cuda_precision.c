@@ -4,9 +4,9 @@
  * show the reduced path ran. A Conv runs TF32 in tf32 plans and on 16-bit activations in fp16
  * and bf16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
- * report must show each step's precision. The small CNN (convnet) at fp16 and bf16 stores its
- * activations between convolutions channels last (the report must count the five values the
- * rule gives) and meets the same tolerance, as it does with channels_last = 0. Without a
+ * report must show each step's precision. Three small CNNs at fp16 and bf16 store as many
+ * values channels last as the rule gives (convnet five, convnet_scalar three, convnet_z3
+ * none) and meet the same tolerance, as convnet does with channels_last = 0. Without a
  * device: "skipped: no CUDA device", exit 77. Seed: CINFER_TEST_SEED (printed on failure). */
 #include <math.h>
 
@@ -59,20 +59,19 @@ static void check_step(cinfer_model *m, const inputs *in, const char *node,
     cinfer__model_report_free(&r);
 }
 
-/* convnet at precision p stores `want` values NHWC (channels_last as set). */
-static void check_nhwc_count(cinfer_runtime *gpu, cinfer_precision p, int want) {
-    cinfer_model *m = load(gpu, "convnet", p, NULL);
+/* `model` at precision p stores `want` values NHWC (channels_last as set). */
+static void check_nhwc_count(cinfer_runtime *gpu, const char *model, cinfer_precision p,
+                             int want) {
+    cinfer_model *m = load(gpu, model, p, NULL);
     if (!m) return;
     inputs in;
     make_inputs(m, 1, seed, &in);
     cinfer__model_report r;
     cinfer_status st = cinfer__model_report_make(m, in.n, in.t, &r);
-    CHECK(st == CINFER_OK && r.cuda, "convnet placement report: %s", cinfer_last_error());
+    CHECK(st == CINFER_OK && r.cuda, "%s placement report: %s", model, cinfer_last_error());
     if (st == CINFER_OK) {
-        /* c1's output (ReLU fused), MaxPool's, c3's (FusedConv's Z), the FusedConv's and
-         * BatchNormalization's: every 4-D value between the first conv and the outputs. */
-        CHECK(r.n_nhwc_values == want, "convnet at %s, channels_last %d: %d values NHWC, want %d",
-              cinfer_precision_name(p), channels_last, r.n_nhwc_values, want);
+        CHECK(r.n_nhwc_values == want, "%s at %s, channels_last %d: %d values NHWC, want %d",
+              model, cinfer_precision_name(p), channels_last, r.n_nhwc_values, want);
         cinfer__model_report_free(&r);
     }
     free_inputs(&in);
@@ -218,13 +217,23 @@ int main(void) {
     check_steps(gpu);
     /* Channels last: the CNN in both 16-bit types, then kept NCHW. y1 averages 36 values per
      * channel, which can bring its error down to fp32's; y2 shows the reduced path. */
-    static const expect cnn[] = {{"y1", false, true}, {"y2", false}};
+    /* convnet: c1's output (ReLU fused), MaxPool's, c3's (FusedConv's Z), the FusedConv's and
+     * BatchNormalization's, every 4-D value between the first conv and the outputs.
+     * convnet_scalar: a's output and Mul(0.5, a)'s (a pointwise op with a scalar first input
+     * is EITHER), and b's, which GlobalMaxPool reads channels last. convnet_z3: none, as its
+     * FusedConv's residual is [C, H, W] and would meet an NHWC Y's wrong elements (the
+     * CPU comparison catches it if that rule breaks). */
+    static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
     for (int i = 1; i < 3; i++) {
-        check_nhwc_count(gpu, precs[i], 5);
+        check_nhwc_count(gpu, "convnet", precs[i], 5);
         check_model(gpu, cpu, "convnet", precs[i], NULL, cnn, 2);
+        check_nhwc_count(gpu, "convnet_scalar", precs[i], 3);
+        check_model(gpu, cpu, "convnet_scalar", precs[i], NULL, cnn, 2);
+        check_nhwc_count(gpu, "convnet_z3", precs[i], 0);
+        check_model(gpu, cpu, "convnet_z3", precs[i], NULL, z3, 1);
     }
     channels_last = 0;
-    check_nhwc_count(gpu, CINFER_PRECISION_FP16, 0);
+    check_nhwc_count(gpu, "convnet", CINFER_PRECISION_FP16, 0);
     check_model(gpu, cpu, "convnet", CINFER_PRECISION_FP16, NULL, cnn, 2);
     channels_last = 1;
     cinfer_runtime_destroy(gpu);

@@ -10,7 +10,6 @@
 #include "cuda/module_impl.h"
 #include "kernel_harness.h"
 
-
 static void encode(cinfer_k_dtype dt, void *dst, size_t i, float v) {
     if (dt == CINFER_K_F32) ((float *)dst)[i] = v;
     else if (dt == CINFER_K_F16) ((uint16_t *)dst)[i] = cinfer__float_to_half(v);
@@ -272,7 +271,6 @@ static const pool_case k_pools[] = {
 };
 #define N_POOLS (sizeof k_pools / sizeof k_pools[0])
 
-
 static void test_pool2d(void) {
     for (size_t t = 0; t < N_TYPES; t++)
         for (int is_max = 0; is_max <= 1; is_max++)
@@ -296,8 +294,8 @@ static void test_pool2d(void) {
                 float *y = fetch_vals(ty->dt, dy, m, what);
                 double *ref = ref_f64(m);
                 for (int64_t i = 0; i < (int64_t)m; i++)
-                    ref[i] = pool2d_ref(x + (i / (oh * ow)) * c->h * c->w, c->h, c->w, &c->p, (i / ow) % oh,
-                                      i % ow, is_max);
+                    ref[i] = pool2d_ref(x + (i / (oh * ow)) * c->h * c->w, c->h, c->w, &c->p,
+                                        (i / ow) % oh, i % ow, is_max);
                 check_f32(what, y, ref, m, ty->rtol, ty->atol);
             }
 }

@@ -22,7 +22,6 @@
 #include "cuda/weights.h"
 #include "kernel_harness.h"
 
-
 /* ---- values of a type on the host (the harness's independent fp16 / bf16 rounding) ---------- */
 
 // v rounded to dt, stored at element i of dst.
@@ -225,7 +224,6 @@ static const pool_case k_pools[] = {
     {2, 5, 10, 9, {2, 2, 2, 2, 0, 0, 1, 1, 2, 1, 1}},
 };
 #define N_POOLS (sizeof k_pools / sizeof k_pools[0])
-
 
 static void pool_case_run(const ftype *ty, const pool_case *c, size_t k, bool is_max) {
     const cinfer_k_pool2d *p = &c->p;
