@@ -56,15 +56,15 @@ typedef struct cinfer_cuda_node {
     const unsigned char *layout_in, *layout_out;
 } cinfer_cuda_node;
 
-/* ABI 6: storage layouts of cinfer_cuda_node.layout_in / layout_out. A 4-D value whose H*W is 1
- * has the same bytes either way. */
+/* ABI 6: storage layouts of cinfer_cuda_node.layout_in / layout_out. A 4-D value whose C or
+ * H*W is 1 has the same bytes either way. */
 enum { CINFER_CUDA_NCHW = 0, CINFER_CUDA_NHWC = 1 };
 
 /* ABI 6: what a step can do with channels-last storage (cinfer_cuda_api.layout_io). */
 enum {
     CINFER_CUDA_LAYOUT_FIXED = 0,  /* NCHW only: its values stay NCHW */
     CINFER_CUDA_LAYOUT_EITHER = 1, /* runs on either, provided all its 4-D activations (those
-                                      with H*W > 1) are stored alike */
+                                      with C > 1 and H*W > 1) are stored alike */
     CINFER_CUDA_LAYOUT_NHWC = 2,   /* runs channels last when a slot is stored NHWC,
                                       converting its slots stored NCHW (a convolution cuDNN
                                       refuses in NHWC runs NCHW instead, converting the

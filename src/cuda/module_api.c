@@ -240,6 +240,18 @@ static int conv_layout(const cinfer_cuda_node *n) {
     return CINFER_CUDA_LAYOUT_NHWC;
 }
 
+/* An input a broadcasting op can take channels last beside a 4-D output: a 4-D one (the core
+ * stores it as it stores the output, or it is [N, C, 1, 1] and the same bytes either way), or
+ * one of lower rank whose bytes are the same in both orders once padded to 4-D (C or H*W is
+ * 1: [C, 1, 1], [H, W], [W]). A [C, H, W] one would need its own transpose. */
+static bool nhwc_broadcast_ok(const cinfer_tensor *x) {
+    if (x->rank == 4) return true;
+    if (x->rank > 4) return false;
+    int64_t d[4] = {1, 1, 1, 1};
+    for (int i = 0; i < x->rank; i++) d[4 - x->rank + i] = x->dims[i];
+    return d[1] == 1 || d[2] * d[3] == 1;
+}
+
 /* ABI 6 (docs/cuda-backend.md, "Channels last"): what the node's step can do with NHWC storage.
  * Only in half mode, only with a 4-D first input; a pointwise op only when nothing broadcasts
  * but single elements (a broadcast over NHWC bytes would pair the wrong elements). */
@@ -247,9 +259,10 @@ static int layout_io(const cinfer_cuda_node *n) {
     const cuda_op *op = find_op(n->node);
     if (!op || !op->layout || !half_io(n) || !cuda_has_in(n, 0) || n->n_out < 1 || !n->out[0])
         return CINFER_CUDA_LAYOUT_FIXED;
-    /* A pointwise op's shape is its output's (Mul(0.5, x) has a scalar first input); the
-     * others' is their first input's. */
-    const cinfer_tensor *shape = op->layout == CUDA_OP_POINTWISE ? n->out[0] : n->in[0];
+    /* A pointwise or broadcasting op's shape is its output's (Mul(0.5, x) has a scalar first
+     * input); the others' is their first input's. */
+    bool by_output = op->layout == CUDA_OP_POINTWISE || op->layout == CUDA_OP_BROADCAST;
+    const cinfer_tensor *shape = by_output ? n->out[0] : n->in[0];
     if (shape->rank != 4) return CINFER_CUDA_LAYOUT_FIXED;
     if (op->layout == CUDA_OP_NHWC) return conv_layout(n);
     if (op->layout == CUDA_OP_EITHER) return CINFER_CUDA_LAYOUT_EITHER;
@@ -257,7 +270,11 @@ static int layout_io(const cinfer_cuda_node *n) {
     for (int k = 0; k < n->n_in; k++) {
         const cinfer_tensor *x = n->in[k];
         if (!x || cuda_numel(x) == 1) continue;
-        if (x->rank != y->rank || memcmp(x->dims, y->dims, (size_t)y->rank * sizeof *y->dims))
+        bool same = x->rank == y->rank &&
+                    !memcmp(x->dims, y->dims, (size_t)y->rank * sizeof *y->dims);
+        /* Opset-6 broadcasts align at an axis attribute, not at the trailing dims. */
+        if (!same && (op->layout != CUDA_OP_BROADCAST || n->node->opset < 7 ||
+                      !nhwc_broadcast_ok(x)))
             return CINFER_CUDA_LAYOUT_FIXED;
     }
     return CINFER_CUDA_LAYOUT_EITHER;

@@ -48,6 +48,10 @@ enum {
     CUDA_OP_EITHER,    /* runs on either layout (its 4-D activations all alike) */
     CUDA_OP_NHWC,      /* runs NHWC whenever a slot is stored so, converting the others */
     CUDA_OP_POINTWISE, /* EITHER when every input has the output's shape or one element */
+    CUDA_OP_BROADCAST, /* EITHER when the output is 4-D and every input is 4-D (stored like
+                          the output) or broadcasts with the same bytes in both layouts
+                          ([C, 1, 1], [N, C, 1, 1], [W], a scalar); channels last, the op
+                          then works on every operand through cuda_nhwc_view */
 };
 
 /* One GPU op. supports: static checks only (shapes, dtypes, attributes; `why` on refusal).
@@ -84,9 +88,23 @@ extern const cuda_op cinfer_cuda_ops_resize[];
 extern const cuda_op cinfer_cuda_ops_fused[];
 extern const cuda_op cinfer_cuda_ops_chain[];
 
-/* A 4-D tensor whose NCHW and NHWC bytes differ (H*W > 1): the slots channels last concerns. */
+/* A 4-D tensor whose NCHW and NHWC bytes differ (C > 1 and H*W > 1): the slots channels last
+ * concerns. */
 static inline bool cuda_has_layout(const cinfer_tensor *t) {
-    return t && t->rank == 4 && t->dims[2] * t->dims[3] > 1;
+    return t && t->rank == 4 && t->dims[1] > 1 && t->dims[2] * t->dims[3] > 1;
+}
+
+/* An operand of a broadcasting op that runs channels last (CUDA_OP_BROADCAST), as the op sees
+ * it: dims left-padded with ones to rank 4, then in NHWC order. Broadcasting pairs the same
+ * elements as over the NCHW dims, and the view's row-major order is the NHWC-stored bytes (or,
+ * for an operand whose C or H*W is 1, its own bytes, which are the same in both orders). */
+static inline cinfer_tensor cuda_nhwc_view(const cinfer_tensor *t) {
+    cinfer_tensor v = *t;
+    int64_t d[4] = {1, 1, 1, 1};
+    for (int i = 0; i < t->rank && t->rank <= 4; i++) d[4 - t->rank + i] = t->dims[i];
+    v.rank = 4;
+    v.dims[0] = d[0], v.dims[1] = d[2], v.dims[2] = d[3], v.dims[3] = d[1];
+    return v;
 }
 
 /* Writes a refusal reason and returns CINFER_UNSUPPORTED. */

@@ -105,12 +105,19 @@ static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
     return cuda_no(why, "%s: the GPU kernel takes float32 (or int64) operands", op);
 }
 
+/* The shapes a broadcasting op computes over: its own, or channels last (s->nhwc) every
+ * operand's cuda_nhwc_view. */
+static cinfer_tensor op_shape(const cuda_step *s, const cinfer_tensor *t) {
+    return s->nhwc ? cuda_nhwc_view(t) : *t;
+}
+
 static cinfer_status binary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                 void *const *out, cinfer_cuda_err *err) {
     const ew_kind *k = binary_kind(s->node->op_type);
-    cinfer_k_dims d = k_dims(&s->out[0]);
-    cinfer_tensor b = binary_b_view(s->node, &s->in[0], &s->in[1]);
-    cinfer_k_strides as = k_bcast(&s->in[0], &d), bs = k_bcast(&b, &d);
+    cinfer_tensor y = op_shape(s, &s->out[0]), a = op_shape(s, &s->in[0]);
+    cinfer_tensor bv = binary_b_view(s->node, &s->in[0], &s->in[1]), b = op_shape(s, &bv);
+    cinfer_k_dims d = k_dims(&y);
+    cinfer_k_strides as = k_bcast(&a, &d), bs = k_bcast(&b, &d);
     bool f32 = s->in[0].dtype == CINFER_DTYPE_FLOAT;
     cinfer_k_dtype h = CINFER_K_F32;
     bool half = k->kind == 0   ? k_half(s->out[0].dtype, &h)
@@ -162,9 +169,10 @@ static cinfer_status where_supports(const cinfer_cuda_node *n, char *why) {
 
 static cinfer_status where_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                void *const *out, cinfer_cuda_err *err) {
-    cinfer_k_dims d = k_dims(&s->out[0]);
-    cinfer_k_strides cs = k_bcast(&s->in[0], &d), as = k_bcast(&s->in[1], &d),
-                     bs = k_bcast(&s->in[2], &d);
+    cinfer_tensor y = op_shape(s, &s->out[0]), c = op_shape(s, &s->in[0]),
+                  a = op_shape(s, &s->in[1]), b = op_shape(s, &s->in[2]);
+    cinfer_k_dims d = k_dims(&y);
+    cinfer_k_strides cs = k_bcast(&c, &d), as = k_bcast(&a, &d), bs = k_bcast(&b, &d);
     cinfer_k_dtype h;
     cudaError_t e;
     if (k_half(s->out[0].dtype, &h))
@@ -308,7 +316,7 @@ static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 
 /* Arithmetic, comparisons, Where and the unary ops take half activations; logic, Not and
  * Cast (its own types) do not. */
-#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL, true, CUDA_OP_POINTWISE}
+#define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL, true, CUDA_OP_BROADCAST}
 #define LOGIC(name) {name, "", binary_supports, NULL, binary_run, NULL, false}
 /* Comparisons stay out of half mode: their output is bool, so narrowing a float-stored operand
  * to 16 bits first could only flip results (Greater(0.501, 0.5) is false in bf16). */
@@ -321,7 +329,7 @@ const cuda_op cinfer_cuda_ops_elementwise[] = {
     BINARY("Min"), COMPARE("Equal"), COMPARE("Less"), COMPARE("LessOrEqual"),
     COMPARE("Greater"), COMPARE("GreaterOrEqual"), LOGIC("And"), LOGIC("Or"), LOGIC("Xor"),
     {"Not", "", not_supports, NULL, not_run, NULL, false},
-    {"Where", "", where_supports, NULL, where_run, NULL, true, CUDA_OP_POINTWISE},
+    {"Where", "", where_supports, NULL, where_run, NULL, true, CUDA_OP_BROADCAST},
     UNARY("Sqrt"), UNARY("Exp"), UNARY("Log"), UNARY("Neg"), UNARY("Abs"), UNARY("Reciprocal"),
     UNARY("Erf"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), UNARY("LeakyRelu"),
     UNARY("Clip"), UNARY("HardSigmoid"), UNARY("HardSwish"), UNARY("Gelu"), UNARY("Floor"),

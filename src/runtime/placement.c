@@ -158,9 +158,10 @@ static void assign_half(const cinfer_model *m, cinfer__plan *p) {
         if (p->dev_half[v] && m->g->values[v].producer < 0) p->dev_half[v] = 0;
 }
 
-/* A 4-D value whose two layouts differ (H*W > 1): [N, C, 1, 1] has the same bytes either way. */
+/* A 4-D value whose two layouts differ (C > 1 and H*W > 1): [N, C, 1, 1] and [N, 1, H, W]
+ * have the same bytes either way. Keep in step with the module's cuda_has_layout. */
 static bool has_layout(const cinfer_tensor *t) {
-    return t->rank == 4 && t->dims[2] * t->dims[3] > 1;
+    return t->rank == 4 && t->dims[1] > 1 && t->dims[2] * t->dims[3] > 1;
 }
 
 static int find_set(int *up, int v) {

@@ -30,14 +30,15 @@
  * ABI 6: the mock also runs Conv (4-D, group 1, strides, pads, dilations, a constant float bias,
  * the fusion's cinfer.fused_relu; no auto_pad but NOTSET) and GlobalAveragePool (4-D), in
  * double like the rest (runs_in gives Conv any precision, as it does the GEMMs). layout_io says,
- * at fp16/bf16 only (else FIXED): Conv NHWC; Relu, Add and Mul whose slots all have one shape,
- * and GlobalAveragePool EITHER; every other op FIXED.
+ * at fp16/bf16 only (else FIXED): Conv NHWC; Relu, Add and Mul whose slots all have one shape
+ * or whose b is per-channel ([N or 1, C, 1, 1], the same bytes in both layouts), and
+ * GlobalAveragePool EITHER; every other op FIXED.
  * Each op reads and writes every 4-D slot in the layout its layout_in/layout_out entry names
  * (channels last: element [n, c, h, w] at ((n*H + h)*W + w)*C + c), so a layout the core
  * records wrongly shows as a wrong output. prepare fails with CINFER_INTERNAL on what the core
- * must never hand a module: an EITHER op whose 4-D slots with H*W > 1 are stored differently
+ * must never hand a module: an EITHER op whose 4-D slots with C, H*W > 1 are stored differently
  * ("mock: mixed layouts in OP"), an NHWC slot given to a FIXED op ("mock: NHWC slot given to
- * FIXED op OP"), and an NHWC slot that is not a 4-D 16-bit value with H*W > 1. MOCK_REPORT=1
+ * FIXED op OP"), and an NHWC slot that is not a 4-D 16-bit value with C, H*W > 1. MOCK_REPORT=1
  * ends the prepare line with the slots' layouts ("layout nchw,nchw,-->nhwc": the inputs, then
  * the output; '-' for an absent or non-4-D slot). */
 #define _POSIX_C_SOURCE 200809L
@@ -478,6 +479,20 @@ static bool conv_params(const cinfer_cuda_node *n, mock_step *s) {
     return true;
 }
 
+/* b is [N or 1, C, 1, 1] against a 4-D y: a per-channel operand (a squeeze-and-excitation
+ * gate), the same bytes in either layout. */
+static bool channel_broadcast(const cinfer_tensor *b, const cinfer_tensor *y) {
+    return b->rank == 4 && y->rank == 4 && (b->dims[0] == 1 || b->dims[0] == y->dims[0]) &&
+           b->dims[1] == y->dims[1] && b->dims[2] == 1 && b->dims[3] == 1;
+}
+
+/* The logical index in a per-channel b of y's logical (NCHW-order) element i. */
+static int64_t channel_index(const cinfer_tensor *b, const cinfer_tensor *y, int64_t i) {
+    int64_t c = y->dims[1], hw = y->dims[2] * y->dims[3];
+    int64_t ch = i / hw % c, nn = b->dims[0] == 1 ? 0 : i / (hw * c);
+    return nn * c + ch;
+}
+
 static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type;
     bool half = half_precision(n->precision);
@@ -492,6 +507,7 @@ static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
         const cinfer_tensor *y = n->out[0];
         int64_t a = numel(n->in[0]), b = numel(n->in[1]);
         if (a == numel(y) && y->rank && (b == a || b == y->dims[y->rank - 1])) return CINFER_OK;
+        if (a == numel(y) && channel_broadcast(n->in[1], y)) return CINFER_OK;
     }
     if (!strcmp(op, "MatMul") && n->in[0]->rank == 2 && n->in[1]->rank == 2) return CINFER_OK;
     if (!strcmp(op, "Conv") && conv_params(n, NULL)) return CINFER_OK;
@@ -530,22 +546,25 @@ static bool same_shape(const cinfer_tensor *a, const cinfer_tensor *b) {
     return true;
 }
 
-/* ABI 6: at fp16/bf16, Conv runs channels last; Relu, same-shape Add/Mul and GlobalAveragePool
- * run on either layout; everything else (and every op at fp32/tf32) is NCHW only. */
+/* ABI 6: at fp16/bf16, Conv runs channels last; Relu, Add/Mul of same shapes or with a
+ * per-channel b, and GlobalAveragePool run on either layout; everything else (and every op
+ * at fp32/tf32) is NCHW only. */
 static int layout_io(const cinfer_cuda_node *n) {
     const char *op = n->node->op_type;
     if (!half_precision(n->precision)) return CINFER_CUDA_LAYOUT_FIXED;
     if (!strcmp(op, "Conv")) return CINFER_CUDA_LAYOUT_NHWC;
     if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool")) return CINFER_CUDA_LAYOUT_EITHER;
     if ((!strcmp(op, "Add") || !strcmp(op, "Mul")) && n->n_in == 2 && n->in[0] && n->in[1] &&
-        same_shape(n->in[0], n->out[0]) && same_shape(n->in[1], n->out[0]))
+        same_shape(n->in[0], n->out[0]) &&
+        (same_shape(n->in[1], n->out[0]) || channel_broadcast(n->in[1], n->out[0])))
         return CINFER_CUDA_LAYOUT_EITHER;
     return CINFER_CUDA_LAYOUT_FIXED;
 }
 
-/* A 4-D slot whose layout matters (H*W > 1: with H*W == 1 both layouts are the same bytes). */
+/* A 4-D slot whose layout matters (C > 1 and H*W > 1: otherwise both layouts are the same
+ * bytes). */
 static bool spatial(const cinfer_tensor *t) {
-    return t && t->rank == 4 && t->dims[2] * t->dims[3] > 1;
+    return t && t->rank == 4 && t->dims[1] > 1 && t->dims[2] * t->dims[3] > 1;
 }
 
 static unsigned char slot_layout(const unsigned char *layouts, int i) {
@@ -558,7 +577,7 @@ static const char *layout_name(const cinfer_tensor *t, unsigned char l) {
 }
 
 /* What the core must never hand the module: an NHWC slot that is not a 4-D 16-bit value with
- * H*W > 1, an NHWC slot given to a FIXED op, mixed layouts in an EITHER op. */
+ * C, H*W > 1, an NHWC slot given to a FIXED op, mixed layouts in an EITHER op. */
 static cinfer_status check_layouts(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type, *name = n->node->name;
     int mode = layout_io(n), seen = -1;
@@ -579,7 +598,7 @@ static cinfer_status check_layouts(const cinfer_cuda_node *n, char *why) {
             if (!t || !spatial(t) || (t->dtype != CINFER_DTYPE_FLOAT16 &&
                                       t->dtype != CINFER_DTYPE_BFLOAT16)) {
                 snprintf(why, CINFER_CUDA_MSG_LEN,
-                         "mock: NHWC %s %d of %s (%s) is not a 4-D 16-bit value with H*W > 1",
+                         "mock: NHWC %s %d of %s (%s) is not a 4-D 16-bit value with C, H*W > 1",
                          slot, k, op, name);
                 return CINFER_INTERNAL;
             }
@@ -733,9 +752,11 @@ static void execute(const mock_step *s, const void *const *in, void *const *out)
             }
     } else {
         int64_t nb = numel(&s->b);
+        bool per_channel = channel_broadcast(&s->b, &s->y) && nb != n;
         for (int64_t i = 0; i < n; i++) {
             double u = get(ta, a, at(&s->a, s->la, i));
-            double v = get(tb, b, at(&s->b, s->lb, i % nb));
+            int64_t jb = per_channel ? channel_index(&s->b, &s->y, i) : i % nb;
+            double v = get(tb, b, at(&s->b, s->lb, jb));
             set(ty, y, at(&s->y, s->ly, i), op[0] == 'A' ? u + v : u * v);
         }
     }

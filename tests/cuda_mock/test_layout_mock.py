@@ -1,15 +1,17 @@
 """Channels last (docs/cuda-backend.md) on any machine, through the host-memory mock module
-(mock_module.c): at fp16/bf16 the mock's Conv is NHWC, its Relu, same-shape Add/Mul and
-GlobalAveragePool EITHER. The core stores a 4-D 16-bit activation with H*W > 1 NHWC when every
-step touching it is EITHER or NHWC and its component (values joined through EITHER steps'
-4-D H*W > 1 slots) holds only such values and touches an NHWC step. The mock reads and writes
+(mock_module.c): at fp16/bf16 the mock's Conv is NHWC, its Relu, same-shape or per-channel
+Add/Mul and GlobalAveragePool EITHER. The core stores a 4-D 16-bit activation with C > 1 and
+H*W > 1 NHWC when every step touching it is EITHER or NHWC and its component (values joined
+through EITHER steps' 4-D slots with C > 1 and H*W > 1) holds only such values and touches an
+NHWC step. The mock reads and writes
 each slot in the layout the core names (and refuses mixed layouts in an EITHER step or an NHWC
 slot in a FIXED one), so a wrong choice shows as a wrong output or a failed run. Checked:
 `inspect`'s "channels last: N values (B bytes)" count against the rule, `run` outputs against
 `--device cpu`, MOCK_REPORT's per-slot layouts, fp32 and --no-nhwc (nothing NHWC). Models: a
 conv/relu chain with a pooled branch (a; fused and --no-fusion; a step demoted to fp32), a CPU
 step between convolutions (b), a model input joined by an Add (c), values with views (e), EITHER
-steps with no convolution (f), a 4-D view of a 2-D value read by an EITHER step (g). The counts
+steps with no convolution (f), a 4-D view of a 2-D value read by an EITHER step (g), a
+per-channel [N, C, 1, 1] gate multiplied into a channels-last value (h). The counts
 are with --no-fusion (one step per node) unless said otherwise.
 Usage: test_layout_mock.py CINFER MOCK_SO"""
 import os
@@ -108,6 +110,20 @@ def model_a(path, rng):
         r2 = np.maximum(conv(np.maximum(c1, 0), p["w2"], stride=2, pad=1), 0)
         return {"y1": conv(r2, p["w3"]), "y2": r2.mean(axis=(2, 3), keepdims=True)}
     return ref
+
+
+def model_h(path, rng):
+    """A squeeze-and-excitation-like gate: x -> Conv1 -> Relu -> r; g = GlobalAveragePool(r)
+    [2, 8, 1, 1]; Mul(r, g) -> Conv2 -> y. The Mul's per-channel b has the same bytes in both
+    layouts, so the Mul is EITHER and ties Conv1's output, r and its own output into one NHWC
+    component (3 values); g is layout-free."""
+    p = {"w1": weights(rng, (8, 3, 3, 3)), "w2": weights(rng, (4, 8, 3, 3))}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r"], name="relu"),
+             helper.make_node("GlobalAveragePool", ["r"], ["g"], name="gap"),
+             helper.make_node("Mul", ["r", "g"], ["m"], name="gate"),
+             helper.make_node("Conv", ["m", "w2"], ["y"], name="conv2", pads=[1, 1, 1, 1])]
+    save(path, nodes, [("x", [2, 3, 10, 10])], [("y", [2, 4, 10, 10])], p)
 
 
 def model_b(path, rng):
@@ -346,6 +362,16 @@ def main():
         model_g(os.path.join(tmp, "g.onnx"), rng)
         g = Case(c, cinfer, env, tmp, "g", {"x": rng.standard_normal((2, 8)).astype(np.float32)})
         g.check("fp16", nf, (0, 0), "fp16 (a 4-D view of a 2-D value read by an EITHER step)")
+
+        model_h(os.path.join(tmp, "h.onnx"), rng)
+        h = Case(c, cinfer, env, tmp, "h", {"x": x})
+        three = (3, 3 * 2 * (2 * 8 * 10 * 10))
+        h.check("fp16", nf, three, "fp16 (a per-channel gate)")
+        h.check("bf16", nf, three, "bf16 (a per-channel gate)")
+        h.env = report
+        r = h.check("fp16", nf, three, "fp16 per-channel gate, MOCK_REPORT")
+        line = "mock: prepare gate (Mul) precision fp16 io f16,f16->f16 layout nhwc,nchw->nhwc"
+        c.expect(line in r.stderr, f"h MOCK_REPORT: no line '{line}'", r)
     print("FAILED" if c.failures else "ok")
     return 1 if c.failures else 0
 

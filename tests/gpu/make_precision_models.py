@@ -3,8 +3,8 @@ batched MatMul of two inputs, Gemm with a bias row and with a full C, FusedMatMu
 GELU), one Conv with 576 products per output, and a small CNN whose fp16/bf16 plans store the
 activations between its convolutions channels last (convnet: Conv+Relu, MaxPool, a residual
 pair of Convs, Relu, BatchNormalization, then GlobalAveragePool and a last Conv as outputs),
-one whose convolutions are joined by Mul(0.5, x) (a scalar first input) with a GlobalMaxPool
-output (convnet_scalar), and one with a FusedConv whose residual is [C, H, W] at batch 1
+one whose convolutions are joined by Mul(0.5, x) (a scalar first input) and by a per-channel
+gate Mul(r, GlobalAveragePool(r)), with a GlobalMaxPool output (convnet_scalar), and one with a FusedConv whose residual is [C, H, W] at batch 1
 (convnet_z3: its convolution must stay NCHW).
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
@@ -98,7 +98,9 @@ def convnet_scalar(d):
         n("Conv", ["m", "w2"], ["b"], name="b", pads=[1, 1, 1, 1]),
         n("Relu", ["b"], ["r"]),
         n("GlobalMaxPool", ["r"], ["y1"]),
-        n("Conv", ["r", "w3"], ["y2"], name="c", pads=[1, 1, 1, 1]),
+        n("GlobalAveragePool", ["r"], ["q"]),
+        n("Mul", ["r", "q"], ["gated"]),
+        n("Conv", ["gated", "w3"], ["y2"], name="c", pads=[1, 1, 1, 1]),
     ], [vi("x", [2, 16, 8, 8])], [vi("y1", [2, 16, 1, 1]), vi("y2", [2, 8, 8, 8])],
         [conv_w("w1", 16, 16, 3), scalar("half", 0.5), conv_w("w2", 16, 16, 3),
          conv_w("w3", 8, 16, 3)])

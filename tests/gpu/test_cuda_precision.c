@@ -5,7 +5,7 @@
  * and bf16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
  * report must show each step's precision. Three small CNNs at fp16 and bf16 store as many
- * values channels last as the rule gives (convnet five, convnet_scalar three, convnet_z3
+ * values channels last as the rule gives (convnet five, convnet_scalar four, convnet_z3
  * none) and meet the same tolerance, as convnet does with channels_last = 0. Without a
  * device: "skipped: no CUDA device", exit 77. Seed: CINFER_TEST_SEED (printed on failure). */
 #include <math.h>
@@ -215,19 +215,20 @@ int main(void) {
     /* fp16: half activations (16-bit X, W and Y), so the error is there whatever algorithm. */
     check_model(gpu, cpu, "conv", CINFER_PRECISION_FP16, NULL, conv_half, 1);
     check_steps(gpu);
-    /* Channels last: the CNN in both 16-bit types, then kept NCHW. y1 averages 36 values per
-     * channel, which can bring its error down to fp32's; y2 shows the reduced path. */
-    /* convnet: c1's output (ReLU fused), MaxPool's, c3's (FusedConv's Z), the FusedConv's and
-     * BatchNormalization's, every 4-D value between the first conv and the outputs.
-     * convnet_scalar: a's output and Mul(0.5, a)'s (a pointwise op with a scalar first input
-     * is EITHER), and b's, which GlobalMaxPool reads channels last. convnet_z3: none, as its
-     * FusedConv's residual is [C, H, W] and would meet an NHWC Y's wrong elements (the
-     * CPU comparison catches it if that rule breaks). */
+    /* Channels last: the CNNs in both 16-bit types, then convnet kept NCHW. y1 pools a channel,
+     * which can bring its error down to fp32's; y2 shows the reduced path. NHWC values:
+     * - convnet: c1's output (ReLU fused), MaxPool's, c3's (FusedConv's Z), the FusedConv's
+     *   and BatchNormalization's, every 4-D value between the first conv and the outputs;
+     * - convnet_scalar: a's output and Mul(0.5, a)'s (a pointwise op with a scalar first input
+     *   is EITHER), b's, which GlobalMaxPool reads channels last, and the gated
+     *   Mul(r, [N, C, 1, 1])'s (a per-channel broadcast is EITHER, on NHWC-ordered dims);
+     * - convnet_z3: none, as its FusedConv's residual is [C, H, W] and would meet an NHWC Y's
+     *   wrong elements (the CPU comparison catches it if that rule breaks). */
     static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
     for (int i = 1; i < 3; i++) {
         check_nhwc_count(gpu, "convnet", precs[i], 5);
         check_model(gpu, cpu, "convnet", precs[i], NULL, cnn, 2);
-        check_nhwc_count(gpu, "convnet_scalar", precs[i], 3);
+        check_nhwc_count(gpu, "convnet_scalar", precs[i], 4);
         check_model(gpu, cpu, "convnet_scalar", precs[i], NULL, cnn, 2);
         check_nhwc_count(gpu, "convnet_z3", precs[i], 0);
         check_model(gpu, cpu, "convnet_z3", precs[i], NULL, z3, 1);
