@@ -253,8 +253,9 @@ static bool nhwc_broadcast_ok(const cinfer_tensor *x) {
 }
 
 /* ABI 6 (docs/cuda-backend.md, "Channels last"): what the node's step can do with NHWC storage.
- * Only in half mode, only with a 4-D first input; a pointwise op only when nothing broadcasts
- * but single elements (a broadcast over NHWC bytes would pair the wrong elements). */
+ * Only in half mode and on 4-D values (the output's shape for pointwise and broadcasting ops,
+ * the first input's for the others); a pointwise op only when nothing broadcasts but single
+ * elements, a broadcasting one only with inputs nhwc_broadcast_ok accepts. */
 static int layout_io(const cinfer_cuda_node *n) {
     const cuda_op *op = find_op(n->node);
     if (!op || !op->layout || !half_io(n) || !cuda_has_in(n, 0) || n->n_out < 1 || !n->out[0])

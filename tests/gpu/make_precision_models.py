@@ -1,11 +1,16 @@
 """Writes the models of test_cuda_precision.c into DIR: GEMMs with K = 768 (MatMul with a weight,
 batched MatMul of two inputs, Gemm with a bias row and with a full C, FusedMatMul with bias and
-GELU), one Conv with 576 products per output, and a small CNN whose fp16/bf16 plans store the
-activations between its convolutions channels last (convnet: Conv+Relu, MaxPool, a residual
-pair of Convs, Relu, BatchNormalization, then GlobalAveragePool and a last Conv as outputs),
-one whose convolutions are joined by Mul(0.5, x) (a scalar first input) and by a per-channel
-gate Mul(r, GlobalAveragePool(r)), with a GlobalMaxPool output (convnet_scalar), and one with a FusedConv whose residual is [C, H, W] at batch 1
-(convnet_z3: its convolution must stay NCHW).
+GELU), one Conv with 576 products per output, and small CNNs whose fp16/bf16 plans store the
+activations between their convolutions channels last:
+- convnet: Conv+Relu, MaxPool, a residual pair of Convs, Relu, BatchNormalization, then
+  GlobalAveragePool and a last Conv as outputs;
+- convnet_scalar: convolutions joined by Mul(0.5, x) (a scalar first input) and by a
+  per-channel gate Mul(r, GlobalAveragePool(r)), with a GlobalMaxPool output;
+- convnet_z3: a FusedConv whose residual is [C, H, W] at batch 1 (its convolution must stay
+  NCHW);
+- convnet_bcast: convolutions joined by broadcasts in every form channels last takes:
+  Mul([N, C, 1, 1], x) (the per-channel operand first), Add(x, [C, 1, 1]) and
+  Where([W] bool, x, scalar).
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
@@ -118,6 +123,22 @@ def convnet_z3(d):
         [conv_w("w1", 16, 16, 3), conv_w("w2", 16, 16, 3), conv_w("w3", 8, 16, 3)])
 
 
+def convnet_bcast(d):
+    n = helper.make_node
+    cond = numpy_helper.from_array(np.array([True, False] * 4), "keep")
+    save(d, "convnet_bcast", [
+        n("Conv", ["x", "w1"], ["a"], name="a", pads=[1, 1, 1, 1]),
+        n("GlobalAveragePool", ["a"], ["g"]),
+        n("Mul", ["g", "a"], ["m"]),
+        n("Add", ["m", "cb"], ["b"]),
+        n("Conv", ["b", "w2"], ["c"], name="c", pads=[1, 1, 1, 1]),
+        n("Where", ["keep", "c", "zero"], ["w"]),
+        n("Conv", ["w", "w3"], ["y"], name="e", pads=[1, 1, 1, 1]),
+    ], [vi("x", [2, 16, 8, 8])], [vi("y", [2, 8, 8, 8])],
+        [conv_w("w1", 16, 16, 3), w("cb", 16, 1, 1), conv_w("w2", 16, 16, 3), cond,
+         scalar("zero", 0.0), conv_w("w3", 8, 16, 3)])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -126,6 +147,7 @@ def main():
     convnet(d)
     convnet_scalar(d)
     convnet_z3(d)
+    convnet_bcast(d)
 
 
 if __name__ == "__main__":
