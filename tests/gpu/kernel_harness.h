@@ -507,21 +507,35 @@ typedef struct node_case {
 // The module's entry point (module_api.c; libcinfer finds it with dlsym).
 const cinfer_cuda_api *cinfer_cuda_module_api(void);
 
+// The node of case c as the core shows it to the module at precision p (no layouts: NCHW), in
+// the caller's storage; an input whose dtype is 0 is an omitted optional one.
+typedef struct node_view {
+    cinfer__node node;
+    const cinfer_tensor *ins[5], *outs[1];
+    const void *weights[5];
+    cinfer_cuda_node n;
+} node_view;
+
+static inline void node_view_of(const node_case *c, cinfer_precision p, node_view *v) {
+    memset(v, 0, sizeof *v);
+    v->node = (cinfer__node){.name = "n", .op_type = (char *)c->op, .domain = (char *)c->domain,
+                             .opset = c->opset, .n_attrs = c->n_attrs,
+                             .attrs = (cinfer__attr *)c->attrs};
+    for (int i = 0; i < c->n_in; i++) v->ins[i] = c->in[i].dtype ? &c->in[i] : NULL;
+    v->outs[0] = &c->out;
+    v->n = (cinfer_cuda_node){&v->node, c->n_in, 1, v->ins, v->outs, p, v->weights};
+}
+
 // Asks the module as the core would, with the planned (float) storage at precision p; at
 // fp16/bf16 a half_io op judges the node's 16-bit view. A refused view leaves the step on float
 // activations (module_api.c half_mode): not half_io, and accepted as in fp32. Prints what
 // differs; returns 1 when both answers are the expected ones.
 static inline int check_node(const node_case *c, cinfer_precision p) {
     const cinfer_cuda_api *api = cinfer_cuda_module_api();
-    cinfer__node node = {.name = "n", .op_type = (char *)c->op, .domain = (char *)c->domain,
-                         .opset = c->opset, .n_attrs = c->n_attrs,
-                         .attrs = (cinfer__attr *)c->attrs};
-    const cinfer_tensor *ins[5] = {0}, *outs[1] = {&c->out};
-    const void *weights[5] = {0};
-    for (int i = 0; i < c->n_in; i++) ins[i] = &c->in[i];
-    cinfer_cuda_node n = {&node, c->n_in, 1, ins, outs, p, weights};
+    node_view v;
+    node_view_of(c, p, &v);
     char why[CINFER_CUDA_MSG_LEN] = "";
-    int ok = api->supports(&n, why) == CINFER_OK, half = api->half_io(&n) != 0;
+    int ok = api->supports(&v.n, why) == CINFER_OK, half = api->half_io(&v.n) != 0;
     int want_half = p != CINFER_PRECISION_FP32 && c->accept_half;
     int want = want_half ? 1 : c->accept_fp32;
     if (ok == want && half == want_half) return 1;

@@ -16,6 +16,8 @@
 // Inputs are random and never zero; fp16/bf16 results are held to DESIGN.md's "CUDA fp16/bf16
 // op vs CPU fp32" tolerance (|d| <= 1e-3 + 1e-2 * max|ref|). Without a device: "skipped: no
 // CUDA device", exit 77. Seed: CINFER_TEST_SEED (printed with every failure).
+// Before any device is needed (so CI runs it as cuda.layout_rules): the module's layout_io on
+// nodes as the core plans them, against the rules of docs/cuda-backend.md, "Channels last".
 #include <stdbool.h>
 
 #include "cuda/conv.h"
@@ -527,7 +529,90 @@ static void test_gap_nhwc(void) {
 
 /* ---- driver ---------------------------------------------------------------------------------- */
 
-int main(void) {
+/* ---- the module's layout_io (no device needed) ----------------------------------------------- */
+
+// What layout_io must answer for a node at fp16 (fp32: FIXED always).
+static int check_layout(const node_case *c, int want) {
+    const cinfer_cuda_api *api = cinfer_cuda_module_api();
+    int ok = 1;
+    const cinfer_precision ps[2] = {CINFER_PRECISION_FP16, CINFER_PRECISION_FP32};
+    for (int k = 0; k < 2; k++) {
+        node_view v;
+        node_view_of(c, ps[k], &v);
+        int got = api->layout_io(&v.n), expect = k ? CINFER_CUDA_LAYOUT_FIXED : want;
+        if (got == expect) continue;
+        printf("  layout_io %s at %s: %d, expected %d\n", c->op, k ? "fp32" : "fp16", got,
+               expect);
+        ok = 0;
+    }
+    return ok;
+}
+
+static int check_layouts(void) {
+    const cinfer_dtype F = CINFER_DTYPE_FLOAT, H = CINFER_DTYPE_FLOAT16, B = CINFER_DTYPE_BOOL;
+    static const float w[8 * 8 * 9];
+    static const uint16_t w16[8 * 8 * 9];
+    static const uint8_t keep[6];
+    static const int64_t k2[2] = {2, 2};
+    const int64_t img[4] = {1, 8, 6, 6}, filt[4] = {8, 8, 3, 3}, chw[3] = {8, 6, 6};
+    const int64_t gate[4] = {1, 8, 1, 1}, c11[3] = {8, 1, 1}, row[1] = {6}, one[1] = {1};
+    const int64_t pooled[4] = {1, 8, 3, 3}, ch[1] = {8}, up[4] = {1, 8, 8, 8};
+    const int64_t ones[4] = {1, 1, 1, 1}, pads4[4] = {1, 1, 1, 1};
+    cinfer__attr ks = {.name = "kernel_shape", .type = CINFER_ATTR_INTS, .ints = (int64_t *)k2,
+                       .count = 2};
+    cinfer__attr pads = {.name = "pads", .type = CINFER_ATTR_INTS, .ints = (int64_t *)pads4,
+                         .count = 4};
+    cinfer__attr tpads = {.name = "pads", .type = CINFER_ATTR_INTS, .ints = (int64_t *)ones,
+                          .count = 4};
+    cinfer_tensor x = node_tensor(F, 4, img, NULL), wf = node_tensor(F, 4, filt, w);
+    cinfer_tensor wh = node_tensor(H, 4, filt, w16), absent = {0};
+    cinfer_tensor z3 = node_tensor(F, 3, chw, NULL), zc = node_tensor(F, 4, img, w);
+    cinfer_tensor g = node_tensor(F, 4, gate, NULL), cb = node_tensor(F, 3, c11, w);
+    cinfer_tensor s = node_tensor(F, 1, one, w), bias = node_tensor(F, 1, ch, w);
+    cinfer_tensor cond = node_tensor(B, 1, row, keep), a3 = node_tensor(F, 3, chw, NULL);
+    const int NHWC = CINFER_CUDA_LAYOUT_NHWC, EITHER = CINFER_CUDA_LAYOUT_EITHER,
+              FIXED = CINFER_CUDA_LAYOUT_FIXED;
+    struct {
+        node_case c;
+        int want;
+    } cases[] = {
+        // Convolutions: NHWC with a float constant W (a KRSC copy) or none for a 16-bit one;
+        // FusedConv only with a 4-D Z of Y's shape; ConvTranspose NCHW only.
+        {{"Conv", "", 11, 3, {x, wf, bias}, x, 1, &pads, 0, 0}, NHWC},
+        {{"Conv", "", 11, 2, {x, wh}, x, 1, &pads, 0, 0}, FIXED},
+        {{"FusedConv", "cinfer", 1, 4, {x, wf, absent, x}, x, 1, &pads, 0, 0}, NHWC},
+        {{"FusedConv", "cinfer", 1, 4, {x, wf, absent, z3}, x, 1, &pads, 0, 0}, FIXED},
+        {{"FusedConv", "cinfer", 1, 4, {x, wf, absent, zc}, x, 1, &pads, 0, 0}, FIXED},
+        {{"ConvTranspose", "", 11, 2, {x, wf}, node_tensor(F, 4, up, NULL), 1, &tpads, 0, 0},
+         FIXED},
+        // Pools and norms: either layout.
+        {{"MaxPool", "", 12, 1, {x}, node_tensor(F, 4, pooled, NULL), 1, &ks, 0, 0}, EITHER},
+        {{"GlobalAveragePool", "", 1, 1, {x}, g, 0, NULL, 0, 0}, EITHER},
+        {{"GlobalMaxPool", "", 1, 1, {x}, g, 0, NULL, 0, 0}, EITHER},
+        {{"BatchNormalization", "", 15, 5, {x, bias, bias, bias, bias}, x, 0, NULL, 0, 0},
+         EITHER},
+        // Pointwise: same shapes only. Broadcasting: 4-D, scalars and same-bytes broadcasts.
+        {{"Relu", "", 14, 1, {x}, x, 0, NULL, 0, 0}, EITHER},
+        {{"Add", "", 14, 2, {x, x}, x, 0, NULL, 0, 0}, EITHER},
+        {{"Add", "", 14, 2, {x, cb}, x, 0, NULL, 0, 0}, EITHER},
+        {{"Mul", "", 14, 2, {g, x}, x, 0, NULL, 0, 0}, EITHER},
+        {{"Mul", "", 14, 2, {s, x}, x, 0, NULL, 0, 0}, EITHER},
+        {{"Add", "", 14, 2, {x, a3}, x, 0, NULL, 0, 0}, FIXED},
+        {{"Add", "", 6, 2, {x, cb}, x, 0, NULL, 0, 0}, FIXED},
+        {{"Where", "", 16, 3, {cond, x, s}, x, 0, NULL, 0, 0}, EITHER},
+        // Not layout-aware at all.
+        {{"Softmax", "", 13, 1, {x}, x, 0, NULL, 0, 0}, FIXED},
+    };
+    int ok = 1;
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++)
+        ok &= check_layout(&cases[k].c, cases[k].want);
+    printf("%-20s %s\n", "layout rules", ok ? "passed" : "failed");
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    if (!check_layouts()) return 1;
+    if (argc > 1 && !strcmp(argv[1], "--rules")) return 0; /* CI: no device needed */
     static const kernel_test tests[] = {
         {"nhwc_relayout", test_relayout},
         {"nhwc_round_trip", test_relayout_round_trip},
