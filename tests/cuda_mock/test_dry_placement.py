@@ -1,0 +1,92 @@
+"""The real CUDA module's placement of whole zoo models, on a machine without a GPU: through the
+dry module (dry_module.c), which asks libcinfer-cuda.so the plan-time questions (supports,
+runs_in, half_io, layout_io) and fakes the device, `cinfer inspect --device cuda` shows what a
+GPU run would plan. Checked at fp16 (models from tools/zoo/gen_zoo.py, made here with torch):
+- resnet18: every step on the GPU; channels last stores exactly the outputs of its Conv,
+  FusedConv and MaxPool steps (every 4-D value from the first convolution to the global pool;
+  docs/cuda-backend.md, "Channels last") and marks those steps `nhwc`; none with --no-nhwc;
+  no channels-last line at fp32;
+- bert_small: every step on the GPU, nothing channels last, its GEMMs, Attention and
+  SkipLayerNorm computing in fp16;
+- recsys_tiny: every step on the GPU.
+Usage: test_dry_placement.py CINFER DRY_MODULE REAL_MODULE"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "zoo"))
+
+
+def main():
+    cinfer, dry, real = sys.argv[1:4]
+    env = dict(os.environ, CINFER_CUDA_MODULE=dry, CINFER_DRY_REAL_MODULE=real)
+    failures = []
+
+    def expect(ok, what, out=""):
+        if not ok:
+            failures.append(what)
+            print(f"FAIL {what}\n{out}")
+
+    def inspect(path, *flags):
+        r = subprocess.run([cinfer, "inspect", path, "--device", "cuda", *flags],
+                           capture_output=True, text=True, env=env, timeout=300)
+        expect(r.returncode == 0, f"inspect {os.path.basename(path)} {' '.join(flags)}: exit "
+               f"{r.returncode}", r.stdout + r.stderr)
+        return r.stdout
+
+    def all_on_gpu(out, name):
+        m = re.search(r"^placement \(cuda\): (\d+) of (\d+) steps on the GPU, (\d+) on the CPU",
+                      out, re.M)
+        expect(m and m.group(1) == m.group(2) and m.group(3) == "0",
+               f"{name}: not every step on the GPU", out)
+
+    def nhwc_values(out):
+        m = re.search(r"^channels last: (\d+) values", out, re.M)
+        return int(m.group(1)) if m else None
+
+    try:
+        import gen_zoo
+    except ImportError as e:  # torch is part of the test dependencies (tools/setup)
+        print(f"FAIL cannot import tools/zoo/gen_zoo.py: {e}")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for fam in ("resnet18", "bert_small", "recsys_tiny"):
+            paths[fam] = os.path.join(tmp, fam + ".onnx")
+            gen_zoo.export(fam, 17, paths[fam])
+
+        out = inspect(paths["resnet18"], "--precision", "fp16")
+        all_on_gpu(out, "resnet18 fp16")
+        hist = dict((op, int(n)) for op, n in re.findall(r"^  (Conv|FusedConv|MaxPool) +(\d+)$",
+                                                         out, re.M))
+        want = sum(hist.values())
+        expect(len(hist) == 3 and nhwc_values(out) == want,
+               f"resnet18 fp16: {nhwc_values(out)} values NHWC, want {want} (the outputs of "
+               f"{hist})", out)
+        steps = re.findall(r"^  \S+ +(Conv|FusedConv|MaxPool) +cuda fp16( nhwc)?$", out, re.M)
+        expect(len(steps) == want and all(mark for _, mark in steps),
+               "resnet18 fp16: a Conv, FusedConv or MaxPool step not marked nhwc", out)
+        out = inspect(paths["resnet18"], "--precision", "fp16", "--no-nhwc")
+        expect(nhwc_values(out) == 0, "resnet18 fp16 --no-nhwc: values NHWC", out)
+        out = inspect(paths["resnet18"])
+        expect(nhwc_values(out) is None, "resnet18 fp32: a channels-last line", out)
+
+        out = inspect(paths["bert_small"], "--precision", "fp16")
+        all_on_gpu(out, "bert_small fp16")
+        expect(nhwc_values(out) == 0, "bert_small fp16: values NHWC", out)
+        for op in ("FusedMatMul", "Attention", "SkipLayerNorm"):
+            lines = re.findall(rf"^  \S+ +{op} +cuda (\S+)", out, re.M)
+            expect(lines and all(p == "fp16" for p in lines),
+                   f"bert_small fp16: {op} steps not all in fp16 ({lines})", out)
+
+        out = inspect(paths["recsys_tiny"], "--precision", "fp16")
+        all_on_gpu(out, "recsys_tiny fp16")
+    print("FAILED" if failures else "ok")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
