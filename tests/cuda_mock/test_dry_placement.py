@@ -8,7 +8,8 @@ GPU run would plan. Checked at fp16 (models from tools/zoo/gen_zoo.py, made here
   no channels-last line at fp32;
 - bert_small: every step on the GPU, nothing channels last, its GEMMs, Attention and
   SkipLayerNorm computing in fp16;
-- recsys_tiny: every step on the GPU.
+- recsys_tiny: every step on the GPU;
+and every step of all three on the GPU at fp32 too.
 Usage: test_dry_placement.py CINFER DRY_MODULE REAL_MODULE"""
 import os
 import re
@@ -84,6 +85,8 @@ def main():
 
         out = inspect(paths["recsys_tiny"], "--precision", "fp16")
         all_on_gpu(out, "recsys_tiny fp16")
+        for fam, path in sorted(paths.items()):  # and at fp32, the default
+            all_on_gpu(inspect(path), f"{fam} fp32")
     print("FAILED" if failures else "ok")
     return 1 if failures else 0
 
