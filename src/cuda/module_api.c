@@ -262,11 +262,17 @@ static int layout_io(const cinfer_cuda_node *n) {
         return CINFER_CUDA_LAYOUT_FIXED;
     /* A pointwise or broadcasting op's shape is its output's (Mul(0.5, x) has a scalar first
      * input); the others' is their first input's. */
-    bool by_output = op->layout == CUDA_OP_POINTWISE || op->layout == CUDA_OP_BROADCAST;
+    bool by_output = op->layout == CUDA_OP_POINTWISE || op->layout == CUDA_OP_BROADCAST ||
+                     op->layout == CUDA_OP_AXIS;
     const cinfer_tensor *shape = by_output ? n->out[0] : n->in[0];
     if (shape->rank != 4) return CINFER_CUDA_LAYOUT_FIXED;
     if (op->layout == CUDA_OP_NHWC) return conv_layout(n);
     if (op->layout == CUDA_OP_EITHER) return CINFER_CUDA_LAYOUT_EITHER;
+    if (op->layout == CUDA_OP_AXIS) {
+        for (int k = 0; k < n->n_in; k++)
+            if (!n->in[k] || n->in[k]->rank != 4) return CINFER_CUDA_LAYOUT_FIXED;
+        return CINFER_CUDA_LAYOUT_EITHER;
+    }
     const cinfer_tensor *y = n->out[0];
     for (int k = 0; k < n->n_in; k++) {
         const cinfer_tensor *x = n->in[k];

@@ -52,7 +52,16 @@ enum {
                           the output) or broadcasts with the same bytes in both layouts
                           ([C, 1, 1], [N, C, 1, 1], [W], a scalar); channels last, the op
                           then works on every operand through cuda_nhwc_view */
+    CUDA_OP_AXIS,      /* EITHER when the output and every input are 4-D; channels last, the
+                          op works on cuda_nhwc_view's of them with its axis through
+                          cuda_nhwc_axis (Concat) */
 };
+
+/* Where NCHW axis a of a 4-D tensor lies in its NHWC order (cuda_nhwc_view's dims). */
+static inline int cuda_nhwc_axis(int a) {
+    static const int at[4] = {0, 3, 1, 2};
+    return a >= 0 && a < 4 ? at[a] : a;
+}
 
 /* One GPU op. supports: static checks only (shapes, dtypes, attributes; `why` on refusal).
  * prepare (NULL = nothing): library descriptors and algorithms for the step's shapes, and any

@@ -474,22 +474,27 @@ static cinfer_k_dims k_dims(const cinfer_tensor *t) {
 }
 
 /* Each input copied into its slab of the output: the output's strides, offset along axis. */
+/* Channels last (s->nhwc), every operand is 4-D: Concat runs on their NHWC-ordered views,
+ * along the axis where the NCHW one lies there (module_impl.h, CUDA_OP_AXIS). */
 static cudaError_t concat_launch(cuda_step *s, const misc_priv *p, const void *const *in,
                                  void *out, cudaStream_t stream) {
-    cinfer_k_dims yd = k_dims(&s->out[0]);
+    cinfer_tensor y = s->nhwc ? cuda_nhwc_view(&s->out[0]) : s->out[0];
+    int axis = s->nhwc ? cuda_nhwc_axis(p->axis) : p->axis;
+    cinfer_k_dims yd = k_dims(&y);
     cinfer_k_strides ys = cinfer_k_dense_strides(&yd);
     size_t es = cuda_dtype_size(s->out[0].dtype);
     int64_t at = 0;
     for (int i = 0; i < s->n_in; i++) {
-        cinfer_k_dims d = k_dims(&s->in[i]);
+        cinfer_tensor x = s->nhwc ? cuda_nhwc_view(&s->in[i]) : s->in[i];
+        cinfer_k_dims d = k_dims(&x);
         int64_t n = cinfer_k_dims_count(&d);
         if (n) {
-            cudaError_t e = copy_typed((char *)out + (size_t)(at * ys.s[p->axis]) * es,
+            cudaError_t e = copy_typed((char *)out + (size_t)(at * ys.s[axis]) * es,
                                        s->out[0].dtype, ys, in[i], s->in[i].dtype,
                                        cinfer_k_dense_strides(&d), d, stream);
             if (e != cudaSuccess) return e;
         }
-        at += s->in[i].dims[p->axis];
+        at += x.dims[axis];
     }
     return cudaSuccess;
 }
@@ -589,7 +594,9 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_HALF("Softmax"), MISC_HALF("LogSoftmax"), MISC_HALF("LayerNormalization"),
     MISC_NHWC("BatchNormalization"), MISC_HALF("InstanceNormalization"), MISC_HALF("Transpose"),
-    MISC_HALF("Gather"), MISC_HALF("Concat"), MISC_HALF("Slice"), MISC_HALF("Split"),
+    MISC_HALF("Gather"),
+    {"Concat", "", misc_supports, misc_prepare, misc_run, free, true, CUDA_OP_AXIS},
+    MISC_HALF("Slice"), MISC_HALF("Split"),
     MISC_HALF("Expand"), MISC_HALF("Tile"), MISC_HALF("Pad"), MISC_NHWC("MaxPool"),
     MISC_NHWC("AveragePool"),
     MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),

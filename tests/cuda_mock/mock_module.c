@@ -175,6 +175,7 @@ typedef struct mock_step {
     double *bias;
     int64_t stride[2], dilation[2], pad[4];
     bool relu;
+    int axis; /* Concat */
 } mock_step;
 
 static int fail_next;
@@ -410,6 +411,17 @@ static const cinfer__attr *find_attr(const cinfer__node *node, const char *name)
     return NULL;
 }
 
+/* Concat of two 4-D operands: its axis (0..3), or -1 when the mock does not run it. */
+static int concat_axis(const cinfer_cuda_node *n) {
+    if (n->n_in != 2 || !n->in[0] || !n->in[1] || n->out[0]->rank != 4 || n->in[0]->rank != 4 ||
+        n->in[1]->rank != 4)
+        return -1;
+    const cinfer__attr *a = find_attr(n->node, "axis");
+    if (!a || a->type != CINFER_ATTR_INT) return -1;
+    int64_t axis = a->i < 0 ? a->i + 4 : a->i;
+    return axis >= 0 && axis < 4 ? (int)axis : -1;
+}
+
 /* Reads an INTS attribute of `count` entries into dst (dflt everywhere when absent); false when
  * it has another type or length. */
 static bool attr_ints(const cinfer__node *node, const char *name, int count, int64_t *dst,
@@ -510,6 +522,7 @@ static cinfer_status supports(const cinfer_cuda_node *n, char *why) {
         if (a == numel(y) && channel_broadcast(n->in[1], y)) return CINFER_OK;
     }
     if (!strcmp(op, "MatMul") && n->in[0]->rank == 2 && n->in[1]->rank == 2) return CINFER_OK;
+    if (!strcmp(op, "Concat") && concat_axis(n) >= 0) return CINFER_OK;
     if (!strcmp(op, "Conv") && conv_params(n, NULL)) return CINFER_OK;
     if (!strcmp(op, "GlobalAveragePool") && n->n_in == 1 && n->in[0]->rank == 4 &&
         n->out[0]->rank == 4 && n->out[0]->dims[0] == n->in[0]->dims[0] &&
@@ -553,7 +566,9 @@ static int layout_io(const cinfer_cuda_node *n) {
     const char *op = n->node->op_type;
     if (!half_precision(n->precision)) return CINFER_CUDA_LAYOUT_FIXED;
     if (!strcmp(op, "Conv")) return CINFER_CUDA_LAYOUT_NHWC;
-    if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool")) return CINFER_CUDA_LAYOUT_EITHER;
+    if (!strcmp(op, "Relu") || !strcmp(op, "GlobalAveragePool") ||
+        (!strcmp(op, "Concat") && concat_axis(n) >= 0))
+        return CINFER_CUDA_LAYOUT_EITHER;
     if ((!strcmp(op, "Add") || !strcmp(op, "Mul")) && n->n_in == 2 && n->in[0] && n->in[1] &&
         same_shape(n->in[0], n->out[0]) &&
         (same_shape(n->in[1], n->out[0]) || channel_broadcast(n->in[1], n->out[0])))
@@ -656,6 +671,7 @@ static cinfer_status prepare(cinfer_cuda_mctx *c, const cinfer_cuda_node *n, voi
     }
     s->y = *n->out[0];
     s->ly = slot_layout(n->layout_out, 0);
+    if (!strcmp(n->node->op_type, "Concat")) s->axis = concat_axis(n);
     if (!strcmp(n->node->op_type, "Conv") && !conv_params(n, s)) {
         free(s);
         snprintf(why, CINFER_CUDA_MSG_LEN, "mock: out of memory preparing %s", n->node->name);
@@ -685,6 +701,28 @@ static int64_t at4(const cinfer_tensor *t, unsigned char l, int64_t nn, int64_t 
     int64_t c = t->dims[1], h = t->dims[2], w = t->dims[3];
     return l == CINFER_CUDA_NHWC ? ((nn * h + yy) * w + x) * c + ch
                                  : ((nn * c + ch) * h + yy) * w + x;
+}
+
+/* y = Concat(a, b) along s->axis, every operand read and written in its stored layout. */
+static void concat(const mock_step *s, const void *a, const void *b, void *y) {
+    const cinfer_tensor *ty = &s->y;
+    int64_t split = s->a.dims[s->axis];
+    for (int64_t i = 0; i < numel(ty); i++) {
+        int64_t c[4], rest = i;
+        for (int d = 3; d >= 0; d--) {
+            c[d] = rest % ty->dims[d];
+            rest /= ty->dims[d];
+        }
+        bool first = c[s->axis] < split;
+        if (!first) c[s->axis] -= split;
+        const cinfer_tensor *t = first ? &s->a : &s->b;
+        double v = get(t->dtype, first ? a : b, at4(t, first ? s->la : s->lb, c[0], c[1], c[2],
+                                                    c[3]));
+        set(ty->dtype, y, at4(ty, s->ly, i / (ty->dims[1] * ty->dims[2] * ty->dims[3]),
+                              i / (ty->dims[2] * ty->dims[3]) % ty->dims[1],
+                              i / ty->dims[3] % ty->dims[2], i % ty->dims[3]),
+            v);
+    }
 }
 
 static void conv(const mock_step *s, const void *x, const void *w, void *y) {
@@ -739,6 +777,8 @@ static void execute(const mock_step *s, const void *const *in, void *const *out)
         }
     } else if (!strcmp(op, "Conv")) {
         conv(s, a, b, y);
+    } else if (!strcmp(op, "Concat")) {
+        concat(s, a, b, y);
     } else if (!strcmp(op, "GlobalAveragePool")) {
         global_average_pool(s, a, y);
     } else if (!strcmp(op, "MatMul") || !strcmp(op, "Gemm")) {

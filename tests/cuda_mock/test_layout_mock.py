@@ -11,7 +11,8 @@ slot in a FIXED one), so a wrong choice shows as a wrong output or a failed run.
 conv/relu chain with a pooled branch (a; fused and --no-fusion; a step demoted to fp32), a CPU
 step between convolutions (b), a model input joined by an Add (c), values with views (e), EITHER
 steps with no convolution (f), a 4-D view of a 2-D value read by an EITHER step (g), a
-per-channel [N, C, 1, 1] gate multiplied into a channels-last value (h). The counts
+per-channel [N, C, 1, 1] gate multiplied into a channels-last value (h), a Concat of two
+convolutions along the channels and along the rows (i). The counts
 are with --no-fusion (one step per node) unless said otherwise.
 Usage: test_layout_mock.py CINFER MOCK_SO"""
 import os
@@ -124,6 +125,20 @@ def model_h(path, rng):
              helper.make_node("Mul", ["r", "g"], ["m"], name="gate"),
              helper.make_node("Conv", ["m", "w2"], ["y"], name="conv2", pads=[1, 1, 1, 1])]
     save(path, nodes, [("x", [2, 3, 10, 10])], [("y", [2, 4, 10, 10])], p)
+
+
+def model_i(path, rng, axis):
+    """Two convolutions of x concatenated along `axis` (1: channels 8 + 8; 2: rows) -> Conv3 ->
+    y. Concat is EITHER (it runs on NHWC-ordered views along the remapped axis), so both
+    convolutions' outputs and the Concat's are NHWC: 3 values."""
+    p = {"w1": weights(rng, (8, 3, 3, 3)), "w2": weights(rng, (8, 3, 3, 3)),
+         "w3": weights(rng, (4, 16 if axis == 1 else 8, 3, 3))}
+    nodes = [helper.make_node("Conv", ["x", "w1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["x", "w2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
+             helper.make_node("Concat", ["c1", "c2"], ["cat"], name="cat", axis=axis),
+             helper.make_node("Conv", ["cat", "w3"], ["y"], name="conv3", pads=[1, 1, 1, 1])]
+    rows = 10 if axis == 1 else 20
+    save(path, nodes, [("x", [2, 3, 10, 10])], [("y", [2, 4, rows, 10])], p)
 
 
 def model_b(path, rng):
@@ -372,6 +387,14 @@ def main():
         r = h.check("fp16", nf, three, "fp16 per-channel gate, MOCK_REPORT")
         line = "mock: prepare gate (Mul) precision fp16 io f16,f16->f16 layout nhwc,nchw->nhwc"
         c.expect(line in r.stderr, f"h MOCK_REPORT: no line '{line}'", r)
+
+        for axis in (1, 2):
+            model_i(os.path.join(tmp, f"i{axis}.onnx"), rng, axis)
+            i = Case(c, cinfer, env, tmp, f"i{axis}", {"x": x})
+            conv_bytes = 2 * (2 * 8 * 10 * 10)
+            three = (3, 2 * conv_bytes + 2 * conv_bytes)  # c1, c2 and the Concat's 2x
+            i.check("fp16", nf, three, f"fp16 (Concat along axis {axis})")
+            i.check("bf16", nf, three, f"bf16 (Concat along axis {axis})")
     print("FAILED" if c.failures else "ok")
     return 1 if c.failures else 0
 

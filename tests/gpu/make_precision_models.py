@@ -10,7 +10,8 @@ activations between their convolutions channels last:
   NCHW);
 - convnet_bcast: convolutions joined by broadcasts in every form channels last takes:
   Mul([N, C, 1, 1], x) (the per-channel operand first), Add(x, [C, 1, 1]) and
-  Where([W] bool, x, scalar).
+  Where([W] bool, x, scalar);
+- convnet_concat: two convolutions concatenated along the channels feed a third.
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
@@ -139,6 +140,17 @@ def convnet_bcast(d):
          scalar("zero", 0.0), conv_w("w3", 8, 16, 3)])
 
 
+def convnet_concat(d):
+    n = helper.make_node
+    save(d, "convnet_concat", [
+        n("Conv", ["x", "w1"], ["a"], name="a", pads=[1, 1, 1, 1]),
+        n("Conv", ["x", "w2"], ["b"], name="b", pads=[1, 1, 1, 1]),
+        n("Concat", ["a", "b"], ["cat"], axis=1),
+        n("Conv", ["cat", "w3"], ["y"], name="c", pads=[1, 1, 1, 1]),
+    ], [vi("x", [2, 16, 8, 8])], [vi("y", [2, 8, 8, 8])],
+        [conv_w("w1", 16, 16, 3), conv_w("w2", 8, 16, 3), conv_w("w3", 8, 24, 3)])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -148,6 +160,7 @@ def main():
     convnet_scalar(d)
     convnet_z3(d)
     convnet_bcast(d)
+    convnet_concat(d)
 
 
 if __name__ == "__main__":

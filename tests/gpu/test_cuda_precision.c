@@ -4,9 +4,9 @@
  * show the reduced path ran. A Conv runs TF32 in tf32 plans and on 16-bit activations in fp16
  * and bf16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
- * report must show each step's precision. Four small CNNs at fp16 and bf16 store as many
+ * report must show each step's precision. Five small CNNs at fp16 and bf16 store as many
  * values channels last as the rule gives (convnet five, convnet_scalar four, convnet_z3
- * none, convnet_bcast five) and meet the same tolerance, as convnet does with
+ * none, convnet_bcast five, convnet_concat three) and meet the same tolerance, as convnet does with
  * channels_last = 0. Without a device: "skipped: no CUDA device", exit 77. Seed:
  * CINFER_TEST_SEED (printed on failure). */
 #include <math.h>
@@ -227,7 +227,9 @@ int main(void) {
      *   wrong elements (the CPU comparison catches it if that rule breaks);
      * - convnet_bcast: a's output, Mul([N, C, 1, 1], a)'s (the per-channel operand first),
      *   Add(m, [C, 1, 1])'s, c's and Where([W] bool, c, 0)'s: broadcasts of every form the
-     *   broadcasting ops take channels last. */
+     *   broadcasting ops take channels last;
+     * - convnet_concat: both convolutions' outputs and their Concat's (channels last it
+     *   concatenates NHWC-ordered views along the last axis). */
     static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
     for (int i = 1; i < 3; i++) {
         check_nhwc_count(gpu, "convnet", precs[i], 5);
@@ -238,6 +240,8 @@ int main(void) {
         check_model(gpu, cpu, "convnet_z3", precs[i], NULL, z3, 1);
         check_nhwc_count(gpu, "convnet_bcast", precs[i], 5);
         check_model(gpu, cpu, "convnet_bcast", precs[i], NULL, z3, 1);
+        check_nhwc_count(gpu, "convnet_concat", precs[i], 3);
+        check_model(gpu, cpu, "convnet_concat", precs[i], NULL, z3, 1);
     }
     channels_last = 0;
     check_nhwc_count(gpu, "convnet", CINFER_PRECISION_FP16, 0);

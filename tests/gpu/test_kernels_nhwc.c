@@ -557,13 +557,14 @@ static int check_layouts(void) {
     const int64_t img[4] = {1, 8, 6, 6}, filt[4] = {8, 8, 3, 3}, chw[3] = {8, 6, 6};
     const int64_t gate[4] = {1, 8, 1, 1}, c11[3] = {8, 1, 1}, row[1] = {6}, one[1] = {1};
     const int64_t pooled[4] = {1, 8, 3, 3}, ch[1] = {8}, up[4] = {1, 8, 8, 8};
-    const int64_t ones[4] = {1, 1, 1, 1}, pads4[4] = {1, 1, 1, 1};
+    const int64_t ones[4] = {1, 1, 1, 1}, pads4[4] = {1, 1, 1, 1}, cat[4] = {1, 16, 6, 6};
     cinfer__attr ks = {.name = "kernel_shape", .type = CINFER_ATTR_INTS, .ints = (int64_t *)k2,
                        .count = 2};
     cinfer__attr pads = {.name = "pads", .type = CINFER_ATTR_INTS, .ints = (int64_t *)pads4,
                          .count = 4};
     cinfer__attr tpads = {.name = "pads", .type = CINFER_ATTR_INTS, .ints = (int64_t *)ones,
                           .count = 4};
+    cinfer__attr axis1 = {.name = "axis", .type = CINFER_ATTR_INT, .i = 1};
     cinfer_tensor x = node_tensor(F, 4, img, NULL), wf = node_tensor(F, 4, filt, w);
     cinfer_tensor wh = node_tensor(H, 4, filt, w16), absent = {0};
     cinfer_tensor z3 = node_tensor(F, 3, chw, NULL), zc = node_tensor(F, 4, img, w);
@@ -600,6 +601,8 @@ static int check_layouts(void) {
         {{"Add", "", 14, 2, {x, a3}, x, 0, NULL, 0, 0}, FIXED},
         {{"Add", "", 6, 2, {x, cb}, x, 0, NULL, 0, 0}, FIXED},
         {{"Where", "", 16, 3, {cond, x, s}, x, 0, NULL, 0, 0}, EITHER},
+        // Concat of 4-D operands: either layout (NHWC views, remapped axis).
+        {{"Concat", "", 13, 2, {x, x}, node_tensor(F, 4, cat, NULL), 1, &axis1, 0, 0}, EITHER},
         // Not layout-aware at all.
         {{"Softmax", "", 13, 1, {x}, x, 0, NULL, 0, 0}, FIXED},
     };
