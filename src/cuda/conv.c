@@ -23,11 +23,10 @@ static bool one_type(unsigned flags) {
     return (t & (t - 1)) == 0;
 }
 
-/* NHWC: a 2-D forward convolution on 16-bit tensors. */
+/* NHWC: a 2-D convolution or transposed convolution on 16-bit tensors. */
 static bool nhwc_ok(const cinfer_cuda_conv_params *p) {
     if (!(p->flags & CINFER_CONV_NHWC)) return true;
-    return p->nspatial == 2 && !(p->flags & CINFER_CONV_TRANSPOSE) &&
-           (p->flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16));
+    return p->nspatial == 2 && (p->flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16));
 }
 
 static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
@@ -41,7 +40,7 @@ static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_
                                    "conv: %d spatial axes, N=%lld C_in=%lld C_out=%lld groups=%lld "
                                    "flags=0x%x: need 1-3 axes, positive sizes, channels divisible "
                                    "by groups, known flags, one of TF32/FP16/BF16 at most, NHWC "
-                                   "only for 2-D 16-bit Conv",
+                                   "only for 2-D 16-bit tensors",
                                    p->nspatial, (long long)p->n, (long long)p->c_in,
                                    (long long)p->c_out, (long long)p->groups, p->flags);
     return CINFER_OK;

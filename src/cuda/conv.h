@@ -22,8 +22,8 @@ enum {
     CINFER_CONV_FP16 = 1 << 4,
     CINFER_CONV_BF16 = 1 << 5,
     /* Channels last (docs/cuda-backend.md): X, Y and Z stored NHWC and W stored KRSC
-     * ([c_out][kh][kw][c_in/groups]), the layout cuDNN's 16-bit tensor-core kernels work in.
-     * 2-D Conv with FP16 or BF16 only. */
+     * ([c_out][kh][kw][c_in/groups]; ConvTranspose's [c_in][kh][kw][c_out/groups]), the layout
+     * cuDNN's 16-bit tensor-core kernels work in. 2-D, with FP16 or BF16 only. */
     CINFER_CONV_NHWC = 1 << 6,
 };
 

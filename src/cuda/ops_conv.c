@@ -194,7 +194,8 @@ static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 
 const cuda_op cinfer_cuda_ops_conv[] = {
     {"Conv", "", conv_supports, conv_prepare, conv_run, conv_release, true, CUDA_OP_NHWC},
-    {"ConvTranspose", "", conv_supports, conv_prepare, conv_run, conv_release, true},
+    {"ConvTranspose", "", conv_supports, conv_prepare, conv_run, conv_release, true,
+     CUDA_OP_NHWC},
     {"FusedConv", CINFER_FUSED_DOMAIN, fused_supports, fused_prepare, conv_run, conv_release,
      true, CUDA_OP_NHWC},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},

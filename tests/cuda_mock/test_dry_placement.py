@@ -9,7 +9,9 @@ GPU run would plan. Checked at fp16 (models from tools/zoo/gen_zoo.py, made here
 - bert_small: every step on the GPU, nothing channels last, its GEMMs, Attention and
   SkipLayerNorm computing in fp16;
 - recsys_tiny: every step on the GPU;
-and every step of all three on the GPU at fp32 too.
+and every step of all three on the GPU at fp32 too. Also the small CNNs of
+tests/gpu/make_precision_models.py store as many values NHWC at fp16 and bf16 as
+test_cuda_precision.c requires on a GPU, so that test's counts are checked here first.
 Usage: test_dry_placement.py CINFER DRY_MODULE REAL_MODULE"""
 import os
 import re
@@ -87,6 +89,18 @@ def main():
         all_on_gpu(out, "recsys_tiny fp16")
         for fam, path in sorted(paths.items()):  # and at fp32, the default
             all_on_gpu(inspect(path), f"{fam} fp32")
+
+        cnn = os.path.join(tmp, "cnn")
+        subprocess.run([sys.executable, os.path.join(HERE, "..", "gpu", "make_precision_models.py"),
+                        cnn], check=True)
+        want = {"convnet": 5, "convnet_scalar": 4, "convnet_z3": 0, "convnet_bcast": 5,
+                "convnet_concat": 3, "convnet_up": 2}  # as in test_cuda_precision.c
+        for name, count in want.items():
+            for prec in ("fp16", "bf16"):
+                out = inspect(os.path.join(cnn, name + ".onnx"), "--precision", prec)
+                all_on_gpu(out, f"{name} {prec}")
+                expect(nhwc_values(out) == count,
+                       f"{name} {prec}: {nhwc_values(out)} values NHWC, want {count}", out)
     print("FAILED" if failures else "ok")
     return 1 if failures else 0
 

@@ -11,7 +11,8 @@ activations between their convolutions channels last:
 - convnet_bcast: convolutions joined by broadcasts in every form channels last takes:
   Mul([N, C, 1, 1], x) (the per-channel operand first), Add(x, [C, 1, 1]) and
   Where([W] bool, x, scalar);
-- convnet_concat: two convolutions concatenated along the channels feed a third.
+- convnet_concat: two convolutions concatenated along the channels feed a third;
+- convnet_up: a ConvTranspose (stride 2, with bias) between two convolutions.
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
@@ -151,6 +152,17 @@ def convnet_concat(d):
         [conv_w("w1", 16, 16, 3), conv_w("w2", 8, 16, 3), conv_w("w3", 8, 24, 3)])
 
 
+def convnet_up(d):
+    n = helper.make_node
+    b = numpy_helper.from_array(RNG.uniform(-0.5, 0.5, 8).astype(np.float32), "bt")
+    save(d, "convnet_up", [
+        n("Conv", ["x", "w1"], ["a"], name="a", pads=[1, 1, 1, 1]),
+        n("ConvTranspose", ["a", "wt", "bt"], ["up"], name="up", strides=[2, 2]),
+        n("Conv", ["up", "w2"], ["y"], name="c", pads=[1, 1, 1, 1]),
+    ], [vi("x", [2, 16, 8, 8])], [vi("y", [2, 8, 16, 16])],
+        [conv_w("w1", 16, 16, 3), conv_w("wt", 16, 8, 2), b, conv_w("w2", 8, 8, 3)])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -161,6 +173,7 @@ def main():
     convnet_z3(d)
     convnet_bcast(d)
     convnet_concat(d)
+    convnet_up(d)
 
 
 if __name__ == "__main__":

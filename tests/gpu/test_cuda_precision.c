@@ -4,9 +4,10 @@
  * show the reduced path ran. A Conv runs TF32 in tf32 plans and on 16-bit activations in fp16
  * and bf16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
- * report must show each step's precision. Five small CNNs at fp16 and bf16 store as many
+ * report must show each step's precision. Six small CNNs at fp16 and bf16 store as many
  * values channels last as the rule gives (convnet five, convnet_scalar four, convnet_z3
- * none, convnet_bcast five, convnet_concat three) and meet the same tolerance, as convnet does with
+ * none, convnet_bcast five, convnet_concat three, convnet_up two) and meet the same
+ * tolerance, as convnet does with
  * channels_last = 0. Without a device: "skipped: no CUDA device", exit 77. Seed:
  * CINFER_TEST_SEED (printed on failure). */
 #include <math.h>
@@ -229,7 +230,9 @@ int main(void) {
      *   Add(m, [C, 1, 1])'s, c's and Where([W] bool, c, 0)'s: broadcasts of every form the
      *   broadcasting ops take channels last;
      * - convnet_concat: both convolutions' outputs and their Concat's (channels last it
-     *   concatenates NHWC-ordered views along the last axis). */
+     *   concatenates NHWC-ordered views along the last axis);
+     * - convnet_up: the first convolution's output and the ConvTranspose's (cuDNN backward
+     *   data on NHWC descriptors with a KRSC filter). */
     static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
     for (int i = 1; i < 3; i++) {
         check_nhwc_count(gpu, "convnet", precs[i], 5);
@@ -242,6 +245,8 @@ int main(void) {
         check_model(gpu, cpu, "convnet_bcast", precs[i], NULL, z3, 1);
         check_nhwc_count(gpu, "convnet_concat", precs[i], 3);
         check_model(gpu, cpu, "convnet_concat", precs[i], NULL, z3, 1);
+        check_nhwc_count(gpu, "convnet_up", precs[i], 2);
+        check_model(gpu, cpu, "convnet_up", precs[i], NULL, z3, 1);
     }
     channels_last = 0;
     check_nhwc_count(gpu, "convnet", CINFER_PRECISION_FP16, 0);
