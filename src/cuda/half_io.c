@@ -40,24 +40,24 @@ bool cinfer_cuda_half_mismatch(const cinfer_cuda_node *n, cinfer_dtype half) {
     return false;
 }
 
+/* dst[k] = src[k], or for an activation slot a copy in tmp[k] typed `half`. */
+static void retype(const cinfer_tensor *const *src, int n, bool output, cinfer_dtype half,
+                   const cinfer_tensor **dst, cinfer_tensor *tmp) {
+    for (int k = 0; k < n && k < CUDA_OP_MAX_IO; k++) {
+        dst[k] = src[k];
+        if (!is_act(src[k], output, half)) continue;
+        tmp[k] = *src[k];
+        tmp[k].dtype = half;
+        dst[k] = &tmp[k];
+    }
+}
+
 void cinfer_cuda_half_view(const cinfer_cuda_node *n, cinfer_dtype half, cinfer_cuda_node *view,
                            const cinfer_tensor **in, const cinfer_tensor **out,
                            cinfer_tensor *tin, cinfer_tensor *tout) {
     *view = *n;
-    for (int k = 0; k < n->n_in && k < CUDA_OP_MAX_IO; k++) {
-        in[k] = n->in[k];
-        if (!is_act(n->in[k], false, half)) continue;
-        tin[k] = *n->in[k];
-        tin[k].dtype = half;
-        in[k] = &tin[k];
-    }
-    for (int k = 0; k < n->n_out && k < CUDA_OP_MAX_IO; k++) {
-        out[k] = n->out[k];
-        if (!is_act(n->out[k], true, half)) continue;
-        tout[k] = *n->out[k];
-        tout[k].dtype = half;
-        out[k] = &tout[k];
-    }
+    retype(n->in, n->n_in, false, half, in, tin);
+    retype(n->out, n->n_out, true, half, out, tout);
     view->in = in;
     view->out = out;
 }

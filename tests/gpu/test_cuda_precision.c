@@ -234,20 +234,19 @@ int main(void) {
      * - convnet_up: the first convolution's output and the ConvTranspose's (cuDNN backward
      *   data on NHWC descriptors with a KRSC filter). */
     static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
-    for (int i = 1; i < 3; i++) {
-        check_nhwc_count(gpu, "convnet", precs[i], 5);
-        check_model(gpu, cpu, "convnet", precs[i], NULL, cnn, 2);
-        check_nhwc_count(gpu, "convnet_scalar", precs[i], 4);
-        check_model(gpu, cpu, "convnet_scalar", precs[i], NULL, cnn, 2);
-        check_nhwc_count(gpu, "convnet_z3", precs[i], 0);
-        check_model(gpu, cpu, "convnet_z3", precs[i], NULL, z3, 1);
-        check_nhwc_count(gpu, "convnet_bcast", precs[i], 5);
-        check_model(gpu, cpu, "convnet_bcast", precs[i], NULL, z3, 1);
-        check_nhwc_count(gpu, "convnet_concat", precs[i], 3);
-        check_model(gpu, cpu, "convnet_concat", precs[i], NULL, z3, 1);
-        check_nhwc_count(gpu, "convnet_up", precs[i], 2);
-        check_model(gpu, cpu, "convnet_up", precs[i], NULL, z3, 1);
-    }
+    static const struct {
+        const char *model;
+        int nhwc;
+        const expect *ex;
+        int n_ex;
+    } cnns[] = {{"convnet", 5, cnn, 2},       {"convnet_scalar", 4, cnn, 2},
+                {"convnet_z3", 0, z3, 1},     {"convnet_bcast", 5, z3, 1},
+                {"convnet_concat", 3, z3, 1}, {"convnet_up", 2, z3, 1}};
+    for (int i = 1; i < 3; i++)
+        for (size_t k = 0; k < sizeof cnns / sizeof cnns[0]; k++) {
+            check_nhwc_count(gpu, cnns[k].model, precs[i], cnns[k].nhwc);
+            check_model(gpu, cpu, cnns[k].model, precs[i], NULL, cnns[k].ex, cnns[k].n_ex);
+        }
     channels_last = 0;
     check_nhwc_count(gpu, "convnet", CINFER_PRECISION_FP16, 0);
     check_model(gpu, cpu, "convnet", CINFER_PRECISION_FP16, NULL, cnn, 2);
