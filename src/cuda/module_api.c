@@ -148,8 +148,11 @@ static cinfer_status d2h(cinfer_cuda_mctx *m, const cinfer_cuda_copy *cp, int n,
         CUDA_CHECK(&e, rc, cudaStreamSynchronize(c->h2d), fail);
         return CINFER_OK;
     }
-    CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
+    /* The end of compute is marked before compute_done is recorded: the copy stream starts
+     * when compute_done fires, and an event recorded after it may carry a later timestamp
+     * than the copies' start (seen on an H100: 2 us). */
     COMPUTE_END(m, c->compute, &e, rc, fail);
+    CUDA_CHECK(&e, rc, cudaEventRecord(c->compute_done, c->compute), fail);
     CUDA_CHECK(&e, rc, cudaStreamWaitEvent(c->d2h, c->compute_done, 0), fail);
     MARK(m, CINFER_TL_D2H_BEGIN, c->d2h, &e, rc, fail);
     for (int i = 0; i < n; i++)
