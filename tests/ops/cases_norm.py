@@ -126,8 +126,12 @@ def softmax_cases(rng):
             dflt = 1 if opset < 13 else -1
             y = softmax_ref(x, dflt if axis is None else axis, opset, op == "LogSoftmax")
             attrs = {} if axis is None else {"axis": axis}
+            # exp() turns the 16-bit rounding of inputs near 150 (0.06 to 0.125) into
+            # relative errors of 6-13% in Softmax's output (LogSoftmax's stay additive).
+            not16 = (("fp16", "bf16"), "inputs of magnitude ~150: their 16-bit rounding "
+                     "alone moves exp() by 6-13%") if scale > 3 and op == "Softmax" else None
             yield opcase.node_case(f"{op}_{i}_o{opset}", op, [("x", x)], [("y", f32(y))],
-                                   attrs=attrs, opset=opset)
+                                   attrs=attrs, opset=opset, not16=not16)
 
 
 def lpnorm_cases(rng):

@@ -3,7 +3,10 @@
 Each case is written in the layout of ONNX's backend test data (model.onnx and
 test_data_set_0/{input,output}_N.pb), so one runner (tests/onnx_backend_runner) checks both
 ONNX's own data and ours. A case may carry a looser tolerance, with the reason, in
-tolerance.txt ("rtol atol # why").
+tolerance.txt ("rtol atol # why"), and the 16-bit precisions at which its float64 reference
+cannot be met by any engine (outputs beyond float16's range, inputs whose 16-bit rounding
+alone moves the result past the tolerance) in not16.txt ("fp16 bf16 # why"): the runner
+reports it SKIPPED there, never passed.
 """
 import os
 
@@ -24,9 +27,10 @@ _NP_TO_ONNX = {
 
 
 class Case:
-    def __init__(self, name, model, inputs, outputs, tolerance=None):
+    def __init__(self, name, model, inputs, outputs, tolerance=None, not16=None):
         self.name, self.model, self.inputs, self.outputs = name, model, inputs, outputs
         self.tolerance = tolerance  # (rtol, atol, "why") or None for the default
+        self.not16 = not16  # (("fp16", "bf16"), "why") or None
 
     def write(self, root):
         d = os.path.join(root, self.name)
@@ -45,10 +49,14 @@ class Case:
             rtol, atol, why = self.tolerance
             with open(os.path.join(d, "tolerance.txt"), "w") as f:
                 f.write(f"{rtol} {atol} # {why}\n")
+        if self.not16:
+            formats, why = self.not16
+            with open(os.path.join(d, "not16.txt"), "w") as f:
+                f.write(f"{' '.join(formats)} # {why}\n")
 
 
 def node_case(name, op_type, inputs, outputs, attrs=None, opset=17, initializers=(),
-              domain="", tolerance=None, output_dtypes=None):
+              domain="", tolerance=None, output_dtypes=None, not16=None):
     """One node of op_type.
 
     inputs: list of (name, ndarray); a name of "" stands for an omitted optional input
@@ -80,4 +88,5 @@ def node_case(name, op_type, inputs, outputs, attrs=None, opset=17, initializers
         opsets.append(helper.make_opsetid(domain, 1))
     model = helper.make_model(graph, opset_imports=opsets, producer_name="cinfer-opcase")
     model.ir_version = 8
-    return Case(name, model, feeds, [(n, np.asarray(a)) for n, a in outputs], tolerance)
+    return Case(name, model, feeds, [(n, np.asarray(a)) for n, a in outputs], tolerance,
+                not16)
