@@ -4,10 +4,12 @@ with --precision fp16 or bf16 the CUDA run uses it: "CUDA fp16/bf16 model vs CPU
 1e-2, relative to max|ref|).
 
 usage: zoo_cuda_vs_cpu.py CINFER ZOO_DIR [--models mlp_op17,bert_small_op17,resnet18_op17]
-                          [--precision fp32|tf32|fp16|bf16]
-Generates what is missing with tools/zoo/gen_zoo.py (this machine's torch), runs each model with
-the same seeded random inputs on --device cuda and --device cpu, and compares every output.
-Prints one line per model and exits 1 on any mismatch, 77 when no CUDA device is usable.
+                          [--precision fp32|tf32|fp16|bf16] [--seed N]
+Generates what is missing with tools/zoo/gen_zoo.py (this machine's torch), draws each model's
+inputs as the zoo declares them (tools/zoo/gen_zoo.py "dist": token ids in the vocabulary, a
+1/0 attention mask, images in [0, 1)), runs them on --device cuda and --device cpu, and
+compares every output. Prints one line per model and exits 1 on any mismatch, 77 when no CUDA
+device is usable.
 """
 import argparse
 import os
@@ -18,16 +20,34 @@ import tempfile
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "zoo"))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import gen_zoo  # noqa: E402  (the families' inputs; torch only when it exports)
+import run_e2e  # noqa: E402  (draw: one input as its "dist" says)
+
 RTOL, ATOL = 1e-4, 1e-5
 # Symbol values per model family (the zoo's dynamic axes); odd sizes on purpose.
-DIMS = {"mlp": ["--dim", "batch=7"], "bert_small": ["--dim", "batch=3", "--dim", "seq=37"],
-        "resnet18": ["--dim", "batch=2"], "recsys_tiny": ["--dim", "batch=33"]}
+DIMS = {"mlp": {"batch": 7}, "bert_small": {"batch": 3, "seq": 37},
+        "resnet18": {"batch": 2}, "recsys_tiny": {"batch": 33}}
 
 
-def run(cinfer, model, device, outdir, dims, precision):
+def write_inputs(fam, dims, seed, d):
+    """The family's inputs, drawn as gen_zoo declares them (cinfer's own random data would
+    give BERT a mask of 0..99, whose -10000 * (1 - mask) overflows float16); -i options."""
+    rng = np.random.default_rng(seed)
+    args = []
+    for inp in gen_zoo.FAMILIES[fam]["inputs"]:
+        arr = run_e2e.draw(rng, inp, run_e2e.concrete_shape(inp["shape"], dims))
+        f = os.path.join(d, "in_%s.npy" % inp["name"])
+        np.save(f, arr)
+        args += ["-i", "%s=%s" % (inp["name"], f)]
+    return args
+
+
+def run(cinfer, model, device, outdir, inputs, precision):
     extra = ["--precision", precision] if device == "cuda" and precision != "fp32" else []
-    p = subprocess.run([cinfer, "run", model, "--device", device, "--seed", "7", "-o", outdir,
-                        *dims, *extra], capture_output=True, text=True, timeout=300)
+    p = subprocess.run([cinfer, "run", model, "--device", device, "-o", outdir,
+                        *inputs, *extra], capture_output=True, text=True, timeout=300)
     return p.returncode, (p.stderr.strip().splitlines() or [""])[0]
 
 
@@ -37,6 +57,7 @@ def main():
     ap.add_argument("zoo")
     ap.add_argument("--models", default="mlp_op17,bert_small_op17,resnet18_op17,recsys_tiny_op17")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "fp16", "bf16"])
+    ap.add_argument("--seed", type=int, default=20261127)
     a = ap.parse_args()
     rtol, atol = (2e-2, 1e-2) if a.precision in ("fp16", "bf16") else (RTOL, ATOL)
     names = a.models.split(",")
@@ -48,13 +69,14 @@ def main():
     failed = 0
     for name in names:
         model = os.path.join(a.zoo, name + ".onnx")
-        dims = DIMS.get(name.rsplit("_op", 1)[0], [])
+        fam = name.rsplit("_op", 1)[0]
         with tempfile.TemporaryDirectory() as tmp:
+            inputs = write_inputs(fam, DIMS.get(fam, {}), a.seed, tmp)
             outs = {}
             for dev in ("cpu", "cuda"):
                 d = os.path.join(tmp, dev)
                 os.makedirs(d)
-                rc, first = run(a.cinfer, model, dev, d, dims, a.precision)
+                rc, first = run(a.cinfer, model, dev, d, inputs, a.precision)
                 if rc != 0:
                     if dev == "cuda" and "no usable GPU" in first:
                         print("skipped: no CUDA device (%s)" % first)
@@ -74,7 +96,8 @@ def main():
                     err = float(np.max(np.abs(got.astype(np.float64) - r))) if r.size else 0.0
                     worst = max(worst, err)
                     ok = ok and err <= atol + rtol * float(np.max(np.abs(r)) if r.size else 0)
-                print("%s %-20s max |cuda - cpu| %.3g" % ("ok  " if ok else "FAIL", name, worst))
+                print("%s %-20s max |cuda - cpu| %.3g%s" % ("ok  " if ok else "FAIL", name, worst,
+                                                          "" if ok else " (seed %d)" % a.seed))
                 failed += not ok
     return 1 if failed else 0
 
