@@ -13,7 +13,13 @@ the speedup against eager fp16 (fp32 on the CPU); writes CSV.
 
 usage: bench/compare.py --cinfer build-gpu/bin/cinfer [--quick | --full] [--device cuda|cpu]
                         [--models resnet50,bert_base,recsys] [--csv out.csv]
+                        [--precisions fp16,...] [--compile all|largest|none] [--duration S]
 --quick fits in about 4 minutes on an H100; --device cpu runs the same flow on a laptop.
+--precisions keeps only those cinfer rows (and PyTorch's fp32 eager row only when fp32 is
+among them); --compile largest compiles with torch.compile at each model's largest batch
+only (each new batch size costs torch.compile a recompile of tens of seconds); --duration is
+each cinfer bench's (2 s with --quick, 5 otherwise). The issue-4 table in a short lease:
+--precisions fp16 --compile largest --duration 2.
 """
 import argparse
 import csv
@@ -148,14 +154,18 @@ def check_cinfer(cinfer, path, fam, ref_out, inputs, device, tmp, prec="fp32"):
     return ok, worst
 
 
-def cinfer_precisions(cinfer, cnn=False, quick=False):
+def cinfer_precisions(cinfer, cnn=False, quick=False, only=None):
     """The precisions to time; for CNNs outside --quick also "fp16-nchw": fp16 with the
     activations kept NCHW (--no-nhwc), so the table shows what channels last is worth."""
     out = subprocess.run([cinfer, "bench", "--help"], capture_output=True, text=True).stdout
     if "--precision" not in out:
         return ["fp32"]
     extra = ["fp16-nchw"] if cnn and not quick and "--no-nhwc" in out else []
-    return ["fp32", "tf32", "fp16"] + extra + ["bf16"]
+    offered = ["fp32", "tf32", "fp16"] + extra + ["bf16"]
+    if only:  # --precisions: in the order asked, those this cinfer has (fp16-nchw: CNNs only)
+        return [p for p in only if p in offered or (p == "fp16-nchw" and cnn and
+                                                     "--no-nhwc" in out)]
+    return offered
 
 
 def precision_args(prec):
@@ -193,14 +203,16 @@ def bench_model(a, key, torch, rows, peaks):
             ref = model(*sets[0])
         ref = ref if isinstance(ref, (tuple, list)) else (ref,)
         flops = flops_per_run(a.cinfer, path, fam, batch, sym, dev)
-        engines = [("torch eager fp32", model, torch.float32, False)]
+        engines = [("torch eager fp32", model, torch.float32, False)] \
+            if not a.precisions or "fp32" in a.precisions else []
         if dev == "cuda":
             torch.backends.cudnn.benchmark = True
             half = gen_zoo.build_seeded(fam).to(dev).half()
             if cnn:
                 half = half.to(memory_format=torch.channels_last)
             engines.append(("torch eager fp16", half, torch.float16, False))
-            if hasattr(torch, "compile"):
+            if hasattr(torch, "compile") and (a.compile == "all" or (
+                    a.compile == "largest" and batch == max(batches))):
                 mode = "max-autotune" if a.full else None
                 engines.append(("torch.compile fp16", torch.compile(half, mode=mode),
                                 torch.float16, True))
@@ -223,7 +235,7 @@ def bench_model(a, key, torch, rows, peaks):
                              tflops=flops / (med * 1e-3) / 1e12 if flops else None,
                              peak=peaks.get(dtype)))
         io_modes = cinfer_io_modes(a.cinfer, dev)
-        for prec in cinfer_precisions(a.cinfer, cnn, a.quick):
+        for prec in cinfer_precisions(a.cinfer, cnn, a.quick, a.precisions):
             try:
                 ok, err = check_cinfer(a.cinfer, path, fam, ref, sets[0], dev, tmp, prec)
             except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
@@ -240,7 +252,7 @@ def bench_model(a, key, torch, rows, peaks):
                     extra += ["--io", io]
                 try:
                     out = cinfer_cli(a.cinfer, "bench", path, "--device", dev, "--json",
-                                     "--duration", "2" if a.quick else "5",
+                                     "--duration", str(a.duration or (2 if a.quick else 5)),
                                      *shape_args(fam, batch, sym, path), *extra)
                     j = json.loads(out.strip().splitlines()[-1])
                 except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
@@ -281,6 +293,10 @@ def main():
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--full", action="store_true", help="torch.compile max-autotune too")
     ap.add_argument("--csv")
+    ap.add_argument("--precisions", type=lambda v: [p for p in v.split(",") if p],
+                    help="cinfer rows to time, e.g. fp16,bf16 (default: all it offers)")
+    ap.add_argument("--compile", default="all", choices=["all", "largest", "none"])
+    ap.add_argument("--duration", type=float, help="seconds of each cinfer bench")
     a = ap.parse_args()
     import torch
     if a.device == "cuda" and not torch.cuda.is_available():
