@@ -340,6 +340,38 @@ cudaError_t cinfer_k_transpose(void *y, const void *x, cinfer_k_dims in, cinfer_
 cudaError_t cinfer_k_copy_strided(void *dst, cinfer_k_strides dst_strides, const void *src,
                                   cinfer_k_strides src_strides, cinfer_k_dims dims,
                                   size_t elem_size, cudaStream_t stream);
+/* How cinfer_k_copy_strided moves its elements, planned on the host (exposed so that a
+ * host-only test checks its index math: tests/gpu/test_kernels_copy.c --plan).
+ *   - dims merged where both operands step contiguously (size-1 dims dropped);
+ *   - when the innermost dim is contiguous in both and sizes, strides and pointers allow,
+ *     moved in wider elements (4, 8 or 16 bytes: a [64,128,768] fp16 Slice moves 16-byte
+ *     vectors);
+ *   - below 2^31 elements, coordinates decoded with 32-bit multiply-high dividers made here,
+ *     not 64-bit divisions (which cost the decode ~100 instructions per dim). */
+typedef enum cinfer_k_copy_kind {
+    CINFER_K_COPY_NONE = 0,    /* nothing to move */
+    CINFER_K_COPY_MEMCPY = 1,  /* both dense: one cudaMemcpyAsync of n * width bytes */
+    CINFER_K_COPY_INDEX32 = 2, /* strided, 32-bit decode with the dividers below */
+    CINFER_K_COPY_INDEX64 = 3, /* strided, 64-bit division per dim (2^31 elements or more) */
+} cinfer_k_copy_kind;
+
+typedef struct cinfer_k_copy_plan {
+    int32_t kind;              /* cinfer_k_copy_kind */
+    int32_t width;             /* bytes per moved element */
+    int64_t n;                 /* moved elements */
+    cinfer_k_dims dims;        /* merged iteration space */
+    cinfer_k_strides dst, src; /* strides in moved elements */
+    uint32_t mul[CINFER_K_MAX_RANK];  /* INDEX32: q = (mulhi(i, mul) + i) >> shift = i / size */
+    uint32_t shift[CINFER_K_MAX_RANK];
+} cinfer_k_copy_plan;
+
+/* Plans a cinfer_k_copy_strided (same arguments); 0, or -1 for arguments it rejects. */
+int cinfer_k_copy_plan_make(cinfer_k_copy_plan *plan, const void *dst,
+                            cinfer_k_strides dst_strides, const void *src,
+                            cinfer_k_strides src_strides, cinfer_k_dims dims, size_t elem_size);
+/* The element offsets (in moved elements) of moved element i, as the kernel computes them. */
+void cinfer_k_copy_plan_offsets(const cinfer_k_copy_plan *plan, int64_t i, int64_t *dst_off,
+                                int64_t *src_off);
 /* Tile: y (dense, dims out) at coord c = x (dense, dims in, same rank) at c % in; out's dims
  * are in's times the repeats. */
 cudaError_t cinfer_k_tile(void *y, const void *x, cinfer_k_dims in, cinfer_k_dims out,
