@@ -73,10 +73,17 @@ static inline __device__ int64_t k_step() {
 }
 
 // Offset of the element at row-major linear index i of dims, read through strides st.
+// The dim loop is unrolled over CINFER_K_MAX_RANK so that every index into dims and st is a
+// constant: indexed with a variable, the by-value kernel parameters they come from were
+// copied to per-thread local memory (~200 bytes a thread; nvcc 13, sm_90), which made
+// copy_strided run at 65 GB/s on an H100 (bench/RESULTS.md).
 static inline __device__ int64_t k_offset(int64_t i, const cinfer_k_dims &dims,
                                           const cinfer_k_strides &st) {
     int64_t off = 0;
-    for (int32_t d = dims.rank - 1; d >= 0; d--) {
+#pragma unroll
+    for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
+        const int32_t d = CINFER_K_MAX_RANK - 1 - k;
+        if (d >= dims.rank) continue;
         int64_t c = i % dims.size[d];
         i /= dims.size[d];
         off += c * st.s[d];
@@ -84,12 +91,16 @@ static inline __device__ int64_t k_offset(int64_t i, const cinfer_k_dims &dims,
     return off;
 }
 
-// Offsets of linear index i in two operands at once (one decode for both).
+// Offsets of linear index i in two operands at once (one decode for both); unrolled as
+// k_offset.
 static inline __device__ void k_offset2(int64_t i, const cinfer_k_dims &dims,
                                         const cinfer_k_strides &s0, const cinfer_k_strides &s1,
                                         int64_t *o0, int64_t *o1) {
     int64_t a = 0, b = 0;
-    for (int32_t d = dims.rank - 1; d >= 0; d--) {
+#pragma unroll
+    for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
+        const int32_t d = CINFER_K_MAX_RANK - 1 - k;
+        if (d >= dims.rank) continue;
         int64_t c = i % dims.size[d];
         i /= dims.size[d];
         a += c * s0.s[d];

@@ -32,7 +32,10 @@ template <class T>
 __global__ void tile(T *y, const T *x, cinfer_k_dims in, cinfer_k_dims out, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t rest = i, off = 0, stride = 1;
-        for (int32_t d = out.rank - 1; d >= 0; d--) {
+#pragma unroll  // constant indices: the by-value parameters stay out of local memory
+        for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
+            const int32_t d = CINFER_K_MAX_RANK - 1 - k;
+            if (d >= out.rank) continue;
             int64_t c = rest % out.size[d];
             rest /= out.size[d];
             off += (c % in.size[d]) * stride;
@@ -65,7 +68,10 @@ __global__ void pad_k(T *y, const T *x, cinfer_k_dims in, cinfer_k_dims out,
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t rest = i, off = 0, stride = 1;
         bool inside = true;
-        for (int32_t d = out.rank - 1; d >= 0; d--) {
+#pragma unroll  // constant indices: the by-value parameters stay out of local memory
+        for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
+            const int32_t d = CINFER_K_MAX_RANK - 1 - k;
+            if (d >= out.rank) continue;
             int64_t c = rest % out.size[d];
             rest /= out.size[d];
             int64_t s = pad_source(c - begin.s[d], in.size[d], mode);

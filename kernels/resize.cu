@@ -69,7 +69,10 @@ __global__ void resize_nearest(T *y, const T *x, cinfer_k_dims in, cinfer_k_dims
                                cinfer_k_resize_params p, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t r = i, off = 0, stride = 1;
-        for (int32_t a = out.rank - 1; a >= 0; a--) {
+#pragma unroll  // constant indices: the by-value parameters stay out of local memory
+        for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
+            const int32_t a = CINFER_K_MAX_RANK - 1 - k;
+            if (a >= out.rank) continue;
             int64_t o = r % out.size[a];
             r /= out.size[a];
             double c = source_coord(o, p.scale[a], in.size[a], out.size[a], p.coord);
