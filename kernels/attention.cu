@@ -36,7 +36,10 @@ struct at_offsets {
 // Offsets of batch entry bi's matrices in each operand (one decode for all four).
 static inline __device__ at_offsets at_batch_offsets(int64_t bi, const cinfer_k_attention &p) {
     at_offsets o = {0, 0, 0, 0};
-    for (int32_t d = p.batch.rank - 1; d >= 0; d--) {
+#pragma unroll  // constant indices into the by-value parameters (docs/cuda-kernels.md)
+    for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
+        const int32_t d = CINFER_K_MAX_RANK - 1 - k;
+        if (d >= p.batch.rank) continue;
         int64_t c = bi % p.batch.size[d];
         bi /= p.batch.size[d];
         o.q += c * p.q_batch.s[d];
