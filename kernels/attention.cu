@@ -30,12 +30,12 @@
 namespace {
 
 struct at_offsets {
-    int64_t q, k, v, mask;
+    int64_t q, k, v, mask, y;
 };
 
 // Offsets of batch entry bi's matrices in each operand (one decode for all four).
 static inline __device__ at_offsets at_batch_offsets(int64_t bi, const cinfer_k_attention &p) {
-    at_offsets o = {0, 0, 0, 0};
+    at_offsets o = {0, 0, 0, 0, 0};
 #pragma unroll  // constant indices into the by-value parameters (docs/cuda-kernels.md)
     for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
         const int32_t d = CINFER_K_MAX_RANK - 1 - k;
@@ -46,6 +46,7 @@ static inline __device__ at_offsets at_batch_offsets(int64_t bi, const cinfer_k_
         o.k += c * p.k_batch.s[d];
         o.v += c * p.v_batch.s[d];
         o.mask += c * p.mask_batch.s[d];
+        o.y += c * p.y_batch.s[d];
     }
     return o;
 }
@@ -61,13 +62,17 @@ static inline __device__ void at_stage(float *dst, const float *src, int64_t row
     }
 }
 
-// K is [d, skv]: the tile is its columns k0 .. k0 + AT_BK, stored [d][AT_BK] (keys past skv
-// read as zeros).
-static inline __device__ void at_stage_keys(float *ks, const float *k, int64_t k0, int64_t skv,
-                                            int d) {
+// K (element (c, j) at c * k_d + j * k_j): the tile is its keys k0 .. k0 + AT_BK, stored
+// [d][AT_BK] (keys past skv read as zeros). Consecutive threads take consecutive keys when
+// the keys are contiguous (k_j == 1), consecutive head elements otherwise (the packed
+// layout's key rows).
+static inline __device__ void at_stage_keys(float *ks, const float *k, int64_t k0,
+                                            const cinfer_k_attention &p, int d) {
     for (int i = threadIdx.x; i < d * AT_BK; i += blockDim.x) {
-        int c = i / AT_BK, kk = i % AT_BK;
-        ks[i] = k0 + kk < skv ? k[c * skv + k0 + kk] : 0.0f;
+        int c, kk;
+        if (p.k_j == 1) c = i / AT_BK, kk = i % AT_BK;
+        else kk = i / d, c = i % d;
+        ks[c * AT_BK + kk] = k0 + kk < p.skv ? k[c * p.k_d + (k0 + kk) * p.k_j] : 0.0f;
     }
 }
 
@@ -137,8 +142,8 @@ static inline __device__ void at_accumulate(at_state &st, const float *s, const 
     }
 }
 
-// The warp's rows of y (yb: [sq][dv]): acc / sum, NaN where every score was -inf, zeros
-// when there are no keys at all.
+// The warp's rows of y (yb: [sq][dv], row stride y_row): acc / sum, NaN where every score
+// was -inf, zeros when there are no keys at all.
 static inline __device__ void at_write(float *yb, const at_state &st,
                                        const cinfer_k_attention &p, int64_t wq0, int lane) {
     const int dv = (int)p.dv;
@@ -149,7 +154,7 @@ static inline __device__ void at_write(float *yb, const at_state &st,
 #pragma unroll
         for (int j = 0; j < AT_COLS; j++) {
             int c = lane + j * K_WARP;
-            if (c < dv) yb[(wq0 + i) * dv + c] = p.skv == 0 ? 0.0f : st.acc[i][j] * inv;
+            if (c < dv) yb[(wq0 + i) * p.y_row + c] = p.skv == 0 ? 0.0f : st.acc[i][j] * inv;
         }
     }
 }
@@ -167,7 +172,7 @@ __global__ void __launch_bounds__(AT_WARPS * K_WARP)
     const at_offsets o = at_batch_offsets(bi, p);
     const float *mb = mask ? mask + o.mask : NULL;
     const int64_t wq0 = q0 + warp * AT_QPW;  // this warp's first query
-    at_stage(qs, q + o.q, q0, p.sq, d, AT_BQ, d);
+    at_stage(qs, q + o.q, q0, p.sq, p.q_row, AT_BQ, d);
     at_state st;
 #pragma unroll
     for (int i = 0; i < AT_QPW; i++) {
@@ -178,15 +183,29 @@ __global__ void __launch_bounds__(AT_WARPS * K_WARP)
     }
     for (int64_t k0 = 0; k0 < p.skv; k0 += AT_BK) {
         __syncthreads();  // the previous tile's readers are done (and Q is staged)
-        at_stage_keys(ks, k + o.k, k0, p.skv, d);
-        at_stage(vs, v + o.v, k0, p.skv, dv, AT_BK, dv);
+        at_stage_keys(ks, k + o.k, k0, p, d);
+        at_stage(vs, v + o.v, k0, p.skv, p.v_row, AT_BK, dv);
         __syncthreads();
         float s[AT_QPW];
         at_scores(s, qs + warp * AT_QPW * d, ks, d, lane);
         at_softmax_step(st, s, p, mb, wq0, k0 + lane);
         at_accumulate(st, s, vs, p.skv - k0 < AT_BK ? (int)(p.skv - k0) : AT_BK, dv, lane);
     }
-    at_write(y + bi * p.sq * dv, st, p, wq0, lane);
+    at_write(y + o.y, st, p, wq0, lane);
+}
+
+// The row strides the caller left zero: all zero means the dense layout (kernels.h). False
+// when a stride is left that is not positive.
+static bool attention_strides(cinfer_k_attention *p) {
+    if (!p->q_row && !p->k_d && !p->k_j && !p->v_row && !p->y_row) {
+        p->q_row = p->d, p->k_d = p->skv, p->k_j = 1, p->v_row = p->dv, p->y_row = p->dv;
+        int64_t s = p->sq * p->dv;
+        for (int32_t i = p->batch.rank - 1; i >= 0; i--) {
+            p->y_batch.s[i] = s;
+            s *= p->batch.size[i];
+        }
+    }
+    return p->q_row > 0 && p->k_d > 0 && p->k_j > 0 && p->v_row > 0 && p->y_row > 0;
 }
 
 }  // namespace
@@ -199,7 +218,7 @@ extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const fl
         return cudaErrorInvalidValue;
     int64_t batches = cinfer_k_dims_count(&p.batch);
     if (batches == 0 || p.sq == 0 || p.dv == 0) return cudaSuccess;
-    if (!y || !q || !k || !v) return cudaErrorInvalidValue;
+    if (!y || !q || !k || !v || !attention_strides(&p)) return cudaErrorInvalidValue;
     int64_t q_tiles = (p.sq + AT_BQ - 1) / AT_BQ;
     if (batches > INT32_MAX / q_tiles) return cudaErrorInvalidValue;  // grid.x limit
     size_t smem = (size_t)(AT_BQ * p.d + p.d * AT_BK + AT_BK * p.dv) * sizeof(float);
@@ -210,7 +229,7 @@ extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const fl
 
 // ---- fp16 / bf16 on tensor cores (half-I/O steps) ----------------------------------------
 //
-// Work split: a block of AH warps (4, or fewer when the shared memory would pass 48 KiB) takes
+// Work split: a block of AH warps (4, or fewer when the shared memory would pass 96 KiB) takes
 // 16 * AH queries of one batch entry, each warp one WMMA tile of 16 rows. Keys go by in tiles of
 // AH_BK: the block stages the K tile ([d][AH_BK]) and V tile ([AH_BK][dv]) as 16-bit values
 // (keys past skv are zeros), then each warp on its own: S = Q K into fp32 fragments, stored to
@@ -226,6 +245,7 @@ extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const fl
 // Shared memory a block may take: above 48 KiB a kernel must opt in (cudaFuncSetAttribute,
 // done once per instantiation); d = dv = 64 with 4 warps takes ~50 KiB.
 #define AH_SMEM_LIMIT (96 * 1024)
+#define AH_MAX_DEVICES 64  // devices whose opt-in is remembered (others opt in every launch)
 // Row padding of the shared tiles, in elements: 16 bytes on every 16-bit row, 16 bytes on
 // every fp32 row. Unpadded, the rows of Q, V and O (128 or 256 bytes) all started on bank 0,
 // so WMMA's fragment loads and stores and the lane pairs' softmax reads hit the same banks
@@ -263,50 +283,76 @@ static inline __host__ __device__ size_t ah_smem(int warps, int64_t d, int64_t d
            4 * (bq * AH_LS + bq * (dv + AH_PAD32));
 }
 
-// Rows [row0, row0 + rows) x cols of src (row stride cols; rows at or past src_rows read as
-// zeros) into dst (row stride ld), by every thread of the block. vec: cols % 8 == 0 and src
-// 16-byte aligned, so eight values move per 16-byte access (all-zero bits are +0 in both
-// 16-bit formats).
+// Rows [row0, row0 + rows) x cols of src (row stride src_ld; rows at or past src_rows read as
+// zeros) into dst (row stride ld), by every thread of the block. vec: cols and src_ld
+// multiples of 8 and src 16-byte aligned, so eight values move per 16-byte access (all-zero
+// bits are +0 in both 16-bit formats).
 template <typename T>
-static inline __device__ void ah_stage(T *dst, int ld, const T *src, int64_t row0,
-                                       int64_t src_rows, int rows, int cols, bool vec) {
+static inline __device__ void ah_stage(T *dst, int ld, const T *src, int64_t src_ld,
+                                       int64_t row0, int64_t src_rows, int rows, int cols,
+                                       bool vec) {
     if (vec) {
         const int cv = cols / 8;
         for (int i = threadIdx.x; i < rows * cv; i += blockDim.x) {
             int r = i / cv, c = (i - r * cv) * 8;
             uint4 w = make_uint4(0u, 0u, 0u, 0u);
-            if (row0 + r < src_rows) w = *(const uint4 *)(src + (row0 + r) * cols + c);
+            if (row0 + r < src_rows) w = *(const uint4 *)(src + (row0 + r) * src_ld + c);
             *(uint4 *)(dst + r * ld + c) = w;
         }
         return;
     }
     for (int i = threadIdx.x; i < rows * cols; i += blockDim.x) {
         int r = i / cols, c = i % cols;
-        dst[r * ld + c] = row0 + r < src_rows ? src[(row0 + r) * cols + c] : ah_round<T>(0.0f);
-    }
-}
-
-// K [d, skv]: its columns k0 .. k0 + AH_BK as [d][AH_LP], keys past skv zeros. vec: skv % 8
-// == 0 and k 16-byte aligned (each 8-key group is then wholly before or past skv).
-template <typename T>
-static inline __device__ void ah_stage_keys(T *ks, const T *k, int64_t k0, int64_t skv, int d,
-                                            bool vec) {
-    if (vec) {
-        for (int i = threadIdx.x; i < d * (AH_BK / 8); i += blockDim.x) {
-            int c = i / (AH_BK / 8), kk = (i % (AH_BK / 8)) * 8;
-            uint4 w = make_uint4(0u, 0u, 0u, 0u);
-            if (k0 + kk < skv) w = *(const uint4 *)(k + c * skv + k0 + kk);
-            *(uint4 *)(ks + c * AH_LP + kk) = w;
-        }
-        return;
-    }
-    for (int i = threadIdx.x; i < d * AH_BK; i += blockDim.x) {
-        int c = i / AH_BK, kk = i % AH_BK;
-        ks[c * AH_LP + kk] = k0 + kk < skv ? k[c * skv + k0 + kk] : ah_round<T>(0.0f);
+        dst[r * ld + c] =
+            row0 + r < src_rows ? src[(row0 + r) * src_ld + c] : ah_round<T>(0.0f);
     }
 }
 
 static inline __device__ bool ah_aligned16(const void *p) { return ((uintptr_t)p & 15u) == 0; }
+
+// K (element (c, j) at c * k_d + j * k_j): its keys k0 .. k0 + AH_BK as [d][AH_LP], keys past
+// skv zeros, by every thread of the block. Three ways, chosen by the layout and alignment:
+//   - keys contiguous (k_j == 1), k_d % 8 == 0, k 16-byte aligned: eight keys of one head
+//     element per 16-byte load (each 8-key group is wholly before or past skv when skv % 8 ==
+//     0, which the caller also checks);
+//   - head elements contiguous (k_d == 1, the packed layout's key rows), k_j % 8 == 0, k
+//     aligned: eight head elements of one key per 16-byte load, stored down a column of ks;
+//   - otherwise one element at a time.
+template <typename T>
+static inline __device__ void ah_stage_keys(T *ks, const T *k, int64_t k0,
+                                            const cinfer_k_attention &p, int d) {
+    const bool keys_vec = p.k_j == 1 && p.k_d % 8 == 0 && p.skv % 8 == 0 && ah_aligned16(k);
+    const bool rows_vec = p.k_d == 1 && p.k_j % 8 == 0 && ah_aligned16(k);
+    if (keys_vec) {
+        for (int i = threadIdx.x; i < d * (AH_BK / 8); i += blockDim.x) {
+            int c = i / (AH_BK / 8), kk = (i % (AH_BK / 8)) * 8;
+            uint4 w = make_uint4(0u, 0u, 0u, 0u);
+            if (k0 + kk < p.skv) w = *(const uint4 *)(k + c * p.k_d + k0 + kk);
+            *(uint4 *)(ks + c * AH_LP + kk) = w;
+        }
+    } else if (rows_vec) {
+        // The eight 16-bit values move as bits (element e is half e % 2 of word e / 2, low
+        // half first): no array or union, which would put them in local memory on sm_80.
+        uint16_t *kb = reinterpret_cast<uint16_t *>(ks);
+        const int dv8 = d / 8;
+        for (int i = threadIdx.x; i < AH_BK * dv8; i += blockDim.x) {
+            int kk = i / dv8, c = (i - kk * dv8) * 8;
+            uint4 w = make_uint4(0u, 0u, 0u, 0u);
+            if (k0 + kk < p.skv) w = *(const uint4 *)(k + (k0 + kk) * p.k_j + c);
+            uint16_t *col = kb + c * AH_LP + kk;
+            col[0 * AH_LP] = (uint16_t)(w.x & 0xffffu), col[1 * AH_LP] = (uint16_t)(w.x >> 16);
+            col[2 * AH_LP] = (uint16_t)(w.y & 0xffffu), col[3 * AH_LP] = (uint16_t)(w.y >> 16);
+            col[4 * AH_LP] = (uint16_t)(w.z & 0xffffu), col[5 * AH_LP] = (uint16_t)(w.z >> 16);
+            col[6 * AH_LP] = (uint16_t)(w.w & 0xffffu), col[7 * AH_LP] = (uint16_t)(w.w >> 16);
+        }
+    } else {
+        for (int i = threadIdx.x; i < d * AH_BK; i += blockDim.x) {
+            int c = i / AH_BK, kk = i % AH_BK;
+            ks[c * AH_LP + kk] =
+                k0 + kk < p.skv ? k[c * p.k_d + (k0 + kk) * p.k_j] : ah_round<T>(0.0f);
+        }
+    }
+}
 
 // The warp's tensor-core product, 16 rows at a time: c ([16][n] fp32, row stride ldc) = a
 // ([16][kdim], stride lda) times b ([kdim][n], stride ldb), plus c's own values when accumulate
@@ -386,8 +432,9 @@ static inline __device__ void ah_rescale(float *ow, int lo, float corr, int dv, 
     }
 }
 
-// The warp's rows of y (yb: [sq][dv]) = O / sum rounded, a row at a time (lanes along the
-// columns); row r's max and sum come from lane 2r. NaN where every score was -inf.
+// The warp's rows of y (yb: [sq][dv], row stride y_row) = O / sum rounded, a row at a time
+// (lanes along the columns); row r's max and sum come from lane 2r. NaN where every score was
+// -inf.
 template <typename T>
 static inline __device__ void ah_write(T *yb, const float *ow, int lo, ah_row st,
                                        const cinfer_k_attention &p, int64_t wq0, int lane) {
@@ -398,7 +445,7 @@ static inline __device__ void ah_write(T *yb, const float *ow, int lo, ah_row st
         if (wq0 + r >= p.sq) break;  // the same on every lane
         float inv = m == -INFINITY ? NAN : 1.0f / l;
         for (int c = lane; c < dv; c += K_WARP)
-            yb[(wq0 + r) * dv + c] = ah_round<T>(ow[r * lo + c] * inv);
+            yb[(wq0 + r) * p.y_row + c] = ah_round<T>(ow[r * lo + c] * inv);
     }
 }
 
@@ -425,15 +472,15 @@ __global__ void __launch_bounds__(AH_MAX_WARPS * K_WARP)
     float *sw = ss + warp * AH_ROWS * AH_LS, *ow = os + warp * AH_ROWS * lo;
     T *pw = ps + warp * AH_ROWS * AH_LP;
     // 16-byte staging where the block's operands allow it (the same for every thread).
-    const bool qvec = ah_aligned16(q + o.q), vvec = ah_aligned16(v + o.v);
-    const bool kvec = ah_aligned16(k + o.k) && p.skv % 8 == 0;
-    ah_stage(qs, lq, q + o.q, q0, p.sq, bq, d, qvec);
+    const bool qvec = ah_aligned16(q + o.q) && p.q_row % 8 == 0;
+    const bool vvec = ah_aligned16(v + o.v) && p.v_row % 8 == 0;
+    ah_stage(qs, lq, q + o.q, p.q_row, q0, p.sq, bq, d, qvec);
     for (int i = threadIdx.x; i < bq * lo; i += blockDim.x) os[i] = 0.0f;
     ah_row st = {-INFINITY, 0.0f};
     for (int64_t k0 = 0; k0 < p.skv; k0 += AH_BK) {
         __syncthreads();  // the previous tile's readers are done (and Q and O are ready)
-        ah_stage_keys(ks, k + o.k, k0, p.skv, d, kvec);
-        ah_stage(vs, lv, v + o.v, k0, p.skv, AH_BK, dv, vvec);
+        ah_stage_keys(ks, k + o.k, k0, p, d);
+        ah_stage(vs, lv, v + o.v, p.v_row, k0, p.skv, AH_BK, dv, vvec);
         __syncthreads();
         int kn = p.skv - k0 < AH_BK ? (int)(p.skv - k0) : AH_BK;
         // sw ([16][AH_BK]) = the warp's queries ([16][d]) against the key tile ks ([d][AH_BK])
@@ -446,7 +493,7 @@ __global__ void __launch_bounds__(AH_MAX_WARPS * K_WARP)
         ah_mma(ow, lo, pw, AH_LP, vs, lv, dv, (kn + 15) / 16 * 16, true);
         __syncwarp();  // O stored by the fragments, rescaled by lanes next tile
     }
-    ah_write(y + bi * p.sq * dv, ow, lo, st, p, wq0, lane);
+    ah_write(y + o.y, ow, lo, st, p, wq0, lane);
 }
 
 template <typename T, typename M>
@@ -457,12 +504,14 @@ cudaError_t ah_launch(void *y, const void *q, const void *k, const void *v, cons
     int64_t q_tiles = (p.sq + warps * AH_ROWS - 1) / (warps * AH_ROWS);
     int64_t batches = cinfer_k_dims_count(&p.batch);
     if (batches > INT32_MAX / q_tiles) return cudaErrorInvalidValue;  // grid.x limit
-    // Above 48 KiB the kernel must opt in, once per instantiation (two threads doing it at
-    // once set the same value). Launches are captured into graphs: a function attribute is no
-    // stream work, but strict capture modes refuse calls they count as unsafe, so this thread
-    // is relaxed for the call.
-    static std::atomic<bool> opted_in{false};
-    if (ah_smem(warps, p.d, p.dv) > 48 * 1024 && !opted_in.load()) {
+    // Above 48 KiB the kernel must opt in, once per instantiation and device (the attribute
+    // is the current device's; two threads doing it at once set the same value). Launches are
+    // captured into graphs: a function attribute is no stream work, but strict capture modes
+    // refuse calls they count as unsafe, so this thread is relaxed for the call.
+    static std::atomic<bool> opted_in[AH_MAX_DEVICES];
+    int dev = 0;
+    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= AH_MAX_DEVICES) dev = -1;
+    if (ah_smem(warps, p.d, p.dv) > 48 * 1024 && (dev < 0 || !opted_in[dev].load())) {
         cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
         cudaError_t e = cudaThreadExchangeStreamCaptureMode(&mode);
         if (e != cudaSuccess) return e;
@@ -471,7 +520,7 @@ cudaError_t ah_launch(void *y, const void *q, const void *k, const void *v, cons
         cudaError_t r = cudaThreadExchangeStreamCaptureMode(&mode);
         if (e != cudaSuccess) return e;
         if (r != cudaSuccess) return r;
-        opted_in.store(true);
+        if (dev >= 0) opted_in[dev].store(true);
     }
     attention_tc<T, M><<<(unsigned)(batches * q_tiles), warps * K_WARP,
                          ah_smem(warps, p.d, p.dv), stream>>>(
@@ -493,7 +542,7 @@ extern "C" cudaError_t cinfer_k_attention_half(void *y, const void *q, const voi
         (mask && mask_dt != CINFER_K_F32 && mask_dt != dt))
         return cudaErrorInvalidValue;
     if (cinfer_k_dims_count(&p.batch) == 0 || p.sq == 0) return cudaSuccess;
-    if (!y || !q || !k || !v) return cudaErrorInvalidValue;
+    if (!y || !q || !k || !v || !attention_strides(&p)) return cudaErrorInvalidValue;
     bool mf = !mask || mask_dt == CINFER_K_F32;
     if (dt == CINFER_K_F16)
         return mf ? ah_launch<__half, float>(y, q, k, v, mask, p, stream)

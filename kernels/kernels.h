@@ -278,16 +278,26 @@ cudaError_t cinfer_k_batch_norm(cinfer_k_dtype dt, void *y, const void *x, cinfe
 /* The shapes of Attention: per batch entry (the batch dims broadcast numpy-style), Q [sq, d],
  * K [d, skv] (already transposed), V [skv, dv], an optional additive mask read at
  * mask_row * i + mask_col * j for score (i, j) (0 on a broadcast axis); the *_batch strides
- * give each operand's matrix offset per batch dim (0 where broadcast). */
+ * give each operand's matrix offset per batch dim (0 where broadcast).
+ * Within one batch entry the matrices are read and written through element strides: a query
+ * row of Q (q_row), K along the head dim and along the keys (k_d, k_j), a key row of V
+ * (v_row), a query row of Y (y_row); y_batch places each entry's Y. All zero means dense:
+ * q_row = d, k_d = skv, k_j = 1, v_row = dv, y_row = dv, Y dense [batch..., sq, dv]. The
+ * packed-heads layout (Q [B, sq, H, d], K [B, skv, H, d], V [B, skv, H, dv], Y [B, sq, H, dv],
+ * batch [B, H]) is q_row = H * d, k_d = 1, k_j = H * d, v_row = y_row = H * dv. Rows and
+ * columns always step forward (positive strides). */
 typedef struct cinfer_k_attention {
     int64_t sq, d, skv, dv;
     cinfer_k_dims batch;
     cinfer_k_strides q_batch, k_batch, v_batch, mask_batch;
     int64_t mask_row, mask_col;
     float scale;
+    int64_t q_row, k_d, k_j, v_row, y_row;
+    cinfer_k_strides y_batch;
 } cinfer_k_attention;
 
-/* y (dense [batch..., sq, dv]) = softmax(scale * Q K + mask) V, the softmax over the keys of
+/* y ([batch..., sq, dv], dense unless y_row / y_batch say otherwise) = softmax(scale * Q K +
+ * mask) V, the softmax over the keys of
  * each query, online (running max and sum in fp32) so the scores never reach memory. d and dv
  * at most CINFER_K_ATTENTION_MAX_HEAD. A query whose every score is -inf gets NaN (as a softmax
  * of all -inf gives); skv == 0 gives zeros. mask may be NULL. */

@@ -16,7 +16,10 @@ typedef struct at_run {
     float scale;
     /* Per batch dim: element strides of each operand's matrix (0 where broadcast). */
     int64_t sq_st[CINFER_MAX_RANK], sk_st[CINFER_MAX_RANK], sv_st[CINFER_MAX_RANK],
-        sm_st[CINFER_MAX_RANK];
+        sm_st[CINFER_MAX_RANK], sy_st[CINFER_MAX_RANK];
+    /* Within a matrix: a query row of Q, K along the head dim and along the keys, a key row of
+     * V, a query row of Y (dense: d, skv and 1, dv, dv; packed heads: H*D, 1 and H*D, ...). */
+    int64_t q_rs, k_rs, k_cs, v_rs, y_rs;
     int64_t m_row, m_col;  /* the mask's strides along the scores' rows and columns */
     int64_t pa, pb;        /* floats of one slot's packed A and packed B areas */
     float *scratch;
@@ -48,12 +51,7 @@ static int64_t slot_floats(const cinfer__attention_dims *a, int64_t *pa, int64_t
 
 static void one_entry(at_run *r, int64_t bi, float *scr) {
     const cinfer__attention_dims *a = &r->a;
-    float *y = r->y + bi * a->sq * a->dv; /* the output is dense over the batch shape */
-    if (a->skv == 0) { /* no keys: a sum over nothing (and no softmax of an empty row) */
-        memset(y, 0, sizeof(float) * (size_t)(a->sq * a->dv));
-        return;
-    }
-    int64_t oq = 0, ok = 0, ov = 0, om = 0;
+    int64_t oq = 0, ok = 0, ov = 0, om = 0, oy = 0;
     for (int i = a->batch_rank - 1; i >= 0; i--) {
         int64_t idx = bi % a->batch[i];
         bi /= a->batch[i];
@@ -61,11 +59,18 @@ static void one_entry(at_run *r, int64_t bi, float *scr) {
         ok += idx * r->sk_st[i];
         ov += idx * r->sv_st[i];
         om += idx * r->sm_st[i];
+        oy += idx * r->sy_st[i];
+    }
+    float *y = r->y + oy;
+    if (a->skv == 0) { /* no keys: a sum over nothing (and no softmax of an empty row) */
+        for (int64_t i = 0; i < a->sq; i++)
+            memset(y + i * r->y_rs, 0, sizeof(float) * (size_t)a->dv);
+        return;
     }
     float *pa = scr, *pb = scr + r->pa, *s = pb + r->pb;
     /* scores[Sq, Skv] = Q K */
-    cinfer__pack_a(r->q + oq, a->d, 1, a->sq, a->d, pa, 0, INT64_MAX / 2);
-    cinfer__pack_b(r->k + ok, a->skv, 1, a->d, a->skv, pb, 0, INT64_MAX / 2);
+    cinfer__pack_a(r->q + oq, r->q_rs, 1, a->sq, a->d, pa, 0, INT64_MAX / 2);
+    cinfer__pack_b(r->k + ok, r->k_rs, r->k_cs, a->d, a->skv, pb, 0, INT64_MAX / 2);
     cinfer__gemm_args g = {.m = a->sq, .n = a->skv, .k = a->d, .batch = 1, .a = pa, .b = pb,
                            .c = s, .ldc = a->skv};
     cinfer__gemm_packed(NULL, &g);
@@ -81,9 +86,9 @@ static void one_entry(at_run *r, int64_t bi, float *scr) {
     }
     /* Y[Sq, Dv] = P V */
     cinfer__pack_a(s, a->skv, 1, a->sq, a->skv, pa, 0, INT64_MAX / 2);
-    cinfer__pack_b(r->v + ov, a->dv, 1, a->skv, a->dv, pb, 0, INT64_MAX / 2);
+    cinfer__pack_b(r->v + ov, r->v_rs, 1, a->skv, a->dv, pb, 0, INT64_MAX / 2);
     g = (cinfer__gemm_args){.m = a->sq, .n = a->dv, .k = a->skv, .batch = 1, .a = pa, .b = pb,
-                            .c = y, .ldc = a->dv};
+                            .c = y, .ldc = r->y_rs};
     cinfer__gemm_packed(NULL, &g);
 }
 
@@ -136,9 +141,23 @@ static cinfer_status attention_run(cinfer__cpu_ctx *ctx) {
     r.q = q->data;
     r.k = k->data;
     r.v = v->data;
-    batch_strides(q, q->rank - 2, &r.a, r.a.sq * r.a.d, r.sq_st);
-    batch_strides(k, k->rank - 2, &r.a, r.a.d * r.a.skv, r.sk_st);
-    batch_strides(v, v->rank - 2, &r.a, r.a.skv * r.a.dv, r.sv_st);
+    if (r.a.packed) { /* [B, S, H, D]: batch [B, H] */
+        int64_t h = r.a.batch[1];
+        r.sq_st[0] = r.a.sq * h * r.a.d, r.sq_st[1] = r.a.d;
+        r.sk_st[0] = r.a.skv * h * r.a.d, r.sk_st[1] = r.a.d;
+        r.sv_st[0] = r.a.skv * h * r.a.dv, r.sv_st[1] = r.a.dv;
+        r.sy_st[0] = r.a.sq * h * r.a.dv, r.sy_st[1] = r.a.dv;
+        r.q_rs = h * r.a.d, r.k_rs = 1, r.k_cs = h * r.a.d, r.v_rs = h * r.a.dv;
+        r.y_rs = h * r.a.dv;
+    } else {
+        batch_strides(q, q->rank - 2, &r.a, r.a.sq * r.a.d, r.sq_st);
+        batch_strides(k, k->rank - 2, &r.a, r.a.d * r.a.skv, r.sk_st);
+        batch_strides(v, v->rank - 2, &r.a, r.a.skv * r.a.dv, r.sv_st);
+        /* the output is dense over the batch shape */
+        for (int i = r.a.batch_rank - 1, s = 0; i >= 0; i--, s = 1)
+            r.sy_st[i] = s ? r.sy_st[i + 1] * r.a.batch[i + 1] : r.a.sq * r.a.dv;
+        r.q_rs = r.a.d, r.k_rs = r.a.skv, r.k_cs = 1, r.v_rs = r.a.dv, r.y_rs = r.a.dv;
+    }
     if (m) {
         r.mask = m->data;
         mask_strides(m, &r);

@@ -175,13 +175,18 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
     if (attention_dtypes(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out[0];
     const cinfer_tensor *m = cuda_has_in(n, 3) ? n->in[3] : NULL;
+    bool packed = cuda_attr_int(n->node, "packed", 0) != 0;
     if (q->rank < 2 || k->rank < 2 || v->rank < 2 || y->rank < 2)
         return cuda_no(why, "%s: an operand of rank below 2", "Attention");
+    if (packed && (q->rank != 4 || k->rank != 4 || v->rank != 4 || y->rank != 4))
+        return cuda_no(why, "%s: packed heads need rank-4 [B, S, H, D] operands", "Attention");
     memset(p, 0, sizeof *p);
     p->sq = q->dims[q->rank - 2];
     p->d = q->dims[q->rank - 1];
     p->skv = k->dims[k->rank - 1];
     p->dv = v->dims[v->rank - 1];
+    if (packed) /* Q [B, Sq, H, D], K [B, Skv, H, D], V [B, Skv, H, Dv] (src/ops/attention.c) */
+        p->sq = q->dims[1], p->skv = k->dims[1];
     if (p->d > CINFER_K_ATTENTION_MAX_HEAD || p->dv > CINFER_K_ATTENTION_MAX_HEAD)
         return cuda_no(why, "%s: head size above 128", "Attention");
     bool half = y->dtype != CINFER_DTYPE_FLOAT; /* attention_dtypes: FLOAT16 or BFLOAT16 */
@@ -189,14 +194,29 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
         return cuda_no(why, "%s: in fp16/bf16, head sizes 32 to 128 in steps of 16 only",
                        "Attention");
     if (p->skv == 0) return cuda_no(why, "%s: no keys", "Attention");
-    /* The output is dense [batch..., sq, dv]: its leading dims are the broadcast batch. */
-    p->batch.rank = y->rank - 2;
-    for (int d = 0; d < p->batch.rank; d++) p->batch.size[d] = y->dims[d];
-    if (q->rank > y->rank || k->rank > y->rank || v->rank > y->rank || (m && m->rank > y->rank))
-        return cuda_no(why, "%s: an operand of higher rank than the output", "Attention");
-    p->q_batch = batch_strides(q, q->rank - 2, &p->batch, p->sq * p->d);
-    p->k_batch = batch_strides(k, k->rank - 2, &p->batch, p->d * p->skv);
-    p->v_batch = batch_strides(v, v->rank - 2, &p->batch, p->skv * p->dv);
+    if (packed) {
+        /* batch [B, H]; heads side by side in each row of every operand (kernels.h) */
+        int64_t b = q->dims[0], h = q->dims[2];
+        p->batch.rank = 2;
+        p->batch.size[0] = b, p->batch.size[1] = h;
+        p->q_batch.s[0] = p->sq * h * p->d, p->q_batch.s[1] = p->d;
+        p->k_batch.s[0] = p->skv * h * p->d, p->k_batch.s[1] = p->d;
+        p->v_batch.s[0] = p->skv * h * p->dv, p->v_batch.s[1] = p->dv;
+        p->y_batch.s[0] = p->sq * h * p->dv, p->y_batch.s[1] = p->dv;
+        p->q_row = h * p->d, p->k_d = 1, p->k_j = h * p->d;
+        p->v_row = h * p->dv, p->y_row = h * p->dv;
+        if (m && m->rank > 4) return cuda_no(why, "%s: a mask of rank above 4", "Attention");
+    } else {
+        /* The output is dense [batch..., sq, dv]: its leading dims are the broadcast batch. */
+        p->batch.rank = y->rank - 2;
+        for (int d = 0; d < p->batch.rank; d++) p->batch.size[d] = y->dims[d];
+        if (q->rank > y->rank || k->rank > y->rank || v->rank > y->rank ||
+            (m && m->rank > y->rank))
+            return cuda_no(why, "%s: an operand of higher rank than the output", "Attention");
+        p->q_batch = batch_strides(q, q->rank - 2, &p->batch, p->sq * p->d);
+        p->k_batch = batch_strides(k, k->rank - 2, &p->batch, p->d * p->skv);
+        p->v_batch = batch_strides(v, v->rank - 2, &p->batch, p->skv * p->dv);
+    }
     if (m) { /* as the CPU reads it: a mask of rank < 2 is a row (or a scalar) */
         int64_t mr = m->rank >= 2 ? m->dims[m->rank - 2] : 1;
         int64_t mc = m->rank >= 1 ? m->dims[m->rank - 1] : 1;

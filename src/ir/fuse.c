@@ -175,6 +175,7 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
     case CINFER_FUSION_LAYERNORM: return "LayerNorm in elementwise ops -> LayerNormalization";
     case CINFER_FUSION_SKIP_LAYERNORM: return "Add + LayerNormalization -> SkipLayerNorm";
     case CINFER_FUSION_CHAIN: return "elementwise ops -> ElementwiseChain";
+    case CINFER_FUSION_ATTENTION_HEADS: return "head Transposes -> Attention (packed heads)";
     default: return "?";
     }
 }
@@ -182,7 +183,8 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
 cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer__err *err) {
     memset(done, 0, sizeof *done);
     CINFER_TRY(cinfer__fuse_gelu(g, &done->count[CINFER_FUSION_GELU], err));
-    CINFER_TRY(cinfer__fuse_attention(g, &done->count[CINFER_FUSION_ATTENTION], err));
+    CINFER_TRY(cinfer__fuse_attention(g, &done->count[CINFER_FUSION_ATTENTION],
+                                      &done->count[CINFER_FUSION_ATTENTION_HEADS], err));
     CINFER_TRY(cinfer__fuse_matmul_bias(g, &done->count[CINFER_FUSION_MATMUL_BIAS], err));
     CINFER_TRY(cinfer__fuse_conv_add(g, &done->count[CINFER_FUSION_CONV_ADD], err));
     CINFER_TRY(cinfer__fuse_activation(g, &done->count[CINFER_FUSION_ACTIVATION], err));

@@ -55,7 +55,8 @@ cinfer_status cinfer__fuse_gelu(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_matmul_bias(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_conv_add(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_activation(cinfer__graph *g, int *count, cinfer__err *err);
-cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, cinfer__err *err);
+/* Also counts into *heads the ones that took the head transposes in (packed = 1). */
+cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads, cinfer__err *err);
 cinfer_status cinfer__fuse_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_skip_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_chain(cinfer__graph *g, int *count, cinfer__err *err);

@@ -2,7 +2,12 @@
  *   MatMul(Q, K) [-> Div(., c) | Mul(., c)] [-> Add(., mask)] -> Softmax(last axis) -> MatMul(., V)
  * becomes the internal Attention(Q, K, V[, mask]) with scale = 1/c (or c): the scores
  * [.., Sq, Skv] then live only in a kernel's scratch. The fused node takes the place of the
- * last MatMul, where the mask and V are already computed. */
+ * last MatMul, where the mask and V are already computed.
+ * When Q and V come from Transpose(perm 0,2,1,3), K from Transpose(perm 0,2,3,1) (or from
+ * perm 0,2,1,3 then 0,1,3,2) and the output goes only to Transpose(perm 0,2,1,3), as BERT
+ * exports split and merge their heads, the node also takes those transposes in (attribute
+ * packed = 1, src/ops/attention.c): it reads the [B, S, H, D] values before them and writes
+ * the [B, S, H, Dv] one after, so four copies of the activations a layer go. */
 #include <string.h>
 
 #include "ir/fuse.h"
@@ -10,7 +15,7 @@
 typedef struct att_match {
     int q, k, v, mask;
     double scale;
-    int dead[4], n_dead;
+    int dead[4 + 5], n_dead; /* the pattern's nodes, then any head transposes */
 } att_match;
 
 /* Softmax over the last axis: opset 13+ (older ones flatten to 2-D at `axis`). */
@@ -66,7 +71,65 @@ static bool match(const cinfer__graph *g, const cinfer__use_index *ix, int i, at
     return true;
 }
 
-cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, cinfer__err *err) {
+/* The permutation of Transpose node t, when it has 4 axes: true with perm filled. */
+static bool perm4(const cinfer__node *t, int64_t perm[4]) {
+    size_t n = 0;
+    const int64_t *p = cinfer__attr_ints(t, "perm", &n);
+    if (!p || n != 4) return false;
+    memcpy(perm, p, sizeof(int64_t) * 4);
+    return true;
+}
+
+static bool perm_is(const int64_t p[4], int a, int b, int c, int d) {
+    return p[0] == a && p[1] == b && p[2] == c && p[3] == d;
+}
+
+/* The value that one Transpose (or two in a row, each read only by the next) turns into v
+ * with the overall permutation (a, b, c, d); -1 if none. The transposes go into dead. */
+static int transposed_from(const cinfer__graph *g, const cinfer__use_index *ix, int v, int a,
+                           int b, int c, int d, int *dead, int *n_dead) {
+    int t = cinfer__fuse_sole_producer(g, ix, v, "Transpose");
+    int64_t p2[4], p1[4];
+    if (t < 0 || !perm4(&g->nodes[t], p2)) return -1;
+    if (perm_is(p2, a, b, c, d)) {
+        dead[(*n_dead)++] = t;
+        return g->nodes[t].in[0];
+    }
+    /* two in a row: out[i] = first's out[p2[i]] = x[p1[p2[i]]] */
+    int t1 = cinfer__fuse_sole_producer(g, ix, g->nodes[t].in[0], "Transpose");
+    if (t1 < 0 || !perm4(&g->nodes[t1], p1)) return -1;
+    int64_t c4[4];
+    for (int i = 0; i < 4; i++) {
+        if (p2[i] < 0 || p2[i] > 3) return -1;
+        c4[i] = p1[p2[i]];
+    }
+    if (!perm_is(c4, a, b, c, d)) return -1;
+    dead[(*n_dead)++] = t;
+    dead[(*n_dead)++] = t1;
+    return g->nodes[t1].in[0];
+}
+
+/* The packed-heads form around a matched attention (inputs q, k, v, output out): on success
+ * in[0..2] and *out name the values outside the head transposes, which join dead. */
+static bool packed_heads(const cinfer__graph *g, const cinfer__use_index *ix, int in[3],
+                         int *out, int *dead, int *n_dead) {
+    int d[5], nd = 0;
+    int q = transposed_from(g, ix, in[0], 0, 2, 1, 3, d, &nd);
+    int k = q < 0 ? -1 : transposed_from(g, ix, in[1], 0, 2, 3, 1, d, &nd);
+    int v = k < 0 ? -1 : transposed_from(g, ix, in[2], 0, 2, 1, 3, d, &nd);
+    int t = v < 0 ? -1 : cinfer__fuse_sole_consumer(g, ix, *out, "Transpose");
+    int64_t p[4];
+    if (t < 0 || !perm4(&g->nodes[t], p) || !perm_is(p, 0, 2, 1, 3) || g->nodes[t].n_out != 1)
+        return false;
+    d[nd++] = t;
+    in[0] = q, in[1] = k, in[2] = v;
+    *out = g->nodes[t].out[0];
+    for (int i = 0; i < nd; i++) dead[(*n_dead)++] = d[i];
+    return true;
+}
+
+cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads,
+                                     cinfer__err *err) {
     *count = 0;
     cinfer__use_index ix;
     CINFER_TRY(cinfer__use_index_build(g, &ix, err));
@@ -78,11 +141,16 @@ cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, cinfer__err *
         int mm2 = cinfer__fuse_sole_consumer(g, &ix, p, "MatMul");
         if (mm2 < 0 || g->nodes[mm2].in[0] != p || g->nodes[mm2].n_out != 1) continue;
         int in[4] = {m.q, m.k, g->nodes[mm2].in[1], m.mask}, out = g->nodes[mm2].out[0];
+        bool packed = packed_heads(g, &ix, in, &out, m.dead, &m.n_dead);
         for (int k = 0; k < m.n_dead; k++) g->nodes[m.dead[k]].dead = true;
         st = cinfer__fuse_rewrite(&g->nodes[mm2], "Attention", CINFER_FUSED_DOMAIN, 1,
                                   m.mask >= 0 ? 4 : 3, in, 1, &out, err);
         if (st == CINFER_OK && m.scale != 1.0)
             st = cinfer__fuse_attr_float(&g->nodes[mm2], "scale", (float)m.scale, err);
+        if (st == CINFER_OK && packed) {
+            st = cinfer__fuse_attr_int(&g->nodes[mm2], "packed", 1, err);
+            if (st == CINFER_OK && heads) (*heads)++;
+        }
         if (st == CINFER_OK) (*count)++;
     }
     cinfer__use_index_free(&ix);

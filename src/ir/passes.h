@@ -26,6 +26,7 @@ typedef enum cinfer__fusion_kind {
     CINFER_FUSION_LAYERNORM,     /* ReduceMean/Sub/Pow/.../Div/Mul/Add -> LayerNormalization */
     CINFER_FUSION_SKIP_LAYERNORM,/* Add + LayerNormalization -> SkipLayerNorm */
     CINFER_FUSION_CHAIN,         /* runs of elementwise ops -> ElementwiseChain */
+    CINFER_FUSION_ATTENTION_HEADS,/* head split/merge Transposes taken into Attention */
     CINFER_FUSION_KINDS
 } cinfer__fusion_kind;
 

@@ -3,7 +3,12 @@
  *   Y = softmax(scale * (Q @ K) + mask) @ V
  * Q [..., Sq, D], K [..., D, Skv] (the key already transposed, as the first MatMul took it),
  * V [..., Skv, Dv], optional mask broadcasting onto the scores [..., Sq, Skv]. Leading (batch)
- * dims of Q, K, V and the mask broadcast together as in numpy. */
+ * dims of Q, K, V and the mask broadcast together as in numpy.
+ * With attribute packed = 1 (the fusion also absorbed the head transposes around it, as BERT
+ * exports write them) the heads sit side by side in each row: Q [B, Sq, H, D], K [B, Skv, H, D]
+ * (not transposed), V [B, Skv, H, Dv], Y [B, Sq, H, Dv]; the mask still broadcasts onto the
+ * scores [B, H, Sq, Skv]. Y[b, i, h] = softmax_j(scale * Q[b, i, h] . K[b, j, h] +
+ * mask[b, h, i, j]) V[b, j, h]. */
 #include "ops/attention.h"
 
 static cinfer_status bad_shapes(const cinfer__infer_ctx *ctx, const char *what) {
@@ -41,16 +46,31 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
         if (ctx->in[i] && ctx->in[i]->dtype != CINFER_DTYPE_FLOAT)
             return cinfer__errorf(ctx->err, CINFER_UNSUPPORTED, "input %d has dtype %s (float)",
                                   i, cinfer_dtype_name(ctx->in[i]->dtype));
-    if (q->rank < 2 || k->rank < 2 || v->rank < 2) return bad_shapes(ctx, "need rank >= 2");
-    a->sq = q->dims[q->rank - 2];
-    a->d = q->dims[q->rank - 1];
-    a->skv = k->dims[k->rank - 1];
-    a->dv = v->dims[v->rank - 1];
-    if (k->dims[k->rank - 2] != a->d || v->dims[v->rank - 2] != a->skv)
-        return bad_shapes(ctx, "inner dimensions differ");
-    a->batch_rank = 0;
-    bool ok = batch_merge(q, &a->batch_rank, a->batch) && batch_merge(k, &a->batch_rank, a->batch)
-              && batch_merge(v, &a->batch_rank, a->batch);
+    a->packed = ctx->node && cinfer__attr_int(ctx->node, "packed", 0) != 0;
+    bool ok;
+    if (a->packed) { /* [B, S, H, D] each; the batch is [B, H] */
+        if (q->rank != 4 || k->rank != 4 || v->rank != 4)
+            return bad_shapes(ctx, "packed heads need Q, K and V of rank 4 [B, S, H, D]");
+        a->sq = q->dims[1], a->d = q->dims[3], a->skv = k->dims[1], a->dv = v->dims[3];
+        if (k->dims[0] != q->dims[0] || v->dims[0] != q->dims[0] || k->dims[2] != q->dims[2] ||
+            v->dims[2] != q->dims[2] || k->dims[3] != a->d || v->dims[1] != a->skv)
+            return bad_shapes(ctx, "packed heads: batch, heads or inner dimensions differ");
+        a->batch_rank = 2;
+        a->batch[0] = q->dims[0];
+        a->batch[1] = q->dims[2];
+        ok = true;
+    } else {
+        if (q->rank < 2 || k->rank < 2 || v->rank < 2) return bad_shapes(ctx, "need rank >= 2");
+        a->sq = q->dims[q->rank - 2];
+        a->d = q->dims[q->rank - 1];
+        a->skv = k->dims[k->rank - 1];
+        a->dv = v->dims[v->rank - 1];
+        if (k->dims[k->rank - 2] != a->d || v->dims[v->rank - 2] != a->skv)
+            return bad_shapes(ctx, "inner dimensions differ");
+        a->batch_rank = 0;
+        ok = batch_merge(q, &a->batch_rank, a->batch) &&
+             batch_merge(k, &a->batch_rank, a->batch) && batch_merge(v, &a->batch_rank, a->batch);
+    }
     if (ok && mask) {
         cinfer_tensor m2 = *mask; /* the mask's batch part: all but its last two dims */
         if (m2.rank < 2) {
@@ -59,8 +79,13 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
             m2.rank = 2;
         }
         int64_t mr = m2.dims[m2.rank - 2], mc = m2.dims[m2.rank - 1];
+        int rank_before = a->batch_rank;
         ok = (mr == 1 || mr == a->sq) && (mc == 1 || mc == a->skv) &&
              batch_merge(&m2, &a->batch_rank, a->batch);
+        /* packed: the mask may not widen the batch (Q, K and V have exactly [B, H]) */
+        if (ok && a->packed)
+            ok = a->batch_rank == rank_before && a->batch[0] == q->dims[0] &&
+                 a->batch[1] == q->dims[2];
         if (!ok) return bad_shapes(ctx, "the mask does not broadcast onto the scores");
     }
     if (!ok) return bad_shapes(ctx, "batch dimensions do not broadcast");
@@ -73,6 +98,11 @@ static cinfer_status attention_infer(cinfer__infer_ctx *ctx) {
     cinfer__attention_dims a;
     CINFER_TRY(cinfer__attention_shapes(ctx, &a));
     int64_t dims[CINFER_MAX_RANK];
+    if (a.packed) { /* [B, Sq, H, Dv] */
+        int64_t packed[4] = {a.batch[0], a.sq, a.batch[1], a.dv};
+        cinfer__set_out(ctx->out[0], CINFER_DTYPE_FLOAT, 4, packed);
+        return CINFER_OK;
+    }
     for (int i = 0; i < a.batch_rank; i++) dims[i] = a.batch[i];
     dims[a.batch_rank] = a.sq;
     dims[a.batch_rank + 1] = a.dv;

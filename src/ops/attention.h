@@ -9,6 +9,7 @@ typedef struct cinfer__attention_dims {
     int batch_rank;                        /* the broadcast batch shape of Q, K, V, mask */
     int64_t batch[CINFER_MAX_RANK];
     int64_t batches;                       /* its element count */
+    bool packed;                           /* attribute packed = 1: the packed-heads layout */
 } cinfer__attention_dims;
 
 /* Checks dtypes and shapes of the node's inputs (ctx->in) and computes the dims. */

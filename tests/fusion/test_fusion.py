@@ -275,6 +275,50 @@ def build_cases(rng):
         c.output("y", softmax(scores) @ vv)
         cases.append(c)
 
+    # The head split and merge around it, as BERT exports write them: Q and V through
+    # Transpose(0,2,1,3), K through Transpose(0,2,3,1) (or (0,2,1,3) then (0,1,3,2)), the output
+    # through Transpose(0,2,1,3): Attention takes all of them in (packed heads).
+    for name, (b, sq, skv, h, d, dv), two_k in [("bert", (2, 17, 17, 3, 8, 8), False),
+                                                ("cross_two_k", (2, 5, 11, 2, 8, 6), True)]:
+        c = Case("attention_packed_" + name, {"Attention": 1, "heads": 1}, rng)
+        q4, k4 = c.input("q4", (b, sq, h, d)), c.input("k4", (b, skv, h, d))
+        v4 = c.input("v4", (b, skv, h, dv))
+        mv = c.input("mask", (b, 1, 1, skv)) * 5
+        c.feeds["mask"] = (c.feeds["mask"] * 5).astype(np.float32)
+        c.node("Transpose", ["q4"], ["q"], perm=[0, 2, 1, 3])
+        if two_k:
+            c.node("Transpose", ["k4"], ["kh"], perm=[0, 2, 1, 3])
+            c.node("Transpose", ["kh"], ["k"], perm=[0, 1, 3, 2])
+        else:
+            c.node("Transpose", ["k4"], ["k"], perm=[0, 2, 3, 1])
+        c.node("Transpose", ["v4"], ["v"], perm=[0, 2, 1, 3])
+        c.node("MatMul", ["q", "k"], ["sc"])
+        c.const("c", math.sqrt(d))
+        c.node("Div", ["sc", "c"], ["scd"])
+        c.node("Add", ["scd", "mask"], ["scm"])
+        c.node("Softmax", ["scm"], ["p"], axis=-1)
+        c.node("MatMul", ["p", "v"], ["o"])
+        c.node("Transpose", ["o"], ["y"], perm=[0, 2, 1, 3])
+        qh, kh, vh = (t.transpose(0, 2, 1, 3) for t in (q4, k4, v4))
+        scores = qh @ kh.transpose(0, 1, 3, 2) / math.sqrt(d) + mv
+        c.output("y", (softmax(scores) @ vh).transpose(0, 2, 1, 3))
+        cases.append(c)
+
+    # Near miss: the merged output is read by a Transpose of another order, so the heads stay
+    # (the attention itself still fuses).
+    c = Case("miss_attention_packed_out_perm", {"Attention": 1}, rng)
+    q4, k4, v4 = (c.input(n, (2, 7, 2, 8)) for n in ("q4", "k4", "v4"))
+    c.node("Transpose", ["q4"], ["q"], perm=[0, 2, 1, 3])
+    c.node("Transpose", ["k4"], ["k"], perm=[0, 2, 3, 1])
+    c.node("Transpose", ["v4"], ["v"], perm=[0, 2, 1, 3])
+    c.node("MatMul", ["q", "k"], ["sc"])
+    c.node("Softmax", ["sc"], ["p"], axis=-1)
+    c.node("MatMul", ["p", "v"], ["o"])
+    c.node("Transpose", ["o"], ["y"], perm=[0, 2, 3, 1])
+    qh, kh, vh = (t.transpose(0, 2, 1, 3) for t in (q4, k4, v4))
+    c.output("y", (softmax(qh @ kh.transpose(0, 1, 3, 2)) @ vh).transpose(0, 2, 3, 1))
+    cases.append(c)
+
     c = Case("miss_attention_scores_read", {}, rng)
     qv, kv, vv = c.input("q", (4, 6)), c.input("k", (6, 7)), c.input("v", (7, 3))
     c.node("MatMul", ["q", "k"], ["sc"])
@@ -462,6 +506,7 @@ KIND_PATTERNS = {
     "LayerNorm": r"LayerNorm in elementwise ops -> LayerNormalization\s+(\d+)",
     "Add + LayerNormalization": r"Add \+ LayerNormalization -> SkipLayerNorm\s+(\d+)",
     "chain": r"elementwise ops -> ElementwiseChain\s+(\d+)",
+    "heads": r"head Transposes -> Attention \(packed heads\)\s+(\d+)",
 }
 
 

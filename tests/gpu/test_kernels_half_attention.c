@@ -36,6 +36,8 @@ typedef struct {
     int64_t b, h, sq, skv, d, dv;
     mask_kind mask;
     int mask_f32;  // the mask is float (a constant) rather than dt (an activation)
+    int packed;    // Q, K, V and y in the packed-heads layout [b, s, h, d] (fused head
+                   // transposes), read and written through the row strides
 } att_case;
 
 // mval[i * skv + j] (row broadcast when rows == 1) of batch entry bb for each mask kind; the
@@ -140,7 +142,38 @@ static cinfer_k_attention params_of(const att_case *c, double scale) {
         p.mask_row = c->skv, p.mask_col = 1;
     }
     p.scale = (float)scale;
+    if (c->packed) {  // [b, s, h, d]: heads side by side in each row (kernels.h)
+        p.q_batch.s[0] = c->sq * c->h * c->d, p.q_batch.s[1] = c->d;
+        p.k_batch.s[0] = c->skv * c->h * c->d, p.k_batch.s[1] = c->d;
+        p.v_batch.s[0] = c->skv * c->h * c->dv, p.v_batch.s[1] = c->dv;
+        p.y_batch.s[0] = c->sq * c->h * c->dv, p.y_batch.s[1] = c->dv;
+        p.q_row = c->h * c->d, p.k_d = 1, p.k_j = c->h * c->d;
+        p.v_row = c->h * c->dv, p.y_row = c->h * c->dv;
+    }
     return p;
+}
+
+// Element (bb, hh, r, t) of a dense [b, h, rows, cols] array sits at this index of the same
+// values in the packed [b, rows, h, cols] layout.
+static size_t packed_at(const att_case *c, int64_t bb, int64_t hh, int64_t r, int64_t t,
+                        int64_t rows, int64_t cols) {
+    return (size_t)(((bb * rows + r) * c->h + hh) * cols + t);
+}
+
+// The dense 16-bit values x ([b, h, rows, cols], or K's [b, h, d, skv] when k_t) repacked as
+// [b, rows, h, cols] (K: [b, skv, h, d]).
+static uint16_t *pack_heads(const att_case *c, const uint16_t *x, int64_t rows, int64_t cols,
+                            bool k_t) {
+    uint16_t *out = hmalloc((size_t)(c->b * c->h * rows * cols) * sizeof *out);
+    for (int64_t bb = 0; bb < c->b; bb++)
+        for (int64_t hh = 0; hh < c->h; hh++)
+            for (int64_t r = 0; r < rows; r++)
+                for (int64_t t = 0; t < cols; t++) {
+                    int64_t dense = k_t ? ((bb * c->h + hh) * cols + t) * rows + r
+                                        : ((bb * c->h + hh) * rows + r) * cols + t;
+                    out[packed_at(c, bb, hh, r, t, rows, cols)] = x[dense];
+                }
+    return out;
 }
 
 static void run_case(const att_case *c) {
@@ -170,10 +203,27 @@ static void run_case(const att_case *c) {
     reference(c, q, k, v, mval, scale, ref);
     void *y = d_out(ny * 2);
     cinfer_k_dtype mdt = c->mask_f32 ? CINFER_K_F32 : c->dt;
+    if (c->packed) {
+        hq = pack_heads(c, hq, c->sq, c->d, false);
+        hk = pack_heads(c, hk, c->skv, c->d, true);
+        hv = pack_heads(c, hv, c->skv, c->dv, false);
+        strncat(what, " packed", sizeof what - strlen(what) - 1);
+    }
     launched(cinfer_k_attention_half(y, d_in(hq, nq * 2), d_in(hk, nk * 2), d_in(hv, nv * 2),
                                      dmask, c->dt, mdt, params_of(c, scale), g_stream),
              what);
-    check_half(what, c->dt, fetch(y, ny * 2, what), ref, ny);
+    uint16_t *got = fetch(y, ny * 2, what);
+    if (c->packed) {  // back to the reference's [b, h, sq, dv]
+        uint16_t *dense = hmalloc(ny * sizeof *dense);
+        for (int64_t bb = 0; bb < c->b; bb++)
+            for (int64_t hh = 0; hh < c->h; hh++)
+                for (int64_t r = 0; r < c->sq; r++)
+                    for (int64_t t = 0; t < c->dv; t++)
+                        dense[((bb * c->h + hh) * c->sq + r) * c->dv + t] =
+                            got[packed_at(c, bb, hh, r, t, c->sq, c->dv)];
+        got = dense;
+    }
+    check_half(what, c->dt, got, ref, ny);
 }
 
 // Sequence lengths 1, 17, 128, 200 and 512 (below, between and on tile edges) with head sizes
@@ -196,7 +246,8 @@ static void test_attention_half(void) {
     }
 }
 
-// sq unlike skv, dv unlike d, and rows of -inf scores (NaN out), both types.
+// sq unlike skv, dv unlike d, and rows of -inf scores (NaN out), both types; in the dense
+// layout and in the packed-heads one.
 static void test_attention_half_shapes(void) {
     static const att_case cases[] = {
         {CINFER_K_F16, 2, 3, 17, 200, 64, 32, MASK_KEYS, 0},
@@ -205,6 +256,12 @@ static void test_attention_half_shapes(void) {
         {CINFER_K_BF16, 3, 1, 65, 1, 96, 112, MASK_KEYS, 1},
         {CINFER_K_F16, 2, 2, 19, 77, 64, 64, MASK_INF, 0},
         {CINFER_K_BF16, 2, 2, 19, 77, 64, 64, MASK_INF, 1},
+        // The packed-heads layout (Attention with its head transposes fused): BERT-base's
+        // shape, odd lengths, dv unlike d, -inf rows.
+        {CINFER_K_F16, 2, 12, 128, 128, 64, 64, MASK_KEYS, 0, 1},
+        {CINFER_K_BF16, 2, 3, 17, 200, 64, 32, MASK_KEYS, 1, 1},
+        {CINFER_K_F16, 1, 2, 200, 17, 32, 128, MASK_FULL, 1, 1},
+        {CINFER_K_BF16, 2, 2, 19, 77, 64, 64, MASK_INF, 0, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
