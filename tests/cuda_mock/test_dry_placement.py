@@ -6,7 +6,8 @@ GPU run would plan. Checked at fp16 (models from tools/zoo/gen_zoo.py, made here
   FusedConv and MaxPool steps (every 4-D value from the first convolution to the global pool;
   docs/cuda-backend.md, "Channels last") and marks those steps `nhwc`; none with --no-nhwc;
   no channels-last line at fp32;
-- bert_small: every step on the GPU, nothing channels last, its GEMMs, Attention and
+- bert_small: every step on the GPU, nothing channels last, 4 packed-heads Attentions and no
+  Transpose left, its GEMMs, Attention and
   SkipLayerNorm computing in fp16;
 - recsys_tiny: every step on the GPU;
 and every step of all three on the GPU at fp32 too. Also the small CNNs of
@@ -84,6 +85,12 @@ def main():
             lines = re.findall(rf"^  \S+ +{op} +cuda (\S+)", out, re.M)
             expect(lines and all(p == "fp16" for p in lines),
                    f"bert_small fp16: {op} steps not all in fp16 ({lines})", out)
+        # Its 4 layers' head split and merge (4 Transposes each) taken into Attention: the
+        # module accepts the packed-heads layout, and no Transpose step is left.
+        packed = re.search(r"head Transposes -> Attention \(packed heads\) +(\d+)", out)
+        expect(packed and int(packed.group(1)) == 4 and
+               not re.search(r"^  \S+ +Transpose +cuda", out, re.M),
+               "bert_small fp16: not 4 packed-heads Attentions with no Transpose step left", out)
 
         out = inspect(paths["recsys_tiny"], "--precision", "fp16")
         all_on_gpu(out, "recsys_tiny fp16")
