@@ -109,6 +109,13 @@ save('ids', [helper.make_node('Gather', ['table', 'ids'], ['emb'])],
      [helper.make_tensor_value_info('ids', TP.INT64, ['seq'])],
      [helper.make_tensor_value_info('emb', TP.FLOAT, ['seq', 2])],
      [helper.make_tensor('table', TP.FLOAT, [100, 2], table.ravel())])
+# A BERT-style attention mask and token types beside the ids, echoed by Cast (to float).
+save('bert_inputs', [helper.make_node('Cast', ['attention_mask'], ['mask_out'], to=TP.FLOAT),
+                     helper.make_node('Cast', ['token_type_ids'], ['types_out'], to=TP.FLOAT)],
+     [helper.make_tensor_value_info('attention_mask', TP.INT64, ['batch', 'seq']),
+      helper.make_tensor_value_info('token_type_ids', TP.INT64, ['batch', 'seq'])],
+     [helper.make_tensor_value_info('mask_out', TP.FLOAT, ['batch', 'seq']),
+      helper.make_tensor_value_info('types_out', TP.FLOAT, ['batch', 'seq'])])
 # An op no runtime knows: load must fail with UNSUPPORTED.
 save('unsupported', [helper.make_node('NoSuchOp', ['x'], ['y'], domain='com.example')],
      [helper.make_tensor_value_info('x', TP.FLOAT, [2])],
@@ -229,6 +236,18 @@ py_check "random ids index the table (values in [0, 100))" "
 import numpy as np
 e = np.load('$TMP/ids/emb.npy')
 assert e.shape == (50, 2) and np.isfinite(e).all() and len(np.unique(e[:, 0])) > 10"
+
+run_cli 0 "random mask and token types" run "$TMP/bert_inputs.onnx" --dim batch=64 --dim seq=40 \
+    --seed 3 -o "$TMP/bi" &&
+    expect_grep "$TMP/stderr" "'attention_mask'.*1s then 0s in each row" "the mask's values are noted"
+py_check "a random attention mask keeps a prefix of each row (row 0 whole), token types 0/1" "
+import numpy as np
+m, t = np.load('$TMP/bi/mask_out.npy'), np.load('$TMP/bi/types_out.npy')
+assert m.shape == (64, 40) and set(np.unique(m)) <= {0.0, 1.0} and m[0].all()
+keep = m.sum(axis=1)
+assert (keep >= 1).all() and len(np.unique(keep)) > 5
+assert all((row[:int(k)] == 1).all() and (row[int(k):] == 0).all() for row, k in zip(m, keep))
+assert set(np.unique(t)) == {0.0, 1.0}"
 
 # ---- inspect --------------------------------------------------------------------------------
 run_cli 0 "inspect" inspect "$TMP/symbolic.onnx" --dim batch=8

@@ -1,6 +1,7 @@
 /* Option parsing shared by run, inspect and bench, runtime/model creation, and input tensors. */
 #include "args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -598,12 +599,46 @@ static int random_shape(const cli_opts *o, const cinfer_value_info *vi, cinfer_t
     return 0;
 }
 
-/* Floats uniform in [-1, 1); integers uniform in [0, 100) so that they are valid token ids or
- * indices for most models; bools 0/1. */
-static void fill_random(cinfer_tensor *t, int64_t n, uint64_t *rng) {
+/* What an integer input's name says it holds: an attention mask (1 = keep, 0 = padding; BERT
+ * turns it into -10000 * (1 - mask), which ids in [0, 100) would overflow in float16) or
+ * token-type / segment ids (0 or 1: BERT has two), else ids or indices in [0, 100). */
+typedef enum { INT_IDS, INT_MASK, INT_BINARY } int_kind;
+
+static bool name_has(const char *name, const char *part) {
+    size_t n = strlen(part);
+    for (const char *s = name; *s; s++) {
+        size_t i = 0;
+        while (i < n && s[i] && tolower((unsigned char)s[i]) == part[i]) i++;
+        if (i == n) return true;
+    }
+    return false;
+}
+
+static int_kind int_kind_of(const char *name) {
+    if (name_has(name, "mask")) return INT_MASK;
+    if (name_has(name, "token_type") || name_has(name, "segment")) return INT_BINARY;
+    return INT_IDS;
+}
+
+/* Integer value k of element i (of n, rows of `row` elements) for its kind: a mask keeps a
+ * random prefix of each row (at least one element; the first row whole), as padded batches
+ * do. */
+static int64_t int_value(int_kind kind, int64_t i, int64_t row, uint64_t *rng, int64_t *keep) {
+    if (kind == INT_BINARY) return (int64_t)(rng_next(rng) & 1);
+    if (kind == INT_IDS) return (int64_t)(rng_next(rng) % 100);
+    if (row < 1) return 1;
+    if (i % row == 0) *keep = i == 0 ? row : 1 + (int64_t)(rng_next(rng) % (uint64_t)row);
+    return i % row < *keep ? 1 : 0;
+}
+
+/* Floats uniform in [-1, 1); integers as their name says (int_kind_of: masks 1/0, token types
+ * 0/1, else uniform in [0, 100) so that they are valid token ids or indices for most models);
+ * bools 0/1. */
+static void fill_random(cinfer_tensor *t, int64_t n, int_kind kind, uint64_t *rng) {
+    int64_t row = t->rank ? t->dims[t->rank - 1] : 1, keep = 0;
     for (int64_t i = 0; i < n; i++) {
         double u = rng_unit(rng) * 2.0 - 1.0;
-        int64_t k = (int64_t)(rng_next(rng) % 100);
+        int64_t k = int_value(kind, i, row, rng, &keep);
         switch (t->dtype) {
         case CINFER_DTYPE_FLOAT: ((float *)t->data)[i] = (float)u; break;
         case CINFER_DTYPE_DOUBLE: ((double *)t->data)[i] = u; break;
@@ -647,14 +682,17 @@ static int make_random(const cli_opts *o, const cinfer_value_info *vi, uint64_t 
     if (!t->data)
         return cli_fail(CINFER_OUT_OF_MEMORY, "input '%s': out of memory for %lld bytes", vi->name,
                         (long long)n * (long long)esize);
-    fill_random(t, n, rng);
+    int_kind kind = int_kind_of(vi->name);
+    fill_random(t, n, kind, rng);
     if (!quiet) {
         char shape[160];
         bool is_int = cinfer__dtype_is_int(t->dtype);
+        const char *what = kind == INT_MASK     ? ", 1s then 0s in each row as for an attention mask"
+                           : kind == INT_BINARY ? ", values 0 or 1 as for token types"
+                                                : ", values in [0, 100) as for token ids / indices";
         fprintf(stderr, "cinfer: input '%s' random (seed %llu): %s %s%s\n", vi->name,
                 (unsigned long long)seed, cinfer_dtype_name(t->dtype),
-                cinfer__shape_str(t->rank, t->dims, shape, sizeof shape),
-                is_int ? ", values in [0, 100) as for token ids / indices" : "");
+                cinfer__shape_str(t->rank, t->dims, shape, sizeof shape), is_int ? what : "");
     }
     return 0;
 }
