@@ -170,6 +170,16 @@ static bool attention_half_head(int64_t d) {
            d % 16 == 0;
 }
 
+/* A packed-heads operand t [B', rows, H', cols]: its strides over the batch [B, H] into st (0
+ * where B' or H' is 1, broadcast); returns the stride between its rows (H' * cols). */
+static int64_t packed_strides(const cinfer_tensor *t, int64_t rows, int64_t cols,
+                              cinfer_k_strides *st) {
+    int64_t row = t->dims[2] * cols;
+    st->s[0] = t->dims[0] == 1 ? 0 : rows * row;
+    st->s[1] = t->dims[2] == 1 ? 0 : cols;
+    return row;
+}
+
 static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attention *p,
                                       char *why) {
     if (attention_dtypes(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
@@ -195,16 +205,17 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
                        "Attention");
     if (p->skv == 0) return cuda_no(why, "%s: no keys", "Attention");
     if (packed) {
-        /* batch [B, H]; heads side by side in each row of every operand (kernels.h) */
-        int64_t b = q->dims[0], h = q->dims[2];
+        /* batch [B, H] (the output's: Q, K, V broadcast where theirs is 1); heads side by side
+         * in each row of every operand (kernels.h) */
+        int64_t b = y->dims[0], h = y->dims[2];
         p->batch.rank = 2;
         p->batch.size[0] = b, p->batch.size[1] = h;
-        p->q_batch.s[0] = p->sq * h * p->d, p->q_batch.s[1] = p->d;
-        p->k_batch.s[0] = p->skv * h * p->d, p->k_batch.s[1] = p->d;
-        p->v_batch.s[0] = p->skv * h * p->dv, p->v_batch.s[1] = p->dv;
+        p->q_row = packed_strides(q, p->sq, p->d, &p->q_batch);
+        p->k_j = packed_strides(k, p->skv, p->d, &p->k_batch);
+        p->v_row = packed_strides(v, p->skv, p->dv, &p->v_batch);
+        p->k_d = 1;
         p->y_batch.s[0] = p->sq * h * p->dv, p->y_batch.s[1] = p->dv;
-        p->q_row = h * p->d, p->k_d = 1, p->k_j = h * p->d;
-        p->v_row = h * p->dv, p->y_row = h * p->dv;
+        p->y_row = h * p->dv;
         if (m && m->rank > 4) return cuda_no(why, "%s: a mask of rank above 4", "Attention");
     } else {
         /* The output is dense [batch..., sq, dv]: its leading dims are the broadcast batch. */

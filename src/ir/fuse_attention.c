@@ -84,10 +84,11 @@ static bool perm_is(const int64_t p[4], int a, int b, int c, int d) {
     return p[0] == a && p[1] == b && p[2] == c && p[3] == d;
 }
 
-/* The value that one Transpose (or two in a row, each read only by the next) turns into v
- * with the overall permutation (a, b, c, d); -1 if none. The transposes go into dead. */
-static int transposed_from(const cinfer__graph *g, const cinfer__use_index *ix, int v, int a,
-                           int b, int c, int d, int *dead, int *n_dead) {
+/* The value that one Transpose (or, when two is set, two in a row, each read only by the next)
+ * turns into v with the overall permutation (a, b, c, d); -1 if none. The transposes go into
+ * dead. */
+static int transposed_from(const cinfer__graph *g, const cinfer__use_index *ix, int v, bool two,
+                           int a, int b, int c, int d, int *dead, int *n_dead) {
     int t = cinfer__fuse_sole_producer(g, ix, v, "Transpose");
     int64_t p2[4], p1[4];
     if (t < 0 || !perm4(&g->nodes[t], p2)) return -1;
@@ -96,7 +97,7 @@ static int transposed_from(const cinfer__graph *g, const cinfer__use_index *ix, 
         return g->nodes[t].in[0];
     }
     /* two in a row: out[i] = first's out[p2[i]] = x[p1[p2[i]]] */
-    int t1 = cinfer__fuse_sole_producer(g, ix, g->nodes[t].in[0], "Transpose");
+    int t1 = two ? cinfer__fuse_sole_producer(g, ix, g->nodes[t].in[0], "Transpose") : -1;
     if (t1 < 0 || !perm4(&g->nodes[t1], p1)) return -1;
     int64_t c4[4];
     for (int i = 0; i < 4; i++) {
@@ -113,10 +114,12 @@ static int transposed_from(const cinfer__graph *g, const cinfer__use_index *ix, 
  * in[0..2] and *out name the values outside the head transposes, which join dead. */
 static bool packed_heads(const cinfer__graph *g, const cinfer__use_index *ix, int in[3],
                          int *out, int *dead, int *n_dead) {
+    /* Q, V and the output one Transpose each, K one or two (the head split, then K^T, as
+     * some exports write it): five nodes at most, as dead has room for. */
     int d[5], nd = 0;
-    int q = transposed_from(g, ix, in[0], 0, 2, 1, 3, d, &nd);
-    int k = q < 0 ? -1 : transposed_from(g, ix, in[1], 0, 2, 3, 1, d, &nd);
-    int v = k < 0 ? -1 : transposed_from(g, ix, in[2], 0, 2, 1, 3, d, &nd);
+    int q = transposed_from(g, ix, in[0], false, 0, 2, 1, 3, d, &nd);
+    int k = q < 0 ? -1 : transposed_from(g, ix, in[1], true, 0, 2, 3, 1, d, &nd);
+    int v = k < 0 ? -1 : transposed_from(g, ix, in[2], false, 0, 2, 1, 3, d, &nd);
     int t = v < 0 ? -1 : cinfer__fuse_sole_consumer(g, ix, *out, "Transpose");
     int64_t p[4];
     if (t < 0 || !perm4(&g->nodes[t], p) || !perm_is(p, 0, 2, 1, 3) || g->nodes[t].n_out != 1)

@@ -48,16 +48,23 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
                                   i, cinfer_dtype_name(ctx->in[i]->dtype));
     a->packed = ctx->node && cinfer__attr_int(ctx->node, "packed", 0) != 0;
     bool ok;
-    if (a->packed) { /* [B, S, H, D] each; the batch is [B, H] */
+    if (a->packed) { /* [B, S, H, D] each; the batch is [B, H], broadcast as the scores were */
         if (q->rank != 4 || k->rank != 4 || v->rank != 4)
             return bad_shapes(ctx, "packed heads need Q, K and V of rank 4 [B, S, H, D]");
         a->sq = q->dims[1], a->d = q->dims[3], a->skv = k->dims[1], a->dv = v->dims[3];
-        if (k->dims[0] != q->dims[0] || v->dims[0] != q->dims[0] || k->dims[2] != q->dims[2] ||
-            v->dims[2] != q->dims[2] || k->dims[3] != a->d || v->dims[1] != a->skv)
-            return bad_shapes(ctx, "packed heads: batch, heads or inner dimensions differ");
+        if (k->dims[3] != a->d || v->dims[1] != a->skv)
+            return bad_shapes(ctx, "packed heads: inner dimensions differ");
         a->batch_rank = 2;
-        a->batch[0] = q->dims[0];
-        a->batch[1] = q->dims[2];
+        a->batch[0] = a->batch[1] = 1;
+        for (int i = 0; i < 3; i++) { /* B and H of Q, K, V: equal, or 1 to broadcast */
+            const cinfer_tensor *t = ctx->in[i];
+            for (int j = 0; j < 2; j++) {
+                int64_t dd = t->dims[j == 0 ? 0 : 2], *o = &a->batch[j];
+                if (dd != 1 && *o != 1 && dd != *o)
+                    return bad_shapes(ctx, "packed heads: batch or head counts do not broadcast");
+                if (*o == 1) *o = dd;
+            }
+        }
         ok = true;
     } else {
         if (q->rank < 2 || k->rank < 2 || v->rank < 2) return bad_shapes(ctx, "need rank >= 2");
@@ -79,13 +86,9 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
             m2.rank = 2;
         }
         int64_t mr = m2.dims[m2.rank - 2], mc = m2.dims[m2.rank - 1];
-        int rank_before = a->batch_rank;
+        /* (packed: the scores were rank 4, so the mask's batch part is at most [B, H]) */
         ok = (mr == 1 || mr == a->sq) && (mc == 1 || mc == a->skv) &&
-             batch_merge(&m2, &a->batch_rank, a->batch);
-        /* packed: the mask may not widen the batch (Q, K and V have exactly [B, H]) */
-        if (ok && a->packed)
-            ok = a->batch_rank == rank_before && a->batch[0] == q->dims[0] &&
-                 a->batch[1] == q->dims[2];
+             (!a->packed || m2.rank <= 4) && batch_merge(&m2, &a->batch_rank, a->batch);
         if (!ok) return bad_shapes(ctx, "the mask does not broadcast onto the scores");
     }
     if (!ok) return bad_shapes(ctx, "batch dimensions do not broadcast");

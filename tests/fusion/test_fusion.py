@@ -278,12 +278,19 @@ def build_cases(rng):
     # The head split and merge around it, as BERT exports write them: Q and V through
     # Transpose(0,2,1,3), K through Transpose(0,2,3,1) (or (0,2,1,3) then (0,1,3,2)), the output
     # through Transpose(0,2,1,3): Attention takes all of them in (packed heads).
-    for name, (b, sq, skv, h, d, dv), two_k in [("bert", (2, 17, 17, 3, 8, 8), False),
-                                                ("cross_two_k", (2, 5, 11, 2, 8, 6), True)]:
+    # Also the broadcasts the unfused graph allows: one K/V head for all (multi-query), K/V
+    # of batch 1, a mask that widens the batch and the heads.
+    for name, (b, sq, skv, h, d, dv), two_k, kvbh, mshape in [
+            ("bert", (2, 17, 17, 3, 8, 8), False, None, None),
+            ("cross_two_k", (2, 5, 11, 2, 8, 6), True, None, None),
+            ("multi_query", (2, 5, 7, 3, 8, 8), False, (2, 1), None),
+            ("kv_batch1", (2, 5, 7, 3, 8, 8), False, (1, 3), None),
+            ("mask_widens", (1, 5, 7, 1, 8, 8), False, None, (2, 3, 5, 7))]:
         c = Case("attention_packed_" + name, {"Attention": 1, "heads": 1}, rng)
-        q4, k4 = c.input("q4", (b, sq, h, d)), c.input("k4", (b, skv, h, d))
-        v4 = c.input("v4", (b, skv, h, dv))
-        mv = c.input("mask", (b, 1, 1, skv)) * 5
+        kb, kh = kvbh or (b, h)
+        q4, k4 = c.input("q4", (b, sq, h, d)), c.input("k4", (kb, skv, kh, d))
+        v4 = c.input("v4", (kb, skv, kh, dv))
+        mv = c.input("mask", mshape or (b, 1, 1, skv)) * 5
         c.feeds["mask"] = (c.feeds["mask"] * 5).astype(np.float32)
         c.node("Transpose", ["q4"], ["q"], perm=[0, 2, 1, 3])
         if two_k:
@@ -303,6 +310,21 @@ def build_cases(rng):
         scores = qh @ kh.transpose(0, 1, 3, 2) / math.sqrt(d) + mv
         c.output("y", (softmax(scores) @ vh).transpose(0, 2, 1, 3))
         cases.append(c)
+
+    # Near miss: Q through two Transposes (only K's split may take two), so the heads stay.
+    c = Case("miss_attention_packed_two_q", {"Attention": 1}, rng)
+    q4, k4, v4 = (c.input(n, (2, 7, 2, 8)) for n in ("q4", "k4", "v4"))
+    c.node("Transpose", ["q4"], ["qa"], perm=[0, 2, 3, 1])
+    c.node("Transpose", ["qa"], ["q"], perm=[0, 1, 3, 2])
+    c.node("Transpose", ["k4"], ["k"], perm=[0, 2, 3, 1])
+    c.node("Transpose", ["v4"], ["v"], perm=[0, 2, 1, 3])
+    c.node("MatMul", ["q", "k"], ["sc"])
+    c.node("Softmax", ["sc"], ["p"], axis=-1)
+    c.node("MatMul", ["p", "v"], ["o"])
+    c.node("Transpose", ["o"], ["y"], perm=[0, 2, 1, 3])
+    qh, kh, vh = (t.transpose(0, 2, 1, 3) for t in (q4, k4, v4))
+    c.output("y", (softmax(qh @ kh.transpose(0, 1, 3, 2)) @ vh).transpose(0, 2, 1, 3))
+    cases.append(c)
 
     # Near miss: the merged output is read by a Transpose of another order, so the heads stay
     # (the attention itself still fuses).
