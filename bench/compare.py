@@ -276,6 +276,42 @@ def bench_model(a, key, torch, rows, peaks):
                          "%.2fx eager" % r["vs_eager"] if r.get("vs_eager") else ""), flush=True)
 
 
+# Issue 4's targets (not gates): batch-1 latency at most half of eager's; the largest batch at
+# least 1.3x eager's throughput and at least torch.compile's; two absolute rates.
+ABSOLUTE = {("resnet50", 256): 30000, ("bert_base", 64): 20000}
+
+
+def target_lines(rows, engine="cinfer fp16 device-io"):
+    """Each target this run can judge, as 'met' / 'NOT met' lines (fp16 rows on a GPU)."""
+    def row(model, batch, name):
+        return next((r for r in rows if r["model"] == model and r["batch"] == batch and
+                     r["engine"] == name), None)
+    out = []
+    for model in sorted({r["model"] for r in rows}):
+        batches = sorted({r["batch"] for r in rows if r["model"] == model})
+        eager, ours = row(model, 1, "torch eager fp16"), row(model, 1, engine)
+        if eager and ours:
+            ratio = ours["p50_ms"] / eager["p50_ms"]
+            out.append("%-10s batch 1: latency %.2fx eager's (target <= 0.5): %s"
+                       % (model, ratio, "met" if ratio <= 0.5 else "NOT met"))
+        big = batches[-1] if batches else None
+        if big and big > 1:
+            ours = row(model, big, engine)
+            for ref, want in (("torch eager fp16", 1.3), ("torch.compile fp16", 1.0)):
+                other = row(model, big, ref)
+                if ours and other:
+                    ratio = ours["throughput"] / other["throughput"]
+                    out.append("%-10s batch %d: throughput %.2fx %s's (target >= %.1f): %s"
+                               % (model, big, ratio, ref, want,
+                                  "met" if ratio >= want else "NOT met"))
+            goal = ABSOLUTE.get((model, big))
+            if ours and goal:
+                out.append("%-10s batch %d: %.0f samples/s (target >= %d): %s"
+                           % (model, big, ours["throughput"], goal,
+                              "met" if ours["throughput"] >= goal else "NOT met"))
+    return out
+
+
 def write_csv(path, rows):
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["model", "batch", "engine", "throughput", "p50_ms",
@@ -320,6 +356,12 @@ def main():
         bench_model(a, key, torch, rows, peaks)
         if a.csv:  # after every model, so that a run cut short keeps what it measured
             write_csv(a.csv, rows)
+    if a.device == "cuda":
+        lines = target_lines(rows)
+        if lines:
+            print("== issue 4 targets (cinfer fp16, device-resident I/O)")
+            for line in lines:
+                print("  " + line)
     return 0
 
 
