@@ -10,6 +10,7 @@
 
 #include <limits.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define MAX_DIMS 5 /* N, C and up to three spatial */
@@ -277,9 +278,61 @@ static bool use_math(cinfer_cuda_conv *c, cudnnMathType_t reported) {
     return cudnnSetConvolutionMathType(c->conv, c->math) == CUDNN_STATUS_SUCCESS;
 }
 
+/* CINFER_CUDA_CONV_SEARCH=exhaustive (an experiment, unset by default): time every forward
+ * algorithm on scratch buffers at prepare (cudnnFindConvolutionForwardAlgorithmEx, as
+ * PyTorch's cudnn.benchmark and ORT's EXHAUSTIVE search do) and take the fastest acceptable
+ * one, instead of cuDNN's heuristic order. Load takes longer; whether runs get faster is for
+ * a GPU run to show (tools/gpu-check benches ResNet-50 both ways). */
+static bool exhaustive_search(void) {
+    const char *e = getenv("CINFER_CUDA_CONV_SEARCH");
+    return e && !strcmp(e, "exhaustive");
+}
+
+/* The exhaustive search; false (nothing chosen, no error) whenever it cannot run: scratch
+ * memory short, the compute stream capturing a graph, cuDNN refusing. pick_fwd then falls
+ * back to the heuristics. All forward algorithms are deterministic, so replays stay bitwise. */
+static bool find_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c) {
+    enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;
+    if (cudaStreamIsCapturing(ctx->compute, &cap) != cudaSuccess ||
+        cap != cudaStreamCaptureStatusNone)
+        return false;
+    size_t xb = 0, wb = 0, yb = 0;
+    if (cudnnGetTensorSizeInBytes(c->x, &xb) != CUDNN_STATUS_SUCCESS ||
+        cudnnGetFilterSizeInBytes(c->w, &wb) != CUDNN_STATUS_SUCCESS ||
+        cudnnGetTensorSizeInBytes(c->y, &yb) != CUDNN_STATUS_SUCCESS)
+        return false;
+    void *x = NULL, *w = NULL, *y = NULL;
+    bool chosen = false;
+    cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
+    int n = 0;
+    if (cudaMalloc(&x, xb) == cudaSuccess && cudaMalloc(&w, wb) == cudaSuccess &&
+        cudaMalloc(&y, yb) == cudaSuccess &&
+        cudaMemsetAsync(x, 0, xb, ctx->compute) == cudaSuccess && /* ordered before the timing */
+        cudaMemsetAsync(w, 0, wb, ctx->compute) == cudaSuccess &&
+        cudnnFindConvolutionForwardAlgorithmEx(
+            ctx->dnn, c->x, x, c->w, w, c->conv, c->y, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n,
+            perf, ctx->dnn_workspace, ctx->dnn_workspace_bytes) == CUDNN_STATUS_SUCCESS) {
+        for (int i = 0; i < n && !chosen; i++) { /* fastest first */
+            if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(c, perf[i].algo) ||
+                refused_math(c, perf[i].mathType) || perf[i].memory > ctx->dnn_workspace_bytes ||
+                !use_math(c, perf[i].mathType))
+                continue;
+            c->fwd_algo = perf[i].algo;
+            c->workspace_bytes = perf[i].memory;
+            chosen = true;
+        }
+    }
+    (void)cudaGetLastError(); /* a failed scratch allocation is not the run's error */
+    if (x) (void)cudaFree(x);
+    if (w) (void)cudaFree(w);
+    if (y) (void)cudaFree(y);
+    return chosen;
+}
+
 /* Heuristic order, first acceptable result wins. A result whose workspace query fails is
  * skipped, not an error: the next one may well work. */
 static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    if (exhaustive_search() && find_fwd(ctx, c)) return CINFER_OK;
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int n = 0;
     cinfer_status rc = CINFER_OK;
