@@ -149,11 +149,21 @@ static cinfer_status resize_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node
     return CINFER_OK;
 }
 
+/* Channels last (s->nhwc: half mode, nearest, 4-D; module_impl.h CUDA_OP_EITHER) the kernel
+ * resizes the NHWC-ordered views, each axis's scale moved with it; nearest moves 2-byte
+ * elements whatever they hold, so 16-bit activations need nothing else. */
 static cinfer_status resize_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                                 void *const *out, cinfer_cuda_err *err) {
     const resize_priv *r = s->priv;
-    cudaError_t e = cinfer_k_resize(out[0], in[0], k_dims(&s->in[0]), k_dims(&s->out[0]), r->es,
-                                    r->p, ctx->compute);
+    cinfer_k_resize_params p = r->p;
+    cinfer_tensor x = s->in[0], y = s->out[0];
+    if (s->nhwc) {
+        x = cuda_nhwc_view(&s->in[0]);
+        y = cuda_nhwc_view(&s->out[0]);
+        for (int a = 0; a < 4; a++) p.scale[cuda_nhwc_axis(a)] = r->p.scale[a];
+    }
+    cudaError_t e = cinfer_k_resize(out[0], in[0], k_dims(&x), k_dims(&y), r->es, p,
+                                    ctx->compute);
     return LAUNCHED(e, s->node->op_type);
 }
 
@@ -236,8 +246,10 @@ static cinfer_status range_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *c
 }
 
 const cuda_op cinfer_cuda_ops_resize[] = {
-    {"Resize", "", resize_supports, resize_prepare, resize_run, free},
-    {"Upsample", "", resize_supports, resize_prepare, resize_run, free},
+    /* Half mode moves 16-bit activations as they are (nearest only: linear refuses their
+     * half views and stays fp32), on either layout. */
+    {"Resize", "", resize_supports, resize_prepare, resize_run, free, true, CUDA_OP_EITHER},
+    {"Upsample", "", resize_supports, resize_prepare, resize_run, free, true, CUDA_OP_EITHER},
     {"Range", "", range_supports, range_prepare, range_run, free},
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

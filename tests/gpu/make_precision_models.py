@@ -12,7 +12,9 @@ activations between their convolutions channels last:
   Mul([N, C, 1, 1], x) (the per-channel operand first), Add(x, [C, 1, 1]) and
   Where([W] bool, x, scalar);
 - convnet_concat: two convolutions concatenated along the channels feed a third;
-- convnet_up: a ConvTranspose (stride 2, with bias) between two convolutions.
+- convnet_up: a ConvTranspose (stride 2, with bias) between two convolutions;
+- convnet_resize: a nearest Resize (x2, asymmetric, floor: PP-OCR's neck) between two
+  convolutions.
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
@@ -163,6 +165,18 @@ def convnet_up(d):
         [conv_w("w1", 16, 16, 3), conv_w("wt", 16, 8, 2), b, conv_w("w2", 8, 8, 3)])
 
 
+def convnet_resize(d):
+    n = helper.make_node
+    sc = numpy_helper.from_array(np.array([1.0, 1.0, 2.0, 2.0], np.float32), "sc")
+    save(d, "convnet_resize", [
+        n("Conv", ["x", "w1"], ["a"], name="a", pads=[1, 1, 1, 1]),
+        n("Resize", ["a", "", "sc"], ["up"], name="up", mode="nearest",
+          coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        n("Conv", ["up", "w2"], ["y"], name="c", pads=[1, 1, 1, 1]),
+    ], [vi("x", [2, 16, 8, 8])], [vi("y", [2, 8, 16, 16])],
+        [conv_w("w1", 16, 16, 3), sc, conv_w("w2", 8, 16, 3)])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -174,6 +188,7 @@ def main():
     convnet_bcast(d)
     convnet_concat(d)
     convnet_up(d)
+    convnet_resize(d)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
  * report must show each step's precision. Six small CNNs at fp16 and bf16 store as many
  * values channels last as the rule gives (convnet five, convnet_scalar four, convnet_z3
- * none, convnet_bcast five, convnet_concat three, convnet_up two) and meet the same
+ * none, convnet_bcast five, convnet_concat three, convnet_up two, convnet_resize two) and meet the same
  * tolerance, as convnet does with
  * channels_last = 0. Without a device: "skipped: no CUDA device", exit 77. Seed:
  * CINFER_TEST_SEED (printed on failure). */
@@ -232,7 +232,9 @@ int main(void) {
      * - convnet_concat: both convolutions' outputs and their Concat's (channels last it
      *   concatenates NHWC-ordered views along the last axis);
      * - convnet_up: the first convolution's output and the ConvTranspose's (cuDNN backward
-     *   data on NHWC descriptors with a KRSC filter). */
+     *   data on NHWC descriptors with a KRSC filter);
+     * - convnet_resize: the first convolution's output and the nearest Resize's (16-bit values
+     *   moved on NHWC-ordered views). */
     static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
     static const struct {
         const char *model;
@@ -241,7 +243,8 @@ int main(void) {
         int n_ex;
     } cnns[] = {{"convnet", 5, cnn, 2},       {"convnet_scalar", 4, cnn, 2},
                 {"convnet_z3", 0, z3, 1},     {"convnet_bcast", 5, z3, 1},
-                {"convnet_concat", 3, z3, 1}, {"convnet_up", 2, z3, 1}};
+                {"convnet_concat", 3, z3, 1}, {"convnet_up", 2, z3, 1},
+                {"convnet_resize", 2, z3, 1}};
     for (int i = 1; i < 3; i++)
         for (size_t k = 0; k < sizeof cnns / sizeof cnns[0]; k++) {
             check_nhwc_count(gpu, cnns[k].model, precs[i], cnns[k].nhwc);

@@ -561,6 +561,10 @@ static int check_layouts(void) {
     cinfer__attr tpads = {.name = "pads", .type = CINFER_ATTR_INTS, .ints = (int64_t *)ones,
                           .count = 4};
     cinfer__attr axis1 = {.name = "axis", .type = CINFER_ATTR_INT, .i = 1};
+    cinfer__attr linear = {.name = "mode", .type = CINFER_ATTR_STRING, .s = (char *)"linear",
+                           .s_len = 6};
+    static const float up2[4] = {1.0f, 1.0f, 2.0f, 2.0f};
+    const int64_t four[1] = {4}, big[4] = {1, 8, 12, 12};
     cinfer_tensor x = node_tensor(F, 4, img, NULL), wf = node_tensor(F, 4, filt, w);
     cinfer_tensor wh = node_tensor(H, 4, filt, w16), absent = {0};
     cinfer_tensor z3 = node_tensor(F, 3, chw, NULL), zc = node_tensor(F, 4, img, w);
@@ -599,6 +603,14 @@ static int check_layouts(void) {
         {{"Where", "", 16, 3, {cond, x, s}, x, 0, NULL, 0, 0}, EITHER},
         // Concat of 4-D operands: either layout (NHWC views, remapped axis).
         {{"Concat", "", 13, 2, {x, x}, node_tensor(F, 4, cat, NULL), 1, &axis1, 0, 0}, EITHER},
+        // Resize: nearest moves 16-bit values on either layout (scales follow the axes);
+        // linear has no 16-bit path, so it runs fp32 and NCHW.
+        {{"Resize", "", 13, 3, {x, absent, node_tensor(F, 1, four, up2)},
+          node_tensor(F, 4, big, NULL), 0, NULL, 0, 0},
+         EITHER},
+        {{"Resize", "", 13, 3, {x, absent, node_tensor(F, 1, four, up2)},
+          node_tensor(F, 4, big, NULL), 1, &linear, 0, 0},
+         FIXED},
         // Not layout-aware at all.
         {{"Softmax", "", 13, 1, {x}, x, 0, NULL, 0, 0}, FIXED},
     };
