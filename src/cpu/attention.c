@@ -41,15 +41,6 @@ static void batch_strides(const cinfer_tensor *t, int lead, const cinfer__attent
     }
 }
 
-/* A packed-heads operand t [B', rows, H', cols]: its strides over the batch [B, H] (0 where
- * B' or H' is 1, broadcast) and between its rows (H' * cols). */
-static void packed_strides(const cinfer_tensor *t, int64_t rows, int64_t cols, int64_t *st,
-                           int64_t *row) {
-    *row = t->dims[2] * cols;
-    st[0] = t->dims[0] == 1 ? 0 : rows * *row;
-    st[1] = t->dims[2] == 1 ? 0 : cols;
-}
-
 static int64_t slot_floats(const cinfer__attention_dims *a, int64_t *pa, int64_t *pb) {
     int64_t qa = cinfer__pack_a_floats(a->sq, a->d), sa = cinfer__pack_a_floats(a->sq, a->skv);
     int64_t kb = cinfer__pack_b_floats(a->d, a->skv), vb = cinfer__pack_b_floats(a->skv, a->dv);
@@ -152,9 +143,9 @@ static cinfer_status attention_run(cinfer__cpu_ctx *ctx) {
     r.v = v->data;
     if (r.a.packed) { /* [B, S, H, D] each: batch [B, H], 0 where an operand broadcasts */
         int64_t h = r.a.batch[1];
-        packed_strides(q, r.a.sq, r.a.d, r.sq_st, &r.q_rs);
-        packed_strides(k, r.a.skv, r.a.d, r.sk_st, &r.k_cs);
-        packed_strides(v, r.a.skv, r.a.dv, r.sv_st, &r.v_rs);
+        r.q_rs = cinfer__attention_packed_strides(q, r.a.sq, r.a.d, r.sq_st);
+        r.k_cs = cinfer__attention_packed_strides(k, r.a.skv, r.a.d, r.sk_st);
+        r.v_rs = cinfer__attention_packed_strides(v, r.a.skv, r.a.dv, r.sv_st);
         r.k_rs = 1;
         r.sy_st[0] = r.a.sq * h * r.a.dv, r.sy_st[1] = r.a.dv;
         r.y_rs = h * r.a.dv;

@@ -278,6 +278,13 @@ static bool use_math(cinfer_cuda_conv *c, cudnnMathType_t reported) {
     return cudnnSetConvolutionMathType(c->conv, c->math) == CUDNN_STATUS_SUCCESS;
 }
 
+/* A forward result cuDNN vouches for, not excluded, under a math type we accept (the
+ * heuristic and the timed choice both go by it). */
+static bool usable_fwd(const cinfer_cuda_conv *c, const cudnnConvolutionFwdAlgoPerf_t *r) {
+    return r->status == CUDNN_STATUS_SUCCESS && !excluded_fwd(c, r->algo) &&
+           !refused_math(c, r->mathType);
+}
+
 /* CINFER_CUDA_CONV_SEARCH=exhaustive (an experiment, unset by default): time every forward
  * algorithm on scratch buffers at prepare (cudnnFindConvolutionForwardAlgorithmEx, as
  * PyTorch's cudnn.benchmark and ORT's EXHAUSTIVE search do) and take the fastest acceptable
@@ -313,8 +320,7 @@ static bool find_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c) {
             ctx->dnn, c->x, x, c->w, w, c->conv, c->y, y, CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n,
             perf, ctx->dnn_workspace, ctx->dnn_workspace_bytes) == CUDNN_STATUS_SUCCESS) {
         for (int i = 0; i < n && !chosen; i++) { /* fastest first */
-            if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(c, perf[i].algo) ||
-                refused_math(c, perf[i].mathType) || perf[i].memory > ctx->dnn_workspace_bytes ||
+            if (!usable_fwd(c, &perf[i]) || perf[i].memory > ctx->dnn_workspace_bytes ||
                 !use_math(c, perf[i].mathType))
                 continue;
             c->fwd_algo = perf[i].algo;
@@ -341,9 +347,7 @@ static cinfer_status pick_fwd(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c, cinfer_
                              CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf), fail);
     for (int i = 0; i < n; i++) {
         size_t ws = 0;
-        if (perf[i].status != CUDNN_STATUS_SUCCESS || excluded_fwd(c, perf[i].algo) ||
-            refused_math(c, perf[i].mathType))
-            continue;
+        if (!usable_fwd(c, &perf[i])) continue;
         if (!use_math(c, perf[i].mathType) ||
             cudnnGetConvolutionForwardWorkspaceSize(ctx->dnn, c->x, c->w, c->conv, c->y,
                                                     perf[i].algo, &ws) != CUDNN_STATUS_SUCCESS ||

@@ -4,6 +4,7 @@
 
 #include "cuda/module_impl.h"
 #include "kernels.h"
+#include "ops/attention.h"
 
 typedef union fused_priv {
     cinfer_k_skip_ln ln;
@@ -170,16 +171,6 @@ static bool attention_half_head(int64_t d) {
            d % 16 == 0;
 }
 
-/* A packed-heads operand t [B', rows, H', cols]: its strides over the batch [B, H] into st (0
- * where B' or H' is 1, broadcast); returns the stride between its rows (H' * cols). */
-static int64_t packed_strides(const cinfer_tensor *t, int64_t rows, int64_t cols,
-                              cinfer_k_strides *st) {
-    int64_t row = t->dims[2] * cols;
-    st->s[0] = t->dims[0] == 1 ? 0 : rows * row;
-    st->s[1] = t->dims[2] == 1 ? 0 : cols;
-    return row;
-}
-
 static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attention *p,
                                       char *why) {
     if (attention_dtypes(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
@@ -210,9 +201,9 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
         int64_t b = y->dims[0], h = y->dims[2];
         p->batch.rank = 2;
         p->batch.size[0] = b, p->batch.size[1] = h;
-        p->q_row = packed_strides(q, p->sq, p->d, &p->q_batch);
-        p->k_j = packed_strides(k, p->skv, p->d, &p->k_batch);
-        p->v_row = packed_strides(v, p->skv, p->dv, &p->v_batch);
+        p->q_row = cinfer__attention_packed_strides(q, p->sq, p->d, p->q_batch.s);
+        p->k_j = cinfer__attention_packed_strides(k, p->skv, p->d, p->k_batch.s);
+        p->v_row = cinfer__attention_packed_strides(v, p->skv, p->dv, p->v_batch.s);
         p->k_d = 1;
         p->y_batch.s[0] = p->sq * h * p->dv, p->y_batch.s[1] = p->dv;
         p->y_row = h * p->dv;

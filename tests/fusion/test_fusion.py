@@ -311,35 +311,26 @@ def build_cases(rng):
         c.output("y", (softmax(scores) @ vh).transpose(0, 2, 1, 3))
         cases.append(c)
 
-    # Near miss: Q through two Transposes (only K's split may take two), so the heads stay.
-    c = Case("miss_attention_packed_two_q", {"Attention": 1}, rng)
-    q4, k4, v4 = (c.input(n, (2, 7, 2, 8)) for n in ("q4", "k4", "v4"))
-    c.node("Transpose", ["q4"], ["qa"], perm=[0, 2, 3, 1])
-    c.node("Transpose", ["qa"], ["q"], perm=[0, 1, 3, 2])
-    c.node("Transpose", ["k4"], ["k"], perm=[0, 2, 3, 1])
-    c.node("Transpose", ["v4"], ["v"], perm=[0, 2, 1, 3])
-    c.node("MatMul", ["q", "k"], ["sc"])
-    c.node("Softmax", ["sc"], ["p"], axis=-1)
-    c.node("MatMul", ["p", "v"], ["o"])
-    c.node("Transpose", ["o"], ["y"], perm=[0, 2, 1, 3])
-    qh, kh, vh = (t.transpose(0, 2, 1, 3) for t in (q4, k4, v4))
-    c.output("y", (softmax(qh @ kh.transpose(0, 1, 3, 2)) @ vh).transpose(0, 2, 1, 3))
-    cases.append(c)
-
-    # Near miss: the merged output is read by a Transpose of another order, so the heads stay
-    # (the attention itself still fuses).
-    c = Case("miss_attention_packed_out_perm", {"Attention": 1}, rng)
-    q4, k4, v4 = (c.input(n, (2, 7, 2, 8)) for n in ("q4", "k4", "v4"))
-    c.node("Transpose", ["q4"], ["q"], perm=[0, 2, 1, 3])
-    c.node("Transpose", ["k4"], ["k"], perm=[0, 2, 3, 1])
-    c.node("Transpose", ["v4"], ["v"], perm=[0, 2, 1, 3])
-    c.node("MatMul", ["q", "k"], ["sc"])
-    c.node("Softmax", ["sc"], ["p"], axis=-1)
-    c.node("MatMul", ["p", "v"], ["o"])
-    c.node("Transpose", ["o"], ["y"], perm=[0, 2, 3, 1])
-    qh, kh, vh = (t.transpose(0, 2, 1, 3) for t in (q4, k4, v4))
-    c.output("y", (softmax(qh @ kh.transpose(0, 1, 3, 2)) @ vh).transpose(0, 2, 3, 1))
-    cases.append(c)
+    # Near misses, where the attention fuses but the heads stay: Q through two Transposes (only
+    # K's split may take two); the merged output read by a Transpose of another order.
+    for name, q_perms, out_perm in [("two_q", ([0, 2, 3, 1], [0, 1, 3, 2]), [0, 2, 1, 3]),
+                                    ("out_perm", ([0, 2, 1, 3],), [0, 2, 3, 1])]:
+        c = Case("miss_attention_packed_" + name, {"Attention": 1}, rng)
+        q4, k4, v4 = (c.input(n, (2, 7, 2, 8)) for n in ("q4", "k4", "v4"))
+        cur, qh = "q4", q4
+        for i, perm in enumerate(q_perms):
+            nxt = "q" if i == len(q_perms) - 1 else "q%d" % i
+            c.node("Transpose", [cur], [nxt], perm=perm)
+            cur, qh = nxt, qh.transpose(perm)
+        c.node("Transpose", ["k4"], ["k"], perm=[0, 2, 3, 1])
+        c.node("Transpose", ["v4"], ["v"], perm=[0, 2, 1, 3])
+        c.node("MatMul", ["q", "k"], ["sc"])
+        c.node("Softmax", ["sc"], ["p"], axis=-1)
+        c.node("MatMul", ["p", "v"], ["o"])
+        c.node("Transpose", ["o"], ["y"], perm=out_perm)
+        o = softmax(qh @ k4.transpose(0, 2, 3, 1)) @ v4.transpose(0, 2, 1, 3)
+        c.output("y", o.transpose(out_perm))
+        cases.append(c)
 
     c = Case("miss_attention_scores_read", {}, rng)
     qv, kv, vv = c.input("q", (4, 6)), c.input("k", (6, 7)), c.input("v", (7, 3))

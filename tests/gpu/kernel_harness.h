@@ -163,6 +163,17 @@ static inline void *d_out(size_t bytes) {
     return p;
 }
 
+// d_out whose first copy_bytes hold host's bytes: a buffer a kernel updates in place, or
+// whose untouched prefix is checked later.
+static inline void *d_out_from(size_t bytes, const void *host, size_t copy_bytes,
+                               const char *what) {
+    void *p = d_out(bytes);
+    if (p && cudaMemcpy(p, host, copy_bytes, cudaMemcpyHostToDevice) != cudaSuccess)
+        failf("%s: upload", what);
+    settle(what);
+    return p;
+}
+
 static inline void launched(cudaError_t e, const char *what) {
     if (e != cudaSuccess) failf("%s: launch returned %s", what, cudaGetErrorString(e));
 }

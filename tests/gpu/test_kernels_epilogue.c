@@ -26,10 +26,7 @@ static void epilogue_case(int64_t batch, int64_t channels, int64_t spatial, bool
         ref[i] = relu && v < 0 ? 0.0 : (double)v;
     }
     // y is read and written in place: upload it into an output buffer with guard bytes
-    float *dy = d_out(n * 4);
-    if (dy && cudaMemcpy(dy, y, n * 4, cudaMemcpyHostToDevice) != cudaSuccess)
-        failf("%s: upload", what);
-    settle(what);
+    float *dy = d_out_from(n * 4, y, n * 4, what);
     const float *db = bias ? d_in(bh, (size_t)channels * 4) : NULL;
     const float *dz = z ? d_in(zh, n * 4) : NULL;
     launched(cinfer_k_conv_epilogue_f32(dy, db, dz, batch, channels, spatial, relu, g_stream),
@@ -74,10 +71,7 @@ static void epilogue_half_case(cinfer_k_dtype t, int64_t batch, int64_t channels
         if (relu) v = v < 0.0f ? 0.0f : v;
         want[shift + i] = half_bits(t, (double)v); /* a float is exact as a double */
     }
-    uint16_t *dy = d_out(all * 2);
-    if (dy && cudaMemcpy(dy, y, all * 2, cudaMemcpyHostToDevice) != cudaSuccess)
-        failf("%s: upload", what);
-    settle(what);
+    uint16_t *dy = d_out_from(all * 2, y, all * 2, what);
     const float *db = bias ? d_in(bh, (size_t)channels * 4) : NULL;
     const uint16_t *dz = z ? d_in(zh, all * 2) : NULL;
     launched(cinfer_k_conv_epilogue(t, dy ? dy + shift : NULL, db, dz ? dz + shift : NULL, batch,

@@ -217,9 +217,7 @@ static void test_unary_half_misaligned(void) {
         double *ref = ref_f64(n + 1);
         ref[0] = x.val[0]; /* before the slice: untouched */
         for (size_t i = 1; i <= n; i++) ref[i] = unary_ref(CINFER_K_GELU_ERF, x.val[i], 0, 0);
-        uint16_t *dy = d_out((n + 1) * 2);
-        if (dy && cudaMemcpy(dy, x.host, 2, cudaMemcpyHostToDevice) != cudaSuccess)
-            failf("%s: upload", what);
+        uint16_t *dy = d_out_from((n + 1) * 2, x.host, 2, what);
         const uint16_t *dx = upload(&x);
         launched(cinfer_k_unary_h(CINFER_K_GELU_ERF, h, dy ? dy + 1 : NULL, dx ? dx + 1 : NULL,
                                   n, 0, 0, g_stream),
