@@ -395,6 +395,31 @@ fail:
     return rc;
 }
 
+/* FUSE_CUDNN: the descriptors cudnnConvolutionBiasActivationForward needs beyond the plain
+ * call's (a bias in Y's data type: cuDNN's float configuration takes a float bias, its pseudo
+ * half and pseudo bf16 ones a bias of Y's type) and whether it may run at all. */
+static cinfer_status prepare_cudnn_fused(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
+    const cinfer_cuda_conv_params *p = &c->p;
+    if (!(p->flags & CINFER_CONV_FUSE_CUDNN) || !(p->flags & CINFER_CONV_BIAS) ||
+        (p->flags & CINFER_CONV_TRANSPOSE))
+        return CINFER_OK;
+    cinfer_status rc = CINFER_OK;
+    int ones[3] = {1, 1, 1};
+    CUDNN_CHECK(err, rc, cudnnCreateTensorDescriptor(&c->bias_y), fail);
+    rc = set_tensor(c->bias_y, CUDNN_TENSOR_NCHW, data_type(p), 1, p->c_out, ones,
+                    p->nspatial == 1 ? 2 : p->nspatial, err);
+    if (rc != CINFER_OK) goto fail;
+    CUDNN_CHECK(err, rc, cudnnCreateActivationDescriptor(&c->act_relu), fail);
+    CUDNN_CHECK(err, rc, cudnnSetActivationDescriptor(c->act_relu, CUDNN_ACTIVATION_RELU,
+                                                      CUDNN_PROPAGATE_NAN, 0.0), fail);
+    CUDNN_CHECK(err, rc, cudnnCreateActivationDescriptor(&c->act_none), fail);
+    CUDNN_CHECK(err, rc, cudnnSetActivationDescriptor(c->act_none, CUDNN_ACTIVATION_IDENTITY,
+                                                      CUDNN_PROPAGATE_NAN, 0.0), fail);
+    c->fused = true;
+fail:
+    return rc;
+}
+
 cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv_params *p,
                                        cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     memset(c, 0, sizeof *c);
@@ -405,6 +430,7 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
     if (rc == CINFER_OK) rc = set_shapes(c, err);
     if (rc == CINFER_OK)
         rc = (p->flags & CINFER_CONV_TRANSPOSE) ? pick_bwd(ctx, c, err) : pick_fwd(ctx, c, err);
+    if (rc == CINFER_OK) rc = prepare_cudnn_fused(c, err);
     /* Say explicitly what runs: FMA math for fp32, tensor-op math for TF32 (whatever the
      * chosen result reported), the chosen result's own math type for 16-bit tensors. */
     if (rc == CINFER_OK)
@@ -412,6 +438,28 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
 fail:
     if (rc != CINFER_OK) cinfer_cuda_conv_release(c);
     return rc;
+}
+
+cinfer_status cinfer_cuda_conv_run_cudnn(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
+                                         const void *x, const void *w, const void *bias_y,
+                                         const void *z, int relu, void *y, cinfer_cuda_err *err) {
+    if (!c->fused || !x || !w || !bias_y || !y)
+        return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED, "conv: cuDNN's fused call was not "
+                                   "prepared (FUSE_CUDNN, a bias, forward only)");
+    /* The identity activation exists only on this algorithm (cuDNN's rule). */
+    if (!relu && c->fwd_algo != CUDNN_CONVOLUTION_FWD_ALGO_IMPLICIT_PRECOMP_GEMM)
+        return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED, "conv: cuDNN fuses a bias without "
+                                   "a ReLU only on IMPLICIT_PRECOMP_GEMM");
+    /* Without Z its weight is 0 and cuDNN is handed Y in its place (it reads nothing then). */
+    const float one = 1.0f, z_weight = z ? 1.0f : 0.0f;
+    cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
+        ctx->dnn, &one, c->x, x, c->w, w, c->conv, c->fwd_algo, ctx->dnn_workspace,
+        c->workspace_bytes, &z_weight, c->y, z ? z : y, c->bias_y, bias_y,
+        relu ? c->act_relu : c->act_none, c->y, y);
+    if (s != CUDNN_STATUS_SUCCESS)
+        return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED, "conv: cuDNN refused the fused "
+                                   "call: %s", cudnnGetErrorString(s));
+    return CINFER_OK;
 }
 
 /* The epilogue kernel's element type. */
@@ -462,6 +510,9 @@ cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv 
 }
 
 void cinfer_cuda_conv_release(cinfer_cuda_conv *c) {
+    if (c->act_relu) (void)cudnnDestroyActivationDescriptor(c->act_relu);
+    if (c->act_none) (void)cudnnDestroyActivationDescriptor(c->act_none);
+    if (c->bias_y) (void)cudnnDestroyTensorDescriptor(c->bias_y);
     if (c->relu) (void)cudnnDestroyActivationDescriptor(c->relu);
     if (c->conv) (void)cudnnDestroyConvolutionDescriptor(c->conv);
     if (c->w) (void)cudnnDestroyFilterDescriptor(c->w);

@@ -3,6 +3,7 @@
 #ifndef CINFER_CUDA_CONV_H
 #define CINFER_CUDA_CONV_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include <cudnn.h>
@@ -25,6 +26,10 @@ enum {
      * ([c_out][kh][kw][c_in/groups]; ConvTranspose's [c_in][kh][kw][c_out/groups]), the layout
      * cuDNN's 16-bit tensor-core kernels work in. 2-D, with FP16 or BF16 only. */
     CINFER_CONV_NHWC = 1 << 6,
+    /* Prepare cuDNN's fused call as well (cinfer_cuda_conv_run_cudnn): bias, Z and ReLU inside
+     * the convolution's own kernels instead of a second pass over Y. Forward Conv with a bias
+     * only. An experiment (CINFER_CUDA_CONV_FUSE=cudnn) until a GPU run has measured it. */
+    CINFER_CONV_FUSE_CUDNN = 1 << 7,
 };
 
 /* An ONNX Conv or ConvTranspose on NC<spatial> tensors, row-major (NCHW / NCDHW; NHWC with
@@ -58,6 +63,11 @@ typedef struct cinfer_cuda_conv {
     cudnnConvolutionBwdDataAlgo_t bwd_algo;  /* ConvTranspose */
     cudnnMathType_t math;                    /* what the chosen algorithm runs with */
     size_t workspace_bytes;
+    /* FUSE_CUDNN: the bias in Y's type and layout rules, and the two activations the fused
+     * call may take; fused says whether prepare found the call allowed at all. */
+    cudnnTensorDescriptor_t bias_y;
+    cudnnActivationDescriptor_t act_relu, act_none;
+    bool fused;
 } cinfer_cuda_conv;
 
 /* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32; with the TF32 flag
@@ -87,6 +97,17 @@ cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda
                                          const void *x, const void *w, const float *bias,
                                          const void *z, int relu, void *y,
                                          cinfer_cuda_err *err);
+
+/* cuDNN's fused form of cinfer_cuda_conv_run_fused (cudnnConvolutionBiasActivationForward):
+ * y = relu?(conv(x, w) + bias + z) in one library call, the sum in fp32 and Y rounded once.
+ * bias_y holds c_out values in Y's type (float, or the 16-bit type of the FP16 / BF16 flag).
+ * Returns CINFER_UNSUPPORTED, with nothing launched, where the call is not allowed (prepared
+ * without FUSE_CUDNN, no bias, ConvTranspose; without the ReLU cuDNN fuses only on its
+ * IMPLICIT_PRECOMP_GEMM algorithm) or cuDNN refuses it; the caller then runs
+ * cinfer_cuda_conv_run_fused. */
+cinfer_status cinfer_cuda_conv_run_cudnn(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c,
+                                         const void *x, const void *w, const void *bias_y,
+                                         const void *z, int relu, void *y, cinfer_cuda_err *err);
 
 /* Destroys the descriptors and zeroes `c`. Accepts a zeroed or failed-prepare struct. */
 void cinfer_cuda_conv_release(cinfer_cuda_conv *c);

@@ -4,7 +4,11 @@
  * At fp16/bf16 these ops have half_io (docs/cuda-backend.md, "Half activations"): X, Z and Y
  * arrive in 16 bits, cuDNN convolves them with an fp32 compute type, and a float constant W
  * gets a 16-bit copy once at prepare (half_const.h: a model weight's from the device object's
- * cache); the bias stays float, read by the epilogue kernel. */
+ * cache); the bias stays float, read by the epilogue kernel.
+ *
+ * CINFER_CUDA_CONV_FUSE=cudnn (an experiment) also prepares cuDNN's fused call, which takes the
+ * bias (in Y's type: a 16-bit copy in half mode), Z and the ReLU into the convolution itself;
+ * where cuDNN refuses it at run time the step runs as above. */
 #include <stdlib.h>
 
 #include "cuda/conv.h"
@@ -18,6 +22,7 @@ typedef struct conv_priv {
     cinfer_cuda_conv conv;
     bool relu;                 /* FusedConv: the clamp, in the epilogue */
     cinfer_cuda_half_const w;  /* half mode with a float constant W: its 16-bit copy */
+    cinfer_cuda_half_const b;  /* half mode with cuDNN's fused call: the bias in 16 bits */
 } conv_priv;
 
 static void conv_release(void *p) {
@@ -25,6 +30,7 @@ static void conv_release(void *p) {
     conv_priv *c = p;
     cinfer_cuda_conv_release(&c->conv);
     cinfer_cuda_half_const_free(&c->w);
+    cinfer_cuda_half_const_free(&c->b);
     free(c);
 }
 
@@ -144,13 +150,25 @@ static cinfer_status check_out(const cinfer_cuda_node *n, const cinfer_cuda_conv
     return CINFER_OK;
 }
 
+/* CINFER_CUDA_CONV_FUSE: "cudnn" asks for cuDNN's fused call, unset (or empty) for the
+ * epilogue pass; anything else is refused with that message. */
+static cinfer_status fuse_choice(unsigned *flags, char *why) {
+    const char *e = getenv("CINFER_CUDA_CONV_FUSE");
+    if (!e || !*e) return CINFER_OK;
+    if (strcmp(e, "cudnn"))
+        return cuda_no(why, "CINFER_CUDA_CONV_FUSE=%s: expected cudnn (or unset)", e);
+    *flags |= CINFER_CONV_FUSE_CUDNN;
+    return CINFER_OK;
+}
+
 /* All three ops: cuDNN's descriptors and algorithm, and in half mode W's 16-bit copy. The
- * ReLU always goes to the epilogue pass, with the bias (and Z). */
+ * ReLU goes to the epilogue pass, with the bias (and Z), or into cuDNN's fused call. */
 static cinfer_status prepare_any(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n, cuda_step *s,
                                  bool fused, cinfer_cuda_err *err) {
     char why[CINFER_CUDA_MSG_LEN];
     cinfer_cuda_conv_params p;
     cinfer_status st = fused ? fused_params(n, &p, why) : conv_params(n, &p, why);
+    if (st == CINFER_OK) st = fuse_choice(&p.flags, why);
     if (st != CINFER_OK) return cinfer_cuda_err_set(err, st, "%s", why);
     conv_priv *c = calloc(1, sizeof *c);
     if (!c) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
@@ -165,6 +183,13 @@ static cinfer_status prepare_any(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n
     if (st == CINFER_OK && (p.flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16)) &&
         n->in[1]->dtype == CINFER_DTYPE_FLOAT)
         st = cinfer_cuda_half_const_make(ctx, n, 1, n->precision, s->nhwc, &c->w, err);
+    /* Half mode: the fused call needs the bias in 16 bits, a copy only a constant can have. */
+    if (st == CINFER_OK && c->conv.fused && (p.flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16))) {
+        if (n->in[2]->data)
+            st = cinfer_cuda_half_const_make(ctx, n, 2, n->precision, false, &c->b, err);
+        else
+            c->conv.fused = false;
+    }
     if (st != CINFER_OK) {
         conv_release(c);
         return st;
@@ -189,6 +214,12 @@ static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     const void *bias = s->n_in > 2 && s->has_in[2] ? in[2] : NULL;
     const void *z = s->n_in > 3 && s->has_in[3] ? in[3] : NULL;
     const void *w = c->w.ptr ? c->w.ptr : in[1];
+    if (c->conv.fused) {
+        const void *bias_y = c->b.ptr ? c->b.ptr : bias;
+        cinfer_status st =
+            cinfer_cuda_conv_run_cudnn(ctx, &c->conv, in[0], w, bias_y, z, c->relu, out[0], err);
+        if (st != CINFER_UNSUPPORTED) return st;
+    }
     return cinfer_cuda_conv_run_fused(ctx, &c->conv, in[0], w, bias, z, c->relu, out[0], err);
 }
 

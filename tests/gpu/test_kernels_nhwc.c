@@ -328,11 +328,16 @@ static void conv_ref(const conv_case *k, int64_t oh, int64_t ow, const float *x,
                 }
 }
 
-static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dtype dt) {
+// cudnn_fused: prepared with CINFER_CONV_FUSE_CUDNN and run through cuDNN's fused call
+// (cinfer_cuda_conv_run_cudnn, the bias in 16 bits); where cuDNN refuses it the line says so
+// and the epilogue path runs instead, checked the same way.
+static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dtype dt,
+                          bool cudnn_fused) {
     bool depthwise = k->groups > 1 && k->groups == k->c_in && k->groups == k->c_out;
     const char *tname = dt == CINFER_K_F16 ? "fp16" : "bf16";
     char what[128];
-    snprintf(what, sizeof what, "Conv NHWC %s %s", tname, k->label);
+    snprintf(what, sizeof what, "Conv NHWC %s %s%s", tname, k->label,
+             cudnn_fused ? " [cudnn fused]" : "");
     int64_t oh = (k->h + 2 * k->pad - k->kh) / k->stride + 1;
     int64_t ow = (k->w + 2 * k->pad - k->kw) / k->stride + 1;
     int64_t ci_g = k->c_in / k->groups;
@@ -354,7 +359,8 @@ static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dty
     p.dilation[0] = p.dilation[1] = 1;
     p.pad_begin[0] = p.pad_begin[1] = p.pad_end[0] = p.pad_end[1] = k->pad;
     p.flags = CINFER_CONV_BIAS | CINFER_CONV_NHWC |
-              (dt == CINFER_K_F16 ? CINFER_CONV_FP16 : CINFER_CONV_BF16);
+              (dt == CINFER_K_F16 ? CINFER_CONV_FP16 : CINFER_CONV_BF16) |
+              (cudnn_fused ? CINFER_CONV_FUSE_CUDNN : 0);
     cinfer_cuda_conv conv;
     memset(&conv, 0, sizeof conv);
     cinfer_cuda_err err;
@@ -378,10 +384,13 @@ static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dty
         return;
     }
 
-    // Inputs rounded to the type (the weights as float values already representable in it, so
-    // the device's KRSC conversion is exact); the bias stays float.
+    // Inputs rounded to the type (the weights and the bias as float values already
+    // representable in it, so the device's KRSC conversion and the fused call's 16-bit bias are
+    // exact); the epilogue path reads the bias as float.
     float *x = rand_f32_signed(nx, 0.05, 2.0), *w = rand_f32_signed(nw, 0.05, 1.0);
     float *bias = rand_f32_signed((size_t)k->c_out, 0.1, 1.0);
+    for (int64_t i = 0; i < k->c_out; i++) bias[i] = (float)half_value(dt, half_bits(dt, bias[i]));
+    void *db16 = cudnn_fused ? d_vals(dt, bias, (size_t)k->c_out) : NULL;
     float *z = k->with_z ? rand_f32_signed(ny, 0.05, 2.0) : NULL;
     void *dx = d_vals(dt, x, nx), *dz = z ? d_vals(dt, z, ny) : NULL;
     for (size_t i = 0; i < nw; i++) w[i] = (float)half_value(dt, half_bits(dt, w[i]));
@@ -395,7 +404,19 @@ static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dty
     cinfer_precision prec = dt == CINFER_K_F16 ? CINFER_PRECISION_FP16 : CINFER_PRECISION_BF16;
     st = cinfer_cuda_to_16bit_krsc(ctx->compute, prec, dw, dw32, nw, order, &err);
     if (st != CINFER_OK) failf("%s: to_16bit_krsc: %s", what, err.msg);
-    if (st == CINFER_OK) {
+    bool epilogue = st == CINFER_OK && !cudnn_fused;
+    if (st == CINFER_OK && cudnn_fused) {
+        if (!conv.fused) failf("%s: prepare did not allow cuDNN's fused call", what);
+        st = cinfer_cuda_conv_run_cudnn(ctx, &conv, dx, dw, db16, dz, k->relu, dy, &err);
+        if (st == CINFER_UNSUPPORTED) {
+            printf("  %s: %s; checking the epilogue path\n", what, err.msg);
+            epilogue = true;
+            st = CINFER_OK;
+        } else if (st != CINFER_OK) {
+            failf("%s: run: %s", what, err.msg);
+        }
+    }
+    if (epilogue) {
         st = cinfer_cuda_conv_run_fused(ctx, &conv, dx, dw, db, dz, k->relu, dy, &err);
         if (st != CINFER_OK) failf("%s: run: %s", what, err.msg);
     }
@@ -434,7 +455,8 @@ static void test_conv_nhwc(void) {
     }
     static const cinfer_k_dtype types[2] = {CINFER_K_F16, CINFER_K_BF16};
     for (size_t k = 0; k < N_CONVS; k++)
-        for (int t = 0; t < 2; t++) conv_case_run(ctx, &k_convs[k], types[t]);
+        for (int t = 0; t < 2; t++)
+            for (int f = 0; f < 2; f++) conv_case_run(ctx, &k_convs[k], types[t], f == 1);
     // The NHWC flag is refused where it does not apply: fp32.
     cinfer_cuda_conv_params p;
     memset(&p, 0, sizeof p);
