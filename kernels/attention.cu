@@ -1,11 +1,9 @@
 // Attention (softmax(scale * Q K + mask) V), flash-style: fp32 on CUDA cores, fp16/bf16 on WMMA.
-#include <atomic>
-
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 #include <mma.h>
 
-#include "common.cuh"
+#include "attention.cuh"
 #include "half_access.cuh"
 
 // Work split: a block takes AT_BQ queries of one batch entry; each of its AT_WARPS warps owns
@@ -28,28 +26,6 @@
 #define AT_COLS (AT_MAX_D / K_WARP)
 
 namespace {
-
-struct at_offsets {
-    int64_t q, k, v, mask, y;
-};
-
-// Offsets of batch entry bi's matrices in each operand (one decode for all four).
-static inline __device__ at_offsets at_batch_offsets(int64_t bi, const cinfer_k_attention &p) {
-    at_offsets o = {0, 0, 0, 0, 0};
-#pragma unroll  // constant indices into the by-value parameters (docs/cuda-kernels.md)
-    for (int32_t k = 0; k < CINFER_K_MAX_RANK; k++) {
-        const int32_t d = CINFER_K_MAX_RANK - 1 - k;
-        if (d >= p.batch.rank) continue;
-        int64_t c = bi % p.batch.size[d];
-        bi /= p.batch.size[d];
-        o.q += c * p.q_batch.s[d];
-        o.k += c * p.k_batch.s[d];
-        o.v += c * p.v_batch.s[d];
-        o.mask += c * p.mask_batch.s[d];
-        o.y += c * p.y_batch.s[d];
-    }
-    return o;
-}
 
 // Copies rows x cols of src (row stride src_ld, rows from row0 on; rows at or past src_rows
 // read as zeros) into dense dst, by every thread of the block.
@@ -194,20 +170,6 @@ __global__ void __launch_bounds__(AT_WARPS * K_WARP)
     at_write(y + o.y, st, p, wq0, lane);
 }
 
-// The row strides the caller left zero: all zero means the dense layout (kernels.h). False
-// when a stride is left that is not positive.
-static bool attention_strides(cinfer_k_attention *p) {
-    if (!p->q_row && !p->k_d && !p->k_j && !p->v_row && !p->y_row) {
-        p->q_row = p->d, p->k_d = p->skv, p->k_j = 1, p->v_row = p->dv, p->y_row = p->dv;
-        int64_t s = p->sq * p->dv;
-        for (int32_t i = p->batch.rank - 1; i >= 0; i--) {
-            p->y_batch.s[i] = s;
-            s *= p->batch.size[i];
-        }
-    }
-    return p->q_row > 0 && p->k_d > 0 && p->k_j > 0 && p->v_row > 0 && p->y_row > 0;
-}
-
 }  // namespace
 
 extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const float *k,
@@ -218,7 +180,7 @@ extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const fl
         return cudaErrorInvalidValue;
     int64_t batches = cinfer_k_dims_count(&p.batch);
     if (batches == 0 || p.sq == 0 || p.dv == 0) return cudaSuccess;
-    if (!y || !q || !k || !v || !attention_strides(&p)) return cudaErrorInvalidValue;
+    if (!y || !q || !k || !v || !at_strides(&p)) return cudaErrorInvalidValue;
     int64_t q_tiles = (p.sq + AT_BQ - 1) / AT_BQ;
     if (batches > INT32_MAX / q_tiles) return cudaErrorInvalidValue;  // grid.x limit
     size_t smem = (size_t)(AT_BQ * p.d + p.d * AT_BK + AT_BK * p.dv) * sizeof(float);
@@ -245,7 +207,6 @@ extern "C" cudaError_t cinfer_k_attention_f32(float *y, const float *q, const fl
 // Shared memory a block may take: above 48 KiB a kernel must opt in (cudaFuncSetAttribute,
 // done once per instantiation); d = dv = 64 with 4 warps takes ~50 KiB.
 #define AH_SMEM_LIMIT (96 * 1024)
-#define AH_MAX_DEVICES 64  // devices whose opt-in is remembered (others opt in every launch)
 // Row padding of the shared tiles, in elements: 16 bytes on every 16-bit row, 16 bytes on
 // every fp32 row. Unpadded, the rows of Q, V and O (128 or 256 bytes) all started on bank 0,
 // so WMMA's fragment loads and stores and the lane pairs' softmax reads hit the same banks
@@ -504,26 +465,11 @@ cudaError_t ah_launch(void *y, const void *q, const void *k, const void *v, cons
     int64_t q_tiles = (p.sq + warps * AH_ROWS - 1) / (warps * AH_ROWS);
     int64_t batches = cinfer_k_dims_count(&p.batch);
     if (batches > INT32_MAX / q_tiles) return cudaErrorInvalidValue;  // grid.x limit
-    // Above 48 KiB the kernel must opt in, once per instantiation and device (the attribute
-    // is the current device's; two threads doing it at once set the same value). Launches are
-    // captured into graphs: a function attribute is no stream work, but strict capture modes
-    // refuse calls they count as unsafe, so this thread is relaxed for the call.
-    static std::atomic<bool> opted_in[AH_MAX_DEVICES];
-    int dev = 0;
-    if (cudaGetDevice(&dev) != cudaSuccess || dev < 0 || dev >= AH_MAX_DEVICES) dev = -1;
-    if (ah_smem(warps, p.d, p.dv) > 48 * 1024 && (dev < 0 || !opted_in[dev].load())) {
-        cudaStreamCaptureMode mode = cudaStreamCaptureModeRelaxed;
-        cudaError_t e = cudaThreadExchangeStreamCaptureMode(&mode);
-        if (e != cudaSuccess) return e;
-        e = cudaFuncSetAttribute(attention_tc<T, M>, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                 AH_SMEM_LIMIT);
-        cudaError_t r = cudaThreadExchangeStreamCaptureMode(&mode);
-        if (e != cudaSuccess) return e;
-        if (r != cudaSuccess) return r;
-        if (dev >= 0) opted_in[dev].store(true);
-    }
-    attention_tc<T, M><<<(unsigned)(batches * q_tiles), warps * K_WARP,
-                         ah_smem(warps, p.d, p.dv), stream>>>(
+    static std::atomic<bool> opted_in[AT_MAX_DEVICES];
+    size_t smem = ah_smem(warps, p.d, p.dv);
+    cudaError_t e = at_opt_in(attention_tc<T, M>, smem, AH_SMEM_LIMIT, opted_in);
+    if (e != cudaSuccess) return e;
+    attention_tc<T, M><<<(unsigned)(batches * q_tiles), warps * K_WARP, smem, stream>>>(
         (T *)y, (const T *)q, (const T *)k, (const T *)v, (const M *)mask, p, q_tiles);
     return cudaGetLastError();
 }
@@ -539,10 +485,12 @@ extern "C" cudaError_t cinfer_k_attention_half(void *y, const void *q, const voi
                    p.d <= AT_MAX_D && p.dv <= AT_MAX_D;
     if (!k_dims_valid(p.batch) || p.sq < 0 || p.skv < 1 || !head_ok ||
         (dt != CINFER_K_F16 && dt != CINFER_K_BF16) ||
-        (mask && mask_dt != CINFER_K_F32 && mask_dt != dt))
+        (mask && mask_dt != CINFER_K_F32 && mask_dt != dt) ||
+        p.kernel < CINFER_K_ATTENTION_AUTO || p.kernel > CINFER_K_ATTENTION_MMA)
         return cudaErrorInvalidValue;
     if (cinfer_k_dims_count(&p.batch) == 0 || p.sq == 0) return cudaSuccess;
-    if (!y || !q || !k || !v || !attention_strides(&p)) return cudaErrorInvalidValue;
+    if (!y || !q || !k || !v || !at_strides(&p)) return cudaErrorInvalidValue;
+    if (p.kernel == CINFER_K_ATTENTION_MMA) return at_launch_mma(y, q, k, v, mask, dt, mask_dt, p, stream);
     bool mf = !mask || mask_dt == CINFER_K_F32;
     if (dt == CINFER_K_F16)
         return mf ? ah_launch<__half, float>(y, q, k, v, mask, p, stream)

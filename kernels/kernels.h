@@ -294,7 +294,18 @@ typedef struct cinfer_k_attention {
     float scale;
     int64_t q_row, k_d, k_j, v_row, y_row;
     cinfer_k_strides y_batch;
+    int32_t kernel; /* cinfer_k_attention_kernel: which 16-bit kernel (0 = the default) */
 } cinfer_k_attention;
+
+/* The 16-bit kernels cinfer_k_attention_half can run. WMMA stages S and O through shared
+ * memory (WMMA's fragment layout is opaque); MMA (mma.sync with ldmatrix, sm_80+) keeps S, P
+ * and O in registers and double-buffers K and V with cp.async. AUTO is WMMA until MMA has been
+ * measured on a GPU (docs/cuda-kernels.md, "Attention"). */
+typedef enum cinfer_k_attention_kernel {
+    CINFER_K_ATTENTION_AUTO = 0,
+    CINFER_K_ATTENTION_WMMA = 1,
+    CINFER_K_ATTENTION_MMA = 2
+} cinfer_k_attention_kernel;
 
 /* y ([batch..., sq, dv], dense unless y_row / y_batch say otherwise) = softmax(scale * Q K +
  * mask) V, the softmax over the keys of

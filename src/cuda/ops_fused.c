@@ -249,6 +249,20 @@ static cudaError_t attention_launch(cinfer_cuda_ctx *ctx, const cuda_step *s,
     return cinfer_k_attention_half(out[0], in[0], in[1], in[2], mask, dt, mdt, *p, ctx->compute);
 }
 
+/* CINFER_CUDA_ATTENTION=mma or wmma picks the 16-bit kernel (cinfer_k_attention_kernel);
+ * unset, the kernels' default. An experiment switch until the mma.sync kernel has been
+ * measured against the WMMA one on a GPU (tools/gpu-check runs BERT both ways). */
+static cinfer_status attention_kernel_choice(int32_t *kernel, char *why) {
+    const char *e = getenv("CINFER_CUDA_ATTENTION");
+    *kernel = CINFER_K_ATTENTION_AUTO;
+    if (!e || !*e) return CINFER_OK;
+    if (!strcmp(e, "mma")) *kernel = CINFER_K_ATTENTION_MMA;
+    else if (!strcmp(e, "wmma")) *kernel = CINFER_K_ATTENTION_WMMA;
+    else
+        return cuda_no(why, "CINFER_CUDA_ATTENTION=%s: expected mma or wmma (or unset)", e);
+    return CINFER_OK;
+}
+
 /* ---- prepare / run ---- */
 
 static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node *n,
@@ -257,8 +271,9 @@ static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node 
     char why[CINFER_CUDA_MSG_LEN];
     fused_priv *p = calloc(1, sizeof *p);
     if (!p) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
-    cinfer_status st = !strcmp(n->node->op_type, "Attention") ? attention_params(n, &p->at, why)
-                                                              : skip_ln_params(n, &p->ln, why);
+    bool attention = !strcmp(n->node->op_type, "Attention");
+    cinfer_status st = attention ? attention_params(n, &p->at, why) : skip_ln_params(n, &p->ln, why);
+    if (st == CINFER_OK && attention) st = attention_kernel_choice(&p->at.kernel, why);
     if (st != CINFER_OK) {
         free(p);
         return cinfer_cuda_err_set(err, st, "%s", why);

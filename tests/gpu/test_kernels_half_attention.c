@@ -1,6 +1,7 @@
-// Tests of the tensor-core Attention kernel (cinfer_k_attention_half, fp16 and bf16) against a
-// float64 reference computed from the same 16-bit inputs, with guard bytes after every output;
-// and, before any device is needed, which half-mode nodes the module's supports accepts.
+// Tests of the tensor-core Attention kernels (cinfer_k_attention_half: WMMA and mma.sync; fp16
+// and bf16) against a float64 reference computed from the same 16-bit inputs, with guard bytes
+// after every output; and, before any device is needed, which half-mode nodes the module's
+// supports accepts.
 // Without a usable device the kernel part prints "skipped: no CUDA device" and exits 77.
 #include "kernel_harness.h"
 
@@ -25,12 +26,15 @@ static uint16_t *rand_half(cinfer_k_dtype dt, size_t n, double **val) {
 
 /* ---- cases ---------------------------------------------------------------------------------- */
 
-typedef enum { MASK_NONE, MASK_KEYS, MASK_FULL, MASK_INF } mask_kind;
+typedef enum { MASK_NONE, MASK_KEYS, MASK_FULL, MASK_INF, MASK_MIN } mask_kind;
 
 // Q [b, h, sq, d], K [b, h, d, skv], V [b, h, skv, dv], y [b, h, sq, dv]. The mask: KEYS is
 // BERT's [b, 1, 1, skv] (-10000 on masked keys, the whole first key tile among them, small
 // values elsewhere), FULL a random [sq, skv] for every batch entry, INF the same with row 0 all
-// -inf (y's row 0 must be NaN, as the CPU's softmax gives) and row 1's first 32 keys -inf.
+// -inf (y's row 0 must be NaN, as the CPU's softmax gives) and row 1's first 32 keys -inf, MIN
+// the same with the mask type's most negative finite value instead of -inf (finfo.min, as
+// models exported in fp32 mask with; bf16's saturated one; fp16's -65504): row 0's scores are
+// all absorbed into it (float, bf16), so its weights are uniform and y's row 0 finite.
 typedef struct {
     cinfer_k_dtype dt;
     int64_t b, h, sq, skv, d, dv;
@@ -38,7 +42,12 @@ typedef struct {
     int mask_f32;  // the mask is float (a constant) rather than dt (an activation)
     int packed;    // Q, K, V and y in the packed-heads layout [b, s, h, d] (fused head
                    // transposes), read and written through the row strides
+    int misalign;  // Q, K and V start one element past a 16-byte boundary: the kernels' staging
+                   // falls back from 16-byte copies to one element at a time
 } att_case;
+
+// The kernel every case runs on (cinfer_k_attention_kernel); each test runs once per kernel.
+static int32_t g_kernel = CINFER_K_ATTENTION_WMMA;
 
 // mval[i * skv + j] (row broadcast when rows == 1) of batch entry bb for each mask kind; the
 // values are written as dt bits into mh or as floats into mf.
@@ -51,8 +60,12 @@ static void make_mask(const att_case *c, int64_t rows, int64_t nb, double *mval,
                 double x = c->mask == MASK_KEYS ? -urand(1.0 / 64, 1.0) : urand(-2.0, 2.0);
                 if (c->mask == MASK_KEYS && j != c->skv - 1 && (j < 32 || (rng_next() & 3) == 0))
                     x = -10000.0;
-                if (c->mask == MASK_INF && (i == 0 || (i == 1 && j < 32 && j < c->skv - 1)))
-                    x = -INFINITY;
+                if ((c->mask == MASK_INF || c->mask == MASK_MIN) &&
+                    (i == 0 || (i == 1 && j < 32 && j < c->skv - 1)))
+                    x = c->mask == MASK_INF    ? -INFINITY
+                        : c->mask_f32          ? -FLT_MAX
+                        : c->dt == CINFER_K_F16 ? -65504.0
+                                               : -3.38953139e38;
                 if (c->mask_f32) {
                     mf[at] = (float)x;
                     mval[at] = mf[at];
@@ -142,6 +155,7 @@ static cinfer_k_attention params_of(const att_case *c, double scale) {
         p.mask_row = c->skv, p.mask_col = 1;
     }
     p.scale = (float)scale;
+    p.kernel = g_kernel;
     if (c->packed) {  // [b, s, h, d]: heads side by side in each row (kernels.h)
         p.q_batch.s[0] = c->sq * c->h * c->d, p.q_batch.s[1] = c->d;
         p.k_batch.s[0] = c->skv * c->h * c->d, p.k_batch.s[1] = c->d;
@@ -174,6 +188,15 @@ static uint16_t *pack_heads(const att_case *c, const uint16_t *x, int64_t rows, 
                     out[packed_at(c, bb, hh, r, t, rows, cols)] = x[dense];
                 }
     return out;
+}
+
+// n 16-bit values on the device one element past an allocation's (16-byte aligned) start.
+static const void *d_in_shifted(const uint16_t *h, size_t n) {
+    uint16_t *shifted = hmalloc((n + 1) * sizeof *shifted);
+    shifted[0] = 0;
+    memcpy(shifted + 1, h, n * sizeof *h);
+    const uint16_t *d = d_in(shifted, (n + 1) * sizeof *shifted);
+    return d ? d + 1 : NULL;
 }
 
 static void run_case(const att_case *c) {
@@ -209,8 +232,17 @@ static void run_case(const att_case *c) {
         hv = pack_heads(c, hv, c->skv, c->dv, false);
         strncat(what, " packed", sizeof what - strlen(what) - 1);
     }
-    launched(cinfer_k_attention_half(y, d_in(hq, nq * 2), d_in(hk, nk * 2), d_in(hv, nv * 2),
-                                     dmask, c->dt, mdt, params_of(c, scale), g_stream),
+    strncat(what, g_kernel == CINFER_K_ATTENTION_MMA ? " [mma]" : " [wmma]",
+            sizeof what - strlen(what) - 1);
+    const void *dq, *dk, *dv;
+    if (c->misalign) {
+        strncat(what, " misaligned", sizeof what - strlen(what) - 1);
+        dq = d_in_shifted(hq, nq), dk = d_in_shifted(hk, nk), dv = d_in_shifted(hv, nv);
+    } else {
+        dq = d_in(hq, nq * 2), dk = d_in(hk, nk * 2), dv = d_in(hv, nv * 2);
+    }
+    launched(cinfer_k_attention_half(y, dq, dk, dv, dmask, c->dt, mdt, params_of(c, scale),
+                                     g_stream),
              what);
     uint16_t *got = fetch(y, ny * 2, what);
     if (c->packed) {  // back to the reference's [b, h, sq, dv]
@@ -256,12 +288,18 @@ static void test_attention_half_shapes(void) {
         {CINFER_K_BF16, 3, 1, 65, 1, 96, 112, MASK_KEYS, 1},
         {CINFER_K_F16, 2, 2, 19, 77, 64, 64, MASK_INF, 0},
         {CINFER_K_BF16, 2, 2, 19, 77, 64, 64, MASK_INF, 1},
+        {CINFER_K_F16, 2, 2, 40, 77, 64, 64, MASK_MIN, 1},
+        {CINFER_K_BF16, 2, 2, 40, 77, 64, 64, MASK_MIN, 0},
+        {CINFER_K_F16, 1, 2, 40, 130, 64, 64, MASK_MIN, 0},
         // The packed-heads layout (Attention with its head transposes fused): BERT-base's
         // shape, odd lengths, dv unlike d, -inf rows.
         {CINFER_K_F16, 2, 12, 128, 128, 64, 64, MASK_KEYS, 0, 1},
         {CINFER_K_BF16, 2, 3, 17, 200, 64, 32, MASK_KEYS, 1, 1},
         {CINFER_K_F16, 1, 2, 200, 17, 32, 128, MASK_FULL, 1, 1},
         {CINFER_K_BF16, 2, 2, 19, 77, 64, 64, MASK_INF, 0, 1},
+        // Operands off 16-byte alignment, dense and packed: element-wise staging.
+        {CINFER_K_F16, 2, 2, 70, 77, 64, 48, MASK_KEYS, 0, 0, 1},
+        {CINFER_K_BF16, 2, 3, 33, 130, 80, 64, MASK_FULL, 1, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) run_case(&cases[i]);
 }
@@ -285,10 +323,28 @@ static void test_attention_half_limits(void) {
     if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, &dummy, CINFER_K_BF16, CINFER_K_F16, p,
                                 g_stream) != cudaErrorInvalidValue)
         failf("an fp16 mask with bf16 activations was not refused");
+    cinfer_k_attention unknown = p;
+    unknown.kernel = CINFER_K_ATTENTION_MMA + 1;
+    if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, NULL, CINFER_K_F16, CINFER_K_F32, unknown,
+                                g_stream) != cudaErrorInvalidValue)
+        failf("an unknown kernel choice was not refused");
     p.batch.size[0] = 0;
     if (cinfer_k_attention_half(NULL, NULL, NULL, NULL, NULL, CINFER_K_F16, CINFER_K_F32, p,
                                 g_stream) != cudaSuccess)
         failf("an empty batch was not a no-op");
+}
+
+// The same cases on the mma.sync kernel.
+static void test_attention_half_mma(void) {
+    g_kernel = CINFER_K_ATTENTION_MMA;
+    test_attention_half();
+    g_kernel = CINFER_K_ATTENTION_WMMA;
+}
+
+static void test_attention_half_shapes_mma(void) {
+    g_kernel = CINFER_K_ATTENTION_MMA;
+    test_attention_half_shapes();
+    g_kernel = CINFER_K_ATTENTION_WMMA;
 }
 
 /* ---- the module's supports in half mode (no device needed) ------------------------------- */
@@ -340,6 +396,8 @@ int main(void) {
         {"attention_half", test_attention_half},
         {"attention_half_shapes", test_attention_half_shapes},
         {"attention_half_limits", test_attention_half_limits},
+        {"attention_half_mma", test_attention_half_mma},
+        {"attention_half_shapes_mma", test_attention_half_shapes_mma},
     };
     return run_kernel_tests(tests, (int)(sizeof tests / sizeof tests[0]));
 }

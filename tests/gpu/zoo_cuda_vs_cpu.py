@@ -28,7 +28,8 @@ import run_e2e  # noqa: E402  (draw: one input as its "dist" says)
 RTOL, ATOL = 1e-4, 1e-5
 # Symbol values per model family (the zoo's dynamic axes); odd sizes on purpose.
 DIMS = {"mlp": {"batch": 7}, "bert_small": {"batch": 3, "seq": 37},
-        "resnet18": {"batch": 2}, "recsys_tiny": {"batch": 33}}
+        "bert_base": {"batch": 2, "seq": 77}, "resnet18": {"batch": 2}, "recsys_tiny": {"batch": 33},
+        "resnet50": {"batch": 2}, "recsys": {"batch": 33}}
 
 
 def write_inputs(fam, dims, seed, d):
