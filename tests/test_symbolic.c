@@ -9,6 +9,7 @@
 
 #include "cinfer/cinfer.h"
 #include "core/alloc.h"
+#include "ir/static_dims.h"
 #include "model_builder.h"
 #include "onnx.pb-c.h"
 #include "runtime/inspect.h"
@@ -399,6 +400,103 @@ START_TEST(allocation_failures_are_reported) {
 }
 END_TEST
 
+/* ---- load-time shape inference (src/ir/static_dims.c) ---------------------------------- */
+
+/* The graph value named `name` after loading. */
+static int value_of(const cinfer_model *model, const char *name) {
+    int v = cinfer__graph_find(model->g, name);
+    ck_assert_msg(v >= 0, "no value '%s'", name);
+    return v;
+}
+
+/* The one-element int64 constant value `name` became at load, or abort. */
+static int64_t folded_int(const cinfer_model *model, const char *name) {
+    const cinfer_tensor *t = model->g->values[value_of(model, name)].constant;
+    ck_assert_msg(t && t->dtype == CINFER_DTYPE_INT64 && cinfer_tensor_numel(t) == 1,
+                  "'%s' was not folded into an int64 constant", name);
+    return ((const int64_t *)t->data)[0];
+}
+
+/* torch's chunk(3) on the last axis of a projection: the bounds come from Shape(y)[-1], which
+ * is the weight's 12 whatever batch and seq are, so they fold (12 + 2) / 3 = 4 and 8, the
+ * Slices get constant bounds; Shape(y)[0] is the batch and must not fold. */
+START_TEST(static_dims_fold_a_weight_dim) {
+    Onnx__ModelProto *m = model_new(13);
+    add_input(m, "x", F32, "batch,seq,8");
+    add_weight(m, "w", 2, (int64_t[]){8, 12});
+    node(m, "MatMul", "x,w", "y");
+    node(m, "Shape", "y", "ys");
+    add_i64(m, "last", 0, (int64_t[]){-1}, 1);
+    add_i64(m, "first", 0, (int64_t[]){0}, 1);
+    attr_int(node(m, "Gather", "ys,last", "e"), "axis", 0);
+    attr_int(node(m, "Gather", "ys,first", "b"), "axis", 0);
+    add_i64(m, "two", 1, (int64_t[]){2}, 1);
+    add_i64(m, "three", 1, (int64_t[]){3}, 1);
+    add_i64(m, "zero", 1, (int64_t[]){0}, 1);
+    add_i64(m, "axes", 1, (int64_t[]){-1}, 1);
+    node(m, "Add", "e,two", "e2");
+    node(m, "Div", "e2,three", "third");
+    node(m, "Mul", "third,two", "two_thirds");
+    node(m, "Slice", "y,third,two_thirds,axes", "k");
+    attr_int(node(m, "Cast", "b", "bf"), "to", F32);
+    add_output(m, "k");
+    add_output(m, "bf");
+    cinfer_model *model = load(m);
+    ck_assert_int_eq(folded_int(model, "third"), 4);
+    ck_assert_int_eq(folded_int(model, "two_thirds"), 8);
+    ck_assert_ptr_null(model->g->values[value_of(model, "b")].constant);
+    const cinfer__graph *g = model->g;
+    int x = value_of(model, "x"), y = value_of(model, "y"), k = value_of(model, "k");
+    ck_assert(cinfer__sdims_same(g, x, 0, y, 0) && cinfer__sdims_same(g, x, 1, k, 1));
+    ck_assert_int_eq(cinfer__sdims_known(g, y, 2), 12);
+    ck_assert_int_eq(cinfer__sdims_known(g, k, -1), 4);
+    ck_assert_int_eq(cinfer__sdims_known(g, k, 0), -1); /* the batch: unknown */
+    ck_assert(!cinfer__sdims_same(g, x, 0, x, 1));       /* batch and seq differ */
+    ck_assert_int_gt(model->n_folded_static, 0);
+    cinfer_model_destroy(model);
+}
+END_TEST
+
+/* The head split a BERT export writes: Reshape(x, [Shape(x)[0], Shape(x)[1], 2, 4]) keeps
+ * batch and seq (the same unknowns as x's), and a target element that is another value's dim
+ * (x's seq at position 0) leaves that dim unknown, not equal to batch. Broadcasting two
+ * different unknowns proves nothing either (one of them may be 1). */
+START_TEST(static_dims_follow_unknown_dims) {
+    Onnx__ModelProto *m = model_new(13);
+    add_input(m, "x", F32, "batch,seq,8");
+    add_input(m, "z", F32, "n,seq,8");
+    node(m, "Shape", "x", "xs");
+    add_i64(m, "i0", 0, (int64_t[]){0}, 1);
+    add_i64(m, "i1", 0, (int64_t[]){1}, 1);
+    add_i64(m, "ax0", 1, (int64_t[]){0}, 1);
+    add_i64(m, "hd", 1, (int64_t[]){2, 4}, 2);
+    attr_int(node(m, "Gather", "xs,i0", "b"), "axis", 0);
+    attr_int(node(m, "Gather", "xs,i1", "s"), "axis", 0);
+    node(m, "Unsqueeze", "b,ax0", "bu");
+    node(m, "Unsqueeze", "s,ax0", "su");
+    attr_int(node(m, "Concat", "bu,su,hd", "target"), "axis", 0);
+    attr_int(node(m, "Concat", "su,bu,hd", "swapped"), "axis", 0);
+    node(m, "Reshape", "x,target", "x4");
+    node(m, "Reshape", "x,swapped", "x4s");
+    node(m, "Add", "x,z", "xz");
+    add_output(m, "x4");
+    add_output(m, "x4s");
+    add_output(m, "xz");
+    cinfer_model *model = load(m);
+    const cinfer__graph *g = model->g;
+    int x = value_of(model, "x"), x4 = value_of(model, "x4"), x4s = value_of(model, "x4s");
+    int xz = value_of(model, "xz"), z = value_of(model, "z");
+    ck_assert(cinfer__sdims_same(g, x, 0, x4, 0) && cinfer__sdims_same(g, x, 1, x4, 1));
+    ck_assert_int_eq(cinfer__sdims_known(g, x4, 2), 2);
+    ck_assert_int_eq(cinfer__sdims_known(g, x4, 3), 4);
+    ck_assert(!cinfer__sdims_same(g, x, 1, x4s, 0) && !cinfer__sdims_same(g, x, 0, x4s, 0));
+    ck_assert(cinfer__sdims_same(g, x, 1, xz, 1) && cinfer__sdims_same(g, z, 1, xz, 1));
+    ck_assert(!cinfer__sdims_same(g, x, 0, xz, 0) && !cinfer__sdims_same(g, z, 0, xz, 0));
+    ck_assert_int_eq(cinfer__sdims_known(g, xz, 2), 8);
+    cinfer_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("symbolic");
     TCase *tc = tcase_create("symbolic");
@@ -414,6 +512,8 @@ int main(void) {
     tcase_add_test(tc, data_dependent_shapes_are_unsupported);
     tcase_add_test(tc, unplannable_samples_report_the_planner_error);
     tcase_add_test(tc, allocation_failures_are_reported);
+    tcase_add_test(tc, static_dims_fold_a_weight_dim);
+    tcase_add_test(tc, static_dims_follow_unknown_dims);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -6,9 +6,16 @@
 #include "kernels.h"
 #include "ops/attention.h"
 
+/* Attention: the kernel's view, and where Q, K and V start in their inputs (elements; nonzero
+ * for packed operands in row form, src/ops/attention.h). */
+typedef struct attention_priv {
+    cinfer_k_attention k;
+    int64_t offset[3];
+} attention_priv;
+
 typedef union fused_priv {
     cinfer_k_skip_ln ln;
-    cinfer_k_attention at;
+    attention_priv at;
 } fused_priv;
 
 /* Strides of dense t (numpy-broadcast, right-aligned) over dims[0..rank) of the output. */
@@ -171,23 +178,39 @@ static bool attention_half_head(int64_t d) {
            d % 16 == 0;
 }
 
-static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attention *p,
+static cinfer_status attention_params(const cinfer_cuda_node *n, attention_priv *ap,
                                       char *why) {
+    cinfer_k_attention *p = &ap->k;
     if (attention_dtypes(n, why) != CINFER_OK) return CINFER_UNSUPPORTED;
     const cinfer_tensor *q = n->in[0], *k = n->in[1], *v = n->in[2], *y = n->out[0];
     const cinfer_tensor *m = cuda_has_in(n, 3) ? n->in[3] : NULL;
     bool packed = cuda_attr_int(n->node, "packed", 0) != 0;
     if (q->rank < 2 || k->rank < 2 || v->rank < 2 || y->rank < 2)
         return cuda_no(why, "%s: an operand of rank below 2", "Attention");
-    if (packed && (q->rank != 4 || k->rank != 4 || v->rank != 4 || y->rank != 4))
-        return cuda_no(why, "%s: packed heads need rank-4 [B, S, H, D] operands", "Attention");
+    cinfer__attention_operand op[3] = {{0}};
+    cinfer__attention_rows rows = {
+        .heads = cuda_attr_int(n->node, "heads", 0),
+        .head_size = cuda_attr_int(n->node, "head_size", 0),
+        .v_head_size = cuda_attr_int(n->node, "v_head_size", 0),
+        .offset = {cuda_attr_int(n->node, "q_offset", 0), cuda_attr_int(n->node, "k_offset", 0),
+                   cuda_attr_int(n->node, "v_offset", 0)}};
+    if (packed && (y->rank != 4 || !cinfer__attention_operand_of(q, 0, &rows, &op[0]) ||
+                   !cinfer__attention_operand_of(k, 1, &rows, &op[1]) ||
+                   !cinfer__attention_operand_of(v, 2, &rows, &op[2])))
+        return cuda_no(why, "%s: packed heads need [B, S, H, D] operands or rows that hold "
+                       "them", "Attention");
     memset(p, 0, sizeof *p);
     p->sq = q->dims[q->rank - 2];
     p->d = q->dims[q->rank - 1];
     p->skv = k->dims[k->rank - 1];
     p->dv = v->dims[v->rank - 1];
-    if (packed) /* Q [B, Sq, H, D], K [B, Skv, H, D], V [B, Skv, H, Dv] (src/ops/attention.c) */
-        p->sq = q->dims[1], p->skv = k->dims[1];
+    /* Q [B, Sq, H, D], K [B, Skv, H, D], V [B, Skv, H, Dv], or rows holding them
+     * (src/ops/attention.c) */
+    ap->offset[0] = ap->offset[1] = ap->offset[2] = 0;
+    if (packed) {
+        p->sq = op[0].rows, p->d = op[0].cols, p->skv = op[1].rows, p->dv = op[2].cols;
+        for (int i = 0; i < 3; i++) ap->offset[i] = op[i].offset;
+    }
     if (p->d > CINFER_K_ATTENTION_MAX_HEAD || p->dv > CINFER_K_ATTENTION_MAX_HEAD)
         return cuda_no(why, "%s: head size above 128", "Attention");
     bool half = y->dtype != CINFER_DTYPE_FLOAT; /* attention_dtypes: FLOAT16 or BFLOAT16 */
@@ -201,9 +224,9 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
         int64_t b = y->dims[0], h = y->dims[2];
         p->batch.rank = 2;
         p->batch.size[0] = b, p->batch.size[1] = h;
-        p->q_row = cinfer__attention_packed_strides(q, p->sq, p->d, p->q_batch.s);
-        p->k_j = cinfer__attention_packed_strides(k, p->skv, p->d, p->k_batch.s);
-        p->v_row = cinfer__attention_packed_strides(v, p->skv, p->dv, p->v_batch.s);
+        p->q_row = cinfer__attention_packed_strides(&op[0], p->q_batch.s);
+        p->k_j = cinfer__attention_packed_strides(&op[1], p->k_batch.s);
+        p->v_row = cinfer__attention_packed_strides(&op[2], p->v_batch.s);
         p->k_d = 1;
         p->y_batch.s[0] = p->sq * h * p->dv, p->y_batch.s[1] = p->dv;
         p->y_row = h * p->dv;
@@ -231,22 +254,26 @@ static cinfer_status attention_params(const cinfer_cuda_node *n, cinfer_k_attent
 }
 
 static cinfer_status attention_supports(const cinfer_cuda_node *n, char *why) {
-    cinfer_k_attention p;
+    attention_priv p;
     return attention_params(n, &p, why);
 }
 
 /* The fp32 kernel, or in half mode the tensor-core one; the mask's dtype is its own (float
  * when constant, the step's 16-bit type when an activation). */
 static cudaError_t attention_launch(cinfer_cuda_ctx *ctx, const cuda_step *s,
-                                    const cinfer_k_attention *p, const void *const *in,
+                                    const attention_priv *p, const void *const *in,
                                     void *const *out) {
     const void *mask = s->n_in > 3 ? in[3] : NULL;
     cinfer_dtype h = s->out[0].dtype;
+    size_t es = h == CINFER_DTYPE_FLOAT ? 4 : 2; /* Q, K and V are of Y's type */
+    const void *qkv[3];
+    for (int i = 0; i < 3; i++) qkv[i] = (const char *)in[i] + (size_t)p->offset[i] * es;
     if (h == CINFER_DTYPE_FLOAT)
-        return cinfer_k_attention_f32(out[0], in[0], in[1], in[2], mask, *p, ctx->compute);
+        return cinfer_k_attention_f32(out[0], qkv[0], qkv[1], qkv[2], mask, p->k, ctx->compute);
     cinfer_k_dtype dt = h == CINFER_DTYPE_FLOAT16 ? CINFER_K_F16 : CINFER_K_BF16;
     cinfer_k_dtype mdt = mask && s->in[3].dtype != CINFER_DTYPE_FLOAT ? dt : CINFER_K_F32;
-    return cinfer_k_attention_half(out[0], in[0], in[1], in[2], mask, dt, mdt, *p, ctx->compute);
+    return cinfer_k_attention_half(out[0], qkv[0], qkv[1], qkv[2], mask, dt, mdt, p->k,
+                                   ctx->compute);
 }
 
 /* CINFER_CUDA_ATTENTION=mma or wmma picks the 16-bit kernel (cinfer_k_attention_kernel);
@@ -273,7 +300,7 @@ static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node 
     if (!p) return cinfer_cuda_err_set(err, CINFER_OUT_OF_MEMORY, "out of memory");
     bool attention = !strcmp(n->node->op_type, "Attention");
     cinfer_status st = attention ? attention_params(n, &p->at, why) : skip_ln_params(n, &p->ln, why);
-    if (st == CINFER_OK && attention) st = attention_kernel_choice(&p->at.kernel, why);
+    if (st == CINFER_OK && attention) st = attention_kernel_choice(&p->at.k.kernel, why);
     if (st != CINFER_OK) {
         free(p);
         return cinfer_cuda_err_set(err, st, "%s", why);

@@ -176,6 +176,7 @@ const char *cinfer__fusion_name(cinfer__fusion_kind kind) {
     case CINFER_FUSION_SKIP_LAYERNORM: return "Add + LayerNormalization -> SkipLayerNorm";
     case CINFER_FUSION_CHAIN: return "elementwise ops -> ElementwiseChain";
     case CINFER_FUSION_ATTENTION_HEADS: return "head Transposes -> Attention (packed heads)";
+    case CINFER_FUSION_ATTENTION_ROWS: return "QKV Slices -> Attention (row form)";
     default: return "?";
     }
 }
@@ -184,7 +185,8 @@ cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer_
     memset(done, 0, sizeof *done);
     CINFER_TRY(cinfer__fuse_gelu(g, &done->count[CINFER_FUSION_GELU], err));
     CINFER_TRY(cinfer__fuse_attention(g, &done->count[CINFER_FUSION_ATTENTION],
-                                      &done->count[CINFER_FUSION_ATTENTION_HEADS], err));
+                                      &done->count[CINFER_FUSION_ATTENTION_HEADS],
+                                      &done->count[CINFER_FUSION_ATTENTION_ROWS], err));
     CINFER_TRY(cinfer__fuse_matmul_bias(g, &done->count[CINFER_FUSION_MATMUL_BIAS], err));
     CINFER_TRY(cinfer__fuse_conv_add(g, &done->count[CINFER_FUSION_CONV_ADD], err));
     CINFER_TRY(cinfer__fuse_activation(g, &done->count[CINFER_FUSION_ACTIVATION], err));

@@ -55,8 +55,10 @@ cinfer_status cinfer__fuse_gelu(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_matmul_bias(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_conv_add(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_activation(cinfer__graph *g, int *count, cinfer__err *err);
-/* Also counts into *heads the ones that took the head transposes in (packed = 1). */
-cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads, cinfer__err *err);
+/* Also counts into *heads the ones that took the head transposes in (packed = 1), and into
+ * *rows the ones that also took the Slices of a fused QKV projection (row form). */
+cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads, int *rows,
+                                     cinfer__err *err);
 cinfer_status cinfer__fuse_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_skip_layernorm(cinfer__graph *g, int *count, cinfer__err *err);
 cinfer_status cinfer__fuse_chain(cinfer__graph *g, int *count, cinfer__err *err);

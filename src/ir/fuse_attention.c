@@ -7,15 +7,21 @@
  * perm 0,2,1,3 then 0,1,3,2) and the output goes only to Transpose(perm 0,2,1,3), as BERT
  * exports split and merge their heads, the node also takes those transposes in (attribute
  * packed = 1, src/ops/attention.c): it reads the [B, S, H, D] values before them and writes
- * the [B, S, H, Dv] one after, so four copies of the activations a layer go. */
+ * the [B, S, H, Dv] one after, so four copies of the activations a layer go.
+ * When, further, a packed Q, K or V is Reshape(Slice(x)) of a fused projection x [B, S, E]
+ * (chunk(3) of one QKV MatMul), cut along the last axis from a constant start and split into
+ * [B, S, H, D] with B and S kept (load-time shape inference proves both, static_dims.h), the
+ * node reads x itself in row form (attributes heads, head_size, v_head_size, q/k/v_offset) and
+ * the Slice's copy goes too. */
 #include <string.h>
 
 #include "ir/fuse.h"
+#include "ir/static_dims.h"
 
 typedef struct att_match {
     int q, k, v, mask;
     double scale;
-    int dead[4 + 5], n_dead; /* the pattern's nodes, then any head transposes */
+    int dead[4 + 5 + 3], n_dead; /* the pattern's nodes, any head transposes, head splits */
 } att_match;
 
 /* Softmax over the last axis: opset 13+ (older ones flatten to 2-D at `axis`). */
@@ -131,7 +137,95 @@ static bool packed_heads(const cinfer__graph *g, const cinfer__use_index *ix, in
     return true;
 }
 
-cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads,
+/* A one-element integer constant: true with its value. */
+static bool const_int1(const cinfer__graph *g, int v, int64_t *out) {
+    const cinfer_tensor *t = v >= 0 ? g->values[v].constant : NULL;
+    if (!t || cinfer_tensor_numel(t) != 1 || !t->data || g->values[v].is_input) return false;
+    if (t->dtype == CINFER_DTYPE_INT64) *out = ((const int64_t *)t->data)[0];
+    else if (t->dtype == CINFER_DTYPE_INT32) *out = ((const int32_t *)t->data)[0];
+    else return false;
+    return true;
+}
+
+/* The row form of packed operand v ([B, S, H, cols], what the head split's Transpose read):
+ * when v = Reshape(Slice(x, start, end, axis -1 or 2, step 1)) with x [B, S, E], the Reshape
+ * keeping B and S and splitting the Slice's H * cols columns, returns x with *offset the
+ * first column (the Reshape joins dead; the Slice, which Shape nodes may still read, goes with
+ * the dead-node pass once they do not). Else -1. */
+static int row_source(const cinfer__graph *g, const cinfer__use_index *ix, int v, int64_t *offset,
+                      int64_t *h, int64_t *cols, int *dead, int *n_dead) {
+    int r = cinfer__fuse_sole_producer(g, ix, v, "Reshape");
+    if (r < 0) return -1;
+    int sv = g->nodes[r].in[0];
+    int sl = sv >= 0 ? ix->producer[sv] : -1;
+    if (sl < 0 || !cinfer__fuse_is(&g->nodes[sl], "Slice") || g->nodes[sl].opset < 10) return -1;
+    const cinfer__node *n = &g->nodes[sl];
+    int x = n->in[0];
+    const cinfer__svalue *xs = cinfer__sdims_of(g, x), *ss = cinfer__sdims_of(g, sv);
+    const cinfer__svalue *vs = cinfer__sdims_of(g, v);
+    if (!xs || !ss || !vs || xs->rank != 3 || ss->rank != 3 || vs->rank != 4) return -1;
+    for (int d = 0; d < 2; d++) /* B and S through the Slice and the Reshape */
+        if (!cinfer__sdims_same(g, x, d, sv, d) || !cinfer__sdims_same(g, sv, d, v, d)) return -1;
+    int64_t e = cinfer__sdims_known(g, x, 2), w = cinfer__sdims_known(g, sv, 2);
+    *h = cinfer__sdims_known(g, v, 2), *cols = cinfer__sdims_known(g, v, 3);
+    if (e < 1 || w < 1 || *h < 1 || *cols < 1 || *h * *cols != w) return -1;
+    int64_t start, end, axis = 0, step = 1;
+    if (n->n_in < 3 || !const_int1(g, n->in[1], &start) || !const_int1(g, n->in[2], &end) ||
+        (n->n_in > 3 && n->in[3] >= 0 && !const_int1(g, n->in[3], &axis)) ||
+        (n->n_in > 4 && n->in[4] >= 0 && !const_int1(g, n->in[4], &step)))
+        return -1;
+    if ((axis != -1 && axis != 2) || step != 1) return -1;
+    if (start < 0) start += e;
+    start = start < 0 ? 0 : start > e ? e : start;
+    if (start + w > e) return -1; /* (the inferred width already says it fits) */
+    *offset = start;
+    dead[(*n_dead)++] = r;
+    return x;
+}
+
+/* Which packed operands take their row form: all that qualify and agree on the heads (and Q
+ * and K on the head size). */
+typedef struct att_rows {
+    int src[3];                   /* the row-form source of Q, K, V, or -1 */
+    int64_t offset[3], cols[3], heads;
+} att_rows;
+
+static bool find_rows(const cinfer__graph *g, const cinfer__use_index *ix, const int in[3],
+                      att_match *m, att_rows *r) {
+    bool any = false;
+    r->heads = 0;
+    for (int i = 0; i < 3; i++) {
+        int nd = m->n_dead;
+        int64_t h = 0;
+        r->src[i] = row_source(g, ix, in[i], &r->offset[i], &h, &r->cols[i], m->dead, &m->n_dead);
+        if (r->src[i] < 0) continue;
+        if ((r->heads && h != r->heads) || (i == 1 && r->src[0] >= 0 && r->cols[0] != r->cols[1])) {
+            r->src[i] = -1;
+            m->n_dead = nd;
+            continue;
+        }
+        r->heads = h;
+        any = true;
+    }
+    return any;
+}
+
+/* The row-form inputs and attributes on the rewritten node. */
+static cinfer_status write_rows(cinfer__node *att, const att_rows *r, cinfer__err *err) {
+    static const char *const offsets[3] = {"q_offset", "k_offset", "v_offset"};
+    for (int i = 0; i < 3; i++) {
+        if (r->src[i] < 0) continue;
+        att->in[i] = r->src[i];
+        CINFER_TRY(cinfer__fuse_attr_int(att, offsets[i], r->offset[i], err));
+    }
+    CINFER_TRY(cinfer__fuse_attr_int(att, "heads", r->heads, err));
+    int qk = r->src[0] >= 0 ? 0 : r->src[1] >= 0 ? 1 : -1;
+    if (qk >= 0) CINFER_TRY(cinfer__fuse_attr_int(att, "head_size", r->cols[qk], err));
+    if (r->src[2] >= 0) CINFER_TRY(cinfer__fuse_attr_int(att, "v_head_size", r->cols[2], err));
+    return cinfer__node_resolve(att, err);
+}
+
+cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads, int *rows,
                                      cinfer__err *err) {
     *count = 0;
     cinfer__use_index ix;
@@ -145,6 +239,8 @@ cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads,
         if (mm2 < 0 || g->nodes[mm2].in[0] != p || g->nodes[mm2].n_out != 1) continue;
         int in[4] = {m.q, m.k, g->nodes[mm2].in[1], m.mask}, out = g->nodes[mm2].out[0];
         bool packed = packed_heads(g, &ix, in, &out, m.dead, &m.n_dead);
+        att_rows r = {.src = {-1, -1, -1}};
+        bool row_form = packed && find_rows(g, &ix, in, &m, &r);
         for (int k = 0; k < m.n_dead; k++) g->nodes[m.dead[k]].dead = true;
         st = cinfer__fuse_rewrite(&g->nodes[mm2], "Attention", CINFER_FUSED_DOMAIN, 1,
                                   m.mask >= 0 ? 4 : 3, in, 1, &out, err);
@@ -153,6 +249,10 @@ cinfer_status cinfer__fuse_attention(cinfer__graph *g, int *count, int *heads,
         if (st == CINFER_OK && packed) {
             st = cinfer__fuse_attr_int(&g->nodes[mm2], "packed", 1, err);
             if (st == CINFER_OK && heads) (*heads)++;
+        }
+        if (st == CINFER_OK && row_form) {
+            st = write_rows(&g->nodes[mm2], &r, err);
+            if (st == CINFER_OK && rows) (*rows)++;
         }
         if (st == CINFER_OK) (*count)++;
     }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "ir/static_dims.h"
 #include "ops/op.h"
 
 /* Open-addressing hash map from value name to index. */
@@ -99,6 +100,7 @@ void cinfer__graph_destroy(cinfer__graph *g) {
         cinfer__free(g->names->idx);
         cinfer__free(g->names);
     }
+    cinfer__static_dims_free(g->sdims);
     cinfer__free(g->values);
     cinfer__free(g->nodes);
     cinfer__free(g->inputs);

@@ -84,6 +84,7 @@ typedef struct cinfer__graph {
     int *outputs, n_outputs;
     int opset;               /* default-domain opset version */
     struct cinfer__name_map *names; /* value name -> index */
+    struct cinfer__static_dims *sdims; /* load-time shape knowledge (static_dims.h) or NULL */
 } cinfer__graph;
 
 cinfer_status cinfer__graph_create(cinfer__graph **out, cinfer__err *err);

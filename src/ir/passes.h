@@ -27,6 +27,7 @@ typedef enum cinfer__fusion_kind {
     CINFER_FUSION_SKIP_LAYERNORM,/* Add + LayerNormalization -> SkipLayerNorm */
     CINFER_FUSION_CHAIN,         /* runs of elementwise ops -> ElementwiseChain */
     CINFER_FUSION_ATTENTION_HEADS,/* head split/merge Transposes taken into Attention */
+    CINFER_FUSION_ATTENTION_ROWS, /* and the Slices that cut Q, K, V from one projection */
     CINFER_FUSION_KINDS
 } cinfer__fusion_kind;
 

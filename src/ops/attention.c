@@ -8,7 +8,10 @@
  * exports write them) the heads sit side by side in each row: Q [B, Sq, H, D], K [B, Skv, H, D]
  * (not transposed), V [B, Skv, H, Dv], Y [B, Sq, H, Dv]; the mask still broadcasts onto the
  * scores [B, H, Sq, Skv]. Y[b, i, h] = softmax_j(scale * Q[b, i, h] . K[b, j, h] +
- * mask[b, h, i, j]) V[b, j, h]. */
+ * mask[b, h, i, j]) V[b, j, h]. In that layout Q, K and V may each also come in row form,
+ * [B, S, E] with attributes heads H, head_size D (Q, K), v_head_size Dv (V) and q_offset,
+ * k_offset, v_offset: the operand is then columns [offset, offset + H * D) of each row (the
+ * fusion took in the Slice that cut it out of a fused QKV projection). */
 #include "ops/attention.h"
 
 static cinfer_status bad_shapes(const cinfer__infer_ctx *ctx, const char *what) {
@@ -47,19 +50,25 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
             return cinfer__errorf(ctx->err, CINFER_UNSUPPORTED, "input %d has dtype %s (float)",
                                   i, cinfer_dtype_name(ctx->in[i]->dtype));
     a->packed = ctx->node && cinfer__attr_int(ctx->node, "packed", 0) != 0;
+    a->offset[0] = a->offset[1] = a->offset[2] = 0;
     bool ok;
     if (a->packed) { /* [B, S, H, D] each; the batch is [B, H], broadcast as the scores were */
-        if (q->rank != 4 || k->rank != 4 || v->rank != 4)
-            return bad_shapes(ctx, "packed heads need Q, K and V of rank 4 [B, S, H, D]");
-        a->sq = q->dims[1], a->d = q->dims[3], a->skv = k->dims[1], a->dv = v->dims[3];
-        if (k->dims[3] != a->d || v->dims[1] != a->skv)
+        cinfer__attention_operand op[3];
+        cinfer__attention_rows rows;
+        cinfer__attention_rows_of(ctx->node, &rows);
+        for (int i = 0; i < 3; i++)
+            if (!cinfer__attention_operand_of(ctx->in[i], i, &rows, &op[i]))
+                return bad_shapes(ctx, "packed heads need Q, K and V of rank 4 [B, S, H, D], or "
+                                       "rank 3 rows with heads and head sizes that fit them");
+        a->sq = op[0].rows, a->d = op[0].cols, a->skv = op[1].rows, a->dv = op[2].cols;
+        if (op[1].cols != a->d || op[2].rows != a->skv)
             return bad_shapes(ctx, "packed heads: inner dimensions differ");
         a->batch_rank = 2;
         a->batch[0] = a->batch[1] = 1;
         for (int i = 0; i < 3; i++) { /* B and H of Q, K, V: equal, or 1 to broadcast */
-            const cinfer_tensor *t = ctx->in[i];
+            a->offset[i] = op[i].offset;
             for (int j = 0; j < 2; j++) {
-                int64_t dd = t->dims[j == 0 ? 0 : 2], *o = &a->batch[j];
+                int64_t dd = j == 0 ? op[i].b : op[i].h, *o = &a->batch[j];
                 if (dd != 1 && *o != 1 && dd != *o)
                     return bad_shapes(ctx, "packed heads: batch or head counts do not broadcast");
                 if (*o == 1) *o = dd;
@@ -95,6 +104,15 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
     a->batches = 1;
     for (int i = 0; i < a->batch_rank; i++) a->batches *= a->batch[i];
     return CINFER_OK;
+}
+
+void cinfer__attention_rows_of(const cinfer__node *n, cinfer__attention_rows *r) {
+    r->heads = n ? cinfer__attr_int(n, "heads", 0) : 0;
+    r->head_size = n ? cinfer__attr_int(n, "head_size", 0) : 0;
+    r->v_head_size = n ? cinfer__attr_int(n, "v_head_size", 0) : 0;
+    r->offset[0] = n ? cinfer__attr_int(n, "q_offset", 0) : 0;
+    r->offset[1] = n ? cinfer__attr_int(n, "k_offset", 0) : 0;
+    r->offset[2] = n ? cinfer__attr_int(n, "v_offset", 0) : 0;
 }
 
 static cinfer_status attention_infer(cinfer__infer_ctx *ctx) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "ir/static_dims.h"
 #include "ir/passes.h"
 #include "onnx/onnx_import.h"
 #include "runtime/runtime.h"
@@ -126,6 +127,22 @@ static cinfer_status probe_plan(cinfer_model *m, cinfer__err *err) {
     return CINFER_OK;
 }
 
+/* Shape arithmetic that load-time shape inference settles (a Slice bound computed from a
+ * weight's dimension) becomes constants, and what those make constant is folded in turn; a few
+ * rounds reach the fixed point of the exporters' Shape -> Gather -> Div -> Slice chains. The
+ * last round leaves g->sdims describing the graph the fusion passes see. */
+static cinfer_status fold_static_dims(cinfer_model *m, cinfer__err *err) {
+    for (int round = 0; round < 4; round++) {
+        int n = 0, folded = 0;
+        CINFER_TRY(cinfer__pass_static_dims(m->g, &n, err));
+        m->n_folded_static += n;
+        if (n == 0) break;
+        CINFER_TRY(cinfer__pass_fold_constants(m, &folded, err));
+        m->n_folded_load += folded;
+    }
+    return CINFER_OK;
+}
+
 static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
                                 const char *base_dir, cinfer__err *err) {
     CINFER_TRY(cinfer__onnx_import(data, size, base_dir, &m->g, err));
@@ -134,8 +151,15 @@ static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
     CINFER_TRY(cinfer__graph_resolve_ops(g, err));
     CINFER_TRY(cinfer__pass_fold_conv_bn(g, &m->n_folded_conv_bn, err));
     CINFER_TRY(cinfer__pass_fold_constants(m, &m->n_folded_load, err));
+    CINFER_TRY(fold_static_dims(m, err));
     cinfer__pass_dead_nodes(g);
-    if (m->fuse) CINFER_TRY(cinfer__pass_fuse(g, &m->fusions, err));
+    if (m->fuse) {
+        CINFER_TRY(cinfer__pass_fuse(g, &m->fusions, err));
+        /* what only the fused-away nodes' shape arithmetic read goes too (the dead-node pass
+         * walks the nodes backwards: rewrites may have left them out of order) */
+        CINFER_TRY(cinfer__graph_sort(g, err));
+        cinfer__pass_dead_nodes(g);
+    }
     CINFER_TRY(cinfer__mark_value_needed(m, err));
     CINFER_TRY(fill_info(g, g->inputs, g->n_inputs, &m->in_info, err));
     CINFER_TRY(fill_info(g, g->outputs, g->n_outputs, &m->out_info, err));

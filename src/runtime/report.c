@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "ops/attention.h"
 #include "runtime/inspect.h"
 #include "runtime/runtime.h"
 
@@ -32,6 +33,15 @@ static double fused_flops(const cinfer__node *n, const cinfer_tensor *const *in,
         double sq = (double)in[0]->dims[in[0]->rank - 2], d = (double)in[0]->dims[in[0]->rank - 1];
         double skv = (double)in[1]->dims[in[1]->rank - 1];
         double dv = (double)in[2]->dims[in[2]->rank - 1];
+        if (cinfer__attr_int(n, "packed", 0)) { /* [B, S, H, D] operands, or rows of them */
+            cinfer__attention_rows r;
+            cinfer__attention_operand o[3];
+            cinfer__attention_rows_of(n, &r);
+            for (int i = 0; i < 3; i++)
+                if (!cinfer__attention_operand_of(in[i], i, &r, &o[i])) return out_n;
+            sq = (double)o[0].rows, d = (double)o[0].cols, skv = (double)o[1].rows;
+            dv = (double)o[2].cols;
+        }
         double entries = sq * dv > 0 ? out_n / (sq * dv) : 0, scores = entries * sq * skv;
         /* Q K and P V, then scale, mask and softmax once per score (as Div, Add, Softmax) */
         return 2.0 * scores * d + 2.0 * scores * dv + scores * (2.0 + (n_in > 3 && in[3]));

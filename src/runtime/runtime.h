@@ -163,6 +163,7 @@ struct cinfer_model {
     bool *input_value_needed; /* per model input: its contents decide shapes */
     bool *value_needed;       /* per graph value: needed at plan time */
     int n_nodes_imported, n_folded_conv_bn, n_folded_load;
+    int n_folded_static; /* values load-time shape inference made constant */
     bool fuse;                /* run the fusion passes at load (cinfer_model_options.fuse) */
     bool cuda_graphs;         /* CUDA: replay captured graphs (cinfer_model_options.cuda_graphs,
                                  off under CINFER_CUDA_GRAPHS=0 or CINFER_CUDA_SYNC=1) */

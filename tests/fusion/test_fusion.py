@@ -78,6 +78,17 @@ class Case:
         self.feeds[name] = a
         return a.astype(np.float64)
 
+    def input_sym(self, name, shape, names):
+        """An input whose dims named in `names` (None where fixed) are symbolic in the file."""
+        a = self.rng.uniform(-2, 2, shape).astype(np.float32)
+        dims = [nm if nm else d for d, nm in zip(shape, names)]
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, dims))
+        self.feeds[name] = a
+        return a.astype(np.float64)
+
+    def iconst(self, name, values):
+        self.inits.append(numpy_helper.from_array(np.asarray(values, dtype=np.int64), name))
+
     def const(self, name, value):
         a = np.asarray(value, dtype=np.float32)
         self.inits.append(numpy_helper.from_array(a, name))
@@ -332,6 +343,86 @@ def build_cases(rng):
         c.output("y", o.transpose(out_perm))
         cases.append(c)
 
+    # Q, K and V cut from one fused projection (chunk(3) of a QKV MatMul), then split into
+    # heads: Attention reads the projection's rows (row form) and the Slices go. "chunk" is the
+    # torch export (bounds from Shape(qkv)[-1] / 3, the head split's target from the Slice's own
+    # Shape, batch and sequence symbolic); "const" has constant bounds and a [0, 0, H, D] target.
+    # Near misses keep the packed heads but not the rows: a step-2 Slice; a Reshape that does
+    # not keep the batch and sequence dims in place.
+    for name, expect_rows in [("chunk", 1), ("const", 1), ("miss_step2", 0),
+                              ("miss_reorder", 0)]:
+        b, s, h, d = 2, 5, 3, 4
+        e = h * d
+        full = name == "miss_step2"
+        c = Case(("miss_" if expect_rows == 0 else "") + "attention_rows_" +
+                 name.replace("miss_", ""), {"Attention": 1, "heads": 1, "rows": expect_rows}, rng)
+        if name == "chunk":
+            xv = c.input_sym("x", (b, s, e), ("batch", "seq", None))
+        else:
+            xv = c.input("x", (b, s, e))
+        width = 6 * e if full else 3 * e
+        w = c.const("w", rng.uniform(-0.5, 0.5, (e, width)))
+        c.node("MatMul", ["x", "w"], ["qkv"])
+        qkv = xv @ w
+        parts = []
+        for i, part in enumerate("qkv"):
+            if name == "chunk":
+                if i == 0:
+                    c.node("Shape", ["qkv"], ["qkv_shape"])
+                    c.iconst("last", -1)
+                    c.node("Gather", ["qkv_shape", "last"], ["qkv_e"], axis=0)
+                    c.iconst("two", [2])
+                    c.iconst("three", [3])
+                    c.node("Add", ["qkv_e", "two"], ["qkv_e2"])
+                    c.node("Div", ["qkv_e2", "three"], ["chunk"])
+                    c.iconst("zero1", [0])
+                    c.iconst("axes_last", [-1])
+                    for j in (1, 2, 3):
+                        c.iconst("m%d" % j, [j])
+                        c.node("Mul", ["chunk", "m%d" % j], ["end%d" % j])
+                start = "zero1" if i == 0 else "end%d" % i
+                c.node("Slice", ["qkv", start, "end%d" % (i + 1), "axes_last"], [part + "_cut"])
+                c.node("Shape", [part + "_cut"], [part + "_shape"])
+                c.iconst(part + "_i0", 0)
+                c.iconst(part + "_i1", 1)
+                c.node("Gather", [part + "_shape", part + "_i0"], [part + "_b"], axis=0)
+                c.node("Gather", [part + "_shape", part + "_i1"], [part + "_s"], axis=0)
+                c.iconst(part + "_ax0", [0])
+                c.node("Unsqueeze", [part + "_b", part + "_ax0"], [part + "_bu"])
+                c.node("Unsqueeze", [part + "_s", part + "_ax0"], [part + "_su"])
+                c.iconst(part + "_hd", [h, d])
+                c.node("Concat", [part + "_bu", part + "_su", part + "_hd"], [part + "_target"],
+                       axis=0)
+                cut = qkv[:, :, i * e:(i + 1) * e]
+            else:
+                step = 2 if full else 1
+                c.iconst(part + "_st", [i * e * step])
+                c.iconst(part + "_en", [(i + 1) * e * step])
+                c.iconst(part + "_ax", [2])
+                ins = ["qkv", part + "_st", part + "_en", part + "_ax"]
+                if full:
+                    c.iconst(part + "_sp", [2])
+                    ins.append(part + "_sp")
+                c.node("Slice", ins, [part + "_cut"])
+                cut = qkv[:, :, i * e * step:(i + 1) * e * step:step]
+                target = [s, b, h, d] if name == "miss_reorder" else [0, 0, h, d]
+                c.iconst(part + "_target", target)
+            c.node("Reshape", [part + "_cut", part + "_target"], [part + "4"])
+            parts.append(cut.reshape((s, b, h, d) if name == "miss_reorder" else (b, s, h, d)))
+        c.node("Transpose", ["q4"], ["qh"], perm=[0, 2, 1, 3])
+        c.node("Transpose", ["k4"], ["kt"], perm=[0, 2, 3, 1])
+        c.node("Transpose", ["v4"], ["vh"], perm=[0, 2, 1, 3])
+        c.node("MatMul", ["qh", "kt"], ["sc"])
+        c.const("c", math.sqrt(d))
+        c.node("Div", ["sc", "c"], ["scd"])
+        c.node("Softmax", ["scd"], ["p"], axis=-1)
+        c.node("MatMul", ["p", "vh"], ["o"])
+        c.node("Transpose", ["o"], ["y"], perm=[0, 2, 1, 3])
+        qh, kh, vh = (t.transpose(0, 2, 1, 3) for t in parts)
+        o = softmax(qh @ kh.transpose(0, 1, 3, 2) / math.sqrt(d)) @ vh
+        c.output("y", o.transpose(0, 2, 1, 3))
+        cases.append(c)
+
     c = Case("miss_attention_scores_read", {}, rng)
     qv, kv, vv = c.input("q", (4, 6)), c.input("k", (6, 7)), c.input("v", (7, 3))
     c.node("MatMul", ["q", "k"], ["sc"])
@@ -520,6 +611,7 @@ KIND_PATTERNS = {
     "Add + LayerNormalization": r"Add \+ LayerNormalization -> SkipLayerNorm\s+(\d+)",
     "chain": r"elementwise ops -> ElementwiseChain\s+(\d+)",
     "heads": r"head Transposes -> Attention \(packed heads\)\s+(\d+)",
+    "rows": r"QKV Slices -> Attention \(row form\)\s+(\d+)",
 }
 
 
