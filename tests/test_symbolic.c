@@ -497,6 +497,31 @@ START_TEST(static_dims_follow_unknown_dims) {
 }
 END_TEST
 
+/* Inputs that share a dim_param share the unknown, also after many unnamed dims (each its own
+ * unknown) have been numbered: a name's table grows past them. */
+START_TEST(static_dims_names_after_unnamed_dims) {
+    Onnx__ModelProto *m = model_new(13);
+    for (int i = 0; i < 3; i++) {
+        char name[8];
+        snprintf(name, sizeof name, "u%d", i);
+        add_input(m, name, F32, "?,?,?,?,?,?,?,?");
+        add_output(m, name);
+    }
+    add_input(m, "x", F32, "batch,seq");
+    add_input(m, "y", F32, "batch,seq");
+    node(m, "Add", "x,y", "xy");
+    add_output(m, "xy");
+    cinfer_model *model = load(m);
+    const cinfer__graph *g = model->g;
+    int x = value_of(model, "x"), y = value_of(model, "y"), xy = value_of(model, "xy");
+    int u0 = value_of(model, "u0"), u1 = value_of(model, "u1");
+    ck_assert(cinfer__sdims_same(g, x, 0, y, 0) && cinfer__sdims_same(g, x, 1, xy, 1));
+    ck_assert(!cinfer__sdims_same(g, x, 0, x, 1) && !cinfer__sdims_same(g, u0, 3, u1, 3));
+    ck_assert(cinfer__sdims_same(g, u0, 3, u0, 3));
+    cinfer_model_destroy(model);
+}
+END_TEST
+
 int main(void) {
     Suite *s = suite_create("symbolic");
     TCase *tc = tcase_create("symbolic");
@@ -514,6 +539,7 @@ int main(void) {
     tcase_add_test(tc, allocation_failures_are_reported);
     tcase_add_test(tc, static_dims_fold_a_weight_dim);
     tcase_add_test(tc, static_dims_follow_unknown_dims);
+    tcase_add_test(tc, static_dims_names_after_unnamed_dims);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

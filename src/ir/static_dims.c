@@ -554,15 +554,17 @@ static cinfer_status seed_inputs(sd_ctx *c, cinfer__err *err) {
             }
             const char *name = in->dim_names[d] && in->dim_names[d][0] ? in->dim_names[d] : NULL;
             s->dims[d] = name ? named(c, name) : fresh(c);
-            if (name && s->dims[d].sym > c->n_sym_names) { /* a new name: remember it */
-                if (c->n_sym_names >= c->cap_sym_names) {
+            int sym = s->dims[d].sym;
+            if (name && sym > c->n_sym_names) { /* a new name: remember it at index sym - 1 */
+                if (sym > c->cap_sym_names) {
                     int cap = c->cap_sym_names ? 2 * c->cap_sym_names : 16;
+                    while (cap < sym) cap *= 2;
                     const char **p = cinfer__realloc(c->sym_names, (size_t)cap * sizeof *p);
                     if (!p) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
                     c->sym_names = p;
                     c->cap_sym_names = cap;
                 }
-                while (c->n_sym_names < s->dims[d].sym - 1) c->sym_names[c->n_sym_names++] = NULL;
+                while (c->n_sym_names < sym - 1) c->sym_names[c->n_sym_names++] = NULL;
                 c->sym_names[c->n_sym_names++] = name;
             }
         }
