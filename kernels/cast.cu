@@ -1,5 +1,6 @@
-// Cast between float, int64, int32 and bool (one byte, 0 or 1), and float to the 16-bit GEMM
-// operand types (fp16, bfloat16) of reduced-precision plans.
+// Cast between float, int64, int32 and bool (one byte, 0 or 1), between float and the 16-bit
+// float types (ONNX Cast: IEEE rounding, inf beyond the range), and float to the 16-bit GEMM
+// operand types (fp16, bfloat16) of reduced-precision plans (saturating).
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
 
@@ -45,6 +46,16 @@ __global__ void f32_to_bf16(__nv_bfloat16 *y, const float *x, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) y[i] = kh_to_bf16(x[i]);
 }
 
+// ONNX Cast's float -> fp16 / bf16: round to nearest even, overflow to inf (as the CPU's Cast
+// and numpy do), unlike the saturating conversions above.
+__global__ void f32_to_f16_ieee(__half *y, const float *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2half_rn(x[i]);
+}
+
+__global__ void f32_to_bf16_ieee(__nv_bfloat16 *y, const float *x, int64_t n) {
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2bfloat16_rn(x[i]);
+}
+
 __global__ void f16_to_f32(float *y, const __half *x, int64_t n) {
     for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __half2float(x[i]);
 }
@@ -60,6 +71,23 @@ extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
     if (n == 0) return cudaSuccess;
     if (!y || !x) return cudaErrorInvalidValue;
     int64_t m = (int64_t)n;
+    const unsigned blocks = k_blocks_for(m);
+    if (from == CINFER_K_F32 && to == CINFER_K_F16) {
+        f32_to_f16_ieee<<<blocks, K_BLOCK, 0, stream>>>((__half *)y, (const float *)x, m);
+        return cudaGetLastError();
+    }
+    if (from == CINFER_K_F32 && to == CINFER_K_BF16) {
+        f32_to_bf16_ieee<<<blocks, K_BLOCK, 0, stream>>>((__nv_bfloat16 *)y, (const float *)x, m);
+        return cudaGetLastError();
+    }
+    if (from == CINFER_K_F16 && to == CINFER_K_F32) {
+        f16_to_f32<<<blocks, K_BLOCK, 0, stream>>>((float *)y, (const __half *)x, m);
+        return cudaGetLastError();
+    }
+    if (from == CINFER_K_BF16 && to == CINFER_K_F32) {
+        bf16_to_f32<<<blocks, K_BLOCK, 0, stream>>>((float *)y, (const __nv_bfloat16 *)x, m);
+        return cudaGetLastError();
+    }
     switch (from) {
     case CINFER_K_F32: return cast_from<float>(y, to, x, m, false, stream);
     case CINFER_K_I64: return cast_from<int64_t>(y, to, x, m, false, stream);

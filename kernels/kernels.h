@@ -440,11 +440,14 @@ cudaError_t cinfer_k_gather_f32_to_h(cinfer_k_dtype h, void *y, const float *dat
 /* ---- cast.cu ------------------------------------------------------------------------------ */
 
 /* y[i] = (to) x[i] for n elements: float to integer truncates toward zero (out of range is
- * unspecified), anything to bool is x != 0, bool to anything is 0 or 1. */
+ * unspecified), anything to bool is x != 0, bool to anything is 0 or 1; float to fp16 / bf16
+ * rounds to nearest even with inf beyond the range (as the CPU's Cast), fp16 / bf16 to float
+ * is exact. The 16-bit types pair with float only. */
 cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x, cinfer_k_dtype from, size_t n,
                           cudaStream_t stream);
-/* y[i] = x[i] rounded to nearest even as IEEE fp16 (y: n halves; beyond +-65504 gives inf) or
- * as bfloat16 (y: n bfloat16s), for the GEMM operands of fp16/bf16 plans. */
+/* y[i] = x[i] rounded to nearest even as IEEE fp16 (y: n halves) or as bfloat16 (y: n
+ * bfloat16s), for the GEMM operands of fp16/bf16 plans; finite values beyond the type's range
+ * saturate to its largest finite value (half_access.cuh). */
 cudaError_t cinfer_k_f32_to_f16(void *y, const float *x, size_t n, cudaStream_t stream);
 cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n, cudaStream_t stream);
 /* The way back: n fp16 (or bfloat16) values of x widened exactly to float (half-I/O steps whose

@@ -297,18 +297,30 @@ static bool k_dtype(cinfer_dtype dt, cinfer_k_dtype *k) {
     }
 }
 
+/* Cast's types: those of k_dtype among themselves, and float to and from fp16 / bf16 (the
+ * boundary casts of models stored in 16 bits, src/ir/float_compute.c). */
+static bool cast_dtype(cinfer_dtype dt, cinfer_k_dtype *k) {
+    if (dt == CINFER_DTYPE_FLOAT16) *k = CINFER_K_F16;
+    else if (dt == CINFER_DTYPE_BFLOAT16) *k = CINFER_K_BF16;
+    else return k_dtype(dt, k);
+    return true;
+}
+
 static cinfer_status cast_supports(const cinfer_cuda_node *n, char *why) {
     cinfer_k_dtype a, b;
-    if (!k_dtype(n->in[0]->dtype, &a) || !k_dtype(n->out[0]->dtype, &b))
-        return cuda_no(why, "%s: float32, int64, int32 and bool only", "Cast");
+    if (!cast_dtype(n->in[0]->dtype, &a) || !cast_dtype(n->out[0]->dtype, &b))
+        return cuda_no(why, "%s: float32, float16, bfloat16, int64, int32 and bool only", "Cast");
+    bool ha = a == CINFER_K_F16 || a == CINFER_K_BF16, hb = b == CINFER_K_F16 || b == CINFER_K_BF16;
+    if ((ha || hb) && !((ha && b == CINFER_K_F32) || (hb && a == CINFER_K_F32)))
+        return cuda_no(why, "%s: float16 and bfloat16 only to and from float32", "Cast");
     return CINFER_OK;
 }
 
 static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                               void *const *out, cinfer_cuda_err *err) {
     cinfer_k_dtype from = CINFER_K_F32, to = CINFER_K_F32;
-    k_dtype(s->in[0].dtype, &from);
-    k_dtype(s->out[0].dtype, &to);
+    cast_dtype(s->in[0].dtype, &from);
+    cast_dtype(s->out[0].dtype, &to);
     cudaError_t e = cinfer_k_cast(out[0], to, in[0], from, (size_t)cuda_numel(&s->out[0]),
                                   ctx->compute);
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Cast");

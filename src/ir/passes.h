@@ -9,6 +9,11 @@
  * constant weights. *n_folded counts the pairs. */
 cinfer_status cinfer__pass_fold_conv_bn(cinfer__graph *g, int *n_folded, cinfer__err *err);
 
+/* Models stored in 16-bit floats are computed in float (src/ir/float_compute.c): 16-bit float
+ * constants and dtype attributes become float, 16-bit graph inputs and outputs get a Cast at
+ * the boundary (callers keep the declared types). *changed says whether the model had any. */
+cinfer_status cinfer__pass_float_compute(cinfer__graph *g, bool *changed, cinfer__err *err);
+
 /* Integer attribute the activation fusion sets on a Conv or Gemm (after removing the Relu that
  * read its only output): the kernel clamps its outputs at 0 in its epilogue. */
 #define CINFER_FUSED_RELU_ATTR "cinfer.fused_relu"

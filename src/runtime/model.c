@@ -149,6 +149,7 @@ static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
     cinfer__graph *g = m->g;
     m->n_nodes_imported = g->n_nodes;
     CINFER_TRY(cinfer__graph_resolve_ops(g, err));
+    CINFER_TRY(cinfer__pass_float_compute(g, &m->stored_half, err));
     CINFER_TRY(cinfer__pass_fold_conv_bn(g, &m->n_folded_conv_bn, err));
     CINFER_TRY(cinfer__pass_fold_constants(m, &m->n_folded_load, err));
     CINFER_TRY(fold_static_dims(m, err));

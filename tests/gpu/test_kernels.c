@@ -902,6 +902,43 @@ static void test_cast(void) {
     }
 }
 
+// ONNX Cast between float and fp16 / bf16 (the boundary casts of models stored in 16 bits):
+// round to nearest even with inf beyond the range, unlike the saturating GEMM-operand
+// conversions; the way back is exact. Values span the types' ranges, with some past them.
+static void test_cast_half(void) {
+    static const cinfer_k_dtype types[2] = {CINFER_K_F16, CINFER_K_BF16};
+    for (int t = 0; t < 2; t++) {
+        for (size_t s = 0; s < N_SIZES; s++) {
+            size_t n = k_sizes[s];
+            cinfer_k_dtype h = types[t];
+            float *x = hmalloc(n * 4 + 4), *back = hmalloc(n * 4 + 4);
+            uint16_t *ref = hmalloc(n * 2 + 2), *hx = hmalloc(n * 2 + 2);
+            for (size_t i = 0; i < n; i++) {
+                double mag = h == CINFER_K_F16 ? ldexp(1.0, (int)irand(-26, 17))
+                                               : ldexp(1.0, (int)irand(-130, 127));
+                x[i] = (float)(urand(1.0, 2.0) * mag * (rng_next() & 1 ? -1.0 : 1.0));
+                if (i % 97 == 5) x[i] = h == CINFER_K_F16 ? 70000.0f : -FLT_MAX;
+                ref[i] = half_bits(h, x[i]);
+                hx[i] = (uint16_t)(rng_next() & 0xffffu);
+                if ((hx[i] & 0x7f80u) == 0x7f80u || (h == CINFER_K_F16 && (hx[i] & 0x7c00u) == 0x7c00u))
+                    hx[i] &= 0x3fffu; /* no NaN patterns: NaN != NaN in the float check */
+                back[i] = (float)half_value(h, hx[i]);
+            }
+            char what[64];
+            snprintf(what, sizeof what, "Cast f32->%s n=%zu", h == CINFER_K_F16 ? "f16" : "bf16",
+                     n);
+            void *dy = d_out(n * 2);
+            launched(cinfer_k_cast(dy, h, d_in(x, n * 4), CINFER_K_F32, n, g_stream), what);
+            check_exact(what, fetch(dy, n * 2, what), ref, n, 2);
+            snprintf(what, sizeof what, "Cast %s->f32 n=%zu", h == CINFER_K_F16 ? "f16" : "bf16",
+                     n);
+            void *dz = d_out(n * 4);
+            launched(cinfer_k_cast(dz, CINFER_K_F32, d_in(hx, n * 2), h, n, g_stream), what);
+            check_exact(what, fetch(dz, n * 4, what), back, n, 4);
+        }
+    }
+}
+
 /* ---- range, fill (Resize: tests/gpu/test_kernels_resize.c) ------------------------------ */
 
 static void test_range_fill(void) {
@@ -978,6 +1015,7 @@ static const kernel_test k_tests[] = {
     {"pad", test_pad},
     {"gather", test_gather},
     {"cast", test_cast},
+    {"cast_half", test_cast_half},
     {"range_fill", test_range_fill},
     {"rejects", test_rejects},
 };
