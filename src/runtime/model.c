@@ -231,6 +231,12 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     cinfer__log(rt, CINFER_LOG_INFO, "loaded %s: %d nodes (%d imported), %d Conv+BN folded",
                 m->path, cinfer__graph_live_nodes(m->g), m->n_nodes_imported,
                 m->n_folded_conv_bn);
+    /* A model stored in 16 bits runs in float unless asked otherwise: on a GPU, say how to get
+     * the 16-bit speed its author presumably wanted. */
+    if (m->stored_half && rt->cuda && m->precision == CINFER_PRECISION_FP32)
+        cinfer__log(rt, CINFER_LOG_WARN, "%s stores 16-bit floats and computes in fp32 at "
+                    "precision fp32; precision fp16 (or bf16) runs it in 16 bits on the GPU",
+                    m->path ? m->path : "<memory>");
     *out = m;
     return CINFER_OK;
 }
