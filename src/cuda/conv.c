@@ -35,7 +35,7 @@ static cinfer_status check_counts(const cinfer_cuda_conv_params *p, cinfer_cuda_
         p->groups < 1 || p->c_in % p->groups || p->c_out % p->groups ||
         p->flags & ~(unsigned)(CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TRANSPOSE |
                                CINFER_CONV_TF32 | CINFER_CONV_FP16 | CINFER_CONV_BF16 |
-                               CINFER_CONV_NHWC) ||
+                               CINFER_CONV_NHWC | CINFER_CONV_FUSE_CUDNN) ||
         !one_type(p->flags) || !nhwc_ok(p))
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "conv: %d spatial axes, N=%lld C_in=%lld C_out=%lld groups=%lld "
@@ -456,9 +456,14 @@ cinfer_status cinfer_cuda_conv_run_cudnn(cinfer_cuda_ctx *ctx, const cinfer_cuda
         ctx->dnn, &one, c->x, x, c->w, w, c->conv, c->fwd_algo, ctx->dnn_workspace,
         c->workspace_bytes, &z_weight, c->y, z ? z : y, c->bias_y, bias_y,
         relu ? c->act_relu : c->act_none, c->y, y);
-    if (s != CUDNN_STATUS_SUCCESS)
+    /* Refusals (cuDNN 9's 2xxx bad-parameter and 3xxx not-supported codes: no fused kernel
+     * for this configuration) fall back; a failure (execution, allocation) is an error. */
+    if ((int)s / 1000 == 2 || (int)s / 1000 == 3)
         return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED, "conv: cuDNN refused the fused "
                                    "call: %s", cudnnGetErrorString(s));
+    if (s != CUDNN_STATUS_SUCCESS)
+        return cinfer__cuda_fail_dnn(err, (int)s, "cudnnConvolutionBiasActivationForward",
+                                     __FILE__, __LINE__);
     return CINFER_OK;
 }
 
