@@ -111,6 +111,13 @@ static cinfer_status check_params(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     return CINFER_OK;
 }
 
+cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
+    cinfer_cuda_conv c;
+    memset(&c, 0, sizeof c);
+    c.p = *p;
+    return check_params(&c, err);
+}
+
 /* Dimension arrays in cuDNN's form: 1-D becomes 2-D with a leading spatial extent of 1 (and a
  * kernel of 1, stride 1, no pad). `spatial` gets nd = max(nspatial, 2) entries. */
 static int to_cudnn(const cinfer_cuda_conv_params *p, const int64_t *v, int one, int *spatial) {

@@ -82,6 +82,10 @@ typedef struct cinfer_cuda_conv {
 cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv_params *p,
                                        cinfer_cuda_conv *c, cinfer_cuda_err *err);
 
+/* cinfer_cuda_conv_prepare's argument checks alone (no device, no cuDNN call): CINFER_OK, or
+ * the error prepare returns before building anything (sizes, flags, pads, output extent). */
+cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err);
+
 /* Launches on ctx->compute (the cuDNN handle's stream) with ctx's cuDNN workspace: no
  * allocation, no synchronization. x: input, w: weights, bias: c_out floats or NULL when the
  * BIAS flag is unset, y: output [n, c_out, out...]; x, w and y float, or 16-bit with the FP16

@@ -652,8 +652,49 @@ static int check_layouts(void) {
     return ok;
 }
 
+// cinfer_cuda_conv_prepare's argument checks on the host: every flag combination the module
+// sends passes (the cuDNN fused call's flag was once missing from the known ones), unknown or
+// contradictory ones do not.
+static int check_conv_flags(void) {
+    cinfer_cuda_conv_params p;
+    memset(&p, 0, sizeof p);
+    p.nspatial = 2;
+    p.n = 2, p.c_in = 16, p.c_out = 32, p.groups = 1;
+    p.in[0] = p.in[1] = 14;
+    p.kernel[0] = p.kernel[1] = 3;
+    p.pad_begin[0] = p.pad_begin[1] = p.pad_end[0] = p.pad_end[1] = 1;
+    static const struct {
+        unsigned flags;
+        int ok;
+    } cases[] = {
+        {CINFER_CONV_BIAS, 1},
+        {CINFER_CONV_BIAS | CINFER_CONV_RELU | CINFER_CONV_TF32, 1},
+        {CINFER_CONV_BIAS | CINFER_CONV_FP16 | CINFER_CONV_NHWC | CINFER_CONV_FUSE_CUDNN, 1},
+        {CINFER_CONV_BIAS | CINFER_CONV_BF16 | CINFER_CONV_FUSE_CUDNN, 1},
+        {CINFER_CONV_FUSE_CUDNN, 1},
+        {CINFER_CONV_TRANSPOSE | CINFER_CONV_FP16 | CINFER_CONV_NHWC, 1},
+        {CINFER_CONV_FP16 | CINFER_CONV_BF16, 0},
+        {CINFER_CONV_NHWC, 0},
+        {1u << 12, 0},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        p.flags = cases[i].flags;
+        cinfer_cuda_err err;
+        memset(&err, 0, sizeof err);
+        cinfer_status st = cinfer_cuda_conv_check(&p, &err);
+        if ((st == CINFER_OK) != cases[i].ok) {
+            printf("  conv flags 0x%x: %s (%s)\n", p.flags,
+                   st == CINFER_OK ? "accepted, should be refused" : "refused", err.msg);
+            ok = 0;
+        }
+    }
+    printf("%-24s %s\n", "conv flags", ok ? "passed" : "failed");
+    return ok;
+}
+
 int main(int argc, char **argv) {
-    if (!check_layouts()) return 1;
+    if (!check_layouts() || !check_conv_flags()) return 1;
     if (argc > 1 && !strcmp(argv[1], "--rules")) return 0; /* CI: no device needed */
     static const kernel_test tests[] = {
         {"nhwc_relayout", test_relayout},
