@@ -390,8 +390,27 @@ static int check_supports(void) {
     return ok;
 }
 
-int main(void) {
-    if (!check_supports()) return 1;
+// The wrapper's refusals that happen before any CUDA call (no device needed): an unknown
+// kernel choice, a head size off the 16-element grid, a dtype it does not take.
+static int check_refusals(void) {
+    att_case c = {CINFER_K_F16, 1, 1, 4, 4, 64, 64, MASK_NONE, 0};
+    cinfer_k_attention p = params_of(&c, 0.125), unknown = p, odd = p;
+    unknown.kernel = CINFER_K_ATTENTION_MMA + 1;
+    odd.d = 72;
+    int dummy = 0, ok = 1;
+    ok &= cinfer_k_attention_half(&dummy, &dummy, &dummy, &dummy, NULL, CINFER_K_F16,
+                                  CINFER_K_F32, unknown, NULL) == cudaErrorInvalidValue;
+    ok &= cinfer_k_attention_half(&dummy, &dummy, &dummy, &dummy, NULL, CINFER_K_F16,
+                                  CINFER_K_F32, odd, NULL) == cudaErrorInvalidValue;
+    ok &= cinfer_k_attention_half(&dummy, &dummy, &dummy, &dummy, NULL, CINFER_K_F32,
+                                  CINFER_K_F32, p, NULL) == cudaErrorInvalidValue;
+    printf("%-24s %s\n", "half refusals", ok ? "passed" : "failed");
+    return ok;
+}
+
+int main(int argc, char **argv) {
+    if (!check_supports() || !check_refusals()) return 1;
+    if (argc > 1 && !strcmp(argv[1], "--host")) return 0; /* CI: no device needed */
     static const kernel_test tests[] = {
         {"attention_half", test_attention_half},
         {"attention_half_shapes", test_attention_half_shapes},
