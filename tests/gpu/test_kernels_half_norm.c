@@ -193,21 +193,43 @@ static void test_batch_norm(void) {
 // y = LayerNorm(a + b) over the last axis of a dense [2, rows2, cols] output; b is either
 // dense like a or a [cols] bias broadcast over the rows, of a's type or (b_f32) float as a
 // constant summand in a half region; sum (a + b) written when asked.
+// n parameters of dt on the device one element past an aligned start (v rounded in place as
+// d_vals does): gamma and beta that the register-row kernel must read one at a time.
+static void *d_vals_shifted(cinfer_k_dtype dt, float *v, size_t n) {
+    float *w = hmalloc((n + 1) * sizeof *w);
+    w[0] = 1.0f;
+    memcpy(w + 1, v, n * sizeof *v);
+    unsigned char *d = d_vals(dt, w, n + 1);
+    memcpy(v, w + 1, n * sizeof *v);
+    return d ? d + esize(dt) : NULL;
+}
+
+static void skip_norm_case_params(const ftype *ty, cinfer_k_dtype pdt, int64_t rows2,
+                                  int64_t cols, bool b_bias, bool with_sum, bool with_beta,
+                                  bool b_f32, bool shifted);
+
 static void skip_norm_case(const ftype *ty, cinfer_k_dtype pdt, int64_t rows2, int64_t cols,
                            bool b_bias, bool with_sum, bool with_beta, bool b_f32) {
+    skip_norm_case_params(ty, pdt, rows2, cols, b_bias, with_sum, with_beta, b_f32, false);
+}
+
+static void skip_norm_case_params(const ftype *ty, cinfer_k_dtype pdt, int64_t rows2,
+                                  int64_t cols, bool b_bias, bool with_sum, bool with_beta,
+                                  bool b_f32, bool shifted) {
     const float eps = 1e-5f;
     int64_t rows = 2 * rows2;
     size_t n = (size_t)(rows * cols), nb = b_bias ? (size_t)cols : n;
     char what[128];
     cinfer_k_dtype bdt = b_f32 ? CINFER_K_F32 : ty->dt;
-    snprintf(what, sizeof what, "SkipLayerNorm %s params %s 2x%lldx%lld b %s%s sum %d beta %d",
-             ty->name, pdt == CINFER_K_F32 ? "f32" : ty->name, (long long)rows2,
-             (long long)cols, b_bias ? "[cols]" : "dense", b_f32 ? " f32" : "", with_sum,
-             with_beta);
+    snprintf(what, sizeof what, "SkipLayerNorm %s params %s%s 2x%lldx%lld b %s%s sum %d beta %d",
+             ty->name, pdt == CINFER_K_F32 ? "f32" : ty->name, shifted ? " (unaligned)" : "",
+             (long long)rows2, (long long)cols, b_bias ? "[cols]" : "dense",
+             b_f32 ? " f32" : "", with_sum, with_beta);
     float *a = rand_f32(n, -2.0, 4.0), *b = rand_f32_signed(nb, 0.05, 1.0);
     float *g = rand_f32((size_t)cols, 0.5, 1.5), *be = rand_f32_signed((size_t)cols, 0.1, 1.0);
     void *da = d_vals(ty->dt, a, n), *db = d_vals(bdt, b, nb);
-    void *dg = d_vals(pdt, g, (size_t)cols), *dbe = d_vals(pdt, be, (size_t)cols);
+    void *dg = shifted ? d_vals_shifted(pdt, g, (size_t)cols) : d_vals(pdt, g, (size_t)cols);
+    void *dbe = shifted ? d_vals_shifted(pdt, be, (size_t)cols) : d_vals(pdt, be, (size_t)cols);
     void *dy = d_outs(ty->dt, n), *ds = d_outs(ty->dt, n);
     cinfer_k_skip_ln p;
     memset(&p, 0, sizeof p);
@@ -255,6 +277,11 @@ static void test_skip_layer_norm(void) {
                 for (int v = 0; v < (k_types[t].dt == CINFER_K_F32 ? 8 : 16); v++)
                     skip_norm_case(&k_types[t], param_type(&k_types[t], p), sizes[k].rows,
                                    sizes[k].cols, v & 1, (v >> 1) & 1, (v >> 2) & 1, v >> 3);
+    // gamma and beta off 16-byte alignment: the register-row kernel's element-wise parameters
+    for (size_t t = 0; t < N_TYPES; t++)
+        for (int p = 0; p < n_param_types(&k_types[t]); p++)
+            skip_norm_case_params(&k_types[t], param_type(&k_types[t], p), 4, 768, false, true,
+                                  true, false, true);
 }
 
 /* ---- pooling -------------------------------------------------------------------------------- */
