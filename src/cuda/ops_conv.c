@@ -23,6 +23,8 @@ typedef struct conv_priv {
     bool relu;                 /* FusedConv: the clamp, in the epilogue */
     cinfer_cuda_half_const w;  /* half mode with a float constant W: its 16-bit copy */
     cinfer_cuda_half_const b;  /* half mode with cuDNN's fused call: the bias in 16 bits */
+    bool refused;              /* cuDNN refused the fused call once: not asked again (a step's
+                                  state belongs to one execution context, one run at a time) */
 } conv_priv;
 
 static void conv_release(void *p) {
@@ -210,15 +212,16 @@ static cinfer_status fused_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_node 
 
 static cinfer_status conv_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *const *in,
                               void *const *out, cinfer_cuda_err *err) {
-    const conv_priv *c = s->priv;
+    conv_priv *c = s->priv;
     const void *bias = s->n_in > 2 && s->has_in[2] ? in[2] : NULL;
     const void *z = s->n_in > 3 && s->has_in[3] ? in[3] : NULL;
     const void *w = c->w.ptr ? c->w.ptr : in[1];
-    if (c->conv.fused) {
+    if (c->conv.fused && !c->refused) {
         const void *bias_y = c->b.ptr ? c->b.ptr : bias;
         cinfer_status st =
             cinfer_cuda_conv_run_cudnn(ctx, &c->conv, in[0], w, bias_y, z, c->relu, out[0], err);
         if (st != CINFER_UNSUPPORTED) return st;
+        c->refused = true;
     }
     return cinfer_cuda_conv_run_fused(ctx, &c->conv, in[0], w, bias, z, c->relu, out[0], err);
 }
