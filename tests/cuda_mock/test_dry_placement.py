@@ -7,8 +7,11 @@ GPU run would plan. Checked at fp16 (models from tools/zoo/gen_zoo.py, made here
   docs/cuda-backend.md, "Channels last") and marks those steps `nhwc`; none with --no-nhwc;
   no channels-last line at fp32;
 - bert_small: every step on the GPU, nothing channels last, 4 packed-heads Attentions and no
-  Transpose left, its GEMMs, Attention and
-  SkipLayerNorm computing in fp16;
+  Transpose left, the 4 also reading Q, K and V from the fused projection (row form) with no
+  Slice step left, its GEMMs, Attention and SkipLayerNorm computing in fp16;
+- resnet18 stored in fp16 (and in bf16; tests/e2e/test_half_models.py converts it): every step
+  on the GPU at fp16 (bf16), the boundary Casts included, and as many values NHWC as the float
+  model;
 - recsys_tiny: every step on the GPU;
 and every step of all three on the GPU at fp32 too. Also the small CNNs of
 tests/gpu/make_precision_models.py store as many values NHWC at fp16 and bf16 as
@@ -22,6 +25,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "zoo"))
+sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
 
 
 def main():
@@ -73,6 +77,16 @@ def main():
         steps = re.findall(r"^  \S+ +(Conv|FusedConv|MaxPool) +cuda fp16( nhwc)?$", out, re.M)
         expect(len(steps) == want and all(mark for _, mark in steps),
                "resnet18 fp16: a Conv, FusedConv or MaxPool step not marked nhwc", out)
+        for kind in ("fp16", "bf16"):  # the same model stored in 16 bits
+            import onnx
+            import test_half_models
+            half, _ = test_half_models.convert(onnx.load(paths["resnet18"]), kind)
+            hp = os.path.join(tmp, "resnet18_" + kind + ".onnx")
+            onnx.save(half, hp)
+            hout = inspect(hp, "--precision", kind)
+            all_on_gpu(hout, f"resnet18 stored in {kind}")
+            expect(nhwc_values(hout) == want,
+                   f"resnet18 stored in {kind}: {nhwc_values(hout)} values NHWC, want {want}", hout)
         out = inspect(paths["resnet18"], "--precision", "fp16", "--no-nhwc")
         expect(nhwc_values(out) == 0, "resnet18 fp16 --no-nhwc: values NHWC", out)
         out = inspect(paths["resnet18"])
@@ -91,6 +105,10 @@ def main():
         expect(packed and int(packed.group(1)) == 4 and
                not re.search(r"^  \S+ +Transpose +cuda", out, re.M),
                "bert_small fp16: not 4 packed-heads Attentions with no Transpose step left", out)
+        rows = re.search(r"QKV Slices -> Attention \(row form\) +(\d+)", out)
+        expect(rows and int(rows.group(1)) == 4 and
+               not re.search(r"^  \S+ +Slice +cuda", out, re.M),
+               "bert_small fp16: not 4 row-form Attentions with no Slice step left", out)
 
         out = inspect(paths["recsys_tiny"], "--precision", "fp16")
         all_on_gpu(out, "recsys_tiny fp16")
