@@ -442,7 +442,8 @@ cudaError_t cinfer_k_gather_f32_to_h(cinfer_k_dtype h, void *y, const float *dat
 /* y[i] = (to) x[i] for n elements: float to integer truncates toward zero (out of range is
  * unspecified), anything to bool is x != 0, bool to anything is 0 or 1; float to fp16 / bf16
  * rounds to nearest even with inf beyond the range (as the CPU's Cast), fp16 / bf16 to float
- * is exact. The 16-bit types pair with float only. */
+ * is exact. The 16-bit types pair with float, or with themselves (a copy: a Cast between float
+ * and a 16-bit type whose float side a half-mode plan stores in that same type). */
 cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x, cinfer_k_dtype from, size_t n,
                           cudaStream_t stream);
 /* y[i] = x[i] rounded to nearest even as IEEE fp16 (y: n halves) or as bfloat16 (y: n

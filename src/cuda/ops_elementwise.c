@@ -298,7 +298,11 @@ static bool k_dtype(cinfer_dtype dt, cinfer_k_dtype *k) {
 }
 
 /* Cast's types: those of k_dtype among themselves, and float to and from fp16 / bf16 (the
- * boundary casts of models stored in 16 bits, src/ir/float_compute.c). */
+ * boundary casts of models stored in 16 bits, src/ir/float_compute.c). In half mode a Cast
+ * between a 16-bit type and float sees its float side in that same type (half_io): a copy,
+ * where the float step would widen and the next step narrow again. Other half views (an
+ * integer to a 16-bit float, bf16 stored at fp16) are refused, and the Cast runs on float
+ * activations as in fp32. */
 static bool cast_dtype(cinfer_dtype dt, cinfer_k_dtype *k) {
     if (dt == CINFER_DTYPE_FLOAT16) *k = CINFER_K_F16;
     else if (dt == CINFER_DTYPE_BFLOAT16) *k = CINFER_K_BF16;
@@ -311,7 +315,7 @@ static cinfer_status cast_supports(const cinfer_cuda_node *n, char *why) {
     if (!cast_dtype(n->in[0]->dtype, &a) || !cast_dtype(n->out[0]->dtype, &b))
         return cuda_no(why, "%s: float32, float16, bfloat16, int64, int32 and bool only", "Cast");
     bool ha = a == CINFER_K_F16 || a == CINFER_K_BF16, hb = b == CINFER_K_F16 || b == CINFER_K_BF16;
-    if ((ha || hb) && !((ha && b == CINFER_K_F32) || (hb && a == CINFER_K_F32)))
+    if ((ha || hb) && !((ha && b == CINFER_K_F32) || (hb && a == CINFER_K_F32) || a == b))
         return cuda_no(why, "%s: float16 and bfloat16 only to and from float32", "Cast");
     return CINFER_OK;
 }
@@ -326,8 +330,8 @@ static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "Cast");
 }
 
-/* Arithmetic, comparisons, Where and the unary ops take half activations; logic, Not and
- * Cast (its own types) do not. */
+/* Arithmetic, Where, the unary ops and Cast (between a 16-bit type and float) take half
+ * activations; logic, Not and comparisons do not. */
 #define BINARY(name) {name, "", binary_supports, NULL, binary_run, NULL, true, CUDA_OP_BROADCAST}
 #define LOGIC(name) {name, "", binary_supports, NULL, binary_run, NULL, false}
 /* Comparisons stay out of half mode: their output is bool, so narrowing a float-stored operand
@@ -346,6 +350,6 @@ const cuda_op cinfer_cuda_ops_elementwise[] = {
     UNARY("Erf"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), UNARY("LeakyRelu"),
     UNARY("Clip"), UNARY("HardSigmoid"), UNARY("HardSwish"), UNARY("Gelu"), UNARY("Floor"),
     UNARY("Ceil"), UNARY("Elu"),
-    {"Cast", "", cast_supports, NULL, cast_run, NULL, false},
+    {"Cast", "", cast_supports, NULL, cast_run, NULL, true},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

@@ -10,8 +10,8 @@ GPU run would plan. Checked at fp16 (models from tools/zoo/gen_zoo.py, made here
   Transpose left, the 4 also reading Q, K and V from the fused projection (row form) with no
   Slice step left, its GEMMs, Attention and SkipLayerNorm computing in fp16;
 - resnet18 stored in fp16 (and in bf16; tests/e2e/test_half_models.py converts it): every step
-  on the GPU at fp16 (bf16), the boundary Casts included, and as many values NHWC as the float
-  model;
+  on the GPU at fp16 (bf16), the boundary Casts running in 16 bits (copies), and as many values
+  NHWC as the float model;
 - recsys_tiny: every step on the GPU;
 and every step of all three on the GPU at fp32 too. Also the small CNNs of
 tests/gpu/make_precision_models.py store as many values NHWC at fp16 and bf16 as
@@ -87,6 +87,9 @@ def main():
             all_on_gpu(hout, f"resnet18 stored in {kind}")
             expect(nhwc_values(hout) == want,
                    f"resnet18 stored in {kind}: {nhwc_values(hout)} values NHWC, want {want}", hout)
+            casts = re.findall(r"^  \S+ +Cast +cuda (\S+)", hout, re.M)
+            expect(casts and all(p == kind for p in casts),
+                   f"resnet18 stored in {kind}: boundary Casts not copies in {kind} ({casts})", hout)
         out = inspect(paths["resnet18"], "--precision", "fp16", "--no-nhwc")
         expect(nhwc_values(out) == 0, "resnet18 fp16 --no-nhwc: values NHWC", out)
         out = inspect(paths["resnet18"])

@@ -935,6 +935,12 @@ static void test_cast_half(void) {
             void *dz = d_out(n * 4);
             launched(cinfer_k_cast(dz, CINFER_K_F32, d_in(hx, n * 2), h, n, g_stream), what);
             check_exact(what, fetch(dz, n * 4, what), back, n, 4);
+            // the same type both sides: a half-mode Cast, a copy
+            snprintf(what, sizeof what, "Cast %s->same n=%zu", h == CINFER_K_F16 ? "f16" : "bf16",
+                     n);
+            void *dc = d_out(n * 2);
+            launched(cinfer_k_cast(dc, h, d_in(hx, n * 2), h, n, g_stream), what);
+            check_exact(what, fetch(dc, n * 2, what), hx, n, 2);
         }
     }
 }

@@ -4,7 +4,10 @@ with --precision fp16 or bf16 the CUDA run uses it: "CUDA fp16/bf16 model vs CPU
 1e-2, relative to max|ref|).
 
 usage: zoo_cuda_vs_cpu.py CINFER ZOO_DIR [--models mlp_op17,bert_small_op17,resnet18_op17]
-                          [--precision fp32|tf32|fp16|bf16] [--seed N]
+                          [--precision fp32|tf32|fp16|bf16] [--stored float|fp16|bf16] [--seed N]
+--stored fp16 or bf16 first converts each model to one stored in that type (as
+tests/e2e/test_half_models.py does: its weights, and for fp16 its float inputs and outputs), so
+the CUDA run exercises the 16-bit-stored path (src/ir/float_compute.c) against the CPU's.
 Generates what is missing with tools/zoo/gen_zoo.py (this machine's torch), draws each model's
 inputs as the zoo declares them (tools/zoo/gen_zoo.py "dist": token ids in the vocabulary, a
 1/0 attention mask, images in [0, 1)), runs them on --device cuda and --device cpu, and
@@ -22,6 +25,7 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "tools", "zoo"))
 sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+import test_half_models  # noqa: E402  (the 16-bit conversion)
 import gen_zoo  # noqa: E402  (the families' inputs; torch only when it exports)
 import run_e2e  # noqa: E402  (draw: one input as its "dist" says)
 
@@ -59,6 +63,7 @@ def main():
     ap.add_argument("--models", default="mlp_op17,bert_small_op17,resnet18_op17,recsys_tiny_op17")
     ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "fp16", "bf16"])
     ap.add_argument("--seed", type=int, default=20261127)
+    ap.add_argument("--stored", default="float", choices=["float", "fp16", "bf16"])
     a = ap.parse_args()
     rtol, atol = (2e-2, 1e-2) if a.precision in ("fp16", "bf16") else (RTOL, ATOL)
     names = a.models.split(",")
@@ -73,6 +78,17 @@ def main():
         fam = name.rsplit("_op", 1)[0]
         with tempfile.TemporaryDirectory() as tmp:
             inputs = write_inputs(fam, DIMS.get(fam, {}), a.seed, tmp)
+            if a.stored != "float":
+                import onnx
+                half, _ = test_half_models.convert(onnx.load(model), a.stored)
+                model = os.path.join(tmp, name + "_" + a.stored + ".onnx")
+                onnx.save(half, model)
+                if a.stored == "fp16":  # its float inputs are fp16 now
+                    for k in range(1, len(inputs), 2):
+                        f = inputs[k].split("=", 1)[1]
+                        arr = np.load(f)
+                        if arr.dtype == np.float32:
+                            np.save(f, arr.astype(np.float16))
             outs = {}
             for dev in ("cpu", "cuda"):
                 d = os.path.join(tmp, dev)
