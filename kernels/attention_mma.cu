@@ -125,7 +125,9 @@ static inline __device__ void am_cp16(void *dst, const void *src, int bytes) {
                  "l"(src), "r"(bytes)
                  : "memory");
 }
-static inline __device__ void am_cp_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+static inline __device__ void am_cp_commit() {
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
 // Waits until at most n of this thread's committed groups are still in flight.
 template <int N> static inline __device__ void am_cp_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");

@@ -8,8 +8,9 @@
  * exports split and merge their heads, the node also takes those transposes in (attribute
  * packed = 1, src/ops/attention.c): it reads the [B, S, H, D] values before them and writes
  * the [B, S, H, Dv] one after, so four copies of the activations a layer go.
- * When, further, a packed Q, K or V is Reshape(Slice(x)) of a fused projection x [B, S, E]
- * (chunk(3) of one QKV MatMul), cut along the last axis from a constant start and split into
+ * When, further, a packed Q, K or V is Reshape(Slice(x)) or Reshape(Split(x)[i]) of a fused
+ * projection x [B, S, E] (chunk(3) of one QKV MatMul), cut along the last axis at a known
+ * column and split into
  * [B, S, H, D] with B and S kept (load-time shape inference proves both, static_dims.h), the
  * node reads x itself in row form (attributes heads, head_size, v_head_size, q/k/v_offset) and
  * the Slice's copy goes too. */
@@ -147,18 +148,34 @@ static bool const_int1(const cinfer__graph *g, int v, int64_t *out) {
     return true;
 }
 
+/* Where Split node n's output sv starts along its split axis, when every earlier output's
+ * extent there is known (load-time shape inference); -1 otherwise. */
+static int64_t split_offset(const cinfer__graph *g, const cinfer__node *n, int sv, int axis) {
+    int64_t at = 0;
+    for (int o = 0; o < n->n_out; o++) {
+        if (n->out[o] == sv) return at;
+        int64_t w = n->out[o] >= 0 ? cinfer__sdims_known(g, n->out[o], axis) : -1;
+        if (w < 0) return -1;
+        at += w;
+    }
+    return -1;
+}
+
 /* The row form of packed operand v ([B, S, H, cols], what the head split's Transpose read):
- * when v = Reshape(Slice(x, start, end, axis -1 or 2, step 1)) with x [B, S, E], the Reshape
- * keeping B and S and splitting the Slice's H * cols columns, returns x with *offset the
- * first column (the Reshape joins dead; the Slice, which Shape nodes may still read, goes with
- * the dead-node pass once they do not). Else -1. */
+ * when v = Reshape(Slice(x, start, end, axis -1 or 2, step 1)) or Reshape(Split(x, axis -1 or
+ * 2)[i]) with x [B, S, E], the Reshape keeping B and S and splitting the part's H * cols
+ * columns, returns x with *offset the part's first column (the Reshape joins dead; the Slice or
+ * Split, which Shape nodes or the other parts may still read, goes with the dead-node pass once
+ * nothing does). Else -1. */
 static int row_source(const cinfer__graph *g, const cinfer__use_index *ix, int v, int64_t *offset,
                       int64_t *h, int64_t *cols, int *dead, int *n_dead) {
     int r = cinfer__fuse_sole_producer(g, ix, v, "Reshape");
     if (r < 0) return -1;
     int sv = g->nodes[r].in[0];
     int sl = sv >= 0 ? ix->producer[sv] : -1;
-    if (sl < 0 || !cinfer__fuse_is(&g->nodes[sl], "Slice") || g->nodes[sl].opset < 10) return -1;
+    bool split = sl >= 0 && cinfer__fuse_is(&g->nodes[sl], "Split");
+    if (sl < 0 || !(split || (cinfer__fuse_is(&g->nodes[sl], "Slice") && g->nodes[sl].opset >= 10)))
+        return -1;
     const cinfer__node *n = &g->nodes[sl];
     int x = n->in[0];
     const cinfer__svalue *xs = cinfer__sdims_of(g, x), *ss = cinfer__sdims_of(g, sv);
@@ -169,6 +186,13 @@ static int row_source(const cinfer__graph *g, const cinfer__use_index *ix, int v
     int64_t e = cinfer__sdims_known(g, x, 2), w = cinfer__sdims_known(g, sv, 2);
     *h = cinfer__sdims_known(g, v, 2), *cols = cinfer__sdims_known(g, v, 3);
     if (e < 1 || w < 1 || *h < 1 || *cols < 1 || *h * *cols != w) return -1;
+    if (split) {
+        int64_t axis = cinfer__attr_int(n, "axis", 0), at = split_offset(g, n, sv, 2);
+        if ((axis != -1 && axis != 2) || at < 0 || at + w > e) return -1;
+        *offset = at;
+        dead[(*n_dead)++] = r;
+        return x;
+    }
     int64_t start, end, axis = 0, step = 1;
     if (n->n_in < 3 || !const_int1(g, n->in[1], &start) || !const_int1(g, n->in[2], &end) ||
         (n->n_in > 3 && n->in[3] >= 0 && !const_int1(g, n->in[3], &axis)) ||

@@ -425,6 +425,41 @@ static void rule_expand(sd_ctx *c, const cinfer__svalue *x, const cinfer__svalue
     broadcast_into(c, o, both, 2);
 }
 
+/* Split: every output keeps the input's dims but along the axis, where it has its part: the
+ * sizes given (the input from opset 13, the attribute before), else equal parts of a known
+ * extent (the last one smaller, as the op divides), else unknowns. */
+static void rule_split(sd_ctx *c, const cinfer__node *n, const cinfer__svalue *x) {
+    if (x->rank < 1 || n->n_out > CINFER_SDIMS_MAX_ELEMS) return;
+    int axis = norm_axis(cinfer__attr_int(n, "axis", 0), x->rank);
+    if (axis < 0 || axis >= x->rank) return;
+    int64_t sizes[CINFER_SDIMS_MAX_ELEMS];
+    int ns = 0;
+    bool have = false;
+    if (n->opset >= 13 && n->n_in > 1 && n->in[1] >= 0) {
+        have = const_ints(c, n->in[1], sizes, &ns) && ns == n->n_out;
+    } else if (n->opset < 13) {
+        size_t k = 0;
+        const int64_t *a = cinfer__attr_ints(n, "split", &k);
+        if (a && (int)k == n->n_out) {
+            for (int i = 0; i < n->n_out; i++) sizes[i] = a[i];
+            have = true;
+        }
+    }
+    if (!have && is_known(x->dims[axis]) && !(n->opset >= 13 && n->n_in > 1 && n->in[1] >= 0)) {
+        int64_t dim = x->dims[axis].v, parts = n->n_out, chunk = (dim + parts - 1) / parts;
+        for (int i = 0; i < n->n_out; i++)
+            sizes[i] = i < n->n_out - 1 ? chunk : dim - chunk * (parts - 1);
+        have = true;
+    }
+    for (int o = 0; o < n->n_out; o++) {
+        if (n->out[o] < 0) continue;
+        cinfer__svalue *out = &c->v[n->out[o]];
+        *out = *x;
+        out->n_elems = -1;
+        out->dims[axis] = have && sizes[o] >= 0 ? known(sizes[o]) : fresh(c);
+    }
+}
+
 /* Reduce*: the reduced axes become 1 (keepdims, the default) or go; axes from the attribute
  * or, for ReduceSum from opset 13 and the others from 18, the second input; none given means
  * all (unless noop_with_empty_axes). */
@@ -485,6 +520,12 @@ static void infer_node(sd_ctx *c, const cinfer__node *n) {
     const cinfer__svalue *x = n->n_in > 0 && n->in[0] >= 0 ? &c->v[n->in[0]] : &none;
     const cinfer__svalue *y = n->n_in > 1 && n->in[1] >= 0 ? &c->v[n->in[1]] : &none;
     const char *op = n->op_type;
+    if (!strcmp(op, "Split")) { /* several outputs, no tracked contents */
+        rule_split(c, n, x);
+        for (int k = 0; k < n->n_out; k++)
+            if (n->out[k] >= 0) c->dtype[n->out[k]] = 0;
+        return;
+    }
     if (op_in(op, same_shape_ops)) {
         o->rank = x->rank;
         memcpy(o->dims, x->dims, sizeof o->dims);

@@ -1,9 +1,9 @@
 /* Load-time shape inference on the graph, without run-time shapes: what is known of each
  * value's dimensions (numbers from constants and declared inputs, and which unknown dimensions
  * are equal to which), and of the contents of small integer tensors (the Shape / Gather /
- * Concat arithmetic exporters write). Values whose contents come out fully known are folded
- * into constants, so that, for instance, Slice(x, 0, Shape(x)[-1] / 3) gets constant bounds
- * when x's last dimension is a weight's. Private to src/ir and src/runtime. */
+ * Concat arithmetic exporters write; Split's outputs too). Values whose contents come out fully
+ * known are folded into constants, so that, for instance, Slice(x, 0, Shape(x)[-1] / 3) gets
+ * constant bounds when x's last dimension is a weight's. Private to src/ir and src/runtime. */
 #ifndef CINFER_IR_STATIC_DIMS_H
 #define CINFER_IR_STATIC_DIMS_H
 

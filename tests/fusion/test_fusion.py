@@ -347,16 +347,19 @@ def build_cases(rng):
     # heads: Attention reads the projection's rows (row form) and the Slices go. "chunk" is the
     # torch export (bounds from Shape(qkv)[-1] / 3, the head split's target from the Slice's own
     # Shape, batch and sequence symbolic); "const" has constant bounds and a [0, 0, H, D] target.
+    # "split" cuts them with Split (sizes as an input, opset 17), "split18" with Split's
+    # num_outputs (opset 18, batch and seq symbolic).
     # Near misses keep the packed heads but not the rows: a step-2 Slice; a Reshape that does
     # not keep the batch and sequence dims in place.
-    for name, expect_rows in [("chunk", 1), ("const", 1), ("miss_step2", 0),
-                              ("miss_reorder", 0)]:
+    for name, expect_rows in [("chunk", 1), ("const", 1), ("split", 1), ("split18", 1),
+                              ("miss_step2", 0), ("miss_reorder", 0)]:
         b, s, h, d = 2, 5, 3, 4
         e = h * d
         full = name == "miss_step2"
         c = Case(("miss_" if expect_rows == 0 else "") + "attention_rows_" +
-                 name.replace("miss_", ""), {"Attention": 1, "heads": 1, "rows": expect_rows}, rng)
-        if name == "chunk":
+                 name.replace("miss_", ""), {"Attention": 1, "heads": 1, "rows": expect_rows}, rng,
+                 opset=18 if name == "split18" else 17)
+        if name in ("chunk", "split18"):
             xv = c.input_sym("x", (b, s, e), ("batch", "seq", None))
         else:
             xv = c.input("x", (b, s, e))
@@ -365,8 +368,16 @@ def build_cases(rng):
         c.node("MatMul", ["x", "w"], ["qkv"])
         qkv = xv @ w
         parts = []
+        if name == "split":
+            c.iconst("sizes", [e, e, e])
+            c.node("Split", ["qkv", "sizes"], ["q_cut", "k_cut", "v_cut"], axis=-1)
+        elif name == "split18":
+            c.node("Split", ["qkv"], ["q_cut", "k_cut", "v_cut"], axis=2, num_outputs=3)
         for i, part in enumerate("qkv"):
-            if name == "chunk":
+            if name.startswith("split"):
+                cut = qkv[:, :, i * e:(i + 1) * e]
+                c.iconst(part + "_target", [0, 0, h, d])
+            elif name == "chunk":
                 if i == 0:
                     c.node("Shape", ["qkv"], ["qkv_shape"])
                     c.iconst("last", -1)
