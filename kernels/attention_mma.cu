@@ -79,22 +79,19 @@ static inline __device__ float am_f32(float x) { return x; }
 static inline __device__ float am_f32(__half x) { return __half2float(x); }
 static inline __device__ float am_f32(__nv_bfloat16 x) { return __bfloat162float(x); }
 
-// c (16x8 fp32) += a (16x16) b (16x8).
+// c (16x8 fp32) += a (16x16) b (16x8), for the 16-bit input type AB ("f16" or "bf16").
+#define AM_MMA(AB)                                                                          \
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32." AB "." AB                        \
+                 ".f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, {%8,%9}, {%0,%1,%2,%3};\n"           \
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])                          \
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1))
 static inline __device__ void am_mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1,
                                      __half) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    AM_MMA("f16");
 }
 static inline __device__ void am_mma(float c[4], const uint32_t a[4], uint32_t b0, uint32_t b1,
                                      __nv_bfloat16) {
-    asm volatile(
-        "mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0,%1,%2,%3}, {%4,%5,%6,%7}, "
-        "{%8,%9}, {%0,%1,%2,%3};\n"
-        : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
-        : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+    AM_MMA("bf16");
 }
 
 // ---- shared memory -------------------------------------------------------------------------

@@ -36,32 +36,41 @@ static cudaError_t cast_from(void *y, cinfer_k_dtype to, const void *x, int64_t 
     return cudaErrorInvalidValue;
 }
 
-// Round to nearest even, as cuBLASLt expects of its operands; finite values beyond the 16-bit
-// range saturate (half_access.cuh), infinities and NaN pass through.
-__global__ void f32_to_f16(__half *y, const float *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = kh_to_f16(x[i]);
+// The float <-> 16-bit conversions, one kernel over a conversion functor:
+//   Sat*: round to nearest even, finite values beyond the 16-bit range saturate
+//         (half_access.cuh), infinities and NaN pass through: the GEMM operands of
+//         reduced-precision plans, as cuBLASLt expects them;
+//   Ieee*: ONNX Cast's float -> fp16 / bf16: round to nearest even, overflow to inf (as the
+//         CPU's Cast and numpy do);
+//   Widen: fp16 / bf16 -> float, exact.
+struct SatF16 {
+    __device__ __half operator()(float v) const { return kh_to_f16(v); }
+};
+struct SatBf16 {
+    __device__ __nv_bfloat16 operator()(float v) const { return kh_to_bf16(v); }
+};
+struct IeeeF16 {
+    __device__ __half operator()(float v) const { return __float2half_rn(v); }
+};
+struct IeeeBf16 {
+    __device__ __nv_bfloat16 operator()(float v) const { return __float2bfloat16_rn(v); }
+};
+struct Widen {
+    template <class H> __device__ float operator()(H v) const { return kh_load(v); }
+};
+
+template <class S, class D, class C> __global__ void convert(D *y, const S *x, int64_t n) {
+    C c;
+    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = c(x[i]);
 }
 
-__global__ void f32_to_bf16(__nv_bfloat16 *y, const float *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = kh_to_bf16(x[i]);
-}
-
-// ONNX Cast's float -> fp16 / bf16: round to nearest even, overflow to inf (as the CPU's Cast
-// and numpy do), unlike the saturating conversions above.
-__global__ void f32_to_f16_ieee(__half *y, const float *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2half_rn(x[i]);
-}
-
-__global__ void f32_to_bf16_ieee(__nv_bfloat16 *y, const float *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __float2bfloat16_rn(x[i]);
-}
-
-__global__ void f16_to_f32(float *y, const __half *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __half2float(x[i]);
-}
-
-__global__ void bf16_to_f32(float *y, const __nv_bfloat16 *x, int64_t n) {
-    for (int64_t i = k_first(); i < n; i += k_step()) y[i] = __bfloat162float(x[i]);
+template <class S, class D, class C>
+static cudaError_t launch_convert(void *y, const void *x, size_t n, cudaStream_t stream) {
+    if (n == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    int64_t m = (int64_t)n;
+    convert<S, D, C><<<k_blocks_for(m), K_BLOCK, 0, stream>>>((D *)y, (const S *)x, m);
+    return cudaGetLastError();
 }
 
 }  // namespace
@@ -71,25 +80,16 @@ extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
     if (n == 0) return cudaSuccess;
     if (!y || !x) return cudaErrorInvalidValue;
     int64_t m = (int64_t)n;
-    const unsigned blocks = k_blocks_for(m);
     if (from == to && (from == CINFER_K_F16 || from == CINFER_K_BF16))  // a half-mode Cast
         return cudaMemcpyAsync(y, x, n * 2, cudaMemcpyDeviceToDevice, stream);
-    if (from == CINFER_K_F32 && to == CINFER_K_F16) {
-        f32_to_f16_ieee<<<blocks, K_BLOCK, 0, stream>>>((__half *)y, (const float *)x, m);
-        return cudaGetLastError();
-    }
-    if (from == CINFER_K_F32 && to == CINFER_K_BF16) {
-        f32_to_bf16_ieee<<<blocks, K_BLOCK, 0, stream>>>((__nv_bfloat16 *)y, (const float *)x, m);
-        return cudaGetLastError();
-    }
-    if (from == CINFER_K_F16 && to == CINFER_K_F32) {
-        f16_to_f32<<<blocks, K_BLOCK, 0, stream>>>((float *)y, (const __half *)x, m);
-        return cudaGetLastError();
-    }
-    if (from == CINFER_K_BF16 && to == CINFER_K_F32) {
-        bf16_to_f32<<<blocks, K_BLOCK, 0, stream>>>((float *)y, (const __nv_bfloat16 *)x, m);
-        return cudaGetLastError();
-    }
+    if (from == CINFER_K_F32 && to == CINFER_K_F16)
+        return launch_convert<float, __half, IeeeF16>(y, x, n, stream);
+    if (from == CINFER_K_F32 && to == CINFER_K_BF16)
+        return launch_convert<float, __nv_bfloat16, IeeeBf16>(y, x, n, stream);
+    if (from == CINFER_K_F16 && to == CINFER_K_F32)
+        return launch_convert<__half, float, Widen>(y, x, n, stream);
+    if (from == CINFER_K_BF16 && to == CINFER_K_F32)
+        return launch_convert<__nv_bfloat16, float, Widen>(y, x, n, stream);
     switch (from) {
     case CINFER_K_F32: return cast_from<float>(y, to, x, m, false, stream);
     case CINFER_K_I64: return cast_from<int64_t>(y, to, x, m, false, stream);
@@ -102,36 +102,20 @@ extern "C" cudaError_t cinfer_k_cast(void *y, cinfer_k_dtype to, const void *x,
 
 extern "C" cudaError_t cinfer_k_f32_to_f16(void *y, const float *x, size_t n,
                                            cudaStream_t stream) {
-    if (n == 0) return cudaSuccess;
-    if (!y || !x) return cudaErrorInvalidValue;
-    int64_t m = (int64_t)n;
-    f32_to_f16<<<k_blocks_for(m), K_BLOCK, 0, stream>>>((__half *)y, x, m);
-    return cudaGetLastError();
+    return launch_convert<float, __half, SatF16>(y, x, n, stream);
 }
 
 extern "C" cudaError_t cinfer_k_f32_to_bf16(void *y, const float *x, size_t n,
                                             cudaStream_t stream) {
-    if (n == 0) return cudaSuccess;
-    if (!y || !x) return cudaErrorInvalidValue;
-    int64_t m = (int64_t)n;
-    f32_to_bf16<<<k_blocks_for(m), K_BLOCK, 0, stream>>>((__nv_bfloat16 *)y, x, m);
-    return cudaGetLastError();
+    return launch_convert<float, __nv_bfloat16, SatBf16>(y, x, n, stream);
 }
 
 extern "C" cudaError_t cinfer_k_f16_to_f32(float *y, const void *x, size_t n,
                                            cudaStream_t stream) {
-    if (n == 0) return cudaSuccess;
-    if (!y || !x) return cudaErrorInvalidValue;
-    int64_t m = (int64_t)n;
-    f16_to_f32<<<k_blocks_for(m), K_BLOCK, 0, stream>>>(y, (const __half *)x, m);
-    return cudaGetLastError();
+    return launch_convert<__half, float, Widen>(y, x, n, stream);
 }
 
 extern "C" cudaError_t cinfer_k_bf16_to_f32(float *y, const void *x, size_t n,
                                             cudaStream_t stream) {
-    if (n == 0) return cudaSuccess;
-    if (!y || !x) return cudaErrorInvalidValue;
-    int64_t m = (int64_t)n;
-    bf16_to_f32<<<k_blocks_for(m), K_BLOCK, 0, stream>>>(y, (const __nv_bfloat16 *)x, m);
-    return cudaGetLastError();
+    return launch_convert<__nv_bfloat16, float, Widen>(y, x, n, stream);
 }

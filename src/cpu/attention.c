@@ -138,16 +138,13 @@ static cinfer_status attention_run(cinfer__cpu_ctx *ctx) {
     CINFER_TRY(dims_of(ctx, &r.a));
     const cinfer_tensor *q = ctx->in[0], *k = ctx->in[1], *v = ctx->in[2];
     const cinfer_tensor *m = ctx->n_in > 3 ? ctx->in[3] : NULL;
-    r.q = (const float *)q->data + r.a.offset[0];
-    r.k = (const float *)k->data + r.a.offset[1];
-    r.v = (const float *)v->data + r.a.offset[2];
+    r.q = q->data;
+    r.k = k->data;
+    r.v = v->data;
     if (r.a.packed) { /* [B, S, H, D] each: batch [B, H], 0 where an operand broadcasts */
         int64_t h = r.a.batch[1];
-        cinfer__attention_operand op[3];
-        cinfer__attention_rows rows;
-        cinfer__attention_rows_of(ctx->node, &rows);
-        for (int i = 0; i < 3; i++) /* cannot fail: dims_of checked them */
-            (void)cinfer__attention_operand_of(ctx->in[i], i, &rows, &op[i]);
+        const cinfer__attention_operand *op = r.a.op;
+        r.q += op[0].offset, r.k += op[1].offset, r.v += op[2].offset;
         r.q_rs = cinfer__attention_packed_strides(&op[0], r.sq_st);
         r.k_cs = cinfer__attention_packed_strides(&op[1], r.sk_st);
         r.v_rs = cinfer__attention_packed_strides(&op[2], r.sv_st);

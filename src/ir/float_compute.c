@@ -48,24 +48,30 @@ static const char *dtype_attr(const cinfer__node *n) {
     return NULL;
 }
 
-/* Rewrites node n's 16-bit float attributes (a dtype, ConstantOfShape's value) to float. */
-static cinfer_status retype_attrs(cinfer__node *n, bool *changed, cinfer__err *err) {
+/* Whether attribute at of node n names a 16-bit float type (a dtype attribute) or holds a
+ * 16-bit float tensor (ConstantOfShape's value). */
+static bool half_attr(const cinfer__node *n, const cinfer__attr *at) {
     const char *name = dtype_attr(n);
+    if (name && at->type == CINFER_ATTR_INT && !strcmp(at->name, name))
+        return half_float((cinfer_dtype)at->i);
+    return !n->domain[0] && !strcmp(n->op_type, "ConstantOfShape") &&
+           at->type == CINFER_ATTR_TENSOR && at->t && half_float(at->t->dtype);
+}
+
+/* Rewrites node n's 16-bit float attributes to float. */
+static cinfer_status retype_attrs(cinfer__node *n, bool *changed, cinfer__err *err) {
     for (int a = 0; a < n->n_attrs; a++) {
         cinfer__attr *at = &n->attrs[a];
-        if (name && at->type == CINFER_ATTR_INT && !strcmp(at->name, name) &&
-            half_float((cinfer_dtype)at->i)) {
+        if (!half_attr(n, at)) continue;
+        *changed = true;
+        if (at->type == CINFER_ATTR_INT) {
             at->i = CINFER_DTYPE_FLOAT;
-            *changed = true;
+            continue;
         }
-        if (!n->domain[0] && !strcmp(n->op_type, "ConstantOfShape") &&
-            at->type == CINFER_ATTR_TENSOR && at->t && half_float(at->t->dtype)) {
-            cinfer_tensor *f = to_float(at->t);
-            if (!f) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
-            cinfer__tensor_destroy(at->t);
-            at->t = f;
-            *changed = true;
-        }
+        cinfer_tensor *f = to_float(at->t);
+        if (!f) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory");
+        cinfer__tensor_destroy(at->t);
+        at->t = f;
     }
     return CINFER_OK;
 }
@@ -101,21 +107,6 @@ static void rewire_inputs(cinfer__graph *g, int end, int from, int to) {
             if (g->nodes[i].in[k] == from) g->nodes[i].in[k] = to;
 }
 
-/* Whether n has an attribute naming a 16-bit float type or holding a 16-bit float tensor. */
-static bool half_attrs(const cinfer__node *n) {
-    const char *name = dtype_attr(n);
-    for (int a = 0; a < n->n_attrs; a++) {
-        const cinfer__attr *at = &n->attrs[a];
-        if (name && at->type == CINFER_ATTR_INT && !strcmp(at->name, name) &&
-            half_float((cinfer_dtype)at->i))
-            return true;
-        if (!n->domain[0] && !strcmp(n->op_type, "ConstantOfShape") &&
-            at->type == CINFER_ATTR_TENSOR && at->t && half_float(at->t->dtype))
-            return true;
-    }
-    return false;
-}
-
 static bool uses_half(const cinfer__graph *g) {
     for (int v = 0; v < g->n_values; v++) {
         const cinfer__value *x = &g->values[v];
@@ -124,7 +115,8 @@ static bool uses_half(const cinfer__graph *g) {
             return true;
     }
     for (int i = 0; i < g->n_nodes; i++)
-        if (half_attrs(&g->nodes[i])) return true;
+        for (int a = 0; a < g->nodes[i].n_attrs; a++)
+            if (half_attr(&g->nodes[i], &g->nodes[i].attrs[a])) return true;
     return false;
 }
 
@@ -139,8 +131,7 @@ cinfer_status cinfer__pass_float_compute(cinfer__graph *g, bool *changed, cinfer
         cinfer_tensor *f = to_float(x->constant);
         if (!f) return cinfer__errorf(err, CINFER_OUT_OF_MEMORY, "out of memory converting '%s'",
                                       x->name);
-        cinfer__value_set_constant(x, f);
-        x->dtype = CINFER_DTYPE_FLOAT;
+        cinfer__value_set_constant(x, f); /* (its dtype too) */
     }
     int n_nodes = g->n_nodes;
     for (int i = 0; i < n_nodes; i++) {

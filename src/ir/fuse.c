@@ -193,5 +193,6 @@ cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer_
     CINFER_TRY(cinfer__fuse_layernorm(g, &done->count[CINFER_FUSION_LAYERNORM], err));
     CINFER_TRY(cinfer__fuse_skip_layernorm(g, &done->count[CINFER_FUSION_SKIP_LAYERNORM], err));
     CINFER_TRY(cinfer__fuse_chain(g, &done->count[CINFER_FUSION_CHAIN], err)); /* last */
-    return CINFER_OK;
+    /* A rewrite may read values its node's new inputs come from later in the list. */
+    return cinfer__graph_sort(g, err);
 }

@@ -148,17 +148,33 @@ static bool const_int1(const cinfer__graph *g, int v, int64_t *out) {
     return true;
 }
 
-/* Where Split node n's output sv starts along its split axis, when every earlier output's
- * extent there is known (load-time shape inference); -1 otherwise. */
-static int64_t split_offset(const cinfer__graph *g, const cinfer__node *n, int sv, int axis) {
-    int64_t at = 0;
+/* Where Split node n's output sv starts along its split axis (-1 or 2 of a rank-3 input),
+ * when every earlier output's extent there is known (load-time shape inference); -1
+ * otherwise. */
+static int64_t split_start(const cinfer__graph *g, const cinfer__node *n, int sv) {
+    int64_t axis = cinfer__attr_int(n, "axis", 0), at = 0;
+    if (axis != -1 && axis != 2) return -1;
     for (int o = 0; o < n->n_out; o++) {
         if (n->out[o] == sv) return at;
-        int64_t w = n->out[o] >= 0 ? cinfer__sdims_known(g, n->out[o], axis) : -1;
+        int64_t w = n->out[o] >= 0 ? cinfer__sdims_known(g, n->out[o], 2) : -1;
         if (w < 0) return -1;
         at += w;
     }
     return -1;
+}
+
+/* The first column of Slice node n's part of a rank-3 input with e columns: constant bounds
+ * on the last axis, step 1; -1 otherwise. */
+static int64_t slice_start(const cinfer__graph *g, const cinfer__node *n, int64_t e) {
+    int64_t start, end, axis = 0, step = 1;
+    if (n->opset < 10 || n->n_in < 3 || !const_int1(g, n->in[1], &start) ||
+        !const_int1(g, n->in[2], &end) ||
+        (n->n_in > 3 && n->in[3] >= 0 && !const_int1(g, n->in[3], &axis)) ||
+        (n->n_in > 4 && n->in[4] >= 0 && !const_int1(g, n->in[4], &step)))
+        return -1;
+    if ((axis != -1 && axis != 2) || step != 1) return -1;
+    if (start < 0) start += e;
+    return start < 0 ? 0 : start > e ? e : start;
 }
 
 /* The row form of packed operand v ([B, S, H, cols], what the head split's Transpose read):
@@ -173,36 +189,22 @@ static int row_source(const cinfer__graph *g, const cinfer__use_index *ix, int v
     if (r < 0) return -1;
     int sv = g->nodes[r].in[0];
     int sl = sv >= 0 ? ix->producer[sv] : -1;
-    bool split = sl >= 0 && cinfer__fuse_is(&g->nodes[sl], "Split");
-    if (sl < 0 || !(split || (cinfer__fuse_is(&g->nodes[sl], "Slice") && g->nodes[sl].opset >= 10)))
-        return -1;
+    if (sl < 0) return -1;
     const cinfer__node *n = &g->nodes[sl];
+    bool split = cinfer__fuse_is(n, "Split");
+    if (!split && !cinfer__fuse_is(n, "Slice")) return -1;
     int x = n->in[0];
     const cinfer__svalue *xs = cinfer__sdims_of(g, x), *ss = cinfer__sdims_of(g, sv);
     const cinfer__svalue *vs = cinfer__sdims_of(g, v);
     if (!xs || !ss || !vs || xs->rank != 3 || ss->rank != 3 || vs->rank != 4) return -1;
-    for (int d = 0; d < 2; d++) /* B and S through the Slice and the Reshape */
+    for (int d = 0; d < 2; d++) /* B and S through the Slice or Split and the Reshape */
         if (!cinfer__sdims_same(g, x, d, sv, d) || !cinfer__sdims_same(g, sv, d, v, d)) return -1;
     int64_t e = cinfer__sdims_known(g, x, 2), w = cinfer__sdims_known(g, sv, 2);
     *h = cinfer__sdims_known(g, v, 2), *cols = cinfer__sdims_known(g, v, 3);
     if (e < 1 || w < 1 || *h < 1 || *cols < 1 || *h * *cols != w) return -1;
-    if (split) {
-        int64_t axis = cinfer__attr_int(n, "axis", 0), at = split_offset(g, n, sv, 2);
-        if ((axis != -1 && axis != 2) || at < 0 || at + w > e) return -1;
-        *offset = at;
-        dead[(*n_dead)++] = r;
-        return x;
-    }
-    int64_t start, end, axis = 0, step = 1;
-    if (n->n_in < 3 || !const_int1(g, n->in[1], &start) || !const_int1(g, n->in[2], &end) ||
-        (n->n_in > 3 && n->in[3] >= 0 && !const_int1(g, n->in[3], &axis)) ||
-        (n->n_in > 4 && n->in[4] >= 0 && !const_int1(g, n->in[4], &step)))
-        return -1;
-    if ((axis != -1 && axis != 2) || step != 1) return -1;
-    if (start < 0) start += e;
-    start = start < 0 ? 0 : start > e ? e : start;
-    if (start + w > e) return -1; /* (the inferred width already says it fits) */
-    *offset = start;
+    int64_t at = split ? split_start(g, n, sv) : slice_start(g, n, e);
+    if (at < 0 || at + w > e) return -1; /* (the inferred width already says it fits) */
+    *offset = at;
     dead[(*n_dead)++] = r;
     return x;
 }

@@ -44,7 +44,8 @@ typedef struct cinfer__fusions {
 const char *cinfer__fusion_name(cinfer__fusion_kind kind);
 
 /* Runs every fusion pattern, in an order where each can feed the next (GELU before the
- * MatMul epilogues). Rewrites only what computes the same function. */
+ * MatMul epilogues), and leaves the nodes sorted topologically again. Rewrites only what
+ * computes the same function. */
 cinfer_status cinfer__pass_fuse(cinfer__graph *g, cinfer__fusions *done, cinfer__err *err);
 
 #endif

@@ -50,10 +50,9 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
             return cinfer__errorf(ctx->err, CINFER_UNSUPPORTED, "input %d has dtype %s (float)",
                                   i, cinfer_dtype_name(ctx->in[i]->dtype));
     a->packed = ctx->node && cinfer__attr_int(ctx->node, "packed", 0) != 0;
-    a->offset[0] = a->offset[1] = a->offset[2] = 0;
     bool ok;
     if (a->packed) { /* [B, S, H, D] each; the batch is [B, H], broadcast as the scores were */
-        cinfer__attention_operand op[3];
+        cinfer__attention_operand *op = a->op;
         cinfer__attention_rows rows;
         cinfer__attention_rows_of(ctx->node, &rows);
         for (int i = 0; i < 3; i++)
@@ -66,7 +65,6 @@ cinfer_status cinfer__attention_shapes(const cinfer__infer_ctx *ctx, cinfer__att
         a->batch_rank = 2;
         a->batch[0] = a->batch[1] = 1;
         for (int i = 0; i < 3; i++) { /* B and H of Q, K, V: equal, or 1 to broadcast */
-            a->offset[i] = op[i].offset;
             for (int j = 0; j < 2; j++) {
                 int64_t dd = j == 0 ? op[i].b : op[i].h, *o = &a->batch[j];
                 if (dd != 1 && *o != 1 && dd != *o)

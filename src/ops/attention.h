@@ -4,15 +4,6 @@
 
 #include "ops/op.h"
 
-typedef struct cinfer__attention_dims {
-    int64_t sq, d, skv, dv;                /* query rows, head size, key rows, value width */
-    int batch_rank;                        /* the broadcast batch shape of Q, K, V, mask */
-    int64_t batch[CINFER_MAX_RANK];
-    int64_t batches;                       /* its element count */
-    bool packed;                           /* attribute packed = 1: the packed-heads layout */
-    int64_t offset[3];                     /* packed: Q's, K's, V's first element (row form) */
-} cinfer__attention_dims;
-
 /* A packed-heads operand (packed = 1) as the kernels read it: rows of `row` elements, each
  * holding h heads of `cols` side by side from element `offset` on; b batch entries. Either
  * [b, rows, h, cols] itself (rank 4, offset 0), or the row form [b, rows, E] (rank 3): the
@@ -22,6 +13,15 @@ typedef struct cinfer__attention_dims {
 typedef struct cinfer__attention_operand {
     int64_t b, rows, h, cols, row, offset;
 } cinfer__attention_operand;
+
+typedef struct cinfer__attention_dims {
+    int64_t sq, d, skv, dv;                /* query rows, head size, key rows, value width */
+    int batch_rank;                        /* the broadcast batch shape of Q, K, V, mask */
+    int64_t batch[CINFER_MAX_RANK];
+    int64_t batches;                       /* its element count */
+    bool packed;                           /* attribute packed = 1: the packed-heads layout */
+    cinfer__attention_operand op[3];       /* packed: how Q, K and V are read */
+} cinfer__attention_dims;
 
 /* The row-form attributes of a packed Attention node (0 where absent). */
 typedef struct cinfer__attention_rows {

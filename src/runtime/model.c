@@ -156,10 +156,7 @@ static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
     cinfer__pass_dead_nodes(g);
     if (m->fuse) {
         CINFER_TRY(cinfer__pass_fuse(g, &m->fusions, err));
-        /* what only the fused-away nodes' shape arithmetic read goes too (the dead-node pass
-         * walks the nodes backwards: rewrites may have left them out of order) */
-        CINFER_TRY(cinfer__graph_sort(g, err));
-        cinfer__pass_dead_nodes(g);
+        cinfer__pass_dead_nodes(g); /* what only the fused-away nodes' shape arithmetic read */
     }
     CINFER_TRY(cinfer__mark_value_needed(m, err));
     CINFER_TRY(fill_info(g, g->inputs, g->n_inputs, &m->in_info, err));
