@@ -1,4 +1,4 @@
-/* The precision model options on a CPU runtime: defaults, struct_size tolerance, bad values
+/* The precision model options on a CPU runtime: defaults (STORED, which is fp32 here), struct_size tolerance, bad values
  * refused with messages that name them, fp32_ops parsing, and the one warning that says the CPU
  * computes in fp32 (outputs against a float64 product computed here). */
 #include <check.h>
@@ -38,14 +38,36 @@ static cinfer_runtime *cpu_runtime(log_capture *c) {
     return rt;
 }
 
-START_TEST(options_default_to_fp32) {
+START_TEST(options_default_to_stored) {
     cinfer_model_options o;
     cinfer_model_options_init(&o);
-    ck_assert_int_eq(o.precision, CINFER_PRECISION_FP32);
+    ck_assert_int_eq(o.precision, CINFER_PRECISION_STORED);
     ck_assert_ptr_null(o.fp32_ops);
     ck_assert_str_eq(cinfer_precision_name(CINFER_PRECISION_TF32), "tf32");
     ck_assert_str_eq(cinfer_precision_name(CINFER_PRECISION_BF16), "bf16");
+    ck_assert_str_eq(cinfer_precision_name(CINFER_PRECISION_STORED), "stored");
     ck_assert_str_eq(cinfer_precision_name((cinfer_precision)9), "unknown");
+}
+END_TEST
+
+/* The default on a CPU runtime: fp32, silently (nothing was asked that it cannot do), and
+ * cinfer_model_precision reports the resolved value, never STORED. */
+START_TEST(stored_on_cpu_is_fp32_without_warning) {
+    log_capture c = {0};
+    cinfer_runtime *rt = cpu_runtime(&c);
+    cinfer_model_options o;
+    cinfer_model_options_init(&o);
+    cinfer_model *m = NULL;
+    ck_assert_int_eq(cinfer_model_load(rt, MATMUL_2D, &o, &m), CINFER_OK);
+    ck_assert_int_eq(cinfer_model_precision(m), CINFER_PRECISION_FP32);
+    ck_assert_int_eq(c.warnings, 0);
+    cinfer_model_destroy(m);
+    ck_assert_int_eq(cinfer_model_load(rt, MATMUL_2D, NULL, &m), CINFER_OK);
+    ck_assert_int_eq(cinfer_model_precision(m), CINFER_PRECISION_FP32);
+    ck_assert_int_eq(c.warnings, 0);
+    cinfer_model_destroy(m);
+    ck_assert_int_eq(cinfer_model_precision(NULL), CINFER_PRECISION_FP32);
+    cinfer_runtime_destroy(rt);
 }
 END_TEST
 
@@ -79,6 +101,9 @@ START_TEST(unknown_precision_is_refused) {
     ck_assert_ptr_null(m);
     ck_assert_msg(strstr(cinfer_last_error(), "precision 7") != NULL, "message: %s",
                   cinfer_last_error());
+    o.precision = (cinfer_precision)(CINFER_PRECISION_STORED + 1);
+    ck_assert_int_eq(cinfer_model_load(rt, MATMUL_2D, &o, &m), CINFER_INVALID_ARGUMENT);
+    ck_assert_ptr_null(m);
     cinfer_runtime_destroy(rt);
 }
 END_TEST
@@ -150,7 +175,8 @@ END_TEST
 static Suite *suite(void) {
     Suite *s = suite_create("precision");
     TCase *tc = tcase_create("options");
-    tcase_add_test(tc, options_default_to_fp32);
+    tcase_add_test(tc, options_default_to_stored);
+    tcase_add_test(tc, stored_on_cpu_is_fp32_without_warning);
     tcase_add_test(tc, older_struct_gets_fp32);
     tcase_add_test(tc, unknown_precision_is_refused);
     tcase_add_test(tc, fp32_ops_are_split_and_checked);

@@ -132,13 +132,16 @@ typedef struct cinfer_model cinfer_model;
  * "Precision"). Model inputs and outputs keep their dtypes whatever the precision; the CPU
  * backend always computes in fp32. */
 typedef enum cinfer_precision {
-    CINFER_PRECISION_FP32 = 0, /* IEEE fp32 throughout (default) */
-    CINFER_PRECISION_TF32 = 1, /* GEMMs and convolutions on TF32 tensor cores, fp32 elsewhere */
-    CINFER_PRECISION_FP16 = 2, /* GEMM operands in fp16, fp32 accumulate and output */
-    CINFER_PRECISION_BF16 = 3  /* GEMM operands in bfloat16, fp32 accumulate and output */
+    CINFER_PRECISION_FP32 = 0,  /* IEEE fp32 throughout */
+    CINFER_PRECISION_TF32 = 1,  /* GEMMs and convolutions on TF32 tensor cores, fp32 elsewhere */
+    CINFER_PRECISION_FP16 = 2,  /* activations and GEMM/conv operands in fp16, fp32 accumulate;
+                                   LayerNorm, Softmax and reductions compute in fp32 */
+    CINFER_PRECISION_BF16 = 3,  /* the same in bfloat16 */
+    CINFER_PRECISION_STORED = 4 /* (default) what the model file stores its weights in: FP16 or
+                                   BF16 for a model stored in 16-bit floats, FP32 otherwise */
 } cinfer_precision;
 
-/* "fp32", "tf32", "fp16", "bf16"; "unknown" for other values. Static storage. */
+/* "fp32", "tf32", "fp16", "bf16", "stored"; "unknown" for other values. Static storage. */
 CINFER_API const char *cinfer_precision_name(cinfer_precision precision);
 
 typedef struct cinfer_model_options {
@@ -156,8 +159,11 @@ typedef struct cinfer_model_options {
                               CINFER_CUDA_GRAPHS=0 (or CINFER_CUDA_SYNC=1) also turns them off.
                               docs/cuda-backend.md, "CUDA graphs" */
     cinfer_precision precision; /* CUDA runtimes: what GPU steps may compute in (default
-                              FP32). A CPU runtime logs one warning for any other value and
-                              runs fp32. An unknown value fails the load (INVALID_ARGUMENT). */
+                              STORED: fp32 for a float model, its own 16-bit type for a model
+                              stored in fp16 or bf16). A CPU runtime computes in fp32 and logs
+                              one warning for TF32, FP16 or BF16. An unknown value fails the
+                              load (INVALID_ARGUMENT). cinfer_model_precision says what a
+                              loaded model chose. */
     const char *fp32_ops;  /* NULL, or op types kept in fp32 whatever the precision,
                               comma-separated ("MatMul,Softmax"), matched exactly against the
                               op types that run (after fusion: FusedMatMul is its own type).
@@ -190,6 +196,11 @@ CINFER_API void cinfer_model_destroy(cinfer_model *model);
 /* The message of the last failure on this model (any thread). When several threads run the
  * same model, prefer cinfer_last_error(). Valid until the next call on the model. */
 CINFER_API const char *cinfer_model_last_error(const cinfer_model *model);
+
+/* The precision the load chose for the model's GPU steps: never STORED, always FP32 on a CPU
+ * runtime. Ops in fp32_ops, and steps without a reduced-precision path, still compute in fp32
+ * (`cinfer inspect` lists each step's). */
+CINFER_API cinfer_precision cinfer_model_precision(const cinfer_model *model);
 
 /* Describes a model input or output. All pointers live as long as the model. */
 typedef struct cinfer_value_info {

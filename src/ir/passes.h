@@ -11,8 +11,11 @@ cinfer_status cinfer__pass_fold_conv_bn(cinfer__graph *g, int *n_folded, cinfer_
 
 /* Models stored in 16-bit floats are computed in float (src/ir/float_compute.c): 16-bit float
  * constants and dtype attributes become float, 16-bit graph inputs and outputs get a Cast at
- * the boundary (callers keep the declared types). *changed says whether the model had any. */
-cinfer_status cinfer__pass_float_compute(cinfer__graph *g, bool *changed, cinfer__err *err);
+ * the boundary (callers keep the declared types). *changed says whether the model had any;
+ * *stored is the 16-bit type the model is stored in (most of its weights), UNDEFINED for a
+ * float model, even one with a few 16-bit values inside. */
+cinfer_status cinfer__pass_float_compute(cinfer__graph *g, bool *changed, cinfer_dtype *stored,
+                                         cinfer__err *err);
 
 /* Integer attribute the activation fusion sets on a Conv or Gemm (after removing the Relu that
  * read its only output): the kernel clamps its outputs at 0 in its epilogue. */

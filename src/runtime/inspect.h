@@ -25,7 +25,8 @@ typedef struct cinfer__model_report {
     int64_t n_params;          /* elements of float initializers */
     size_t param_bytes;        /* bytes of all initializers */
     int n_folded_conv_bn;      /* Conv+BatchNormalization pairs folded at load */
-    bool stored_half;          /* the file's floats are 16-bit: computed in float */
+    bool stored_half;          /* the file has 16-bit floats: computed in float */
+    cinfer_dtype stored_float; /* the 16-bit type the model is stored in, else UNDEFINED */
     bool fusion_on;            /* the fusion passes ran (cinfer_model_options.fuse) */
     cinfer__fusions fusions;   /* what each fusion pattern rewrote */
     /* For the plan of the shapes given to cinfer__model_report: */

@@ -14,7 +14,8 @@
 
 void cinfer_model_options_init(cinfer_model_options *o) {
     *o = (cinfer_model_options){.struct_size = sizeof *o, .fold_cap_bytes = 1u << 20, .fuse = 1,
-                                .cuda_graphs = 1, .channels_last = 1};
+                                .cuda_graphs = 1, .precision = CINFER_PRECISION_STORED,
+                                .channels_last = 1};
 }
 
 const char *cinfer_precision_name(cinfer_precision p) {
@@ -23,8 +24,13 @@ const char *cinfer_precision_name(cinfer_precision p) {
     case CINFER_PRECISION_TF32: return "tf32";
     case CINFER_PRECISION_FP16: return "fp16";
     case CINFER_PRECISION_BF16: return "bf16";
+    case CINFER_PRECISION_STORED: return "stored";
     }
     return "unknown";
+}
+
+cinfer_precision cinfer_model_precision(const cinfer_model *m) {
+    return m ? m->precision : CINFER_PRECISION_FP32;
 }
 
 cinfer_precision cinfer__node_precision(const cinfer_model *m, const cinfer__node *n) {
@@ -37,11 +43,15 @@ cinfer_precision cinfer__node_precision(const cinfer_model *m, const cinfer__nod
  * once that the precision does not apply there. */
 static cinfer_status set_precision(cinfer_model *m, const cinfer_model_options *o,
                                    cinfer__err *err) {
-    if ((unsigned)o->precision > CINFER_PRECISION_BF16)
+    if ((unsigned)o->precision > CINFER_PRECISION_STORED)
         return cinfer__errorf(err, CINFER_INVALID_ARGUMENT,
                               "model options: precision %d is not a cinfer_precision "
-                              "(FP32, TF32, FP16 or BF16)", (int)o->precision);
+                              "(FP32, TF32, FP16, BF16 or STORED)", (int)o->precision);
     m->precision = o->precision;
+    /* STORED is resolved once the file says how it stores its floats (load_graph); a CPU
+     * computes in fp32 whatever the file stores, and only an explicit request is worth a
+     * warning. */
+    if (!m->rt->cuda && m->precision == CINFER_PRECISION_STORED) m->precision = CINFER_PRECISION_FP32;
     if (!m->rt->cuda && m->precision != CINFER_PRECISION_FP32) {
         cinfer__log(m->rt, CINFER_LOG_WARN, "the CPU backend computes in fp32: precision %s "
                     "ignored", cinfer_precision_name(m->precision));
@@ -64,6 +74,20 @@ static cinfer_status set_precision(cinfer_model *m, const cinfer_model_options *
         s = *e ? e + 1 : e;
     }
     return CINFER_OK;
+}
+
+/* PRECISION_STORED on a GPU: the 16-bit arithmetic the model is stored in (ONNX Runtime's
+ * CUDA provider runs an fp16 model in fp16 too), fp32 for a float model. */
+static void resolve_stored_precision(cinfer_model *m) {
+    if (m->precision != CINFER_PRECISION_STORED) return;
+    m->precision = m->stored_float == CINFER_DTYPE_FLOAT16    ? CINFER_PRECISION_FP16
+                   : m->stored_float == CINFER_DTYPE_BFLOAT16 ? CINFER_PRECISION_BF16
+                                                              : CINFER_PRECISION_FP32;
+    if (m->precision != CINFER_PRECISION_FP32)
+        cinfer__log(m->rt, CINFER_LOG_INFO, "%s is stored in %s, so its GPU steps compute in "
+                    "%s too (precision stored; precision fp32 asks for float arithmetic)",
+                    m->path ? m->path : "<memory>", cinfer_precision_name(m->precision),
+                    cinfer_precision_name(m->precision));
 }
 
 static bool env_is(const char *name, const char *value) {
@@ -149,7 +173,8 @@ static cinfer_status load_graph(cinfer_model *m, const void *data, size_t size,
     cinfer__graph *g = m->g;
     m->n_nodes_imported = g->n_nodes;
     CINFER_TRY(cinfer__graph_resolve_ops(g, err));
-    CINFER_TRY(cinfer__pass_float_compute(g, &m->stored_half, err));
+    CINFER_TRY(cinfer__pass_float_compute(g, &m->stored_half, &m->stored_float, err));
+    resolve_stored_precision(m);
     CINFER_TRY(cinfer__pass_fold_conv_bn(g, &m->n_folded_conv_bn, err));
     CINFER_TRY(cinfer__pass_fold_constants(m, &m->n_folded_load, err));
     CINFER_TRY(fold_static_dims(m, err));
@@ -228,12 +253,6 @@ static cinfer_status model_load(cinfer_runtime *rt, const char *path, const void
     cinfer__log(rt, CINFER_LOG_INFO, "loaded %s: %d nodes (%d imported), %d Conv+BN folded",
                 m->path, cinfer__graph_live_nodes(m->g), m->n_nodes_imported,
                 m->n_folded_conv_bn);
-    /* A model stored in 16 bits runs in float unless asked otherwise: on a GPU, say how to get
-     * the 16-bit speed its author presumably wanted. */
-    if (m->stored_half && rt->cuda && m->precision == CINFER_PRECISION_FP32)
-        cinfer__log(rt, CINFER_LOG_WARN, "%s stores 16-bit floats and computes in fp32 at "
-                    "precision fp32; precision fp16 (or bf16) runs it in 16 bits on the GPU",
-                    m->path ? m->path : "<memory>");
     *out = m;
     return CINFER_OK;
 }

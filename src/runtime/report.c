@@ -142,6 +142,7 @@ cinfer_status cinfer__model_report_make(cinfer_model *m, size_t n_inputs,
     r->n_nodes = cinfer__graph_live_nodes(g);
     r->n_folded_conv_bn = m->n_folded_conv_bn;
     r->stored_half = m->stored_half;
+    r->stored_float = m->stored_float;
     r->fusion_on = m->fuse;
     r->precision = m->precision;
     r->fusions = m->fusions;

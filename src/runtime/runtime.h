@@ -164,7 +164,9 @@ struct cinfer_model {
     bool *value_needed;       /* per graph value: needed at plan time */
     int n_nodes_imported, n_folded_conv_bn, n_folded_load;
     int n_folded_static; /* values load-time shape inference made constant */
-    bool stored_half;    /* the file's floats were 16-bit: computed in float (float_compute.c) */
+    bool stored_half;    /* the file had 16-bit floats: computed in float (float_compute.c) */
+    cinfer_dtype stored_float; /* FLOAT16 or BFLOAT16 for a model stored in that type (most
+                                  of its weights), else UNDEFINED; picks PRECISION_STORED's */
     bool fuse;                /* run the fusion passes at load (cinfer_model_options.fuse) */
     bool cuda_graphs;         /* CUDA: replay captured graphs (cinfer_model_options.cuda_graphs,
                                  off under CINFER_CUDA_GRAPHS=0 or CINFER_CUDA_SYNC=1) */

@@ -90,6 +90,16 @@ def main():
             casts = re.findall(r"^  \S+ +Cast +cuda (\S+)", hout, re.M)
             expect(casts and all(p == kind for p in casts),
                    f"resnet18 stored in {kind}: boundary Casts not copies in {kind} ({casts})", hout)
+            # No --precision: the default (stored) is the file's own 16-bit type.
+            dout = inspect(hp)
+            expect(f"precision: {kind} " in dout and f"stored in {kind}:" in dout and
+                   nhwc_values(dout) == want,
+                   f"resnet18 stored in {kind}, default precision: not {kind} with {want} "
+                   "values NHWC", dout)
+            fout = inspect(hp, "--precision", "fp32")
+            steps = re.findall(r"^  \S+ +\S+ +cuda (\S+)", fout, re.M)
+            expect("precision: fp32 " in fout and steps and all(p == "fp32" for p in steps),
+                   f"resnet18 stored in {kind}, --precision fp32: steps not all fp32", fout)
         out = inspect(paths["resnet18"], "--precision", "fp16", "--no-nhwc")
         expect(nhwc_values(out) == 0, "resnet18 fp16 --no-nhwc: values NHWC", out)
         out = inspect(paths["resnet18"])

@@ -36,6 +36,38 @@ def make_model(path, rng):
     return w1.astype(np.float64), w2.astype(np.float64)
 
 
+def save_stored(model_path, out_path, elem):
+    """model_path's model with its initializers and its input and output in `elem` (FLOAT16 or
+    BFLOAT16): a model stored in 16-bit floats."""
+    m = onnx.load(model_path)
+    for init in m.graph.initializer:
+        a = numpy_helper.to_array(init).astype(np.float32)
+        if elem == TensorProto.FLOAT16:
+            init.CopyFrom(numpy_helper.from_array(a.astype(np.float16), init.name))
+        else:  # bfloat16: the top 16 bits of the float, as raw data
+            t = helper.make_tensor(init.name, TensorProto.BFLOAT16, a.shape,
+                                   (a.view(np.uint32) >> 16).astype(np.uint16).tobytes(), raw=True)
+            init.CopyFrom(t)
+    for v in list(m.graph.input) + list(m.graph.output):
+        v.type.tensor_type.elem_type = elem
+    onnx.save(m, out_path)
+
+
+def save_with_fp16_cast(model_path, out_path):
+    """model_path's float model with its input rounded through fp16 (Cast to fp16 and back)
+    first: 16-bit values inside, but a float model (its weights are float)."""
+    m = onnx.load(model_path)
+    x = m.graph.input[0].name
+    for node in m.graph.node:
+        node.input[:] = [x + "_r" if i == x else i for i in node.input]
+    casts = [helper.make_node("Cast", [x], [x + "_h"], to=TensorProto.FLOAT16),
+             helper.make_node("Cast", [x + "_h"], [x + "_r"], to=TensorProto.FLOAT)]
+    nodes = casts + list(m.graph.node)
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    onnx.save(m, out_path)
+
+
 def run(cinfer, args, env=None):
     return subprocess.run([cinfer] + args, capture_output=True, text=True, env=env, timeout=300)
 
@@ -209,16 +241,30 @@ def main():
             c.expect(any(op in ln.split() and ln.rstrip().endswith("cuda " + want)
                          for ln in lines), f"inspect: {op} step must say 'cuda {want}'", r)
 
-        for dev, prec, want in [("cuda", "tf32", "tf32"), ("cpu", "tf32", "fp32")]:
-            r = run(cinfer, ["bench", model, "--device", dev, "--precision", prec, "--json",
-                             "--warmup", "0", "--iterations", "2"], env)
+        # stored (the default): the file's 16-bit type on the GPU, fp32 for a float model or
+        # on the CPU; the JSON reports what the load chose.
+        stored = {}
+        for name, elem in [("fp16", TensorProto.FLOAT16), ("bf16", TensorProto.BFLOAT16)]:
+            stored[name] = os.path.join(tmp, f"gemms_{name}.onnx")
+            save_stored(model, stored[name], elem)
+        cast_inside = os.path.join(tmp, "gemms_cast16.onnx")
+        save_with_fp16_cast(model, cast_inside)
+        for path, dev, prec, want in [
+                (model, "cuda", "tf32", "tf32"), (model, "cpu", "tf32", "fp32"),
+                (model, "cuda", "stored", "fp32"), (model, "cuda", None, "fp32"),
+                (stored["fp16"], "cuda", None, "fp16"), (stored["bf16"], "cuda", None, "bf16"),
+                (stored["bf16"], "cuda", "stored", "bf16"),
+                (stored["fp16"], "cuda", "fp32", "fp32"), (stored["fp16"], "cpu", None, "fp32"),
+                (cast_inside, "cuda", None, "fp32")]:
+            r = run(cinfer, ["bench", path, "--device", dev, "--json", "--warmup", "0",
+                             "--iterations", "2"] + (["--precision", prec] if prec else []), env)
             try:
                 got = json.loads(r.stdout).get("precision")
             except ValueError:
                 got = None
             c.expect(r.returncode == 0 and got == want,
-                     f"bench --device {dev} --precision {prec} --json: precision {got!r}, "
-                     f"want {want!r}", r)
+                     f"bench {os.path.basename(path)} --device {dev} --precision {prec} --json: "
+                     f"precision {got!r}, want {want!r}", r)
     print("FAILED" if c.failures else "ok")
     return 1 if c.failures else 0
 

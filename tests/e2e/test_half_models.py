@@ -10,7 +10,10 @@ through the same 16-bit type, fed the same (rounded) inputs: the two then differ
 arithmetic only, plus the one rounding of each fp16 output. Tolerances (max|got - ref| <=
 atol + rtol * max|ref|): fp16 outputs 2e-3 / 1e-4 (the output's rounding, 2^-11 of its value,
 and the float model's 1e-4); bf16 (float outputs) DESIGN.md's float model row, 1e-4 / 1e-5.
-The CPU only; the same models run on CUDA at --precision fp16 with --device cuda.
+Also: the float mlp rounding its input through fp16 (bf16) on purpose, a float model with
+16-bit values inside, against ONNX Runtime on the same file at the float model tolerance (the
+load must keep that rounding). The CPU in CI; the same models run on CUDA with --device cuda
+(precision stored by default: the converted models in their 16-bit type).
 
 usage: test_half_models.py CINFER --zoo DIR --ort-node-modules DIR [--device cpu|cuda]
                            [--precision P] [--seed N]
@@ -162,6 +165,49 @@ def check(a, entry, kind, tmp):
     return problems
 
 
+def with_rounding(m, kind):
+    """Float model m with its first float input rounded through `kind` on purpose (Cast to it
+    and back to float): a float model with 16-bit values inside, which must keep the rounding
+    (it is not a model stored in 16 bits, and ONNX Runtime rounds)."""
+    x = next(i.name for i in m.graph.input if i.type.tensor_type.elem_type == TensorProto.FLOAT)
+    for n in m.graph.node:
+        n.input[:] = [x + "/rounded" if i == x else i for i in n.input]
+    to = TensorProto.FLOAT16 if kind == "fp16" else TensorProto.BFLOAT16
+    casts = [helper.make_node("Cast", [x], [x + "/16"], to=to),
+             helper.make_node("Cast", [x + "/16"], [x + "/rounded"], to=TensorProto.FLOAT)]
+    nodes = casts + list(m.graph.node)
+    del m.graph.node[:]
+    m.graph.node.extend(nodes)
+    return m
+
+
+def check_rounding(a, entry, kind, tmp):
+    """with_rounding's model on cinfer against ONNX Runtime on the same file and inputs, at the
+    float model tolerance (1e-4 / 1e-5); dropping the rounding misses by ~1e-3 relative."""
+    mp = os.path.join(tmp, "rounds.onnx")
+    onnx.save(with_rounding(onnx.load(os.path.join(a.zoo, entry["file"])), kind), mp)
+    problems = []
+    for ti, test in enumerate(entry["tests"]):
+        inputs = run_e2e.make_inputs(entry, test, ti, a.seed)
+        d = os.path.join(tmp, "r%d" % ti)
+        files = run_e2e.write_inputs(inputs, os.path.join(d, "in"))
+        run(["node", run_e2e.ORT_REF, "--node-modules", a.ort_node_modules, mp,
+             os.path.join(d, "ref")] + ["%s=%s" % (n, f) for n, f in files.items()])
+        cmd = [a.cinfer, "run", mp, "--device", a.device, "-o", os.path.join(d, "got")]
+        for n, f in files.items():
+            cmd += ["-i", "%s=%s" % (n, f)]
+        run(cmd)
+        names = [o.name for o in onnx.load(mp).graph.output]
+        for o, stem in zip(names, run_e2e.file_stems(names)):
+            got = np.load(os.path.join(d, "got", stem + ".npy"))
+            want = np.load(os.path.join(d, "ref", stem + ".npy"))
+            ok, err, bound, msg = run_e2e.compare(got, want, 1e-4, 1e-5)
+            if not ok:
+                problems.append("%s %s: %s (max error %.3g, bound %.3g)" % (test, o, msg, err,
+                                                                           bound))
+    return problems
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("cinfer")
@@ -188,6 +234,16 @@ def main():
             for p in problems:
                 print("     " + p)
             failed += bool(problems)
+    for kind in ("fp16", "bf16"):  # a float model rounding its input through 16 bits
+        with tempfile.TemporaryDirectory(prefix="cinfer-half-") as tmp:
+            try:
+                problems = check_rounding(a, catalog["mlp_op17"], kind, tmp)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                problems = [str(e)]
+        print("%s mlp_op17 rounding its input through %s" % ("FAIL" if problems else "PASS", kind))
+        for p in problems:
+            print("     " + p)
+        failed += bool(problems)
     if failed:
         print("test_half_models: %d failed (seed %d)" % (failed, a.seed))
         return 1

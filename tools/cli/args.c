@@ -267,7 +267,9 @@ static int set_value_opt(cli_opts *o, opt_id id, const char *opt, char *v) {
         else if (!strcmp(v, "tf32")) o->precision = CINFER_PRECISION_TF32;
         else if (!strcmp(v, "fp16")) o->precision = CINFER_PRECISION_FP16;
         else if (!strcmp(v, "bf16")) o->precision = CINFER_PRECISION_BF16;
-        else return cli_usage_error(o->cmd, "%s '%s': expected fp32, tf32, fp16 or bf16", opt, v);
+        else if (!strcmp(v, "stored")) o->precision = CINFER_PRECISION_STORED;
+        else return cli_usage_error(o->cmd, "%s '%s': expected fp32, tf32, fp16, bf16 or stored",
+                                    opt, v);
         return 0;
     case O_FP32_OPS:
         if (!*v || *v == ',' || strstr(v, ",,"))
@@ -381,6 +383,7 @@ int cli_parse(int argc, char **argv, int first, unsigned allowed, cli_opts *o) {
     memset(o, 0, sizeof *o);
     o->cmd = argv[first - 1];
     o->device = CINFER_DEVICE_AUTO;
+    o->precision = CINFER_PRECISION_STORED;
     o->warmup = 5;
     o->duration = 5.0;
     o->interval_ms = 1000.0;

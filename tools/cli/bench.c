@@ -78,10 +78,10 @@ static int timed_loop(const cli_opts *o, cinfer_model *m, const cli_inputs *in,
     return 0;
 }
 
-/* The precision the GPU steps may use: --precision on a CUDA runtime, fp32 on the CPU. */
-static const char *cli_precision(const cli_opts *o, cinfer_runtime *rt) {
-    bool cuda = cinfer_runtime_device(rt) == CINFER_DEVICE_CUDA;
-    return cinfer_precision_name(cuda ? o->precision : CINFER_PRECISION_FP32);
+/* The precision the GPU steps may use, as the load chose it (--precision stored resolved;
+ * fp32 on the CPU). */
+static const char *cli_precision(const cinfer_model *m) {
+    return cinfer_precision_name(cinfer_model_precision(m));
 }
 
 static void json_string(FILE *f, const char *s) {
@@ -95,8 +95,8 @@ static void json_string(FILE *f, const char *s) {
     fputc('"', f);
 }
 
-static void print_results(const cli_opts *o, cinfer_runtime *rt, const cli_inputs *in,
-                          bench_result *r) {
+static void print_results(const cli_opts *o, cinfer_runtime *rt, const cinfer_model *m,
+                          const cli_inputs *in, bench_result *r) {
     cli_stats st;
     cli_stats_compute(r->lat_ms, r->n, &st);
     double tput = r->wall_s > 0 ? (double)in->batch * (double)r->n / r->wall_s : 0.0;
@@ -113,7 +113,7 @@ static void print_results(const cli_opts *o, cinfer_runtime *rt, const cli_input
     if (!o->json) return;
     printf("{\"model\": ");
     json_string(stdout, o->model);
-    printf(", \"precision\": \"%s\"", cli_precision(o, rt));
+    printf(", \"precision\": \"%s\"", cli_precision(m));
     printf(", \"device\": \"%s\", \"io\": \"%s\", \"batch\": %lld, \"threads\": %d, "
            "\"warmup\": %d, \"iterations\": %zu, \"duration_s\": %.6f, \"throughput_per_s\": %.6g, "
            "\"latency_ms\": {\"min\": %.6g, \"p50\": %.6g, \"p90\": %.6g, \"p99\": %.6g, "
@@ -143,7 +143,7 @@ static int bench(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const c
     if (dev_out) cli_device_free(rt, dev_out, n_out);
     cinfer__free(dev_in);
     cinfer__free(dev_out);
-    if (!rc) print_results(o, rt, in, &r);
+    if (!rc) print_results(o, rt, m, in, &r);
     if (!rc && getenv("CINFER_PROFILE")) cinfer__model_profile_print(m, stderr);
     for (size_t k = 0; owned && k < n_out; k++) cinfer_tensor_release(&owned[k]);
     cinfer__free(owned);
@@ -486,15 +486,15 @@ static void json_level(const cli_opts *o, const level_result *r) {
 
 /* The core JSON object (its summary fields from the level with the highest throughput) plus
  * one entry per level. */
-static void print_load_json(const cli_opts *o, cinfer_runtime *rt, const cli_inputs *in,
-                            const level_result *res, int n) {
+static void print_load_json(const cli_opts *o, cinfer_runtime *rt, const cinfer_model *m,
+                            const cli_inputs *in, const level_result *res, int n) {
     int best = 0;
     for (int k = 1; k < n; k++)
         if (res[k].tput > res[best].tput) best = k;
     const level_result *b = &res[best];
     printf("{\"model\": ");
     json_string(stdout, o->model);
-    printf(", \"precision\": \"%s\"", cli_precision(o, rt));
+    printf(", \"precision\": \"%s\"", cli_precision(m));
     printf(", \"device\": \"%s\", \"batch\": %lld, \"threads\": %d, \"warmup\": %d, "
            "\"iterations\": %zu, \"duration_s\": %.6f, \"throughput_per_s\": %.6g, "
            "\"latency_ms\": {\"min\": %.6g, \"p50\": %.6g, \"p90\": %.6g, \"p99\": %.6g, "
@@ -528,7 +528,7 @@ static int bench_load(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m,
     for (int c = 0; c < n_cfg && !rc; c++)
         rc = run_config(o, m, in, o->n_max_batch ? o->max_batch[c] : -1, res + c * o->n_levels);
     if (!rc && o->csv) rc = write_csv(o, res, n_cfg * o->n_levels);
-    if (!rc && o->json) print_load_json(o, rt, in, res, n_cfg * o->n_levels);
+    if (!rc && o->json) print_load_json(o, rt, m, in, res, n_cfg * o->n_levels);
     cinfer__free(res);
     return rc;
 }

@@ -96,9 +96,14 @@ static int cmp_ops(const void *a, const void *b) {
 static void print_ops(cinfer__model_report *r) {
     printf("nodes: %d in the file, %d after load-time passes; Conv+BatchNormalization folded: %d\n",
            r->n_nodes_imported, r->n_nodes, r->n_folded_conv_bn);
-    if (r->stored_half)
-        printf("16-bit floats in the file: computed in float, inputs and outputs keep their "
-               "declared types (on CUDA, --precision fp16 or bf16 runs them in 16 bits)\n");
+    if (r->stored_float != CINFER_DTYPE_UNDEFINED)
+        printf("stored in %s: computed in float on the CPU, in %s on CUDA unless --precision "
+               "says otherwise; inputs and outputs keep their declared types\n",
+               r->stored_float == CINFER_DTYPE_FLOAT16 ? "fp16" : "bf16",
+               r->stored_float == CINFER_DTYPE_FLOAT16 ? "fp16" : "bf16");
+    else if (r->stored_half)
+        printf("16-bit floats in the file (not most of its weights): computed in float, inputs "
+               "and outputs keep their declared types\n");
     if (!r->fusion_on) {
         printf("fusions: off (--no-fusion)\n");
     } else {
