@@ -72,17 +72,17 @@ static cinfer_status check_axis(cinfer_cuda_conv *c, int i, cinfer_cuda_err *err
                                    i, (long long)p->in[i], (long long)p->kernel[i],
                                    (long long)p->stride[i], (long long)p->dilation[i],
                                    (long long)p->pad_begin[i], (long long)p->pad_end[i]);
-    /* cuDNN pads both ends of an axis alike. For Conv that rules out asymmetric pads; for
-     * ConvTranspose the end pad only trims Y, which works when the forward convolution of Y
-     * (with the begin pad on both ends) lands back on X's extent. */
+    /* cuDNN pads both ends of an axis alike. For Conv, what one end pads beyond the other
+     * goes into the padded copy of X (pre before, the rest after); for ConvTranspose the end
+     * pad only trims Y, which works when the forward convolution of Y (with the begin pad on
+     * both ends) lands back on X's extent. */
+    int64_t b = p->pad_begin[i], e = p->pad_end[i];
+    c->sym[i] = transpose ? b : b < e ? b : e;
+    c->pre[i] = transpose ? 0 : b - c->sym[i];
+    c->padded_in[i] = transpose ? p->in[i] : p->in[i] + (b - c->sym[i]) + (e - c->sym[i]);
     int64_t span = p->dilation[i] * (p->kernel[i] - 1) + 1;
-    int64_t reach = c->out[i] + 2 * p->pad_begin[i] - span; /* floor division needs >= 0 */
+    int64_t reach = c->out[i] + 2 * b - span; /* floor division needs >= 0 */
     int64_t back = reach < 0 ? 0 : reach / p->stride[i] + 1;
-    if (!transpose && p->pad_begin[i] != p->pad_end[i])
-        return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
-                                   "conv axis %d: asymmetric pads (begin %lld, end %lld) are not "
-                                   "supported by cuDNN; pad the input explicitly or run on the "
-                                   "CPU", i, (long long)p->pad_begin[i], (long long)p->pad_end[i]);
     if (transpose && back != p->in[i])
         return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
                                    "ConvTranspose axis %d: pads %lld/%lld with output_padding %lld "
@@ -99,11 +99,11 @@ static cinfer_status check_params(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     if (rc != CINFER_OK) return rc;
     int64_t in_elems = c->p.n * c->p.c_in, out_elems = c->p.n * c->p.c_out;
     for (int i = 0; i < c->p.nspatial; i++) {
-        in_elems *= c->p.in[i];
+        in_elems *= c->padded_in[i]; /* at least X's own extent */
         out_elems *= c->out[i];
         const cinfer_cuda_conv_params *p = &c->p;
         if (!fits_int(in_elems) || !fits_int(out_elems) || !fits_int(p->kernel[i]) ||
-            !fits_int(p->stride[i]) || !fits_int(p->dilation[i]) || !fits_int(p->pad_begin[i]))
+            !fits_int(p->stride[i]) || !fits_int(p->dilation[i]) || !fits_int(c->sym[i]))
             return cinfer_cuda_err_set(err, CINFER_UNSUPPORTED,
                                        "conv: a tensor of more than 2^31-1 elements; cuDNN's "
                                        "legacy API indexes with int");
@@ -111,11 +111,81 @@ static cinfer_status check_params(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     return CINFER_OK;
 }
 
-cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err) {
-    cinfer_cuda_conv c;
-    memset(&c, 0, sizeof c);
-    c.p = *p;
-    return check_params(&c, err);
+cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_conv *c,
+                                     cinfer_cuda_err *err) {
+    cinfer_cuda_conv local;
+    if (!c) c = &local;
+    memset(c, 0, sizeof *c);
+    c->p = *p;
+    cinfer_status rc = check_params(c, err);
+    if (rc != CINFER_OK) memset(c, 0, sizeof *c);
+    return rc;
+}
+
+/* Whether X goes through the padded copy (asymmetric Conv pads). */
+static bool needs_padding(const cinfer_cuda_conv *c) {
+    for (int i = 0; i < c->p.nspatial; i++)
+        if (c->padded_in[i] != c->p.in[i]) return true;
+    return false;
+}
+
+static size_t elem_size(const cinfer_cuda_conv_params *p) {
+    return (p->flags & (CINFER_CONV_FP16 | CINFER_CONV_BF16)) ? 2 : 4;
+}
+
+void cinfer_cuda_conv_pad_copy_of(const cinfer_cuda_conv *c, cinfer_cuda_conv_pad_copy *pc) {
+    const cinfer_cuda_conv_params *p = &c->p;
+    int ns = p->nspatial;
+    bool nhwc = p->flags & CINFER_CONV_NHWC;
+    /* Memory order: N, C, spatial...; channels last N, spatial..., C. `axis` maps each
+     * position to -2 (N), -1 (C) or a spatial axis. */
+    int axis[5], k = 0;
+    axis[k++] = -2;
+    if (!nhwc) axis[k++] = -1;
+    for (int i = 0; i < ns; i++) axis[k++] = i;
+    if (nhwc) axis[k++] = -1;
+    memset(pc, 0, sizeof *pc);
+    pc->dims.rank = k;
+    int64_t src = 1, dst = 1;
+    for (int d = k - 1; d >= 0; d--) {
+        int a = axis[d];
+        int64_t in = a == -2 ? p->n : a == -1 ? p->c_in : p->in[a];
+        int64_t padded = a >= 0 ? c->padded_in[a] : in;
+        pc->dims.size[d] = in;
+        pc->src.s[d] = src;
+        pc->dst.s[d] = dst;
+        if (a >= 0) pc->dst_offset += c->pre[a] * dst;
+        src *= in;
+        dst *= padded;
+    }
+}
+
+/* The padded copy of X, zeroed once: runs write only its interior (pad_input). */
+static cinfer_status alloc_padded(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c,
+                                  cinfer_cuda_err *err) {
+    if (!needs_padding(c)) return CINFER_OK;
+    size_t bytes = (size_t)(c->p.n * c->p.c_in) * elem_size(&c->p);
+    for (int i = 0; i < c->p.nspatial; i++) bytes *= (size_t)c->padded_in[i];
+    cinfer_status rc = CINFER_OK;
+    CUDA_CHECK(err, rc, cinfer__cuda_malloc(&c->padded, bytes), fail);
+    CUDA_CHECK(err, rc, cudaMemsetAsync(c->padded, 0, bytes, ctx->compute), fail);
+    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), fail);
+fail:
+    return rc;
+}
+
+/* What cuDNN reads as X: x itself, or (asymmetric pads) the padded buffer with x copied into
+ * its interior on ctx->compute. */
+static cinfer_status pad_input(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const void **x,
+                               cinfer_cuda_err *err) {
+    if (!c->padded) return CINFER_OK;
+    cinfer_cuda_conv_pad_copy pc;
+    cinfer_cuda_conv_pad_copy_of(c, &pc);
+    size_t es = elem_size(&c->p);
+    cudaError_t e = cinfer_k_copy_strided((char *)c->padded + pc.dst_offset * (int64_t)es, pc.dst,
+                                          *x, pc.src, pc.dims, es, ctx->compute);
+    *x = c->padded;
+    return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "convolution input padding");
 }
 
 /* Dimension arrays in cuDNN's form: 1-D becomes 2-D with a leading spatial extent of 1 (and a
@@ -184,7 +254,7 @@ static cinfer_status set_conv(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     const cinfer_cuda_conv_params *p = &c->p;
     cinfer_status rc = CINFER_OK;
     int pad[3], stride[3], dil[3];
-    int nd = to_cudnn(p, p->pad_begin, 0, pad);
+    int nd = to_cudnn(p, c->sym, 0, pad);
     to_cudnn(p, p->stride, 1, stride);
     to_cudnn(p, p->dilation, 1, dil);
     /* ONNX Conv is a cross-correlation (no kernel flip). */
@@ -205,7 +275,7 @@ static cinfer_status set_shapes(cinfer_cuda_conv *c, cinfer_cuda_err *err) {
     const cinfer_cuda_conv_params *p = &c->p;
     int transpose = !!(p->flags & CINFER_CONV_TRANSPOSE);
     int in[3], out[3], k[3], ones[3] = {1, 1, 1}, got[MAX_DIMS];
-    int nd = to_cudnn(p, p->in, 1, in);
+    int nd = to_cudnn(p, c->padded_in, 1, in); /* X as cuDNN sees it: p->in unless padded */
     to_cudnn(p, c->out, 1, out);
     to_cudnn(p, p->kernel, 1, k);
     cudnnDataType_t type = data_type(p);
@@ -433,6 +503,7 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
     c->p = *p;
     cinfer_status rc = check_params(c, err);
     if (rc == CINFER_OK) rc = create_descriptors(c, err);
+    if (rc == CINFER_OK) rc = alloc_padded(ctx, c, err);
     if (rc == CINFER_OK) rc = set_conv(c, err);
     if (rc == CINFER_OK) rc = set_shapes(c, err);
     if (rc == CINFER_OK)
@@ -459,6 +530,8 @@ cinfer_status cinfer_cuda_conv_run_cudnn(cinfer_cuda_ctx *ctx, const cinfer_cuda
                                    "a ReLU only on IMPLICIT_PRECOMP_GEMM");
     /* Without Z its weight is 0 and cuDNN is handed Y in its place (it reads nothing then). */
     const float one = 1.0f, z_weight = z ? 1.0f : 0.0f;
+    cinfer_status rc = pad_input(ctx, c, &x, err);
+    if (rc != CINFER_OK) return rc;
     cudnnStatus_t s = cudnnConvolutionBiasActivationForward(
         ctx->dnn, &one, c->x, x, c->w, w, c->conv, c->fwd_algo, ctx->dnn_workspace,
         c->workspace_bytes, &z_weight, c->y, z ? z : y, c->bias_y, bias_y,
@@ -490,6 +563,7 @@ cinfer_status cinfer_cuda_conv_run_fused(cinfer_cuda_ctx *ctx, const cinfer_cuda
         return cinfer_cuda_err_set(err, CINFER_INVALID_ARGUMENT,
                                    "conv run: unprepared, or a NULL operand (bias is needed "
                                    "exactly when the BIAS flag is set)");
+    if ((rc = pad_input(ctx, c, &x, err)) != CINFER_OK) return rc;
     if (c->p.flags & CINFER_CONV_TRANSPOSE)
         CUDNN_CHECK(err, rc, cudnnConvolutionBackwardData(ctx->dnn, &one, c->w, w, c->x, x, c->conv,
                                                           c->bwd_algo, ctx->dnn_workspace,
@@ -522,6 +596,10 @@ cinfer_status cinfer_cuda_conv_run(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv 
 }
 
 void cinfer_cuda_conv_release(cinfer_cuda_conv *c) {
+    if (c->padded) {
+        (void)cudaFree(c->padded);
+        (void)cudaGetLastError(); /* an ignored failure must not reach the next launch */
+    }
     if (c->act_relu) (void)cudnnDestroyActivationDescriptor(c->act_relu);
     if (c->act_none) (void)cudnnDestroyActivationDescriptor(c->act_none);
     if (c->bias_y) (void)cudnnDestroyTensorDescriptor(c->bias_y);

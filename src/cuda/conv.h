@@ -10,6 +10,7 @@
 
 #include "cuda/check.h"
 #include "cuda/context.h"
+#include "kernels.h"
 
 /* Flags of cinfer_cuda_conv_params.flags. */
 enum {
@@ -68,6 +69,16 @@ typedef struct cinfer_cuda_conv {
     cudnnTensorDescriptor_t bias_y;
     cudnnActivationDescriptor_t act_relu, act_none;
     bool fused;
+    /* Conv pads that differ at the two ends of an axis (TensorFlow's SAME with a stride, say):
+     * cuDNN pads both ends alike, so each run first copies X into a zero-bordered buffer that
+     * carries the difference, allocated and zeroed once at prepare (only X's interior is
+     * written after that), and cuDNN convolves it with the pads both ends share. sym, pre and
+     * padded_in are filled for every prepared or checked convolution (no difference: pre 0,
+     * padded_in = in); padded is NULL without a difference. */
+    int64_t sym[3];       /* the pads cuDNN applies at both ends (ConvTranspose: pad_begin) */
+    int64_t pre[3];       /* X's offset inside the buffer, per spatial axis */
+    int64_t padded_in[3]; /* the spatial extent cuDNN sees as X */
+    void *padded;
 } cinfer_cuda_conv;
 
 /* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32; with the TF32 flag
@@ -76,15 +87,30 @@ typedef struct cinfer_cuda_conv {
  * cudnnGet*Algorithm_v7 result that succeeded, is not backward data's non-deterministic
  * ALGO_0, for fp32 and TF32 is neither Winograd nor FFT and uses tensor-op math only with the
  * TF32 flag, and whose workspace fits ctx's cuDNN workspace.
- * CINFER_UNSUPPORTED (with a message saying why, so the caller can fall back) for asymmetric
- * Conv pads, for ConvTranspose pads that cuDNN cannot express, and when no algorithm qualifies.
+ * Asymmetric Conv pads allocate the padded copy of X described above (device memory of X's
+ * padded size, once). CINFER_UNSUPPORTED (with a message saying why, so the caller can fall
+ * back) for ConvTranspose pads that cuDNN cannot express, and when no algorithm qualifies.
  * On failure `c` holds nothing to release (releasing it anyway is harmless). */
 cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv_params *p,
                                        cinfer_cuda_conv *c, cinfer_cuda_err *err);
 
 /* cinfer_cuda_conv_prepare's argument checks alone (no device, no cuDNN call): CINFER_OK, or
- * the error prepare returns before building anything (sizes, flags, pads, output extent). */
-cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_err *err);
+ * the error prepare returns before building anything (sizes, flags, pads, output extent).
+ * With `c` non-NULL (it may be NULL), on success also the geometry prepare would use: c->p,
+ * c->out, c->sym, c->pre, c->padded_in; no descriptors. */
+cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_conv *c,
+                                     cinfer_cuda_err *err);
+
+/* How a run moves X into the padded buffer of a convolution with asymmetric pads, as a
+ * cinfer_k_copy_strided: element dims in memory order (N, C, spatial... or, NHWC,
+ * N, H, W, C), X's dense strides, the buffer's strides, and the buffer element X's first
+ * element lands on. Host only; exposed so that a host test checks the index math. */
+typedef struct cinfer_cuda_conv_pad_copy {
+    cinfer_k_dims dims;
+    cinfer_k_strides src, dst;
+    int64_t dst_offset; /* in elements */
+} cinfer_cuda_conv_pad_copy;
+void cinfer_cuda_conv_pad_copy_of(const cinfer_cuda_conv *c, cinfer_cuda_conv_pad_copy *pc);
 
 /* Launches on ctx->compute (the cuDNN handle's stream) with ctx's cuDNN workspace: no
  * allocation, no synchronization. x: input, w: weights, bias: c_out floats or NULL when the

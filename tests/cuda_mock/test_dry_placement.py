@@ -133,7 +133,7 @@ def main():
                         cnn], check=True)
         want = {"convnet": 5, "convnet_scalar": 4, "convnet_z3": 0, "convnet_bcast": 5,
                 "convnet_concat": 3, "convnet_up": 2,
-                "convnet_resize": 2}  # as in test_cuda_precision.c
+                "convnet_resize": 2, "convnet_same": 2}  # as in test_cuda_precision.c
         for name, count in want.items():
             for prec in ("fp16", "bf16"):
                 out = inspect(os.path.join(cnn, name + ".onnx"), "--precision", prec)

@@ -1,5 +1,6 @@
 """Writes the small ONNX models of test_cuda_exec.c into DIR: one op family each, with odd sizes,
-plus a model mixing GPU ops with CPU-only ones (CumSum, Hardmax) and an asymmetric-pad Conv.
+plus a model mixing GPU ops with CPU-only ones (CumSum, Hardmax); the conv model has Convs with
+asymmetric pads and auto_pad SAME_* (on the GPU) and a ConvTranspose with output_shape (CPU).
 Weights are seeded random, never zeros. Usage: make_models.py DIR"""
 import os
 import sys
@@ -54,10 +55,16 @@ def conv(d):
         n("ConvTranspose", ["y1", "k2"], ["y2"], strides=[2, 2], pads=[1, 1, 1, 1],
           output_padding=[1, 1]),
         n("Conv", ["x", "k3"], ["y3"], group=3, pads=[2, 2, 2, 2], dilations=[2, 2]),
-        n("Conv", ["x", "k1"], ["y4"], pads=[0, 1, 1, 0]),  # asymmetric: stays on the CPU
+        n("Conv", ["x", "k1"], ["y4"], pads=[0, 1, 1, 0]),  # asymmetric: a padded copy of x
+        n("Conv", ["x", "k4"], ["y5"], auto_pad="SAME_UPPER", strides=[2, 2]),  # 0/1 both axes
+        n("Conv", ["x", "k4", "kb4"], ["y6"], auto_pad="SAME_LOWER"),  # 1/0 both axes
+        # output_shape: stays on the CPU (the GPU's ConvTranspose takes pads only)
+        n("ConvTranspose", ["y1", "k2"], ["y7"], strides=[2, 2], output_shape=[12, 14]),
     ], [vi("x", [2, 3, 11, 13])],
-        [vi("y1", None), vi("y2", None), vi("y3", None), vi("y4", None)],
-        [w("k1", 5, 3, 3, 3), w("kb1", 5), w("k2", 5, 4, 3, 3), w("k3", 6, 1, 3, 3)])
+        [vi("y1", None), vi("y2", None), vi("y3", None), vi("y4", None), vi("y5", None),
+         vi("y6", None), vi("y7", None)],
+        [w("k1", 5, 3, 3, 3), w("kb1", 5), w("k2", 5, 4, 3, 3), w("k3", 6, 1, 3, 3),
+         w("k4", 4, 3, 2, 2), w("kb4", 4)])
 
 
 def elementwise(d):

@@ -14,7 +14,9 @@ activations between their convolutions channels last:
 - convnet_concat: two convolutions concatenated along the channels feed a third;
 - convnet_up: a ConvTranspose (stride 2, with bias) between two convolutions;
 - convnet_resize: a nearest Resize (x2, asymmetric, floor: PP-OCR's neck) between two
-  convolutions.
+  convolutions;
+- convnet_same: convolutions with TensorFlow-style asymmetric pads (auto_pad SAME_UPPER at
+  stride 2, explicit 1/1 and 0/2).
 Weights are seeded random in +-[0.1, 1), never zeros (the CNN's scaled by 1/sqrt(fan-in) so
 activations stay of order 1). Usage: make_precision_models.py DIR"""
 import os
@@ -177,6 +179,20 @@ def convnet_resize(d):
         [conv_w("w1", 16, 16, 3), sc, conv_w("w2", 8, 16, 3)])
 
 
+def convnet_same(d):
+    """TensorFlow-style padding (tf2onnx's BlazeFace and MobileNets): auto_pad SAME_UPPER at
+    stride 2 (pads 1/1 on the odd height, 0/1 on the even width) and explicit pads 1/1 and 0/2:
+    cuDNN pads both ends alike, so these run on a zero-bordered copy of their input."""
+    n = helper.make_node
+    save(d, "convnet_same", [
+        n("Conv", ["x", "w1"], ["a"], name="a", auto_pad="SAME_UPPER", strides=[2, 2]),
+        n("Relu", ["a"], ["r"]),
+        n("Conv", ["r", "w2"], ["b"], name="b", pads=[1, 0, 1, 2]),
+        n("Conv", ["b", "w3"], ["y"], name="c"),
+    ], [vi("x", [2, 16, 9, 8])], [vi("y", [2, 8, 5, 4])],
+        [conv_w("w1", 16, 16, 3), conv_w("w2", 16, 16, 3), conv_w("w3", 8, 16, 1)])
+
+
 def main():
     d = sys.argv[1]
     os.makedirs(d, exist_ok=True)
@@ -189,6 +205,7 @@ def main():
     convnet_concat(d)
     convnet_up(d)
     convnet_resize(d)
+    convnet_same(d)
 
 
 if __name__ == "__main__":

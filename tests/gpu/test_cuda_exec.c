@@ -102,9 +102,9 @@ done:
 }
 
 /* The placement report: some `want_cpu` step on the CPU with its reason, some `want_gpu` step
- * on the GPU, and at least `min_copies` copies between them. */
+ * on the GPU (every one of them with all_gpu), and at least `min_copies` copies between them. */
 static void check_placement(cinfer_runtime *gpu, const char *name, const char *want_cpu,
-                            const char *want_gpu, int min_copies) {
+                            const char *want_gpu, bool all_gpu, int min_copies) {
     cinfer_model *m = load(gpu, name);
     if (!m) return;
     inputs in;
@@ -117,7 +117,10 @@ static void check_placement(cinfer_runtime *gpu, const char *name, const char *w
         for (int s = 0; s < r.n_steps; s++) {
             if (!strcmp(r.place[s].op_type, want_cpu))
                 cpu_seen |= !r.place[s].gpu && r.place[s].reason[0];
-            if (!strcmp(r.place[s].op_type, want_gpu)) gpu_seen |= r.place[s].gpu;
+            if (strcmp(r.place[s].op_type, want_gpu)) continue;
+            gpu_seen |= r.place[s].gpu;
+            CHECK(!all_gpu || r.place[s].gpu, "%s: a %s step on the CPU: %s", name, want_gpu,
+                  r.place[s].reason);
         }
         CHECK(cpu_seen && gpu_seen, "%s: expected %s on the CPU (with a reason) and %s on the "
               "GPU", name, want_cpu, want_gpu);
@@ -178,8 +181,9 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof models / sizeof *models; i++)
         compare_model(gpu, cpu, models[i], 5);
     compare_model(gpu, cpu, "mixed", 1);
-    check_placement(gpu, "mixed", "CumSum", "MatMul", 2); /* copies both ways */
-    check_placement(gpu, "conv", "Conv", "ConvTranspose", 0); /* the asymmetric-pad Conv */
+    check_placement(gpu, "mixed", "CumSum", "MatMul", false, 2); /* copies both ways */
+    /* ConvTranspose's output_shape on the CPU; every Conv (asymmetric pads, SAME_*) on the GPU */
+    check_placement(gpu, "conv", "ConvTranspose", "Conv", true, 0);
     check_injected_failure(gpu, cpu);
     cinfer_runtime_destroy(gpu);
     cinfer_runtime_destroy(cpu);

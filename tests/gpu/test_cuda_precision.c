@@ -4,10 +4,10 @@
  * show the reduced path ran. A Conv runs TF32 in tf32 plans and on 16-bit activations in fp16
  * and bf16 plans; --fp32-ops keeps a GEMM in fp32. Each model runs three times (eager, then
  * captured, then replayed): the replays must equal the eager run bit for bit. The placement
- * report must show each step's precision. Six small CNNs at fp16 and bf16 store as many
+ * report must show each step's precision. Eight small CNNs at fp16 and bf16 store as many
  * values channels last as the rule gives (convnet five, convnet_scalar four, convnet_z3
- * none, convnet_bcast five, convnet_concat three, convnet_up two, convnet_resize two) and meet the same
- * tolerance, as convnet does with
+ * none, convnet_bcast five, convnet_concat three, convnet_up two, convnet_resize two,
+ * convnet_same two) and meet the same tolerance, as convnet does with
  * channels_last = 0. Without a device: "skipped: no CUDA device", exit 77. Seed:
  * CINFER_TEST_SEED (printed on failure). */
 #include <math.h>
@@ -234,7 +234,10 @@ int main(void) {
      * - convnet_up: the first convolution's output and the ConvTranspose's (cuDNN backward
      *   data on NHWC descriptors with a KRSC filter);
      * - convnet_resize: the first convolution's output and the nearest Resize's (16-bit values
-     *   moved on NHWC-ordered views). */
+     *   moved on NHWC-ordered views);
+     * - convnet_same: the outputs of the two convolutions with asymmetric pads (auto_pad
+     *   SAME_UPPER at stride 2, then pads 1/1 and 0/2), each run on a zero-bordered NHWC copy
+     *   of its input. */
     static const expect cnn[] = {{"y1", false, true}, {"y2", false}}, z3[] = {{"y", false}};
     static const struct {
         const char *model;
@@ -244,7 +247,7 @@ int main(void) {
     } cnns[] = {{"convnet", 5, cnn, 2},       {"convnet_scalar", 4, cnn, 2},
                 {"convnet_z3", 0, z3, 1},     {"convnet_bcast", 5, z3, 1},
                 {"convnet_concat", 3, z3, 1}, {"convnet_up", 2, z3, 1},
-                {"convnet_resize", 2, z3, 1}};
+                {"convnet_resize", 2, z3, 1}, {"convnet_same", 2, z3, 1}};
     for (int i = 1; i < 3; i++)
         for (size_t k = 0; k < sizeof cnns / sizeof cnns[0]; k++) {
             check_nhwc_count(gpu, cnns[k].model, precs[i], cnns[k].nhwc);

@@ -290,13 +290,18 @@ typedef struct conv_case {
     const char *label;
     int64_t n, c_in, h, w, c_out, groups, kh, kw, stride, pad;
     bool with_z, relu;
+    int64_t extra_h, extra_w; // end pads beyond `pad` (asymmetric: through the padded copy)
 } conv_case;
 
 static const conv_case k_convs[] = {
-    {"3x3 pad 1, C_in 3", 2, 3, 15, 13, 8, 1, 3, 3, 1, 1, true, true},
-    {"3x3 pad 1, C_in 3, bias only", 2, 3, 15, 13, 8, 1, 3, 3, 1, 1, false, false},
-    {"1x1 stride 2", 2, 16, 8, 8, 32, 1, 1, 1, 2, 0, true, true},
-    {"depthwise 3x3 pad 1", 2, 8, 9, 7, 8, 8, 3, 3, 1, 1, true, true},
+    {"3x3 pad 1, C_in 3", 2, 3, 15, 13, 8, 1, 3, 3, 1, 1, true, true, 0, 0},
+    {"3x3 pad 1, C_in 3, bias only", 2, 3, 15, 13, 8, 1, 3, 3, 1, 1, false, false, 0, 0},
+    {"1x1 stride 2", 2, 16, 8, 8, 32, 1, 1, 1, 2, 0, true, true, 0, 0},
+    {"depthwise 3x3 pad 1", 2, 8, 9, 7, 8, 8, 3, 3, 1, 1, true, true, 0, 0},
+    // TensorFlow's SAME with stride 2 on an even extent: nothing before, one after
+    {"3x3 stride 2 pads 0/1", 2, 16, 14, 12, 24, 1, 3, 3, 2, 0, true, true, 1, 1},
+    {"3x3 pads 1/0 (H), 1/2 (W), C_in 3", 1, 3, 9, 10, 8, 1, 3, 3, 1, 1, false, true, -1, 1},
+    {"depthwise 3x3 stride 2 pads 0/1", 2, 8, 10, 9, 8, 8, 3, 3, 2, 0, true, false, 1, 0},
 };
 #define N_CONVS (sizeof k_convs / sizeof k_convs[0])
 
@@ -340,8 +345,8 @@ static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dty
     char what[128];
     snprintf(what, sizeof what, "Conv NHWC %s %s%s", tname, k->label,
              cudnn_fused ? " [cudnn fused]" : "");
-    int64_t oh = (k->h + 2 * k->pad - k->kh) / k->stride + 1;
-    int64_t ow = (k->w + 2 * k->pad - k->kw) / k->stride + 1;
+    int64_t oh = (k->h + 2 * k->pad + k->extra_h - k->kh) / k->stride + 1;
+    int64_t ow = (k->w + 2 * k->pad + k->extra_w - k->kw) / k->stride + 1;
     int64_t ci_g = k->c_in / k->groups;
     size_t nx = (size_t)(k->n * k->h * k->w * k->c_in), ny = (size_t)(k->n * oh * ow * k->c_out);
     size_t nw = (size_t)(k->c_out * ci_g * k->kh * k->kw);
@@ -359,7 +364,9 @@ static void conv_case_run(cinfer_cuda_ctx *ctx, const conv_case *k, cinfer_k_dty
     p.kernel[1] = k->kw;
     p.stride[0] = p.stride[1] = k->stride;
     p.dilation[0] = p.dilation[1] = 1;
-    p.pad_begin[0] = p.pad_begin[1] = p.pad_end[0] = p.pad_end[1] = k->pad;
+    p.pad_begin[0] = p.pad_begin[1] = k->pad;
+    p.pad_end[0] = k->pad + k->extra_h;
+    p.pad_end[1] = k->pad + k->extra_w;
     p.flags = CINFER_CONV_BIAS | CINFER_CONV_NHWC |
               (dt == CINFER_K_F16 ? CINFER_CONV_FP16 : CINFER_CONV_BF16) |
               (cudnn_fused ? CINFER_CONV_FUSE_CUDNN : 0);
@@ -682,7 +689,7 @@ static int check_conv_flags(void) {
         p.flags = cases[i].flags;
         cinfer_cuda_err err;
         memset(&err, 0, sizeof err);
-        cinfer_status st = cinfer_cuda_conv_check(&p, &err);
+        cinfer_status st = cinfer_cuda_conv_check(&p, NULL, &err);
         if ((st == CINFER_OK) != cases[i].ok) {
             printf("  conv flags 0x%x: %s (%s)\n", p.flags,
                    st == CINFER_OK ? "accepted, should be refused" : "refused", err.msg);
@@ -693,8 +700,126 @@ static int check_conv_flags(void) {
     return ok;
 }
 
+/* One asymmetric-pad geometry: the output extent and the pads cuDNN applies against ONNX's
+ * formula, and the padded copy of X, made on the host through cinfer_k_copy_plan's own
+ * offsets (what the device kernel computes), against the placement derived here from the
+ * coordinates: X's element at (n, c, s - pre) inside, zero everywhere else. */
+static int check_pad_case(const char *label, const cinfer_cuda_conv_params *p, size_t es) {
+    cinfer_cuda_conv c;
+    cinfer_cuda_err err;
+    memset(&err, 0, sizeof err);
+    if (cinfer_cuda_conv_check(p, &c, &err) != CINFER_OK) {
+        printf("  conv padding %s: refused (%s)\n", label, err.msg);
+        return 0;
+    }
+    int ns = p->nspatial;
+    bool nhwc = p->flags & CINFER_CONV_NHWC;
+    int64_t nx = p->n * p->c_in, np = nx;
+    for (int i = 0; i < ns; i++) {
+        int64_t b = p->pad_begin[i], e = p->pad_end[i], span = p->kernel[i]; /* dilation 1 */
+        int64_t want_out = (p->in[i] + b + e - span) / p->stride[i] + 1;
+        int64_t want_sym = b < e ? b : e;
+        if (c.out[i] != want_out || c.sym[i] != want_sym || c.pre[i] != b - want_sym ||
+            c.padded_in[i] != p->in[i] + b + e - 2 * want_sym ||
+            (c.padded_in[i] + 2 * c.sym[i] - span) / p->stride[i] + 1 != want_out) {
+            printf("  conv padding %s axis %d: out %lld sym %lld pre %lld padded %lld, want "
+                   "out %lld sym %lld\n", label, i, (long long)c.out[i], (long long)c.sym[i],
+                   (long long)c.pre[i], (long long)c.padded_in[i], (long long)want_out,
+                   (long long)want_sym);
+            return 0;
+        }
+        nx *= p->in[i];
+        np *= c.padded_in[i];
+    }
+    unsigned char *x = hmalloc((size_t)nx * es), *buf = hmalloc((size_t)np * es);
+    for (int64_t i = 0; i < nx; i++) { /* element i holds i + 1 in its low bytes */
+        uint32_t v = (uint32_t)(i + 1);
+        memcpy(x + i * (int64_t)es, &v, es);
+    }
+    memset(buf, 0, (size_t)np * es);
+    cinfer_cuda_conv_pad_copy pc;
+    cinfer_cuda_conv_pad_copy_of(&c, &pc);
+    unsigned char *dst = buf + pc.dst_offset * (int64_t)es;
+    cinfer_k_copy_plan plan;
+    if (cinfer_k_copy_plan_make(&plan, dst, pc.dst, x, pc.src, pc.dims, es) != 0) {
+        printf("  conv padding %s: the copy plan refused the geometry\n", label);
+        return 0;
+    }
+    if (plan.kind == CINFER_K_COPY_MEMCPY) memcpy(dst, x, (size_t)(plan.n * plan.width));
+    for (int64_t i = 0; plan.kind >= CINFER_K_COPY_INDEX32 && i < plan.n; i++) {
+        int64_t od, os;
+        cinfer_k_copy_plan_offsets(&plan, i, &od, &os);
+        memcpy(dst + od * plan.width, x + os * plan.width, (size_t)plan.width);
+    }
+    /* Walk the buffer by coordinates: n, c, then spatial (3 axes, unused ones of extent 1). */
+    int64_t P[3] = {1, 1, 1}, X[3] = {1, 1, 1}, pre[3] = {0, 0, 0};
+    for (int i = 0; i < ns; i++) P[3 - ns + i] = c.padded_in[i], X[3 - ns + i] = p->in[i],
+                                 pre[3 - ns + i] = c.pre[i];
+    int ok = 1;
+    for (int64_t n = 0; n < p->n && ok; n++)
+        for (int64_t ch = 0; ch < p->c_in && ok; ch++)
+            for (int64_t s0 = 0; s0 < P[0]; s0++)
+                for (int64_t s1 = 0; s1 < P[1]; s1++)
+                    for (int64_t s2 = 0; s2 < P[2]; s2++) {
+                        int64_t sp = (s0 * P[1] + s1) * P[2] + s2, psz = P[0] * P[1] * P[2];
+                        int64_t at = nhwc ? (n * psz + sp) * p->c_in + ch
+                                          : (n * p->c_in + ch) * psz + sp;
+                        int64_t x0 = s0 - pre[0], x1 = s1 - pre[1], x2 = s2 - pre[2];
+                        uint32_t want = 0, got = 0;
+                        if (x0 >= 0 && x0 < X[0] && x1 >= 0 && x1 < X[1] && x2 >= 0 &&
+                            x2 < X[2]) {
+                            int64_t xs = (x0 * X[1] + x1) * X[2] + x2, xsz = X[0] * X[1] * X[2];
+                            want = (uint32_t)((nhwc ? (n * xsz + xs) * p->c_in + ch
+                                                    : (n * p->c_in + ch) * xsz + xs) + 1);
+                        }
+                        memcpy(&got, buf + at * (int64_t)es, es);
+                        if (got != want && ok) {
+                            printf("  conv padding %s: buffer element %lld holds %u, want %u\n",
+                                   label, (long long)at, got, want);
+                            ok = 0;
+                        }
+                    }
+    return ok;
+}
+
+static int check_conv_padding(void) {
+    enum { F16 = CINFER_CONV_FP16, NHWC = CINFER_CONV_NHWC };
+    static const struct {
+        const char *label;
+        int ns;
+        int64_t n, c, in[3], k[3], s[3], b[3], e[3];
+        unsigned flags;
+        size_t es;
+    } cases[] = {
+        {"2-D NCHW fp32, SAME stride 2", 2, 2, 3, {8, 7}, {3, 3}, {2, 2}, {0, 1}, {1, 1}, 0, 4},
+        {"2-D NHWC fp16, pads 1/0 and 0/2", 2, 2, 8, {6, 5}, {3, 2}, {1, 1}, {1, 0}, {0, 2},
+         F16 | NHWC, 2},
+        {"2-D NHWC fp16, 3 channels", 2, 1, 3, {5, 6}, {2, 2}, {2, 1}, {0, 0}, {1, 1}, F16 | NHWC,
+         2},
+        {"1-D fp16, pads 2/0", 1, 3, 4, {9}, {3}, {1}, {2}, {0}, F16, 2},
+        {"3-D fp32, pads 0/1, 1/1, 2/0", 3, 1, 2, {4, 3, 5}, {2, 3, 3}, {1, 1, 2}, {0, 1, 2},
+         {1, 1, 0}, 0, 4},
+    };
+    int ok = 1;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cinfer_cuda_conv_params p;
+        memset(&p, 0, sizeof p);
+        p.nspatial = cases[i].ns;
+        p.n = cases[i].n, p.c_in = cases[i].c, p.c_out = 4, p.groups = 1;
+        for (int d = 0; d < p.nspatial; d++) {
+            p.in[d] = cases[i].in[d], p.kernel[d] = cases[i].k[d], p.stride[d] = cases[i].s[d];
+            p.dilation[d] = 1, p.pad_begin[d] = cases[i].b[d], p.pad_end[d] = cases[i].e[d];
+        }
+        p.flags = cases[i].flags;
+        ok &= check_pad_case(cases[i].label, &p, cases[i].es);
+    }
+    release_all();
+    printf("%-24s %s\n", "conv padding", ok ? "passed" : "failed");
+    return ok;
+}
+
 int main(int argc, char **argv) {
-    if (!check_layouts() || !check_conv_flags()) return 1;
+    if (!check_layouts() || !check_conv_flags() || !check_conv_padding()) return 1;
     if (argc > 1 && !strcmp(argv[1], "--rules")) return 0; /* CI: no device needed */
     static const kernel_test tests[] = {
         {"nhwc_relayout", test_relayout},
