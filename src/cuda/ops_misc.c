@@ -280,7 +280,8 @@ static cinfer_status reduce_params(const cinfer_cuda_node *n, misc_priv *p, char
     return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty reduction", op);
 }
 
-/* ---- Slice (constant starts, axes and steps; ends are in the planned output shape) ---- */
+/* ---- Slice (constant starts, axes and steps; ends are in the planned output shape; before
+ * opset 10, starts and axes are attributes and steps 1) ---- */
 
 static bool const_ints(const cinfer_cuda_node *n, int i, int64_t *dst, int64_t count) {
     const cinfer_tensor *t = n->in[i];
@@ -298,17 +299,22 @@ static cinfer_status slice_params(const cinfer_cuda_node *n, misc_priv *p, char 
     size_t es = cuda_dtype_size(x->dtype);
     if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", "Slice");
     if (!movable(x->dtype, n->out[0]->dtype)) return cuda_no(why, "%s: output dtype", "Slice");
-    if (n->node->opset < 10) return cuda_no(why, "%s: opset below 10", "Slice");
-    int64_t m = cuda_numel(n->in[1]), starts[CINFER_MAX_RANK], axes[CINFER_MAX_RANK],
-            steps[CINFER_MAX_RANK];
-    if (m > x->rank || !const_ints(n, 1, starts, m))
+    int64_t m, starts[CINFER_MAX_RANK], axes[CINFER_MAX_RANK], steps[CINFER_MAX_RANK];
+    bool attrs = n->node->opset < 10;
+    size_t count = 0, n_axes = 0;
+    const int64_t *a_starts = attrs ? cuda_attr_ints(n->node, "starts", &count) : NULL;
+    const int64_t *a_axes = attrs ? cuda_attr_ints(n->node, "axes", &n_axes) : NULL;
+    m = attrs ? (int64_t)count : cuda_numel(n->in[1]);
+    if (m > x->rank || (attrs ? !a_starts || (a_axes && (int64_t)n_axes != m)
+                              : !const_ints(n, 1, starts, m)))
         return cuda_no(why, "%s: starts known only at run time", "Slice");
     for (int64_t k = 0; k < m; k++) {
-        axes[k] = k;
+        if (attrs) starts[k] = a_starts[k];
+        axes[k] = a_axes ? a_axes[k] : k;
         steps[k] = 1;
     }
-    if ((cuda_has_in(n, 3) && !const_ints(n, 3, axes, m)) ||
-        (cuda_has_in(n, 4) && !const_ints(n, 4, steps, m)))
+    if (!attrs && ((cuda_has_in(n, 3) && !const_ints(n, 3, axes, m)) ||
+                   (cuda_has_in(n, 4) && !const_ints(n, 4, steps, m))))
         return cuda_no(why, "%s: axes or steps known only at run time", "Slice");
     int64_t in_st[CINFER_MAX_RANK], acc = 1;
     for (int d = x->rank - 1; d >= 0; d--) {

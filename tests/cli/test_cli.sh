@@ -120,6 +120,10 @@ save('bert_inputs', [helper.make_node('Cast', ['attention_mask'], ['mask_out'], 
 save('unsupported', [helper.make_node('NoSuchOp', ['x'], ['y'], domain='com.example')],
      [helper.make_tensor_value_info('x', TP.FLOAT, [2])],
      [helper.make_tensor_value_info('y', TP.FLOAT, [2])], domains=['com.example'])
+# A symbolic image width a 2-wide pooling window needs to be at least 2 (PaddleOCR's rec).
+save('pool_width', [helper.make_node('MaxPool', ['x'], ['y'], kernel_shape=[1, 2])],
+     [helper.make_tensor_value_info('x', TP.FLOAT, ['n', 3, 8, 'width'])],
+     [helper.make_tensor_value_info('y', TP.FLOAT, None)])
 data = open(f'{d}/symbolic.onnx', 'rb').read()
 open(f'{d}/truncated.onnx', 'wb').write(data[:len(data) // 2])
 open(f'{d}/garbage.onnx', 'wb').write(b'\xff' * 64)
@@ -219,6 +223,12 @@ expect_grep "$TMP/stdout" "output 'out/put:0': float \[5x4\]" "run prints the or
 run_cli 0 "random input, --seed" run "$TMP/symbolic.onnx" --seed 1234 -o "$TMP/r1" &&
     expect_grep "$TMP/stderr" "^cinfer: input 'x' random (seed 1234)" "the seed is printed"
 expect_grep "$TMP/stdout" "\[1x4\]" "symbolic dims default to 1"
+# A symbolic dim guessed as 1 too small for the model: the error, then a hint naming it.
+run_cli 2 "symbolic width left at 1" inspect "$TMP/pool_width.onnx" &&
+    expect_grep "$TMP/stderr" "^cinfer: hint: .*the symbolic dims width to 1.*--dim" \
+        "the hint names the guessed dim and --dim"
+run_cli 0 "--dim width=6" run "$TMP/pool_width.onnx" --dim width=6 -o "$TMP/pw" &&
+    expect_grep "$TMP/stdout" "\[1x3x8x5\]" "--dim sets the guessed dim"
 run_cli 0 "same seed again" run "$TMP/symbolic.onnx" --seed 1234 -o "$TMP/r2"
 run_cli 0 "another seed" run "$TMP/symbolic.onnx" --seed 99 -o "$TMP/r3"
 py_check "a seed reproduces the inputs, another seed differs" "

@@ -217,6 +217,9 @@ def slice_cases(rng):
     x = _data(rng, [3, 6, 4])
     yield _case("slice_v1_attrs", "Slice", [("x", x)], [("y", x[:, 1:-1, 2:])],
                 attrs={"starts": [1, 2], "ends": [-1, 1000], "axes": [1, 2]}, opset=9)
+    # Slice-1 with the axes omitted (the leading ones) and a negative start (PaddleOCR's rec)
+    yield _case("slice_v1_no_axes", "Slice", [("x", x)], [("y", x[-2:, 1:3])],
+                attrs={"starts": [-2, 1], "ends": [1000, 3]}, opset=9)
     yield _case("slice_fed_inputs", "Slice", [("x", x), ("s", _i64([-2])), ("e", _i64([0])),
                                               ("a", _i64([2])), ("t", _i64([-1]))],
                 [("y", x[:, :, -2:0:-1])], opset=10)

@@ -572,7 +572,20 @@ static const cli_dim_arg *find_dim(const cli_opts *o, const char *symbol) {
 
 /* The shape of a random input: --shape, else declared dims with --dim, --batch (first dim)
  * and 1 for the remaining symbolic ones. */
-static int random_shape(const cli_opts *o, const cinfer_value_info *vi, cinfer_tensor *t) {
+/* Appends symbol `name` to the guessed list (once; "..." when full). */
+static void note_guess(char *list, size_t cap, const char *name) {
+    size_t len = strlen(list), n = strlen(name);
+    for (const char *p = list; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == list || p[-1] == ' ') && (p[n] == ',' || !p[n])) return;
+    if (len + n + 6 >= cap) {
+        if (!strstr(list, "...")) snprintf(list + len, cap - len, "%s...", len ? ", " : "");
+        return;
+    }
+    snprintf(list + len, cap - len, "%s%s", len ? ", " : "", name);
+}
+
+static int random_shape(const cli_opts *o, const cinfer_value_info *vi, cinfer_tensor *t,
+                        cli_inputs *in) {
     const cli_shape_arg *sh = find_shape(o, vi->name);
     if (sh) {
         if (vi->rank >= 0 && sh->rank != vi->rank)
@@ -598,6 +611,8 @@ static int random_shape(const cli_opts *o, const cinfer_value_info *vi, cinfer_t
                      : da             ? da->value
                      : d == 0 && o->batch ? o->batch
                                           : 1;
+        if (vi->dims[d] < 0 && !da && !(d == 0 && o->batch) && d > 0 && vi->dim_names[d])
+            note_guess(in->guessed, sizeof in->guessed, vi->dim_names[d]);
     }
     return 0;
 }
@@ -666,13 +681,13 @@ static void fill_random(cinfer_tensor *t, int64_t n, int_kind kind, uint64_t *rn
 }
 
 static int make_random(const cli_opts *o, const cinfer_value_info *vi, uint64_t seed,
-                       uint64_t *rng, bool quiet, cinfer_tensor *t) {
+                       uint64_t *rng, bool quiet, cinfer_tensor *t, cli_inputs *in) {
     size_t esize = cinfer_dtype_size(vi->dtype);
     if (!esize)
         return cli_fail(CINFER_UNSUPPORTED,
                         "input '%s': cannot make random %s data: give -i %s=FILE", vi->name, cinfer_dtype_name(vi->dtype), vi->name);
     t->dtype = vi->dtype;
-    int rc = random_shape(o, vi, t);
+    int rc = random_shape(o, vi, t, in);
     if (rc) return rc;
     int64_t n = 1;
     for (int d = 0; d < t->rank; d++) {
@@ -741,7 +756,7 @@ int cli_make_inputs(const cli_opts *o, cinfer_model *model, bool quiet, cli_inpu
     for (size_t i = 0; i < in->n && !rc; i++) {
         if (in->t[i].data) continue;
         batch_used |= info[i].rank > 0 && info[i].dims[0] < 0 && !find_shape(o, info[i].name);
-        rc = make_random(o, &info[i], seed, &rng, quiet, &in->t[i]);
+        rc = make_random(o, &info[i], seed, &rng, quiet, &in->t[i], in);
     }
     if (!rc && o->batch && !batch_used)
         fprintf(stderr, "cinfer: warning: --batch %lld has no effect: no random input has a "
@@ -749,6 +764,15 @@ int cli_make_inputs(const cli_opts *o, cinfer_model *model, bool quiet, cli_inpu
     in->batch = batch_rows(info, in);
 done:
     cinfer__free(info);
+    return rc;
+}
+
+int cli_fail_run(cinfer_status s, const cli_inputs *in) {
+    int rc = cli_fail_api(s);
+    if (in->guessed[0] && (s == CINFER_INVALID_INPUT || s == CINFER_INVALID_ARGUMENT))
+        fprintf(stderr, "cinfer: hint: random inputs set the symbolic dims %s to 1 (the batch "
+                        "dim aside); give real sizes with --dim NAME=VALUE or --shape\n",
+                in->guessed);
     return rc;
 }
 

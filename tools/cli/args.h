@@ -100,12 +100,17 @@ typedef struct cli_inputs {
     cinfer_tensor *t;   /* data owned (aligned alloc) */
     const char **names; /* the model's input names (owned by the model) */
     int64_t batch;      /* rows per run: --batch, else the first input's leading dim, else 1 */
+    char guessed[256];  /* symbolic dims set to 1 for want of --dim/--shape ("w, h"), for
+                           cli_fail_run's hint */
 } cli_inputs;
 
 /* Builds every input: loaded from -i files, else random of the declared shape with --shape,
  * --dim, --batch (bench) and 1 for the remaining symbolic dims. `quiet` suppresses the
  * "random (seed N)" notes. Returns 0 or the exit code after printing the error. */
 int cli_make_inputs(const cli_opts *opts, cinfer_model *model, bool quiet, cli_inputs *in);
+/* cli_fail_api(s) for a failed run or plan of `in`; when some symbolic dim was guessed as 1
+ * (a shape too small for a pooling window, say), also a hint naming it and --dim. */
+int cli_fail_run(cinfer_status s, const cli_inputs *in);
 void cli_inputs_free(cli_inputs *in);
 
 /* --io device (devio.c): `dev` gets n tensors shaped like `host` whose data is fresh device

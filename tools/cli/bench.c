@@ -43,7 +43,7 @@ static int push_latency(bench_result *r, double ms) {
 static int alloc_outputs(cinfer_model *m, const cli_inputs *in, cinfer_tensor *owned,
                          cinfer_tensor *bufs, size_t n_out) {
     cinfer_status s = cinfer_model_run(m, in->n, in->names, in->t, n_out, NULL, owned);
-    if (s != CINFER_OK) return cli_fail_api(s);
+    if (s != CINFER_OK) return cli_fail_run(s, in);
     for (size_t k = 0; k < n_out; k++) {
         bufs[k] = owned[k];
         bufs[k].flags = 0;

@@ -178,7 +178,7 @@ static int report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m, const 
     cinfer_status s = cinfer__model_report_make(m, in->n, in->t, &r);
     if (s != CINFER_OK) {
         cinfer__model_report_free(&r);
-        return cli_fail_api(s);
+        return cli_fail_run(s, in);
     }
     printf("model: %s\n", cinfer__model_path(m));
     printf("device: %s, %d threads\n", cli_device_name(cinfer_runtime_device(rt)),

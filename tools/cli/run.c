@@ -122,7 +122,7 @@ static int run_device_io(cinfer_runtime *rt, cinfer_model *m, const cli_inputs *
     if (!rc) rc = cli_device_tensors(rt, in->t, in->n, true, di);
     cinfer_status s = CINFER_OK;
     if (!rc && (s = cinfer_model_run(m, in->n, in->names, di, n_out, NULL, outs)))
-        rc = cli_fail_api(s);
+        rc = cli_fail_run(s, in);
     if (!rc) rc = cli_device_tensors(rt, outs, n_out, false, dout);
     if (!rc && (s = cinfer_model_run(m, in->n, in->names, di, n_out, NULL, dout)))
         rc = cli_fail_api(s);
@@ -152,7 +152,7 @@ static int run_and_report(const cli_opts *o, cinfer_runtime *rt, cinfer_model *m
     if (o->device_io) {
         if ((rc = run_device_io(rt, m, in, outs, n_out))) goto done;
     } else if ((s = cinfer_model_run(m, in->n, in->names, in->t, n_out, NULL, outs))) {
-        rc = cli_fail_api(s);
+        rc = cli_fail_run(s, in);
         goto done;
     }
     for (size_t k = 0; k < n_out && !rc; k++) {
