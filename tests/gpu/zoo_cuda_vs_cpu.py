@@ -5,6 +5,10 @@ with --precision fp16 or bf16 the CUDA run uses it: "CUDA fp16/bf16 model vs CPU
 
 usage: zoo_cuda_vs_cpu.py CINFER ZOO_DIR [--models mlp_op17,bert_small_op17,resnet18_op17]
                           [--precision fp32|tf32|fp16|bf16] [--stored float|fp16|bf16] [--seed N]
+                          [--real DIR [--real-models blazeface_front,...]]
+--real DIR also compares the real models of tools/zoo/models.json (source npm: PaddleOCR,
+BlazeFace) found in DIR, each at the first test shape the catalog gives, inputs drawn as it
+declares them (tests/e2e/run_e2e.py); one missing from DIR is reported, not skipped silently.
 --stored fp16 or bf16 first converts each model to one stored in that type (as
 tests/e2e/test_half_models.py does: its weights, and for fp16 its float inputs and outputs), so
 the CUDA run exercises the 16-bit-stored path (src/ir/float_compute.c) against the CPU's.
@@ -50,7 +54,8 @@ def write_inputs(fam, dims, seed, d):
 
 
 def run(cinfer, model, device, outdir, inputs, precision):
-    extra = ["--precision", precision] if device == "cuda" and precision != "fp32" else []
+    # Always explicit: the default (stored) would run a 16-bit-stored model at fp16.
+    extra = ["--precision", precision] if device == "cuda" else []
     p = subprocess.run([cinfer, "run", model, "--device", device, "-o", outdir,
                         *inputs, *extra], capture_output=True, text=True, timeout=300)
     return p.returncode, (p.stderr.strip().splitlines() or [""])[0]
@@ -64,6 +69,8 @@ def main():
     ap.add_argument("--precision", default="fp32", choices=["fp32", "tf32", "fp16", "bf16"])
     ap.add_argument("--seed", type=int, default=20261127)
     ap.add_argument("--stored", default="float", choices=["float", "fp16", "bf16"])
+    ap.add_argument("--real", help="directory holding the npm models (tools/zoo/models.json)")
+    ap.add_argument("--real-models", help="comma-separated catalog names (default: all real)")
     a = ap.parse_args()
     rtol, atol = (2e-2, 1e-2) if a.precision in ("fp16", "bf16") else (RTOL, ATOL)
     names = a.models.split(",")
@@ -73,11 +80,28 @@ def main():
                                                      "gen_zoo.py"), a.zoo, "--only", *missing],
                        check=True)
     failed = 0
-    for name in names:
-        model = os.path.join(a.zoo, name + ".onnx")
+    cases = [(name, os.path.join(a.zoo, name + ".onnx"), None) for name in names]
+    if a.real:
+        real = [m for m in run_e2e.load_catalog()["models"] if m.get("source") == "npm"]
+        if a.real_models:
+            want = a.real_models.split(",")
+            real = [m for m in real if m["name"] in want]
+        for m in real:
+            path = os.path.join(a.real, m["file"])
+            if not os.path.exists(path):
+                print("FAIL %-20s not in %s" % (m["name"], a.real))
+                failed += 1
+                continue
+            cases.append((m["name"], path, m))
+    for name, model, entry in cases:
         fam = name.rsplit("_op", 1)[0]
         with tempfile.TemporaryDirectory() as tmp:
-            inputs = write_inputs(fam, DIMS.get(fam, {}), a.seed, tmp)
+            if entry:  # a real model: the catalog's first test shape and input distributions
+                files = run_e2e.write_inputs(run_e2e.make_inputs(entry, entry["tests"][0], 0,
+                                                                 a.seed), tmp)
+                inputs = [arg for n, f in files.items() for arg in ("-i", "%s=%s" % (n, f))]
+            else:
+                inputs = write_inputs(fam, DIMS.get(fam, {}), a.seed, tmp)
             if a.stored != "float":
                 import onnx
                 half, _ = test_half_models.convert(onnx.load(model), a.stored)
