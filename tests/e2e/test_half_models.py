@@ -12,8 +12,9 @@ atol + rtol * max|ref|): fp16 outputs 2e-3 / 1e-4 (the output's rounding, 2^-11 
 and the float model's 1e-4); bf16 (float outputs) DESIGN.md's float model row, 1e-4 / 1e-5.
 Also: the float mlp rounding its input through fp16 (bf16) on purpose, a float model with
 16-bit values inside, against ONNX Runtime on the same file at the float model tolerance (the
-load must keep that rounding). The CPU in CI; the same models run on CUDA with --device cuda
-(precision stored by default: the converted models in their 16-bit type).
+load must keep that rounding). The CPU in CI; the same models run on CUDA with --device cuda,
+at --precision fp32 unless another is given (the tolerances above are float compute's; the
+runtime's own default, stored, would compute the converted models in 16 bits).
 
 usage: test_half_models.py CINFER --zoo DIR --ort-node-modules DIR [--device cpu|cuda]
                            [--precision P] [--seed N]
@@ -142,8 +143,8 @@ def check(a, entry, kind, tmp):
         run(["node", run_e2e.ORT_REF, "--node-modules", a.ort_node_modules, rp,
              os.path.join(d, "ref")] + ["%s=%s" % (n, f) for n, f in rf.items()])
         cmd = [a.cinfer, "run", hp, "--device", a.device, "-o", os.path.join(d, "got")]
-        if a.precision:
-            cmd += ["--precision", a.precision]
+        if a.precision or a.device == "cuda":
+            cmd += ["--precision", a.precision or "fp32"]
         for n, f in hf.items():
             cmd += ["-i", "%s=%s" % (n, f)]
         run(cmd)
