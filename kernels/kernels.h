@@ -172,7 +172,8 @@ cudaError_t cinfer_k_where_h(cinfer_k_dtype h, void *y, const uint8_t *cond, cin
 /* ---- unary.cu ----------------------------------------------------------------------------- */
 
 /* alpha/beta: LeakyRelu alpha; Clip min (alpha) and max (beta); HardSigmoid alpha, beta;
- * Elu alpha. Other ops ignore them. */
+ * Elu, Celu and ThresholdedRelu alpha; Selu alpha and gamma (beta); Shrink lambd (alpha) and
+ * bias (beta). Other ops ignore them. */
 typedef enum cinfer_k_unary_op {
     CINFER_K_SQRT = 0,
     CINFER_K_EXP = 1,
@@ -193,7 +194,27 @@ typedef enum cinfer_k_unary_op {
     CINFER_K_FLOOR = 16,
     CINFER_K_CEIL = 17,
     CINFER_K_ELU = 18,
-    CINFER_K_UNARY_COUNT = 19,
+    CINFER_K_SIN = 19,
+    CINFER_K_COS = 20,
+    CINFER_K_TAN = 21,
+    CINFER_K_ASIN = 22,
+    CINFER_K_ACOS = 23,
+    CINFER_K_ATAN = 24,
+    CINFER_K_SINH = 25,
+    CINFER_K_COSH = 26,
+    CINFER_K_ASINH = 27,
+    CINFER_K_ACOSH = 28,
+    CINFER_K_ATANH = 29,
+    CINFER_K_ROUND = 30,      /* half to even, as ONNX's Round */
+    CINFER_K_SIGN = 31,       /* NaN stays NaN */
+    CINFER_K_SOFTPLUS = 32,   /* log(1 + e^x), without overflow for large x */
+    CINFER_K_SOFTSIGN = 33,   /* x / (1 + |x|) */
+    CINFER_K_MISH = 34,       /* x tanh(softplus(x)) */
+    CINFER_K_SELU = 35,       /* gamma (alpha (e^x - 1) for x <= 0, x above) */
+    CINFER_K_CELU = 36,       /* alpha (e^(x/alpha) - 1) for x < 0, x above */
+    CINFER_K_THRESHOLDED_RELU = 37, /* x > alpha ? x : 0 */
+    CINFER_K_SHRINK = 38,     /* x < -lambd ? x + bias : x > lambd ? x - bias : 0 */
+    CINFER_K_UNARY_COUNT = 39,
 } cinfer_k_unary_op;
 
 /* y[i] = op(x[i]) for n dense floats; y may equal x. */

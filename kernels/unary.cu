@@ -62,6 +62,57 @@ struct FElu {
     }
 };
 
+// Math functions and activations as the CPU computes them (src/cpu/elementwise_unary.c), in
+// float.
+#define SIMPLE(name, expr) \
+    struct name { __device__ float operator()(float x, UnaryArgs) const { return expr; } };
+SIMPLE(FSin, sinf(x))
+SIMPLE(FCos, cosf(x))
+SIMPLE(FTan, tanf(x))
+SIMPLE(FAsin, asinf(x))
+SIMPLE(FAcos, acosf(x))
+SIMPLE(FAtan, atanf(x))
+SIMPLE(FSinh, sinhf(x))
+SIMPLE(FCosh, coshf(x))
+SIMPLE(FAsinh, asinhf(x))
+SIMPLE(FAcosh, acoshf(x))
+SIMPLE(FAtanh, atanhf(x))
+SIMPLE(FRound, rintf(x)) // the current rounding mode: to nearest, ties to even
+SIMPLE(FSign, x > 0.0f ? 1.0f : x < 0.0f ? -1.0f : x)
+SIMPLE(FSoftsign, x / (1.0f + fabsf(x)))
+#undef SIMPLE
+// sinf, cosf and tanf reduce large arguments through a small local array (Payne-Hanek): eight
+// of them unrolled in unary8_k spill it to local memory, so these take the scalar kernel.
+template <class F> struct Wide { static constexpr bool ok = true; };
+template <> struct Wide<FSin> { static constexpr bool ok = false; };
+template <> struct Wide<FCos> { static constexpr bool ok = false; };
+template <> struct Wide<FTan> { static constexpr bool ok = false; };
+__device__ inline float softplus(float x) {
+    return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
+}
+struct FSoftplus { __device__ float operator()(float x, UnaryArgs) const { return softplus(x); } };
+struct FMish {
+    __device__ float operator()(float x, UnaryArgs) const { return x * tanhf(softplus(x)); }
+};
+struct FSelu {
+    __device__ float operator()(float x, UnaryArgs p) const {
+        return x <= 0.0f ? p.beta * p.alpha * expm1f(x) : p.beta * x;
+    }
+};
+struct FCelu {
+    __device__ float operator()(float x, UnaryArgs p) const {
+        return x < 0.0f ? p.alpha * expm1f(x / p.alpha) : x;
+    }
+};
+struct FThresholdedRelu {
+    __device__ float operator()(float x, UnaryArgs p) const { return x > p.alpha ? x : 0.0f; }
+};
+struct FShrink {
+    __device__ float operator()(float x, UnaryArgs p) const {
+        return x < -p.alpha ? x + p.beta : x > p.alpha ? x - p.beta : 0.0f;
+    }
+};
+
 // With T = float, kh_load and kh_store are the identity: the fp32 kernel as it always was.
 template <class T, class F>
 __global__ void unary_k(T *y, const T *x, int64_t n, UnaryArgs args, F f) {
@@ -88,7 +139,7 @@ __global__ void unary8_k(T *y, const T *x, int64_t n, UnaryArgs args, F f) {
 template <class T, class F>
 static cudaError_t launch_unary(T *y, const T *x, int64_t n, UnaryArgs args, F f,
                                 cudaStream_t stream) {
-    if constexpr (sizeof(T) == 2) {  // eight per 16-byte vector: 16-bit types only
+    if constexpr (sizeof(T) == 2 && Wide<F>::ok) {  // eight per 16-byte vector: 16-bit types
         if ((uintptr_t)x % 16 == 0 && (uintptr_t)y % 16 == 0) {
             unary8_k<<<k_blocks_for((n + 7) / 8), K_BLOCK, 0, stream>>>(y, x, n, args, f);
             return cudaGetLastError();
@@ -125,6 +176,26 @@ static cudaError_t unary_any(cinfer_k_unary_op op, T *y, const T *x, size_t n, f
     case CINFER_K_FLOOR: return launch_unary(y, x, m, p, FFloor(), stream);
     case CINFER_K_CEIL: return launch_unary(y, x, m, p, FCeil(), stream);
     case CINFER_K_ELU: return launch_unary(y, x, m, p, FElu(), stream);
+    case CINFER_K_SIN: return launch_unary(y, x, m, p, FSin(), stream);
+    case CINFER_K_COS: return launch_unary(y, x, m, p, FCos(), stream);
+    case CINFER_K_TAN: return launch_unary(y, x, m, p, FTan(), stream);
+    case CINFER_K_ASIN: return launch_unary(y, x, m, p, FAsin(), stream);
+    case CINFER_K_ACOS: return launch_unary(y, x, m, p, FAcos(), stream);
+    case CINFER_K_ATAN: return launch_unary(y, x, m, p, FAtan(), stream);
+    case CINFER_K_SINH: return launch_unary(y, x, m, p, FSinh(), stream);
+    case CINFER_K_COSH: return launch_unary(y, x, m, p, FCosh(), stream);
+    case CINFER_K_ASINH: return launch_unary(y, x, m, p, FAsinh(), stream);
+    case CINFER_K_ACOSH: return launch_unary(y, x, m, p, FAcosh(), stream);
+    case CINFER_K_ATANH: return launch_unary(y, x, m, p, FAtanh(), stream);
+    case CINFER_K_ROUND: return launch_unary(y, x, m, p, FRound(), stream);
+    case CINFER_K_SIGN: return launch_unary(y, x, m, p, FSign(), stream);
+    case CINFER_K_SOFTPLUS: return launch_unary(y, x, m, p, FSoftplus(), stream);
+    case CINFER_K_SOFTSIGN: return launch_unary(y, x, m, p, FSoftsign(), stream);
+    case CINFER_K_MISH: return launch_unary(y, x, m, p, FMish(), stream);
+    case CINFER_K_SELU: return launch_unary(y, x, m, p, FSelu(), stream);
+    case CINFER_K_CELU: return launch_unary(y, x, m, p, FCelu(), stream);
+    case CINFER_K_THRESHOLDED_RELU: return launch_unary(y, x, m, p, FThresholdedRelu(), stream);
+    case CINFER_K_SHRINK: return launch_unary(y, x, m, p, FShrink(), stream);
     case CINFER_K_UNARY_COUNT: break;
     }
     return cudaErrorInvalidValue;

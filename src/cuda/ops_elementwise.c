@@ -202,7 +202,14 @@ static const struct {
     {"Relu", CINFER_K_RELU}, {"LeakyRelu", CINFER_K_LEAKY_RELU}, {"Clip", CINFER_K_CLIP},
     {"HardSigmoid", CINFER_K_HARD_SIGMOID}, {"HardSwish", CINFER_K_HARD_SWISH},
     {"Gelu", CINFER_K_GELU_ERF}, {"Floor", CINFER_K_FLOOR}, {"Ceil", CINFER_K_CEIL},
-    {"Elu", CINFER_K_ELU}, {NULL, 0},
+    {"Elu", CINFER_K_ELU}, {"Sin", CINFER_K_SIN}, {"Cos", CINFER_K_COS},
+    {"Tan", CINFER_K_TAN}, {"Asin", CINFER_K_ASIN}, {"Acos", CINFER_K_ACOS},
+    {"Atan", CINFER_K_ATAN}, {"Sinh", CINFER_K_SINH}, {"Cosh", CINFER_K_COSH},
+    {"Asinh", CINFER_K_ASINH}, {"Acosh", CINFER_K_ACOSH}, {"Atanh", CINFER_K_ATANH},
+    {"Round", CINFER_K_ROUND}, {"Sign", CINFER_K_SIGN}, {"Softplus", CINFER_K_SOFTPLUS},
+    {"Softsign", CINFER_K_SOFTSIGN}, {"Mish", CINFER_K_MISH}, {"Selu", CINFER_K_SELU},
+    {"Celu", CINFER_K_CELU}, {"ThresholdedRelu", CINFER_K_THRESHOLDED_RELU},
+    {"Shrink", CINFER_K_SHRINK}, {NULL, 0},
 };
 
 /* Clip's bound from input i (a constant float scalar) or the opset-6 attribute; *ok false
@@ -234,6 +241,16 @@ static cinfer_status unary_params(const cinfer_cuda_node *n, unary_priv *p, char
     switch (p->op) {
     case CINFER_K_LEAKY_RELU: p->alpha = cuda_attr_float(n->node, "alpha", 0.01f); break;
     case CINFER_K_ELU: p->alpha = cuda_attr_float(n->node, "alpha", 1.0f); break;
+    case CINFER_K_CELU: p->alpha = cuda_attr_float(n->node, "alpha", 1.0f); break;
+    case CINFER_K_THRESHOLDED_RELU: p->alpha = cuda_attr_float(n->node, "alpha", 1.0f); break;
+    case CINFER_K_SELU: /* ONNX's defaults, as float32 values */
+        p->alpha = cuda_attr_float(n->node, "alpha", 1.67326319217681884765625f);
+        p->beta = cuda_attr_float(n->node, "gamma", 1.05070102214813232421875f);
+        break;
+    case CINFER_K_SHRINK:
+        p->alpha = cuda_attr_float(n->node, "lambd", 0.5f);
+        p->beta = cuda_attr_float(n->node, "bias", 0.0f);
+        break;
     case CINFER_K_HARD_SIGMOID:
         p->alpha = cuda_attr_float(n->node, "alpha", 0.2f);
         p->beta = cuda_attr_float(n->node, "beta", 0.5f);
@@ -349,7 +366,10 @@ const cuda_op cinfer_cuda_ops_elementwise[] = {
     UNARY("Sqrt"), UNARY("Exp"), UNARY("Log"), UNARY("Neg"), UNARY("Abs"), UNARY("Reciprocal"),
     UNARY("Erf"), UNARY("Tanh"), UNARY("Sigmoid"), UNARY("Relu"), UNARY("LeakyRelu"),
     UNARY("Clip"), UNARY("HardSigmoid"), UNARY("HardSwish"), UNARY("Gelu"), UNARY("Floor"),
-    UNARY("Ceil"), UNARY("Elu"),
+    UNARY("Ceil"), UNARY("Elu"), UNARY("Sin"), UNARY("Cos"), UNARY("Tan"), UNARY("Asin"),
+    UNARY("Acos"), UNARY("Atan"), UNARY("Sinh"), UNARY("Cosh"), UNARY("Asinh"), UNARY("Acosh"),
+    UNARY("Atanh"), UNARY("Round"), UNARY("Sign"), UNARY("Softplus"), UNARY("Softsign"),
+    UNARY("Mish"), UNARY("Selu"), UNARY("Celu"), UNARY("ThresholdedRelu"), UNARY("Shrink"),
     {"Cast", "", cast_supports, NULL, cast_run, NULL, true},
     {NULL, NULL, NULL, NULL, NULL, NULL, false},
 };

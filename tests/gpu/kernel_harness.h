@@ -417,7 +417,10 @@ static inline uint8_t compare_ref(cinfer_k_compare_op op, double a, double b) {
     return 2;
 }
 
-// alpha and beta as the op reads them (LeakyRelu, Clip's bounds, HardSigmoid, Elu).
+static inline double softplus_ref(double x) { return x > 0 ? x + log1p(exp(-x)) : log1p(exp(x)); }
+
+// alpha and beta as the op reads them (LeakyRelu, Clip's bounds, HardSigmoid, Elu, Celu,
+// ThresholdedRelu; Selu alpha and gamma; Shrink lambd and bias).
 static inline double unary_ref(cinfer_k_unary_op op, double x, double alpha, double beta) {
     switch (op) {
     case CINFER_K_SQRT: return sqrt(x);
@@ -440,9 +443,59 @@ static inline double unary_ref(cinfer_k_unary_op op, double x, double alpha, dou
     case CINFER_K_FLOOR: return floor(x);
     case CINFER_K_CEIL: return ceil(x);
     case CINFER_K_ELU: return x >= 0 ? x : alpha * expm1(x);
+    case CINFER_K_SIN: return sin(x);
+    case CINFER_K_COS: return cos(x);
+    case CINFER_K_TAN: return tan(x);
+    case CINFER_K_ASIN: return asin(x);
+    case CINFER_K_ACOS: return acos(x);
+    case CINFER_K_ATAN: return atan(x);
+    case CINFER_K_SINH: return sinh(x);
+    case CINFER_K_COSH: return cosh(x);
+    case CINFER_K_ASINH: return asinh(x);
+    case CINFER_K_ACOSH: return acosh(x);
+    case CINFER_K_ATANH: return atanh(x);
+    case CINFER_K_ROUND: return nearbyint(x);  // ties to even in the default rounding mode
+    case CINFER_K_SIGN: return x > 0 ? 1.0 : x < 0 ? -1.0 : x;
+    case CINFER_K_SOFTPLUS: return softplus_ref(x);
+    case CINFER_K_SOFTSIGN: return x / (1.0 + fabs(x));
+    case CINFER_K_MISH: return x * tanh(softplus_ref(x));
+    case CINFER_K_SELU: return x <= 0 ? beta * alpha * expm1(x) : beta * x;
+    case CINFER_K_CELU: return x < 0 ? alpha * expm1(x / alpha) : x;
+    case CINFER_K_THRESHOLDED_RELU: return x > alpha ? x : 0.0;
+    case CINFER_K_SHRINK: return x < -alpha ? x + beta : x > alpha ? x - beta : 0.0;
     case CINFER_K_UNARY_COUNT: break;
     }
     return NAN;
+}
+
+// Where unary_ref's op is defined and well conditioned, for random inputs: magnitudes in
+// [*lo, *hi), signed or not (asin, acos and atanh inside (-1, 1), acosh from 1 up, tan away
+// from its poles).
+static inline void unary_domain(cinfer_k_unary_op op, double *lo, double *hi, bool *signed_) {
+    *lo = 0.01, *hi = 6.0, *signed_ = true;
+    switch (op) {
+    case CINFER_K_SQRT: case CINFER_K_LOG: *lo = 0.1, *hi = 10.0, *signed_ = false; break;
+    case CINFER_K_RECIPROCAL: *lo = 0.1, *hi = 10.0; break;
+    case CINFER_K_ASIN: case CINFER_K_ACOS: case CINFER_K_ATANH: *hi = 0.95; break;
+    case CINFER_K_ACOSH: *lo = 1.05, *hi = 10.0, *signed_ = false; break;
+    case CINFER_K_TAN: *hi = 1.3; break;
+    default: break;
+    }
+}
+
+// Attribute values the kernel tests pass (alpha, beta), not the ONNX defaults where a default
+// would hide a swapped argument.
+static inline void unary_test_args(cinfer_k_unary_op op, float *alpha, float *beta) {
+    *alpha = 0.1f, *beta = 0.5f;
+    switch (op) {
+    case CINFER_K_CLIP: *alpha = -1.5f, *beta = 2.5f; break;
+    case CINFER_K_HARD_SIGMOID: *alpha = 0.2f; break;
+    case CINFER_K_SELU: *alpha = 1.6732632f, *beta = 1.0507010f; break;
+    case CINFER_K_CELU: *alpha = 0.7f; break;
+    case CINFER_K_THRESHOLDED_RELU: *alpha = 0.4f; break;
+    case CINFER_K_SHRINK: *alpha = 0.5f, *beta = 0.2f; break;
+    default: break;
+    }
 }
 
 // Softmax (or LogSoftmax) of each of rows rows of cols values of x, max-subtracted, into ref.

@@ -240,16 +240,18 @@ static void test_unary(void) {
     static const char *names[CINFER_K_UNARY_COUNT] = {
         "Sqrt", "Exp", "Log", "Neg", "Abs", "Reciprocal", "Erf", "Tanh", "Sigmoid", "Relu",
         "LeakyRelu", "Clip", "HardSigmoid", "HardSwish", "GeluErf", "GeluTanh", "Floor", "Ceil",
-        "Elu"};
+        "Elu", "Sin", "Cos", "Tan", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh",
+        "Atanh", "Round", "Sign", "Softplus", "Softsign", "Mish", "Selu", "Celu",
+        "ThresholdedRelu", "Shrink"};
     for (int op = 0; op < CINFER_K_UNARY_COUNT; op++) {
-        // Attribute values: LeakyRelu/Elu alpha; Clip [min, max]; HardSigmoid's defaults.
-        float alpha = op == CINFER_K_CLIP ? -1.5f : op == CINFER_K_HARD_SIGMOID ? 0.2f : 0.1f;
-        float beta = op == CINFER_K_CLIP ? 2.5f : 0.5f;
+        float alpha, beta;
+        unary_test_args(op, &alpha, &beta);
+        double lo, hi;
+        bool signed_;
+        unary_domain(op, &lo, &hi, &signed_);
         for (size_t s = 0; s < N_SIZES; s++) {
             size_t n = k_sizes[s];
-            float *x = op == CINFER_K_SQRT || op == CINFER_K_LOG ? rand_f32(n, 0.1, 10.0)
-                       : op == CINFER_K_RECIPROCAL               ? rand_f32_signed(n, 0.1, 10.0)
-                                                                 : rand_f32_signed(n, 0.01, 6.0);
+            float *x = signed_ ? rand_f32_signed(n, lo, hi) : rand_f32(n, lo, hi);
             void *dx = d_in(x, n * 4), *dy = d_out(n * 4);
             char what[64];
             snprintf(what, sizeof what, "%s n=%zu", names[op], n);

@@ -171,11 +171,26 @@ static const unary_case k_unary[] = {
     {CINFER_K_HARD_SIGMOID, 0, 4, true},  {CINFER_K_HARD_SWISH, 0, 5, true},
     {CINFER_K_GELU_ERF, 0, 4, true},      {CINFER_K_GELU_TANH, 0, 4, true},
     {CINFER_K_FLOOR, 0.01, 9, true},      {CINFER_K_CEIL, 0.01, 9, true},
-    {CINFER_K_ELU, 0.01, 4, true},
+    {CINFER_K_ELU, 0.01, 4, true},        {CINFER_K_SIN, 0, 6, true},
+    {CINFER_K_COS, 0, 6, true},           {CINFER_K_TAN, 0, 1.2, true},
+    {CINFER_K_ASIN, 0, 0.9, true},        {CINFER_K_ACOS, 0, 0.9, true},
+    {CINFER_K_ATAN, 0, 5, true},          {CINFER_K_SINH, 0, 4, true},
+    {CINFER_K_COSH, 0, 4, true},          {CINFER_K_ASINH, 0, 5, true},
+    {CINFER_K_ACOSH, 1.05, 9, false},     {CINFER_K_ATANH, 0, 0.9, true},
+    {CINFER_K_ROUND, 0.01, 9, true},      {CINFER_K_SIGN, 0.01, 3, true},
+    {CINFER_K_SOFTPLUS, 0, 6, true},      {CINFER_K_SOFTSIGN, 0, 6, true},
+    {CINFER_K_MISH, 0, 5, true},          {CINFER_K_SELU, 0.01, 4, true},
+    {CINFER_K_CELU, 0.01, 4, true},       {CINFER_K_THRESHOLDED_RELU, 0.01, 2, true},
+    {CINFER_K_SHRINK, 0.01, 2, true},
 };
 
-// alpha, beta: LeakyRelu 0.1; Clip [-0.5, 0.7]; HardSigmoid 0.2, 0.5; Elu 0.8.
+// alpha, beta: LeakyRelu 0.1; Clip [-0.5, 0.7]; HardSigmoid 0.2, 0.5; Elu 0.8; the newer
+// activations as the fp32 test passes them (unary_test_args).
 static void unary_args(cinfer_k_unary_op op, float *alpha, float *beta) {
+    if (op >= CINFER_K_SIN) {
+        unary_test_args(op, alpha, beta);
+        return;
+    }
     *alpha = op == CINFER_K_LEAKY_RELU ? 0.1f
              : op == CINFER_K_CLIP     ? -0.5f
              : op == CINFER_K_HARD_SIGMOID ? 0.2f
