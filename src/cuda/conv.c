@@ -168,8 +168,8 @@ static cinfer_status alloc_padded(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c,
     for (int i = 0; i < c->p.nspatial; i++) bytes *= (size_t)c->padded_in[i];
     cinfer_status rc = CINFER_OK;
     CUDA_CHECK(err, rc, cinfer__cuda_malloc(&c->padded, bytes), fail);
+    /* Ordered before every run's copy on the same stream: no wait needed. */
     CUDA_CHECK(err, rc, cudaMemsetAsync(c->padded, 0, bytes, ctx->compute), fail);
-    CUDA_CHECK(err, rc, cudaStreamSynchronize(ctx->compute), fail);
 fail:
     return rc;
 }
@@ -503,11 +503,12 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
     c->p = *p;
     cinfer_status rc = check_params(c, err);
     if (rc == CINFER_OK) rc = create_descriptors(c, err);
-    if (rc == CINFER_OK) rc = alloc_padded(ctx, c, err);
     if (rc == CINFER_OK) rc = set_conv(c, err);
     if (rc == CINFER_OK) rc = set_shapes(c, err);
     if (rc == CINFER_OK)
         rc = (p->flags & CINFER_CONV_TRANSPOSE) ? pick_bwd(ctx, c, err) : pick_fwd(ctx, c, err);
+    /* After the algorithm: a configuration cuDNN refuses (NHWC depthwise, say) allocates nothing. */
+    if (rc == CINFER_OK) rc = alloc_padded(ctx, c, err);
     if (rc == CINFER_OK) rc = prepare_cudnn_fused(c, err);
     /* Say explicitly what runs: FMA math for fp32, tensor-op math for TF32 (whatever the
      * chosen result reported), the chosen result's own math type for 16-bit tensors. */

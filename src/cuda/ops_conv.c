@@ -100,6 +100,7 @@ static cinfer_status conv_params(const cinfer_cuda_node *n, cinfer_cuda_conv_par
     if (pv && (int)np != 2 * ns) return cuda_no(why, "%s: pads of the wrong length", op);
     for (int d = 0; d < 2 * ns; d++) pads[d] = pv ? pv[d] : 0;
     const char *ap = cuda_attr_str(node, "auto_pad", "NOTSET");
+    if (!*ap) ap = "NOTSET"; /* an empty string is NOTSET, as the CPU reads it */
     bool same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
     if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && !same)
         return cuda_no(why, "%s: auto_pad is not NOTSET, VALID or SAME_*", op);

@@ -181,16 +181,17 @@ def convnet_resize(d):
 
 def convnet_same(d):
     """TensorFlow-style padding (tf2onnx's BlazeFace and MobileNets): auto_pad SAME_UPPER at
-    stride 2 (pads 1/1 on the odd height, 0/1 on the even width) and explicit pads 1/1 and 0/2:
-    cuDNN pads both ends alike, so these run on a zero-bordered copy of their input."""
+    stride 2 (pads 1/1 on the odd height, 0/1 on the even width), explicit pads 1/1 and 0/2,
+    and SAME_LOWER with a 2x2 kernel (1/0 on both axes): cuDNN pads both ends alike, so these
+    run on a zero-bordered copy of their input."""
     n = helper.make_node
     save(d, "convnet_same", [
         n("Conv", ["x", "w1"], ["a"], name="a", auto_pad="SAME_UPPER", strides=[2, 2]),
         n("Relu", ["a"], ["r"]),
         n("Conv", ["r", "w2"], ["b"], name="b", pads=[1, 0, 1, 2]),
-        n("Conv", ["b", "w3"], ["y"], name="c"),
+        n("Conv", ["b", "w3"], ["y"], name="c", auto_pad="SAME_LOWER"),
     ], [vi("x", [2, 16, 9, 8])], [vi("y", [2, 8, 5, 4])],
-        [conv_w("w1", 16, 16, 3), conv_w("w2", 16, 16, 3), conv_w("w3", 8, 16, 1)])
+        [conv_w("w1", 16, 16, 3), conv_w("w2", 16, 16, 3), conv_w("w3", 8, 16, 2)])
 
 
 def main():

@@ -302,6 +302,8 @@ static const conv_case k_convs[] = {
     {"3x3 stride 2 pads 0/1", 2, 16, 14, 12, 24, 1, 3, 3, 2, 0, true, true, 1, 1},
     {"3x3 pads 1/0 (H), 1/2 (W), C_in 3", 1, 3, 9, 10, 8, 1, 3, 3, 1, 1, false, true, -1, 1},
     {"depthwise 3x3 stride 2 pads 0/1", 2, 8, 10, 9, 8, 8, 3, 3, 2, 0, true, false, 1, 0},
+    // SAME_LOWER with an even kernel: the odd pad before (H 1/0, W 1/0)
+    {"2x2 pads 1/0", 2, 16, 7, 8, 16, 1, 2, 2, 1, 1, true, true, -1, -1},
 };
 #define N_CONVS (sizeof k_convs / sizeof k_convs[0])
 
@@ -793,6 +795,8 @@ static int check_conv_padding(void) {
     } cases[] = {
         {"2-D NCHW fp32, SAME stride 2", 2, 2, 3, {8, 7}, {3, 3}, {2, 2}, {0, 1}, {1, 1}, 0, 4},
         {"2-D NHWC fp16, pads 1/0 and 0/2", 2, 2, 8, {6, 5}, {3, 2}, {1, 1}, {1, 0}, {0, 2},
+         F16 | NHWC, 2},
+        {"2-D NHWC fp16, pads 0/1 and 2/0", 2, 2, 8, {6, 5}, {3, 3}, {1, 2}, {0, 2}, {1, 0},
          F16 | NHWC, 2},
         {"2-D NHWC fp16, 3 channels", 2, 1, 3, {5, 6}, {2, 2}, {2, 1}, {0, 0}, {1, 1}, F16 | NHWC,
          2},
