@@ -30,6 +30,10 @@ struct OpMin {
         return (a < b || a != a) ? a : b;
     }
 };
+// The comparison keeps a NaN (NaN < 0 is false), as the CPU's PRelu does.
+struct OpPRelu {
+    template <class T> __device__ T operator()(T a, T b) const { return a < T(0) ? a * b : a; }
+};
 struct OpEqual {
     template <class T> __device__ uint8_t operator()(T a, T b) const { return a == b; }
 };
@@ -158,6 +162,7 @@ static cudaError_t dispatch_binary(cinfer_k_binary_op op, Launch launch) {
         break;
     case CINFER_K_MAX: return launch(OpMax());
     case CINFER_K_MIN: return launch(OpMin());
+    case CINFER_K_PRELU: return launch(OpPRelu());
     }
     return cudaErrorInvalidValue;
 }

@@ -100,6 +100,7 @@ typedef enum cinfer_k_binary_op {
     CINFER_K_POW = 4,  /* floating operands only (not i64) */
     CINFER_K_MAX = 5,
     CINFER_K_MIN = 6,
+    CINFER_K_PRELU = 7, /* a < 0 ? a * b : a (b the slope) */
 } cinfer_k_binary_op;
 
 typedef enum cinfer_k_compare_op {

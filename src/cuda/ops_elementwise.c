@@ -17,7 +17,8 @@ typedef struct ew_kind {
 static const ew_kind binaries[] = {
     {"Add", 0, CINFER_K_ADD}, {"Sub", 0, CINFER_K_SUB}, {"Mul", 0, CINFER_K_MUL},
     {"Div", 0, CINFER_K_DIV}, {"Pow", 0, CINFER_K_POW}, {"Max", 0, CINFER_K_MAX},
-    {"Min", 0, CINFER_K_MIN}, {"Equal", 1, CINFER_K_EQUAL}, {"Less", 1, CINFER_K_LESS},
+    {"Min", 0, CINFER_K_MIN}, {"PRelu", 0, CINFER_K_PRELU}, {"Sum", 0, CINFER_K_ADD},
+    {"Equal", 1, CINFER_K_EQUAL}, {"Less", 1, CINFER_K_LESS},
     {"LessOrEqual", 1, CINFER_K_LESS_EQUAL}, {"Greater", 1, CINFER_K_GREATER},
     {"GreaterOrEqual", 1, CINFER_K_GREATER_EQUAL}, {"And", 2, CINFER_K_AND},
     {"Or", 2, CINFER_K_OR}, {"Xor", 2, CINFER_K_XOR}, {NULL, 0, 0},
@@ -93,6 +94,11 @@ static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
     cinfer_dtype a = n->in[0]->dtype, h = k->kind == 2 ? 0 : binary_half(n, k->kind);
     if (n->in[0]->rank > n->out[0]->rank || n->in[1]->rank > n->out[0]->rank)
         return cuda_no(why, "%s: operand rank above the output's", op);
+    /* PRelu-6 aligns a 1-D slope with the channels, not the last dim; integer PRelu wraps
+     * differently from the CPU's: both stay there. */
+    if (k->code == CINFER_K_PRELU && k->kind == 0 &&
+        (n->node->opset < 7 || (n->in[0]->dtype != CINFER_DTYPE_FLOAT && !h)))
+        return cuda_no(why, "%s: opset 7 and up, float operands", op);
     if (h)
         return half_operands(n, 0, 2, h)
                    ? CINFER_OK
@@ -359,7 +365,7 @@ static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 
 const cuda_op cinfer_cuda_ops_elementwise[] = {
     BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"), BINARY("Max"),
-    BINARY("Min"), COMPARE("Equal"), COMPARE("Less"), COMPARE("LessOrEqual"),
+    BINARY("Min"), BINARY("PRelu"), BINARY("Sum"), COMPARE("Equal"), COMPARE("Less"), COMPARE("LessOrEqual"),
     COMPARE("Greater"), COMPARE("GreaterOrEqual"), LOGIC("And"), LOGIC("Or"), LOGIC("Xor"),
     {"Not", "", not_supports, NULL, not_run, NULL, false},
     {"Where", "", where_supports, NULL, where_run, NULL, true, CUDA_OP_BROADCAST},

@@ -402,6 +402,7 @@ static inline double binary_ref(cinfer_k_binary_op op, double a, double b) {
     case CINFER_K_POW: return pow(a, b);
     case CINFER_K_MAX: return a > b ? a : b;
     case CINFER_K_MIN: return a < b ? a : b;
+    case CINFER_K_PRELU: return a < 0 ? a * b : a;
     }
     return NAN;
 }

@@ -36,8 +36,8 @@ static const shape_pair k_pairs[] = {
 /* ---- binary, compare, logic, where ----------------------------------------------------- */
 
 static void test_binary_f32(void) {
-    static const char *names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"};
-    for (int op = CINFER_K_ADD; op <= CINFER_K_MIN; op++) {
+    static const char *names[] = {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "PRelu"};
+    for (int op = CINFER_K_ADD; op <= CINFER_K_PRELU; op++) {
         for (size_t c = 0; c < N_PAIRS; c++) {
             cinfer_k_dims ad = dims_of(k_pairs[c].ra, k_pairs[c].a);
             cinfer_k_dims bd = dims_of(k_pairs[c].rb, k_pairs[c].b);

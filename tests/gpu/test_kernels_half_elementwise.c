@@ -115,7 +115,7 @@ static void test_binary_half(void) {
     for (int t = 0; t < 2; t++) {
         cinfer_k_dtype h = k_halves[t];
         const cinfer_k_dtype types[3][2] = {{h, h}, {h, CINFER_K_F32}, {CINFER_K_F32, h}};
-        for (int op = CINFER_K_ADD; op <= CINFER_K_MIN; op++)
+        for (int op = CINFER_K_ADD; op <= CINFER_K_PRELU; op++)
             for (size_t s = 0; s < sizeof k_shapes / sizeof k_shapes[0]; s++)
                 for (int k = 0; k < 3; k++)
                     run_binary((cinfer_k_binary_op)op, h, types[k][0], types[k][1],

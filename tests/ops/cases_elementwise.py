@@ -282,6 +282,9 @@ def pow_mod_cases(rng):
     x, slope = f32(rng, (2, 3, 4, 5)), f32(rng, (3, 1, 1), 0, 0.5)
     yield case("prelu", "PRelu", [("x", x), ("slope", slope)],
                [("y", np.where(x < 0, d(x) * d(slope), d(x)).astype(np.float32))], opset=16)
+    slope = f32(rng, (5,), 0, 0.5)  # along the last axis (opset 7's numpy broadcasting)
+    yield case("prelu_last_axis", "PRelu", [("x", x), ("slope", slope)],
+               [("y", np.where(x < 0, d(x) * d(slope), d(x)).astype(np.float32))], opset=9)
 
 
 # ---- Comparison and logic -------------------------------------------------------------------
@@ -326,6 +329,8 @@ def variadic_cases(rng):
     yield case("min3", "Min", ins, [("y", np.minimum(np.minimum(ds[0], ds[1]), ds[2])
                                          .astype(np.float32))])
     yield case("sum1", "Sum", ins[:1], [("y", xs[0])])
+    # two operands broadcasting (the GPU's binary kernel takes exactly two)
+    yield case("sum2", "Sum", ins[:2], [("y", (ds[0] + ds[1]).astype(np.float32))])
     yield case("max1", "Max", ins[1:2], [("y", xs[1])])
     xi = [ints(rng, s, np.int32) for s in shapes]
     yield case("max3_int32", "Max", [(f"x{i}", x) for i, x in enumerate(xi)],
