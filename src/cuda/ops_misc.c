@@ -1,6 +1,6 @@
-/* GPU softmax, normalizations, data movement (Transpose, Gather, Concat), pooling and
- * reductions on the kernels of kernels/softmax.cu, norm.cu, transpose.cu, copy.cu, gather.cu,
- * pool.cu and reduce.cu. Parameters are derived at prepare into a small per-step struct. */
+/* GPU softmax, normalizations, data movement (Transpose, DepthToSpace, SpaceToDepth, Gather,
+ * Concat), pooling and reductions on the kernels of kernels/softmax.cu, norm.cu, transpose.cu,
+ * copy.cu, gather.cu, pool.cu and reduce.cu. Parameters are derived at prepare into a small per-step struct. */
 #include <stdlib.h>
 
 #include "cuda/module_impl.h"
@@ -19,6 +19,7 @@ typedef struct misc_priv {
     cinfer_k_strides src_st; /* Slice: read strides; Pad: the pad before each dim */
     cinfer_k_pad_mode pad_mode;
     float pad_value;
+    cinfer_k_dims view; /* DepthToSpace, SpaceToDepth: the 6-D input view perm permutes */
 } misc_priv;
 
 static int64_t prod(const cinfer_tensor *t, int from, int to) {
@@ -160,6 +161,38 @@ static cinfer_status transpose_params(const cinfer_cuda_node *n, misc_priv *p, c
         if (a < 0) a += x->rank;
         p->perm.p[d] = (int32_t)a;
     }
+    return CINFER_OK;
+}
+
+/* ---- DepthToSpace, SpaceToDepth: a 6-D permutation of the input (as src/cpu/shape.c) ---- */
+
+static cinfer_status space_depth_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    const cinfer_tensor *x = n->in[0];
+    size_t es = cuda_dtype_size(x->dtype);
+    int64_t b = cuda_attr_int(n->node, "blocksize", 0);
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", op);
+    if (n->out[0]->dtype != x->dtype)
+        return cuda_no(why, "%s: a float constant input in half mode", op);
+    if (x->rank != 4 || b < 1) return cuda_no(why, "%s: 4-D input and a blocksize", op);
+    int64_t nn = x->dims[0], c = x->dims[1], h = x->dims[2], w = x->dims[3];
+    static const int32_t dcr[6] = {0, 3, 4, 1, 5, 2}, crd[6] = {0, 1, 4, 2, 5, 3},
+                         s2d[6] = {0, 3, 5, 1, 2, 4};
+    const int32_t *perm;
+    p->view.rank = 6;
+    if (!strcmp(op, "SpaceToDepth")) {
+        if (h % b || w % b) return cuda_no(why, "%s: H and W multiples of blocksize", op);
+        int64_t v[6] = {nn, c, h / b, b, w / b, b};
+        memcpy(p->view.size, v, sizeof v);
+        perm = s2d;
+    } else {
+        if (c % (b * b)) return cuda_no(why, "%s: channels a multiple of blocksize^2", op);
+        bool is_crd = !strcmp(cuda_attr_str(n->node, "mode", "DCR"), "CRD");
+        int64_t v_dcr[6] = {nn, b, b, c / (b * b), h, w}, v_crd[6] = {nn, c / (b * b), b, b, h, w};
+        memcpy(p->view.size, is_crd ? v_crd : v_dcr, sizeof v_dcr);
+        perm = is_crd ? crd : dcr;
+    }
+    for (int d = 0; d < 6; d++) p->perm.p[d] = perm[d];
     return CINFER_OK;
 }
 
@@ -442,6 +475,7 @@ static params_fn params_of(const char *op) {
     if (!strcmp(op, "BatchNormalization") || !strcmp(op, "InstanceNormalization"))
         return channel_norm_params;
     if (!strcmp(op, "Transpose")) return transpose_params;
+    if (!strcmp(op, "DepthToSpace") || !strcmp(op, "SpaceToDepth")) return space_depth_params;
     if (!strcmp(op, "Gather")) return gather_params;
     if (!strcmp(op, "Concat")) return concat_params;
     if (!strcmp(op, "Slice")) return slice_params;
@@ -558,6 +592,9 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     } else if (!strcmp(op, "Transpose")) {
         e = cinfer_k_transpose(out[0], in[0], k_dims(&s->in[0]), p->perm,
                                cuda_dtype_size(s->in[0].dtype), st);
+    } else if (!strcmp(op, "DepthToSpace") || !strcmp(op, "SpaceToDepth")) {
+        e = cinfer_k_transpose(out[0], in[0], p->view, p->perm, cuda_dtype_size(s->in[0].dtype),
+                               st);
     } else if (!strcmp(op, "Gather")) {
         e = gather_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Concat")) {
@@ -600,7 +637,7 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_HALF("Softmax"), MISC_HALF("LogSoftmax"), MISC_HALF("LayerNormalization"),
     MISC_NHWC("BatchNormalization"), MISC_HALF("InstanceNormalization"), MISC_HALF("Transpose"),
-    MISC_HALF("Gather"),
+    MISC_HALF("Gather"), MISC_HALF("DepthToSpace"), MISC_HALF("SpaceToDepth"),
     {"Concat", "", misc_supports, misc_prepare, misc_run, free, true, CUDA_OP_AXIS},
     MISC_HALF("Slice"), MISC_HALF("Split"),
     MISC_HALF("Expand"), MISC_HALF("Tile"), MISC_HALF("Pad"), MISC_NHWC("MaxPool"),

@@ -322,6 +322,12 @@ def layout_cases(rng):
     t = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
     yield _case("spacetodepth", "SpaceToDepth", [("x", x)],
                 [("y", t.reshape(n, c * b * b, h // b, w // b))], attrs={"blocksize": b})
+    x = _data(rng, [2, 5, 4, 6])  # float: the GPU's 16-bit path at fp16
+    b = 2
+    n, c, h, w = x.shape
+    t = x.reshape(n, c, h // b, b, w // b, b).transpose(0, 3, 5, 1, 2, 4)
+    yield _case("spacetodepth_f32", "SpaceToDepth", [("x", x)],
+                [("y", t.reshape(n, c * b * b, h // b, w // b))], attrs={"blocksize": b})
 
 
 def matrix_cases(rng):
