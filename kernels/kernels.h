@@ -354,6 +354,10 @@ typedef enum cinfer_k_reduce_op {
     CINFER_K_REDUCE_MEAN = 1,
     CINFER_K_REDUCE_MAX = 2,
     CINFER_K_REDUCE_MIN = 3,
+    CINFER_K_REDUCE_SUM_SQUARE = 4, /* sum of x^2 */
+    CINFER_K_REDUCE_L1 = 5,         /* sum of |x| */
+    CINFER_K_REDUCE_L2 = 6,         /* sqrt of the sum of x^2 */
+    CINFER_K_REDUCE_LOG_SUM = 7,    /* log of the sum */
 } cinfer_k_reduce_op;
 
 /* y[o, i] = reduce over r of x[o, r, i] for a dense [outer, reduce, inner] view (the caller

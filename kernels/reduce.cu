@@ -1,6 +1,7 @@
-// ReduceSum/Mean/Max/Min over the middle axis of an [outer, reduce, inner] view, and the
-// global pools built on it, templated over the element type (half_access.cuh). Sums are
-// Kahan-compensated in fp32 for every type: long fp32 sums otherwise drift.
+// ReduceSum/Mean/Max/Min (and the sums of a transformed x: SumSquare, L1, L2, LogSum) over the
+// middle axis of an [outer, reduce, inner] view, and the global pools built on it, templated
+// over the element type (half_access.cuh). Sums are Kahan-compensated in fp32 for every type:
+// long fp32 sums otherwise drift.
 #include "common.cuh"
 #include "half_access.cuh"
 
@@ -29,38 +30,54 @@ static __device__ void acc_add(Acc &a, float x, k_reduce_kind kind) {
     }
 }
 
+// What is accumulated of each element, and what becomes of the total.
+enum Pre { PRE_NONE, PRE_SQUARE, PRE_ABS };
+enum Post { POST_NONE, POST_MEAN, POST_SQRT, POST_LOG };
+
+static __device__ float pre_of(float x, int pre) {
+    return pre == PRE_SQUARE ? x * x : pre == PRE_ABS ? fabsf(x) : x;
+}
+
+static __device__ float post_of(float v, int post, int64_t count) {
+    return post == POST_MEAN ? v / (float)count
+           : post == POST_SQRT ? sqrtf(v)
+           : post == POST_LOG  ? logf(v)
+                               : v;
+}
+
 // inner == 1: each row of [outer, reduce] reduced by a warp or a block.
 template <class T>
 __global__ void reduce_rows(T *y, const T *x, int64_t rows, int64_t cols, k_reduce_kind kind,
-                            bool mean, bool whole_block) {
+                            int pre, int post, bool whole_block) {
     __shared__ float scratch[K_WARP];
     k_row_group g = k_row_group_of(whole_block);
     for (int64_t r = g.first_row; r < rows; r += g.row_step) {
         const T *xr = x + r * cols;
         Acc a = acc_init(kind);
-        for (int64_t c = g.lane; c < cols; c += g.lanes) acc_add(a, kh_load(xr[c]), kind);
+        for (int64_t c = g.lane; c < cols; c += g.lanes)
+            acc_add(a, pre_of(kh_load(xr[c]), pre), kind);
         float v = k_group_reduce(a.v, kind, g, scratch);
-        if (g.lane == 0) kh_store(&y[r], mean ? v / (float)cols : v);
+        if (g.lane == 0) kh_store(&y[r], post_of(v, post, cols));
     }
 }
 
 // inner > 1: a thread per output; neighbouring threads read neighbouring inner elements.
 template <class T>
 __global__ void reduce_middle(T *y, const T *x, int64_t outer, int64_t reduce, int64_t inner,
-                              k_reduce_kind kind, bool mean) {
+                              k_reduce_kind kind, int pre, int post) {
     int64_t n = outer * inner;
     for (int64_t i = k_first(); i < n; i += k_step()) {
         int64_t o = i / inner, in = i % inner;
         const T *xp = x + o * reduce * inner + in;
         Acc a = acc_init(kind);
-        for (int64_t r = 0; r < reduce; r++) acc_add(a, kh_load(xp[r * inner]), kind);
-        kh_store(&y[i], mean ? a.v / (float)reduce : a.v);
+        for (int64_t r = 0; r < reduce; r++) acc_add(a, pre_of(kh_load(xp[r * inner]), pre), kind);
+        kh_store(&y[i], post_of(a.v, post, reduce));
     }
 }
 
 template <class T>
 static cudaError_t launch_reduce(void *y, const void *x, int64_t outer, int64_t reduce,
-                                 int64_t inner, k_reduce_kind kind, bool mean,
+                                 int64_t inner, k_reduce_kind kind, int pre, int post,
                                  cudaStream_t stream) {
     if (outer < 0 || reduce < 1 || inner < 0) return cudaErrorInvalidValue;
     if (outer == 0 || inner == 0) return cudaSuccess;
@@ -68,10 +85,10 @@ static cudaError_t launch_reduce(void *y, const void *x, int64_t outer, int64_t 
     if (inner == 1) {
         bool whole_block = reduce > K_WARP_ROW_MAX_COLS;
         reduce_rows<T><<<k_row_blocks(outer, whole_block), K_BLOCK, 0, stream>>>(
-            (T *)y, (const T *)x, outer, reduce, kind, mean, whole_block);
+            (T *)y, (const T *)x, outer, reduce, kind, pre, post, whole_block);
     } else {
         reduce_middle<T><<<k_blocks_for(outer * inner), K_BLOCK, 0, stream>>>(
-            (T *)y, (const T *)x, outer, reduce, inner, kind, mean);
+            (T *)y, (const T *)x, outer, reduce, inner, kind, pre, post);
     }
     return cudaGetLastError();
 }
@@ -79,12 +96,18 @@ static cudaError_t launch_reduce(void *y, const void *x, int64_t outer, int64_t 
 template <class T>
 static cudaError_t reduce_op(cinfer_k_reduce_op op, void *y, const void *x, int64_t outer,
                              int64_t reduce, int64_t inner, cudaStream_t stream) {
+    auto run = [&](k_reduce_kind kind, int pre, int post) {
+        return launch_reduce<T>(y, x, outer, reduce, inner, kind, pre, post, stream);
+    };
     switch (op) {
-    case CINFER_K_REDUCE_SUM: return launch_reduce<T>(y, x, outer, reduce, inner, K_SUM, 0, stream);
-    case CINFER_K_REDUCE_MEAN:
-        return launch_reduce<T>(y, x, outer, reduce, inner, K_SUM, 1, stream);
-    case CINFER_K_REDUCE_MAX: return launch_reduce<T>(y, x, outer, reduce, inner, K_MAX, 0, stream);
-    case CINFER_K_REDUCE_MIN: return launch_reduce<T>(y, x, outer, reduce, inner, K_MIN, 0, stream);
+    case CINFER_K_REDUCE_SUM: return run(K_SUM, PRE_NONE, POST_NONE);
+    case CINFER_K_REDUCE_MEAN: return run(K_SUM, PRE_NONE, POST_MEAN);
+    case CINFER_K_REDUCE_MAX: return run(K_MAX, PRE_NONE, POST_NONE);
+    case CINFER_K_REDUCE_MIN: return run(K_MIN, PRE_NONE, POST_NONE);
+    case CINFER_K_REDUCE_SUM_SQUARE: return run(K_SUM, PRE_SQUARE, POST_NONE);
+    case CINFER_K_REDUCE_L1: return run(K_SUM, PRE_ABS, POST_NONE);
+    case CINFER_K_REDUCE_L2: return run(K_SUM, PRE_SQUARE, POST_SQRT);
+    case CINFER_K_REDUCE_LOG_SUM: return run(K_SUM, PRE_NONE, POST_LOG);
     }
     return cudaErrorInvalidValue;
 }
@@ -104,7 +127,7 @@ extern "C" cudaError_t cinfer_k_global_pool(cinfer_k_dtype dt, void *y, const vo
                                             cudaStream_t stream) {
     return kh_act_types(dt, [&](auto t) {
         return launch_reduce<decltype(t)>(y, x, nc, spatial, 1, is_max ? K_MAX : K_SUM,
-                                          !is_max, stream);
+                                          PRE_NONE, is_max ? POST_NONE : POST_MEAN, stream);
     });
 }
 
@@ -117,5 +140,6 @@ extern "C" cudaError_t cinfer_k_reduce_f32(cinfer_k_reduce_op op, float *y, cons
 extern "C" cudaError_t cinfer_k_global_pool_f32(float *y, const float *x, int64_t nc,
                                                 int64_t spatial, int is_max,
                                                 cudaStream_t stream) {
-    return launch_reduce<float>(y, x, nc, spatial, 1, is_max ? K_MAX : K_SUM, !is_max, stream);
+    return launch_reduce<float>(y, x, nc, spatial, 1, is_max ? K_MAX : K_SUM, PRE_NONE,
+                                is_max ? POST_NONE : POST_MEAN, stream);
 }

@@ -273,16 +273,21 @@ static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *
     return CINFER_OK;
 }
 
-/* ---- ReduceSum, ReduceMean, ReduceMax, ReduceMin over adjacent axes ---- */
+/* ---- ReduceSum, ReduceMean, ReduceMax, ReduceMin, ReduceSumSquare, ReduceL1, ReduceL2 and
+ * ReduceLogSum over adjacent axes ---- */
 
 static cinfer_status reduce_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
     const cinfer_tensor *x = n->in[0];
     if (fp_types(n, 1, 1, why) != CINFER_OK) return CINFER_UNSUPPORTED;
-    p->flag = !strcmp(op, "ReduceSum")    ? CINFER_K_REDUCE_SUM
-              : !strcmp(op, "ReduceMean") ? CINFER_K_REDUCE_MEAN
-              : !strcmp(op, "ReduceMax")  ? CINFER_K_REDUCE_MAX
-                                          : CINFER_K_REDUCE_MIN;
+    p->flag = !strcmp(op, "ReduceSum")         ? CINFER_K_REDUCE_SUM
+              : !strcmp(op, "ReduceMean")      ? CINFER_K_REDUCE_MEAN
+              : !strcmp(op, "ReduceMax")       ? CINFER_K_REDUCE_MAX
+              : !strcmp(op, "ReduceSumSquare") ? CINFER_K_REDUCE_SUM_SQUARE
+              : !strcmp(op, "ReduceL1")        ? CINFER_K_REDUCE_L1
+              : !strcmp(op, "ReduceL2")        ? CINFER_K_REDUCE_L2
+              : !strcmp(op, "ReduceLogSum")    ? CINFER_K_REDUCE_LOG_SUM
+                                               : CINFER_K_REDUCE_MIN;
     bool reduced[CINFER_MAX_RANK] = {false};
     size_t c = 0;
     const int64_t *axes = NULL;
@@ -644,5 +649,7 @@ const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_NHWC("AveragePool"),
     MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),
     MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
+    MISC("ReduceSumSquare"), MISC_HALF("ReduceL1"), MISC_HALF("ReduceL2"),
+    MISC_HALF("ReduceLogSum"),
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -499,6 +499,30 @@ static inline void unary_test_args(cinfer_k_unary_op op, float *alpha, float *be
     }
 }
 
+// Every reduction of cinfer_k_reduce_op over the middle axis of a dense [outer, red, inner]
+// view of x, in float64.
+static inline void reduce_ref(cinfer_k_reduce_op op, const float *x, int64_t outer, int64_t red,
+                              int64_t inner, double *ref) {
+    for (int64_t o = 0; o < outer; o++)
+        for (int64_t i = 0; i < inner; i++) {
+            double acc = op == CINFER_K_REDUCE_MAX ? -INFINITY
+                         : op == CINFER_K_REDUCE_MIN ? INFINITY : 0.0;
+            for (int64_t r = 0; r < red; r++) {
+                double v = x[(o * red + r) * inner + i];
+                switch (op) {
+                case CINFER_K_REDUCE_MAX: acc = fmax(acc, v); break;
+                case CINFER_K_REDUCE_MIN: acc = fmin(acc, v); break;
+                case CINFER_K_REDUCE_SUM_SQUARE: case CINFER_K_REDUCE_L2: acc += v * v; break;
+                case CINFER_K_REDUCE_L1: acc += fabs(v); break;
+                default: acc += v; break;
+                }
+            }
+            ref[o * inner + i] = op == CINFER_K_REDUCE_MEAN ? acc / red
+                                 : op == CINFER_K_REDUCE_L2 ? sqrt(acc)
+                                 : op == CINFER_K_REDUCE_LOG_SUM ? log(acc) : acc;
+        }
+}
+
 // Softmax (or LogSoftmax) of each of rows rows of cols values of x, max-subtracted, into ref.
 static inline void softmax_ref(const float *x, int64_t rows, int64_t cols, int is_log,
                                double *ref) {

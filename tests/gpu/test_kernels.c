@@ -414,13 +414,17 @@ static void test_reduce(void) {
         {3, {5, 7, 3}, 1},    {3, {2, 33, 1023}, -2}, {2, {1, 1025}, -1}, {2, {4099, 1}, -1},
         {4, {2, 3, 5, 7}, -3}, {3, {3, 4099, 2}, 1},  {2, {33, 7}, 0},
     };
-    static const char *names[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"};
-    for (int op = CINFER_K_REDUCE_SUM; op <= CINFER_K_REDUCE_MIN; op++) {
+    static const char *names[] = {"ReduceSum", "ReduceMean",      "ReduceMax",
+                                  "ReduceMin", "ReduceSumSquare", "ReduceL1",
+                                  "ReduceL2",  "ReduceLogSum"};
+    for (int op = CINFER_K_REDUCE_SUM; op <= CINFER_K_REDUCE_LOG_SUM; op++) {
         for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
             int64_t outer, red, inner;
             reduce_view(&cases[k], &outer, &red, &inner);
             int64_t n = outer * red * inner, m = outer * inner;
-            float *x = rand_f32_signed(n, 0.01, 2.0);
+            // LogSum's sums stay positive
+            float *x = op == CINFER_K_REDUCE_LOG_SUM ? rand_f32(n, 0.01, 2.0)
+                                                     : rand_f32_signed(n, 0.01, 2.0);
             void *dx = d_in(x, n * 4), *dy = d_out(m * 4);
             char what[80];
             snprintf(what, sizeof what, "%s %lldx%lldx%lld", names[op], (long long)outer,
@@ -428,21 +432,7 @@ static void test_reduce(void) {
             launched(cinfer_k_reduce_f32(op, dy, dx, outer, red, inner, g_stream), what);
             float *y = fetch(dy, m * 4, what);
             double *ref = ref_f64(m);
-            for (int64_t o = 0; o < outer; o++) {
-                for (int64_t i = 0; i < inner; i++) {
-                    const float *xp = x + o * red * inner + i;
-                    double acc = op == CINFER_K_REDUCE_MAX   ? -INFINITY
-                                 : op == CINFER_K_REDUCE_MIN ? INFINITY
-                                                             : 0.0;
-                    for (int64_t r = 0; r < red; r++) {
-                        double v = xp[r * inner];
-                        acc = op == CINFER_K_REDUCE_MAX   ? fmax(acc, v)
-                              : op == CINFER_K_REDUCE_MIN ? fmin(acc, v)
-                                                          : acc + v;
-                    }
-                    ref[o * inner + i] = op == CINFER_K_REDUCE_MEAN ? acc / red : acc;
-                }
-            }
+            reduce_ref(op, x, outer, red, inner, ref);
             check_f32(what, y, ref, m, RTOL, ATOL);
         }
     }

@@ -359,9 +359,11 @@ static void test_global_pool(void) {
 
 static void test_reduce(void) {
     static const int64_t shapes[][3] = {{3, 37, 1}, {2, 19, 7}, {1, 2003, 1}, {5, 1, 3}};
-    static const char *const names[] = {"ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin"};
+    static const char *const names[] = {"ReduceSum", "ReduceMean",      "ReduceMax",
+                                        "ReduceMin", "ReduceSumSquare", "ReduceL1",
+                                        "ReduceL2",  "ReduceLogSum"};
     for (size_t t = 0; t < N_TYPES; t++)
-        for (int op = CINFER_K_REDUCE_SUM; op <= CINFER_K_REDUCE_MIN; op++)
+        for (int op = CINFER_K_REDUCE_SUM; op <= CINFER_K_REDUCE_LOG_SUM; op++)
             for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
                 const ftype *ty = &k_types[t];
                 int64_t outer = shapes[k][0], red = shapes[k][1], inner = shapes[k][2];
@@ -369,25 +371,14 @@ static void test_reduce(void) {
                 char what[80];
                 snprintf(what, sizeof what, "%s %s %lldx%lldx%lld", names[op], ty->name,
                          (long long)outer, (long long)red, (long long)inner);
-                float *x = rand_f32_signed(n, 0.05, 2.0);
+                float *x = op == CINFER_K_REDUCE_LOG_SUM ? rand_f32(n, 0.05, 2.0)
+                                                         : rand_f32_signed(n, 0.05, 2.0);
                 void *dx = d_vals(ty->dt, x, n), *dy = d_outs(ty->dt, m);
                 launched(cinfer_k_reduce(ty->dt, (cinfer_k_reduce_op)op, dy, dx, outer, red,
                                          inner, g_stream), what);
                 float *y = fetch_vals(ty->dt, dy, m, what);
                 double *ref = ref_f64(m);
-                for (int64_t o = 0; o < outer; o++)
-                    for (int64_t i = 0; i < inner; i++) {
-                        double acc = op == CINFER_K_REDUCE_MAX   ? -INFINITY
-                                     : op == CINFER_K_REDUCE_MIN ? INFINITY
-                                                                 : 0.0;
-                        for (int64_t r = 0; r < red; r++) {
-                            double v = x[(o * red + r) * inner + i];
-                            acc = op == CINFER_K_REDUCE_MAX   ? fmax(acc, v)
-                                  : op == CINFER_K_REDUCE_MIN ? fmin(acc, v)
-                                                              : acc + v;
-                        }
-                        ref[o * inner + i] = op == CINFER_K_REDUCE_MEAN ? acc / red : acc;
-                    }
+                reduce_ref((cinfer_k_reduce_op)op, x, outer, red, inner, ref);
                 check_f32(what, y, ref, m, ty->rtol, ty->atol);
             }
 }
