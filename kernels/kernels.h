@@ -365,6 +365,14 @@ typedef enum cinfer_k_reduce_op {
  * Sums are compensated (Kahan) in fp32. reduce must be >= 1. */
 cudaError_t cinfer_k_reduce_f32(cinfer_k_reduce_op op, float *y, const float *x, int64_t outer,
                                 int64_t reduce, int64_t inner, cudaStream_t stream);
+/* ArgMax (is_max) or ArgMin over the middle axis of a dense [outer, n, inner] view into the
+ * int64 y[outer, inner]: the first best index, or the last one with `last`
+ * (select_last_index); a NaN at index 0 stays the answer, later NaNs are never taken, as the CPU
+ * kernel does. n must be >= 1. */
+cudaError_t cinfer_k_arg_f32(int64_t *y, const float *x, int64_t outer, int64_t n, int64_t inner,
+                             int is_max, int last, cudaStream_t stream);
+cudaError_t cinfer_k_arg_i64(int64_t *y, const int64_t *x, int64_t outer, int64_t n,
+                             int64_t inner, int is_max, int last, cudaStream_t stream);
 /* GlobalAveragePool / GlobalMaxPool of a dense [nc, spatial] view (is_max selects). */
 cudaError_t cinfer_k_global_pool_f32(float *y, const float *x, int64_t nc, int64_t spatial,
                                      int is_max, cudaStream_t stream);

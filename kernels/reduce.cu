@@ -112,7 +112,52 @@ static cudaError_t reduce_op(cinfer_k_reduce_op op, void *y, const void *x, int6
     return cudaErrorInvalidValue;
 }
 
+// ArgMax / ArgMin: a thread per output walks its line in order, the CPU's loop exactly
+// (neighbouring threads read neighbouring inner elements).
+template <class T>
+__global__ void arg_k(int64_t *y, const T *x, int64_t outer, int64_t n, int64_t inner,
+                      bool is_max, bool last) {
+    int64_t total = outer * inner;
+    for (int64_t i = k_first(); i < total; i += k_step()) {
+        const T *xp = x + (i / inner) * n * inner + i % inner;
+        T b = xp[0];
+        int64_t bi = 0;
+        for (int64_t r = 1; r < n; r++) {
+            T v = xp[r * inner];
+            bool take = is_max ? (last ? v >= b : v > b) : (last ? v <= b : v < b);
+            if (take) {
+                b = v;
+                bi = r;
+            }
+        }
+        y[i] = bi;
+    }
+}
+
+template <class T>
+static cudaError_t launch_arg(int64_t *y, const T *x, int64_t outer, int64_t n, int64_t inner,
+                              int is_max, int last, cudaStream_t stream) {
+    if (outer < 0 || n < 1 || inner < 0) return cudaErrorInvalidValue;
+    if (outer == 0 || inner == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    arg_k<T><<<k_blocks_for(outer * inner), K_BLOCK, 0, stream>>>(y, x, outer, n, inner,
+                                                                   is_max != 0, last != 0);
+    return cudaGetLastError();
+}
+
 }  // namespace
+
+extern "C" cudaError_t cinfer_k_arg_f32(int64_t *y, const float *x, int64_t outer, int64_t n,
+                                        int64_t inner, int is_max, int last,
+                                        cudaStream_t stream) {
+    return launch_arg(y, x, outer, n, inner, is_max, last, stream);
+}
+
+extern "C" cudaError_t cinfer_k_arg_i64(int64_t *y, const int64_t *x, int64_t outer, int64_t n,
+                                        int64_t inner, int is_max, int last,
+                                        cudaStream_t stream) {
+    return launch_arg(y, x, outer, n, inner, is_max, last, stream);
+}
 
 extern "C" cudaError_t cinfer_k_reduce(cinfer_k_dtype dt, cinfer_k_reduce_op op, void *y,
                                        const void *x, int64_t outer, int64_t reduce,

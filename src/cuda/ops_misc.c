@@ -318,6 +318,24 @@ static cinfer_status reduce_params(const cinfer_cuda_node *n, misc_priv *p, char
     return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty reduction", op);
 }
 
+/* ---- ArgMax, ArgMin along one axis (float32 or int64 in, int64 out; not in half mode: the
+ * index of the largest of values rounded to 16 bits can differ from the float answer) ---- */
+
+static cinfer_status arg_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    const cinfer_tensor *x = n->in[0];
+    if ((x->dtype != CINFER_DTYPE_FLOAT && x->dtype != CINFER_DTYPE_INT64) ||
+        n->out[0]->dtype != CINFER_DTYPE_INT64)
+        return cuda_no(why, "%s: float32 or int64 input", op);
+    p->axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), x->rank);
+    if (p->axis < 0) return cuda_no(why, "%s: axis out of range", op);
+    p->outer = prod(x, 0, p->axis);
+    p->mid = x->dims[p->axis];
+    p->inner = prod(x, p->axis + 1, x->rank);
+    p->flag = cuda_attr_int(n->node, "select_last_index", 0) != 0;
+    return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: an empty axis", op);
+}
+
 /* ---- Slice (constant starts, axes and steps; ends are in the planned output shape; before
  * opset 10, starts and axes are attributes and steps 1) ---- */
 
@@ -481,6 +499,7 @@ static params_fn params_of(const char *op) {
         return channel_norm_params;
     if (!strcmp(op, "Transpose")) return transpose_params;
     if (!strcmp(op, "DepthToSpace") || !strcmp(op, "SpaceToDepth")) return space_depth_params;
+    if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin")) return arg_params;
     if (!strcmp(op, "Gather")) return gather_params;
     if (!strcmp(op, "Concat")) return concat_params;
     if (!strcmp(op, "Slice")) return slice_params;
@@ -600,6 +619,11 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     } else if (!strcmp(op, "DepthToSpace") || !strcmp(op, "SpaceToDepth")) {
         e = cinfer_k_transpose(out[0], in[0], p->view, p->perm, cuda_dtype_size(s->in[0].dtype),
                                st);
+    } else if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin")) {
+        int is_max = !strcmp(op, "ArgMax");
+        e = s->in[0].dtype == CINFER_DTYPE_FLOAT
+                ? cinfer_k_arg_f32(out[0], in[0], p->outer, p->mid, p->inner, is_max, p->flag, st)
+                : cinfer_k_arg_i64(out[0], in[0], p->outer, p->mid, p->inner, is_max, p->flag, st);
     } else if (!strcmp(op, "Gather")) {
         e = gather_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Concat")) {
@@ -649,7 +673,7 @@ const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_NHWC("AveragePool"),
     MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),
     MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
-    MISC("ReduceSumSquare"), MISC_HALF("ReduceL1"), MISC_HALF("ReduceL2"),
+    MISC("ArgMax"), MISC("ArgMin"), MISC("ReduceSumSquare"), MISC_HALF("ReduceL1"), MISC_HALF("ReduceL2"),
     MISC_HALF("ReduceLogSum"),
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -438,6 +438,48 @@ static void test_reduce(void) {
     }
 }
 
+// ArgMax / ArgMin: values from a few integers so that ties are frequent (the first or, with
+// select_last_index, the last best index must win), a NaN at the head of some float lines (the
+// CPU keeps it); against the CPU kernel's loop written out here. Exact int64 results.
+static void test_arg(void) {
+    static const int64_t shapes[][3] = {{3, 17, 1}, {2, 5, 33}, {1, 1000, 1}, {4, 1, 7}, {2, 9, 4}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int is_i64 = 0; is_i64 < 2; is_i64++)
+            for (int is_max = 0; is_max < 2; is_max++)
+                for (int last = 0; last < 2; last++) {
+                    int64_t outer = shapes[k][0], n = shapes[k][1], inner = shapes[k][2];
+                    size_t total = (size_t)(outer * n * inner), m = (size_t)(outer * inner);
+                    int64_t *xi = rand_i64(total, -3, 3, 0);
+                    float *xf = hmalloc(total * sizeof *xf);
+                    for (size_t i = 0; i < total; i++) xf[i] = (float)xi[i] * 0.5f;
+                    if (!is_i64 && m > 1) xf[1] = NAN; // line 1's head, or inside line 0
+                    int64_t *ref = hmalloc(m * sizeof *ref);
+                    for (size_t i = 0; i < m; i++) {
+                        size_t base = (i / (size_t)inner) * (size_t)(n * inner) + i % (size_t)inner;
+                        double b = is_i64 ? (double)xi[base] : xf[base];
+                        int64_t bi = 0;
+                        for (int64_t r = 1; r < n; r++) {
+                            double v = is_i64 ? (double)xi[base + r * inner] : xf[base + r * inner];
+                            bool take = is_max ? (last ? v >= b : v > b) : (last ? v <= b : v < b);
+                            if (take) b = v, bi = r;
+                        }
+                        ref[i] = bi;
+                    }
+                    char what[96];
+                    snprintf(what, sizeof what, "Arg%s %s last=%d %lldx%lldx%lld",
+                             is_max ? "Max" : "Min", is_i64 ? "i64" : "f32", last,
+                             (long long)outer, (long long)n, (long long)inner);
+                    void *dx = is_i64 ? d_in(xi, total * 8) : d_in(xf, total * 4);
+                    void *dy = d_out(m * 8);
+                    launched(is_i64 ? cinfer_k_arg_i64(dy, dx, outer, n, inner, is_max, last,
+                                                       g_stream)
+                                    : cinfer_k_arg_f32(dy, dx, outer, n, inner, is_max, last,
+                                                       g_stream),
+                             what);
+                    check_exact(what, fetch(dy, m * 8, what), ref, m, 8);
+                }
+}
+
 static void test_global_pool(void) {
     static const int64_t cases[][2] = {{6, 49}, {3, 4099}, {7, 1}, {33, 1025}};
     for (int is_max = 0; is_max <= 1; is_max++) {
@@ -1003,6 +1045,7 @@ static const kernel_test k_tests[] = {
     {"instance_norm", test_instance_norm},
     {"batch_norm", test_batch_norm},
     {"reduce", test_reduce},
+    {"arg", test_arg},
     {"global_pool", test_global_pool},
     {"pool2d", test_pool2d},
     {"transpose", test_transpose},
