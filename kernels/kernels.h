@@ -236,6 +236,10 @@ cudaError_t cinfer_k_softmax_f32(float *y, const float *x, int64_t rows, int64_t
  * above, rounded once on store (docs/cuda-backend.md "Half activations"). */
 cudaError_t cinfer_k_softmax(cinfer_k_dtype dt, void *y, const void *x, int64_t rows,
                              int64_t cols, int log, cudaStream_t stream);
+/* Softmax-13 along an axis that is not the last: each line of the middle axis of a dense
+ * [outer, n, inner] view (a thread per line, inner positions side by side), as above. */
+cudaError_t cinfer_k_softmax_middle(cinfer_k_dtype dt, void *y, const void *x, int64_t outer,
+                                    int64_t n, int64_t inner, int log, cudaStream_t stream);
 
 /* ---- norm.cu ------------------------------------------------------------------------------ */
 

@@ -78,7 +78,8 @@ static cinfer_k_dtype kdt(const cinfer_tensor *t) {
 /* ---- Softmax, LogSoftmax ---- */
 
 /* Rows of the reduced axis: before opset 13 Softmax flattens at `axis` (the kernel's [rows,
- * cols] view directly); from 13 on it runs along one axis, which must be the last here. */
+ * cols] view directly); from 13 on it runs along one axis: the last (rows), or another
+ * ([outer, mid, inner] lines, p->inner > 1). */
 static cinfer_status softmax_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
     if (fp_types(n, 1, 1, why) != CINFER_OK) return CINFER_UNSUPPORTED;
@@ -86,9 +87,9 @@ static cinfer_status softmax_params(const cinfer_cuda_node *n, misc_priv *p, cha
     bool old = n->node->opset < 13;
     int axis = cuda_axis(cuda_attr_int(n->node, "axis", old ? 1 : -1), x->rank);
     if (axis < 0 || x->rank == 0) return cuda_no(why, "%s: axis out of range", op);
-    if (!old && axis != x->rank - 1) return cuda_no(why, "%s: axis other than the last", op);
     p->outer = prod(x, 0, axis);
-    p->mid = prod(x, axis, x->rank);
+    p->mid = old ? prod(x, axis, x->rank) : x->dims[axis];
+    p->inner = old ? 1 : prod(x, axis + 1, x->rank);
     p->flag = !strcmp(op, "LogSoftmax");
     return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty rows", op);
 }
@@ -621,7 +622,10 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     cudaStream_t st = ctx->compute;
     cudaError_t e;
     if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
-        e = cinfer_k_softmax(kdt(&s->in[0]), out[0], in[0], p->outer, p->mid, p->flag, st);
+        e = p->inner > 1 ? cinfer_k_softmax_middle(kdt(&s->in[0]), out[0], in[0], p->outer,
+                                                   p->mid, p->inner, p->flag, st)
+                         : cinfer_k_softmax(kdt(&s->in[0]), out[0], in[0], p->outer, p->mid,
+                                            p->flag, st);
     } else if (!strcmp(op, "LayerNormalization")) {
         e = cinfer_k_layer_norm(kdt(&s->in[0]), out[0], s->n_out > 1 ? out[1] : NULL,
                                 s->n_out > 2 ? out[2] : NULL, in[0], kdt(&s->in[1]), in[1],

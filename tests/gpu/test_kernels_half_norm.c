@@ -77,6 +77,39 @@ static void test_softmax(void) {
             }
 }
 
+// Softmax-13 along a middle axis of [outer, n, inner]: the reference transposes each slab to
+// [inner, n] rows, takes softmax_ref and transposes back.
+static void test_softmax_middle(void) {
+    static const int64_t shapes[][3] = {{2, 21, 37}, {1, 3, 1000}, {3, 1, 5}, {2, 150, 9}};
+    for (size_t t = 0; t < N_TYPES; t++)
+        for (int is_log = 0; is_log <= 1; is_log++)
+            for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+                const ftype *ty = &k_types[t];
+                int64_t outer = shapes[k][0], nn = shapes[k][1], inner = shapes[k][2];
+                size_t n = (size_t)(outer * nn * inner);
+                char what[96];
+                snprintf(what, sizeof what, "%s middle %s %lldx%lldx%lld",
+                         is_log ? "LogSoftmax" : "Softmax", ty->name, (long long)outer,
+                         (long long)nn, (long long)inner);
+                float *x = rand_f32_signed(n, 0.01, 6.0), *xt = hmalloc(n * sizeof *xt);
+                for (int64_t o = 0; o < outer; o++)
+                    for (int64_t r = 0; r < nn; r++)
+                        for (int64_t i = 0; i < inner; i++)
+                            xt[(o * inner + i) * nn + r] = x[(o * nn + r) * inner + i];
+                void *dx = d_vals(ty->dt, x, n), *dy = d_outs(ty->dt, n);
+                launched(cinfer_k_softmax_middle(ty->dt, dy, dx, outer, nn, inner, is_log,
+                                                 g_stream), what);
+                float *y = fetch_vals(ty->dt, dy, n, what);
+                double *rt = ref_f64(n), *ref = ref_f64(n);
+                softmax_ref(xt, outer * inner, nn, is_log, rt);
+                for (int64_t o = 0; o < outer; o++)
+                    for (int64_t r = 0; r < nn; r++)
+                        for (int64_t i = 0; i < inner; i++)
+                            ref[(o * nn + r) * inner + i] = rt[(o * inner + i) * nn + r];
+                check_f32(what, y, ref, n, ty->rtol, ty->atol);
+            }
+}
+
 /* ---- layer, instance and batch normalization ------------------------------------------------ */
 
 static void layer_norm_case(const ftype *ty, cinfer_k_dtype pdt, int64_t rows, int64_t cols,
@@ -457,6 +490,7 @@ int main(void) {
     if (!check_supports()) return 1;
     static const kernel_test tests[] = {
         {"half_softmax", test_softmax},
+        {"half_softmax_middle", test_softmax_middle},
         {"half_layer_norm", test_layer_norm},
         {"half_instance_norm", test_instance_norm},
         {"half_batch_norm", test_batch_norm},
