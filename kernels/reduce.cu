@@ -25,7 +25,8 @@ static __device__ void acc_add(Acc &a, float x, k_reduce_kind kind) {
     } else {
         float t = x - a.comp;
         float s = a.v + t;
-        a.comp = (s - a.v) - t;
+        // Past an infinity the correction would be inf - inf: keep the sum infinite, not NaN.
+        a.comp = isfinite(s) ? (s - a.v) - t : 0.0f;
         a.v = s;
     }
 }

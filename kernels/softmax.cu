@@ -49,7 +49,8 @@ __global__ void softmax_middle(T *y, const T *x, int64_t outer, int64_t n, int64
         for (int64_t r = 0; r < n; r++) s += expf(kh_load(xl[r * inner]) - m);
         if (log) {
             float shift = m + logf(s);
-            for (int64_t r = 0; r < n; r++) kh_store(&yl[r * inner], kh_load(xl[r * inner]) - shift);
+            for (int64_t r = 0; r < n; r++)
+                kh_store(&yl[r * inner], kh_load(xl[r * inner]) - shift);
         } else {
             float inv = 1.0f / s;
             for (int64_t r = 0; r < n; r++)

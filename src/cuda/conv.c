@@ -507,7 +507,7 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
     if (rc == CINFER_OK) rc = set_shapes(c, err);
     if (rc == CINFER_OK)
         rc = (p->flags & CINFER_CONV_TRANSPOSE) ? pick_bwd(ctx, c, err) : pick_fwd(ctx, c, err);
-    /* After the algorithm: a configuration cuDNN refuses (NHWC depthwise, say) allocates nothing. */
+    /* After the algorithm: a configuration cuDNN refuses (NHWC depthwise) allocates nothing. */
     if (rc == CINFER_OK) rc = alloc_padded(ctx, c, err);
     if (rc == CINFER_OK) rc = prepare_cudnn_fused(c, err);
     /* Say explicitly what runs: FMA math for fp32, tensor-op math for TF32 (whatever the

@@ -133,9 +133,12 @@ static inline int64_t cuda_attr_int(const cinfer__node *n, const char *name, int
     const cinfer__attr *a = cuda_attr(n, name);
     return a && a->type == CINFER_ATTR_INT ? a->i : dflt;
 }
+/* A FLOAT attribute, or an INT one as a float (onnx.helper writes alpha=2 as an int; the core's
+ * cinfer__attr_float reads both, and the GPU must read what the CPU reads). */
 static inline float cuda_attr_float(const cinfer__node *n, const char *name, float dflt) {
     const cinfer__attr *a = cuda_attr(n, name);
-    return a && a->type == CINFER_ATTR_FLOAT ? a->f : dflt;
+    return !a ? dflt : a->type == CINFER_ATTR_FLOAT ? a->f
+                     : a->type == CINFER_ATTR_INT   ? (float)a->i : dflt;
 }
 static inline const char *cuda_attr_str(const cinfer__node *n, const char *name,
                                         const char *dflt) {

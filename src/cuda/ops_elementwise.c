@@ -365,7 +365,8 @@ static cinfer_status cast_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
 
 const cuda_op cinfer_cuda_ops_elementwise[] = {
     BINARY("Add"), BINARY("Sub"), BINARY("Mul"), BINARY("Div"), BINARY("Pow"), BINARY("Max"),
-    BINARY("Min"), BINARY("PRelu"), BINARY("Sum"), COMPARE("Equal"), COMPARE("Less"), COMPARE("LessOrEqual"),
+    BINARY("Min"), BINARY("PRelu"), BINARY("Sum"), COMPARE("Equal"), COMPARE("Less"),
+    COMPARE("LessOrEqual"),
     COMPARE("Greater"), COMPARE("GreaterOrEqual"), LOGIC("And"), LOGIC("Or"), LOGIC("Xor"),
     {"Not", "", not_supports, NULL, not_run, NULL, false},
     {"Where", "", where_supports, NULL, where_run, NULL, true, CUDA_OP_BROADCAST},

@@ -1,6 +1,7 @@
 /* GPU softmax, normalizations, data movement (Transpose, DepthToSpace, SpaceToDepth, Gather,
  * Concat), pooling and reductions on the kernels of kernels/softmax.cu, norm.cu, transpose.cu,
- * copy.cu, gather.cu, pool.cu and reduce.cu. Parameters are derived at prepare into a small per-step struct. */
+ * copy.cu, gather.cu, pool.cu and reduce.cu. Parameters are derived at prepare into a small
+ * per-step struct. */
 #include <stdlib.h>
 
 #include "cuda/module_impl.h"
@@ -340,8 +341,9 @@ static cinfer_status reduce_params(const cinfer_cuda_node *n, misc_priv *p, char
     return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: empty reduction", op);
 }
 
-/* ---- ArgMax, ArgMin along one axis (float32 or int64 in, int64 out; not in half mode: the
- * index of the largest of values rounded to 16 bits can differ from the float answer) ---- */
+/* ---- ArgMax, ArgMin along one axis (float32 or int64 in, int64 out). Not half_io: they read
+ * float, so a 16-bit producer's values arrive widened (exactly: the same answer as on its
+ * 16-bit values) at the cost of one widening pass; a 16-bit kernel would save that. ---- */
 
 static cinfer_status arg_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
     const char *op = n->node->op_type;
@@ -698,7 +700,8 @@ const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_NHWC("AveragePool"),
     MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),
     MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
-    MISC("ArgMax"), MISC("ArgMin"), MISC("ReduceSumSquare"), MISC_HALF("ReduceL1"), MISC_HALF("ReduceL2"),
+    MISC("ArgMax"), MISC("ArgMin"), MISC("ReduceSumSquare"), MISC("ReduceL1"),
+    MISC_HALF("ReduceL2"),
     MISC_HALF("ReduceLogSum"),
     {NULL, NULL, NULL, NULL, NULL, NULL},
 };

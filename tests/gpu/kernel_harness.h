@@ -484,8 +484,8 @@ static inline void unary_domain(cinfer_k_unary_op op, double *lo, double *hi, bo
     }
 }
 
-// Attribute values the kernel tests pass (alpha, beta), not the ONNX defaults where a default
-// would hide a swapped argument.
+// Attribute values the kernel tests pass (alpha, beta): not the ONNX defaults where a default
+// would hide a swapped argument (Selu's defaults differ enough from each other).
 static inline void unary_test_args(cinfer_k_unary_op op, float *alpha, float *beta) {
     *alpha = 0.1f, *beta = 0.5f;
     switch (op) {

@@ -264,6 +264,36 @@ static void test_unary(void) {
     }
 }
 
+// Values random inputs almost never hit: Round's ties (to even), Sign at +-0, Shrink's and
+// ThresholdedRelu's thresholds and just past them, Softplus and Mish far out where the naive
+// formulas overflow.
+static void test_unary_special(void) {
+    static const struct {
+        cinfer_k_unary_op op;
+        float x[9];
+    } cases[] = {
+        {CINFER_K_ROUND, {-2.5f, -1.5f, -0.5f, 0.5f, 1.5f, 2.5f, 3.5f, 0.49999997f, -0.0f}},
+        {CINFER_K_SIGN, {0.0f, -0.0f, 3.0f, -3.0f, 1e-30f, -1e-30f, 7.0f, -7.0f, 0.5f}},
+        {CINFER_K_SHRINK, {-0.5f, 0.5f, -0.50001f, 0.50001f, 0.0f, 2.0f, -2.0f, 0.3f, -0.3f}},
+        {CINFER_K_THRESHOLDED_RELU,
+         {0.4f, 0.40001f, -1.0f, 0.0f, 3.0f, 0.39999f, 1.0f, -0.4f, 2.0f}},
+        {CINFER_K_SOFTPLUS, {-30.0f, -20.0f, 20.0f, 30.0f, 80.0f, -80.0f, 0.0f, 1.0f, -1.0f}},
+        {CINFER_K_MISH, {-30.0f, -20.0f, 20.0f, 30.0f, 80.0f, -80.0f, 0.0f, 1.0f, -1.0f}},
+    };
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        float alpha, beta;
+        unary_test_args(cases[k].op, &alpha, &beta);
+        char what[48];
+        snprintf(what, sizeof what, "unary special values, op %d", (int)cases[k].op);
+        void *dx = d_in(cases[k].x, sizeof cases[k].x), *dy = d_out(sizeof cases[k].x);
+        launched(cinfer_k_unary_f32(cases[k].op, dy, dx, 9, alpha, beta, g_stream), what);
+        float *y = fetch(dy, sizeof cases[k].x, what);
+        double *ref = ref_f64(9);
+        for (int i = 0; i < 9; i++) ref[i] = unary_ref(cases[k].op, cases[k].x[i], alpha, beta);
+        check_f32(what, y, ref, 9, RTOL, ATOL);
+    }
+}
+
 /* ---- softmax and normalization ---------------------------------------------------------- */
 
 typedef struct {
@@ -1044,6 +1074,7 @@ static const kernel_test k_tests[] = {
     {"layer_norm", test_layer_norm},
     {"instance_norm", test_instance_norm},
     {"batch_norm", test_batch_norm},
+    {"unary_special", test_unary_special},
     {"reduce", test_reduce},
     {"arg", test_arg},
     {"global_pool", test_global_pool},

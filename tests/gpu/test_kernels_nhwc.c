@@ -822,8 +822,23 @@ static int check_conv_padding(void) {
     return ok;
 }
 
+/* The module reads a float attribute written as an int (alpha=2 from onnx.helper) as the core's
+ * cinfer__attr_float does: 2.0, not the default. */
+static int check_attr_float(void) {
+    cinfer__attr attrs[2] = {{.name = "alpha", .type = CINFER_ATTR_INT, .i = 2},
+                             {.name = "gamma", .type = CINFER_ATTR_FLOAT, .f = 0.25f}};
+    cinfer__node n = {.name = "celu", .op_type = "Celu", .domain = "", .attrs = attrs,
+                      .n_attrs = 2};
+    int ok = cuda_attr_float(&n, "alpha", 1.0f) == 2.0f &&
+             cuda_attr_float(&n, "gamma", 1.0f) == 0.25f &&
+             cuda_attr_float(&n, "lambd", 0.5f) == 0.5f;
+    printf("%-24s %s\n", "float attributes", ok ? "passed" : "failed");
+    return ok;
+}
+
 int main(int argc, char **argv) {
-    if (!check_layouts() || !check_conv_flags() || !check_conv_padding()) return 1;
+    if (!check_layouts() || !check_conv_flags() || !check_conv_padding() || !check_attr_float())
+        return 1;
     if (argc > 1 && !strcmp(argv[1], "--rules")) return 0; /* CI: no device needed */
     static const kernel_test tests[] = {
         {"nhwc_relayout", test_relayout},
