@@ -377,6 +377,12 @@ cudaError_t cinfer_k_arg_f32(int64_t *y, const float *x, int64_t outer, int64_t 
                              int is_max, int last, cudaStream_t stream);
 cudaError_t cinfer_k_arg_i64(int64_t *y, const int64_t *x, int64_t outer, int64_t n,
                              int64_t inner, int is_max, int last, cudaStream_t stream);
+/* CumSum along the middle axis of a dense [outer, n, inner] view of dt (F32, I32 or I64), y of
+ * the same: a thread per line in order, float sums in double and integer ones wrapping, as the
+ * CPU kernel does (bitwise its results); `exclusive` leaves each element out of its own sum,
+ * `reverse` sums from the end. y may not alias x. */
+cudaError_t cinfer_k_cumsum(cinfer_k_dtype dt, void *y, const void *x, int64_t outer, int64_t n,
+                            int64_t inner, int exclusive, int reverse, cudaStream_t stream);
 /* GlobalAveragePool / GlobalMaxPool of a dense [nc, spatial] view (is_max selects). */
 cudaError_t cinfer_k_global_pool_f32(float *y, const float *x, int64_t nc, int64_t spatial,
                                      int is_max, cudaStream_t stream);

@@ -146,7 +146,55 @@ static cudaError_t launch_arg(int64_t *y, const T *x, int64_t outer, int64_t n, 
     return cudaGetLastError();
 }
 
+// CumSum: one thread per line, the CPU's accumulation (type Acc) and order.
+template <class T, class Acc>
+__global__ void cumsum_k(T *y, const T *x, int64_t outer, int64_t n, int64_t inner,
+                         bool exclusive, bool reverse) {
+    int64_t total = outer * inner;
+    for (int64_t s = k_first(); s < total; s += k_step()) {
+        int64_t base = (s / inner) * n * inner + s % inner;
+        Acc acc = 0;
+        for (int64_t t = 0; t < n; t++) {
+            int64_t i = base + (reverse ? n - 1 - t : t) * inner;
+            if (exclusive) {
+                y[i] = (T)acc;
+                acc += (Acc)x[i];
+            } else {
+                acc += (Acc)x[i];
+                y[i] = (T)acc;
+            }
+        }
+    }
+}
+
+template <class T, class Acc>
+static cudaError_t launch_cumsum(void *y, const void *x, int64_t outer, int64_t n, int64_t inner,
+                                 int exclusive, int reverse, cudaStream_t stream) {
+    if (outer < 0 || n < 0 || inner < 0) return cudaErrorInvalidValue;
+    if (outer == 0 || n == 0 || inner == 0) return cudaSuccess;
+    if (!y || !x) return cudaErrorInvalidValue;
+    cumsum_k<T, Acc><<<k_blocks_for(outer * inner), K_BLOCK, 0, stream>>>(
+        (T *)y, (const T *)x, outer, n, inner, exclusive != 0, reverse != 0);
+    return cudaGetLastError();
+}
+
 }  // namespace
+
+extern "C" cudaError_t cinfer_k_cumsum(cinfer_k_dtype dt, void *y, const void *x, int64_t outer,
+                                       int64_t n, int64_t inner, int exclusive, int reverse,
+                                       cudaStream_t stream) {
+    switch (dt) {
+    case CINFER_K_F32:
+        return launch_cumsum<float, double>(y, x, outer, n, inner, exclusive, reverse, stream);
+    case CINFER_K_I32:  // unsigned accumulation: two's complement wrap, as the CPU
+        return launch_cumsum<int32_t, uint32_t>(y, x, outer, n, inner, exclusive, reverse,
+                                                stream);
+    case CINFER_K_I64:
+        return launch_cumsum<int64_t, uint64_t>(y, x, outer, n, inner, exclusive, reverse,
+                                                stream);
+    default: return cudaErrorInvalidValue;
+    }
+}
 
 extern "C" cudaError_t cinfer_k_arg_f32(int64_t *y, const float *x, int64_t outer, int64_t n,
                                         int64_t inner, int is_max, int last,

@@ -360,6 +360,31 @@ static cinfer_status arg_params(const cinfer_cuda_node *n, misc_priv *p, char *w
     return p->mid > 0 ? CINFER_OK : cuda_no(why, "%s: an empty axis", op);
 }
 
+/* ---- CumSum along a constant axis (float32, int32, int64; not half_io: float sums are
+ * double on the CPU, and a 16-bit running sum would lose them) ---- */
+
+static cinfer_status cumsum_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = n->node->op_type;
+    const cinfer_tensor *x = n->in[0], *ax = n->in[1];
+    cinfer_dtype dt = x->dtype;
+    if ((dt != CINFER_DTYPE_FLOAT && dt != CINFER_DTYPE_INT32 && dt != CINFER_DTYPE_INT64) ||
+        n->out[0]->dtype != dt)
+        return cuda_no(why, "%s: float32, int32 or int64", op);
+    if (!ax || !ax->data || cuda_numel(ax) != 1 ||
+        (ax->dtype != CINFER_DTYPE_INT64 && ax->dtype != CINFER_DTYPE_INT32))
+        return cuda_no(why, "%s: axis known only at run time", op);
+    int64_t a = ax->dtype == CINFER_DTYPE_INT64 ? *(const int64_t *)ax->data
+                                                : *(const int32_t *)ax->data;
+    p->axis = cuda_axis(a, x->rank);
+    if (p->axis < 0) return cuda_no(why, "%s: axis out of range", op);
+    p->outer = prod(x, 0, p->axis);
+    p->mid = x->dims[p->axis];
+    p->inner = prod(x, p->axis + 1, x->rank);
+    p->flag = (cuda_attr_int(n->node, "exclusive", 0) != 0) |
+              (cuda_attr_int(n->node, "reverse", 0) != 0) << 1;
+    return CINFER_OK;
+}
+
 /* ---- Slice (constant starts, axes and steps; ends are in the planned output shape; before
  * opset 10, starts and axes are attributes and steps 1) ---- */
 
@@ -524,6 +549,7 @@ static params_fn params_of(const char *op) {
     if (!strcmp(op, "Transpose")) return transpose_params;
     if (!strcmp(op, "DepthToSpace") || !strcmp(op, "SpaceToDepth")) return space_depth_params;
     if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin")) return arg_params;
+    if (!strcmp(op, "CumSum")) return cumsum_params;
     if (!strcmp(op, "Gather")) return gather_params;
     if (!strcmp(op, "Concat")) return concat_params;
     if (!strcmp(op, "Slice")) return slice_params;
@@ -651,6 +677,12 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
         e = s->in[0].dtype == CINFER_DTYPE_FLOAT
                 ? cinfer_k_arg_f32(out[0], in[0], p->outer, p->mid, p->inner, is_max, p->flag, st)
                 : cinfer_k_arg_i64(out[0], in[0], p->outer, p->mid, p->inner, is_max, p->flag, st);
+    } else if (!strcmp(op, "CumSum")) {
+        cinfer_k_dtype k = s->in[0].dtype == CINFER_DTYPE_FLOAT   ? CINFER_K_F32
+                           : s->in[0].dtype == CINFER_DTYPE_INT32 ? CINFER_K_I32
+                                                                  : CINFER_K_I64;
+        e = cinfer_k_cumsum(k, out[0], in[0], p->outer, p->mid, p->inner, p->flag & 1,
+                            (p->flag >> 1) & 1, st);
     } else if (!strcmp(op, "Gather")) {
         e = gather_launch(s, p, in, out[0], st);
     } else if (!strcmp(op, "Concat")) {
@@ -700,7 +732,7 @@ const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_NHWC("AveragePool"),
     MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),
     MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
-    MISC("ArgMax"), MISC("ArgMin"), MISC("ReduceSumSquare"), MISC("ReduceL1"),
+    MISC("ArgMax"), MISC("ArgMin"), MISC("CumSum"), MISC("ReduceSumSquare"), MISC("ReduceL1"),
     MISC_HALF("ReduceL2"),
     MISC_HALF("ReduceLogSum"),
     {NULL, NULL, NULL, NULL, NULL, NULL},

@@ -510,6 +510,56 @@ static void test_arg(void) {
                 }
 }
 
+// CumSum: float32 (summed in double, so the result is bitwise the CPU's), int32 with sums that
+// wrap, int64; exclusive and reverse both ways; against the CPU kernel's loop written out here.
+static void test_cumsum(void) {
+    static const int64_t shapes[][3] = {{3, 17, 1}, {2, 5, 33}, {1, 3000, 1}, {4, 1, 7}};
+    for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++)
+        for (int dt = 0; dt < 3; dt++)
+            for (int flags = 0; flags < 4; flags++) {
+                int64_t outer = shapes[k][0], n = shapes[k][1], inner = shapes[k][2];
+                size_t total = (size_t)(outer * n * inner), es = dt == 2 ? 8 : 4;
+                bool exclusive = flags & 1, reverse = flags & 2;
+                cinfer_k_dtype kd = dt == 0 ? CINFER_K_F32 : dt == 1 ? CINFER_K_I32 : CINFER_K_I64;
+                float *xf = rand_f32_signed(total, 0.01, 3.0);
+                int64_t *xl = rand_i64(total, -(INT64_C(1) << 40), INT64_C(1) << 40, 0);
+                int32_t *xi = hmalloc(total * 4);
+                for (size_t i = 0; i < total; i++) xi[i] = (int32_t)(uint32_t)xl[i]; // wraps
+                const void *x = dt == 0 ? (void *)xf : dt == 1 ? (void *)xi : (void *)xl;
+                unsigned char *ref = hmalloc(total * es);
+                for (size_t l = 0; l < (size_t)(outer * inner); l++) {
+                    size_t base = (l / (size_t)inner) * (size_t)(n * inner) + l % (size_t)inner;
+                    double af = 0;
+                    uint64_t ai = 0;
+                    for (int64_t t = 0; t < n; t++) {
+                        size_t i = base + (size_t)((reverse ? n - 1 - t : t) * inner);
+                        float of = (float)af;
+                        int32_t o32 = (int32_t)(uint32_t)ai;
+                        int64_t o64 = (int64_t)ai;
+                        if (!exclusive) {
+                            af += dt == 0 ? xf[i] : 0;
+                            ai += dt == 1 ? (uint64_t)(uint32_t)xi[i] : (uint64_t)xl[i];
+                            of = (float)af, o32 = (int32_t)(uint32_t)ai, o64 = (int64_t)ai;
+                        } else {
+                            af += dt == 0 ? xf[i] : 0;
+                            ai += dt == 1 ? (uint64_t)(uint32_t)xi[i] : (uint64_t)xl[i];
+                        }
+                        if (dt == 0) memcpy(ref + i * es, &of, 4);
+                        else if (dt == 1) memcpy(ref + i * es, &o32, 4);
+                        else memcpy(ref + i * es, &o64, 8);
+                    }
+                }
+                char what[96];
+                snprintf(what, sizeof what, "CumSum %s excl=%d rev=%d %lldx%lldx%lld",
+                         dt == 0 ? "f32" : dt == 1 ? "i32" : "i64", exclusive, reverse != 0,
+                         (long long)outer, (long long)n, (long long)inner);
+                void *dx = d_in(x, total * es), *dy = d_out(total * es);
+                launched(cinfer_k_cumsum(kd, dy, dx, outer, n, inner, exclusive, reverse != 0,
+                                         g_stream), what);
+                check_exact(what, fetch(dy, total * es, what), ref, total, es);
+            }
+}
+
 static void test_global_pool(void) {
     static const int64_t cases[][2] = {{6, 49}, {3, 4099}, {7, 1}, {33, 1025}};
     for (int is_max = 0; is_max <= 1; is_max++) {
@@ -1077,6 +1127,7 @@ static const kernel_test k_tests[] = {
     {"unary_special", test_unary_special},
     {"reduce", test_reduce},
     {"arg", test_arg},
+    {"cumsum", test_cumsum},
     {"global_pool", test_global_pool},
     {"pool2d", test_pool2d},
     {"transpose", test_transpose},

@@ -57,7 +57,7 @@ def topk_cases(rng):
 # ---- CumSum ----
 
 def _cumsum(name, x, axis, exclusive=0, reverse=0, axis_dtype=np.int64, axis_rank=0,
-            opset=14):
+            opset=14, const_axis=False):
     ax = axis % x.ndim
     xd = np.flip(x, ax) if reverse else x
     y = np.cumsum(xd.astype(np.float64) if x.dtype.kind == "f" else xd, axis=ax)
@@ -68,7 +68,8 @@ def _cumsum(name, x, axis, exclusive=0, reverse=0, axis_dtype=np.int64, axis_ran
     a = np.array(axis if axis_rank == 0 else [axis], dtype=axis_dtype)
     return opcase.node_case(name, "CumSum", [("x", x), ("axis", a)],
                             [("y", y.astype(x.dtype))],
-                            {"exclusive": exclusive, "reverse": reverse}, opset=opset)
+                            {"exclusive": exclusive, "reverse": reverse}, opset=opset,
+                            initializers=["axis"] if const_axis else ())
 
 
 def cumsum_cases(rng):
@@ -81,6 +82,13 @@ def cumsum_cases(rng):
     yield _cumsum("cumsum_int64_reverse", rng.integers(-99, 99, (6, 4)).astype(np.int64), 1,
                   reverse=1)
     yield _cumsum("cumsum_double", rng.standard_normal((4, 5)), 0, exclusive=1)
+    # The axis as a constant, as exporters write it (RoBERTa's position ids): these run on the
+    # GPU under --device cuda.
+    yield _cumsum("cumsum_const_axis1", _f32(rng, (3, 9, 5)), 1, reverse=1, const_axis=True)
+    yield _cumsum("cumsum_const_int32_excl", rng.integers(-9, 9, (4, 37)).astype(np.int32), -1,
+                  exclusive=1, const_axis=True)
+    yield _cumsum("cumsum_const_int64", rng.integers(-99, 99, (2, 128)).astype(np.int64), 1,
+                  const_axis=True)
 
 
 # ---- Hardmax ----
