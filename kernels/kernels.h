@@ -475,6 +475,13 @@ cudaError_t cinfer_k_pad_h(cinfer_k_dtype h, void *y, const void *x, cinfer_k_di
 cudaError_t cinfer_k_gather(void *y, const void *data, const int64_t *indices, int64_t outer,
                             int64_t axis_dim, int64_t inner, int64_t n_indices,
                             size_t elem_size, cudaStream_t stream);
+/* GatherElements along the middle axis when indices have data's shape but for that axis:
+ * y[o, k, i] = data[o, indices[o, k, i], i] over dense [outer, k_count, inner] (y and indices)
+ * and [outer, axis_dim, inner] (data); indices int64 (idx64) or int32, negative ones count from
+ * the end, one still out of range gives zero bytes. elem_size 1, 2, 4 or 8. */
+cudaError_t cinfer_k_gather_elements(void *y, const void *data, const void *indices, int idx64,
+                                     int64_t outer, int64_t axis_dim, int64_t inner,
+                                     int64_t k_count, size_t elem_size, cudaStream_t stream);
 /* cinfer_k_gather from float data (a constant table: embeddings) into an h output
  * (CINFER_K_F16 or CINFER_K_BF16), each element rounded to nearest even. */
 cudaError_t cinfer_k_gather_f32_to_h(cinfer_k_dtype h, void *y, const float *data,

@@ -222,6 +222,34 @@ static cinfer_status gather_params(const cinfer_cuda_node *n, misc_priv *p, char
     return CINFER_OK;
 }
 
+/* ---- GatherElements: indices of data's shape but along the axis ---- */
+
+static cinfer_status gather_elements_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
+    const char *op = "GatherElements";
+    const cinfer_tensor *x = n->in[0], *idx = n->in[1];
+    size_t es = cuda_dtype_size(x->dtype);
+    if (es != 1 && es != 2 && es != 4 && es != 8) return cuda_no(why, "%s: element size", op);
+    if (n->out[0]->dtype != x->dtype) return cuda_no(why, "%s: output dtype", op);
+    if (idx->dtype != CINFER_DTYPE_INT64 && idx->dtype != CINFER_DTYPE_INT32)
+        return cuda_no(why, "%s: int64 or int32 indices", op);
+    p->axis = cuda_axis(cuda_attr_int(n->node, "axis", 0), x->rank);
+    if (p->axis < 0 || idx->rank != x->rank) return cuda_no(why, "%s: axis or rank", op);
+    for (int d = 0; d < x->rank; d++)
+        if (d != p->axis && idx->dims[d] != x->dims[d])
+            return cuda_no(why, "%s: indices smaller than the data off the axis", op);
+    p->outer = prod(x, 0, p->axis);
+    p->mid = x->dims[p->axis];
+    p->inner = prod(x, p->axis + 1, x->rank);
+    /* Constant indices are checked here: the kernel reads zeros for an out-of-range one,
+     * where the CPU reports an error. */
+    for (int64_t i = 0; idx->data && i < cuda_numel(idx); i++) {
+        int64_t v = idx->dtype == CINFER_DTYPE_INT64 ? ((const int64_t *)idx->data)[i]
+                                                     : ((const int32_t *)idx->data)[i];
+        if (v < -p->mid || v >= p->mid) return cuda_no(why, "%s: index out of range", op);
+    }
+    return CINFER_OK;
+}
+
 /* ---- Concat ---- */
 
 static cinfer_status concat_params(const cinfer_cuda_node *n, misc_priv *p, char *why) {
@@ -550,6 +578,7 @@ static params_fn params_of(const char *op) {
     if (!strcmp(op, "DepthToSpace") || !strcmp(op, "SpaceToDepth")) return space_depth_params;
     if (!strcmp(op, "ArgMax") || !strcmp(op, "ArgMin")) return arg_params;
     if (!strcmp(op, "CumSum")) return cumsum_params;
+    if (!strcmp(op, "GatherElements")) return gather_elements_params;
     if (!strcmp(op, "Gather")) return gather_params;
     if (!strcmp(op, "Concat")) return concat_params;
     if (!strcmp(op, "Slice")) return slice_params;
@@ -677,6 +706,10 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
         e = s->in[0].dtype == CINFER_DTYPE_FLOAT
                 ? cinfer_k_arg_f32(out[0], in[0], p->outer, p->mid, p->inner, is_max, p->flag, st)
                 : cinfer_k_arg_i64(out[0], in[0], p->outer, p->mid, p->inner, is_max, p->flag, st);
+    } else if (!strcmp(op, "GatherElements")) {
+        e = cinfer_k_gather_elements(out[0], in[0], in[1], s->in[1].dtype == CINFER_DTYPE_INT64,
+                                     p->outer, p->mid, p->inner, s->in[1].dims[p->axis],
+                                     cuda_dtype_size(s->in[0].dtype), st);
     } else if (!strcmp(op, "CumSum")) {
         cinfer_k_dtype k = s->in[0].dtype == CINFER_DTYPE_FLOAT   ? CINFER_K_F32
                            : s->in[0].dtype == CINFER_DTYPE_INT32 ? CINFER_K_I32
@@ -732,7 +765,8 @@ const cuda_op cinfer_cuda_ops_misc[] = {
     MISC_NHWC("AveragePool"),
     MISC_NHWC("GlobalAveragePool"), MISC_NHWC("GlobalMaxPool"), MISC_HALF("ReduceSum"),
     MISC_HALF("ReduceMean"), MISC_HALF("ReduceMax"), MISC_HALF("ReduceMin"),
-    MISC("ArgMax"), MISC("ArgMin"), MISC("CumSum"), MISC("ReduceSumSquare"), MISC("ReduceL1"),
+    MISC("ArgMax"), MISC("ArgMin"), MISC("CumSum"), MISC("GatherElements"),
+    MISC("ReduceSumSquare"), MISC("ReduceL1"),
     MISC_HALF("ReduceL2"),
     MISC_HALF("ReduceLogSum"),
     {NULL, NULL, NULL, NULL, NULL, NULL},
