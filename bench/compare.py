@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""cinfer against PyTorch on the same GPU, in the same run, on the same weights.
+"""cinfer against PyTorch and ONNX Runtime on the same GPU, in the same run, on the same weights.
 
 For each zoo model (tools/zoo/gen_zoo.py) it builds the PyTorch module with the zoo's seed,
 exports it with this torch (legacy exporter, dynamo=False), so both engines hold identical
@@ -9,11 +9,18 @@ channels_last for CNNs, cudnn.benchmark on), torch.compile (default mode; max-au
 --full) and cinfer (`cinfer bench --json`, at each precision this cinfer offers; for CNNs
 outside --quick also "fp16-nchw", fp16 with --no-nhwc, to show what channels last gives). Prints
 throughput, p50/p99 latency, achieved TFLOP/s against the GEMM peak measured at the start, and
-the speedup against eager fp16 (fp32 on the CPU); writes CSV.
+the speedup against eager fp16 (fp32 on the CPU); writes CSV. ONNX Runtime (the onnxruntime
+module, where this Python has it) runs the same exported file: on a GPU through its CUDA
+provider (rows "ort fp32" and, on the model converted to fp16 as ORT users convert it, "ort
+fp16"; inputs and outputs bound on the device with IOBinding), on a CPU through its CPU
+provider; its outputs are checked against PyTorch fp32 like cinfer's. Without the module, or
+on a GPU without ORT's CUDA provider, it says so once and leaves those rows out; --no-ort
+skips it.
 
 usage: bench/compare.py --cinfer build-gpu/bin/cinfer [--quick | --full] [--device cuda|cpu]
                         [--models resnet50,bert_base,recsys] [--csv out.csv]
                         [--precisions fp16,...] [--compile all|largest|none] [--duration S]
+                        [--no-ort]
 --quick fits in about 4 minutes on an H100; --device cpu runs the same flow on a laptop.
 --precisions keeps only those cinfer rows (and PyTorch's fp32 eager row only when fp32 is
 among them); --compile largest compiles with torch.compile at each model's largest batch
@@ -33,6 +40,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tools", "zoo"))
+sys.path.insert(0, os.path.join(HERE, "..", "tests", "e2e"))
 import gen_zoo  # noqa: E402  (the zoo's definitions, seed and exporter settings)
 
 # model -> (zoo family, batches, quick batches, extra symbol values, is a CNN)
@@ -177,6 +185,109 @@ def precision_args(prec):
     return ["--precision", prec]
 
 
+def ort_sessions(a, key, path, dev, tmp):
+    """[(row name, InferenceSession, fp16 inputs)] for this model, or [] with the reason printed
+    once: ORT's CUDA provider on a GPU (fp32, and fp16 on the model converted to fp16 with
+    tests/e2e/test_half_models.py), its CPU provider on a CPU."""
+    if a.no_ort:
+        return []
+    try:
+        import onnxruntime as ort
+    except ImportError as e:
+        if not getattr(ort_sessions, "said", False):
+            print("  ort: not timed (%s)" % e)
+            ort_sessions.said = True
+        return []
+    providers = ort.get_available_providers()
+    if dev == "cuda" and "CUDAExecutionProvider" not in providers:
+        if not getattr(ort_sessions, "said", False):
+            print("  ort %s: not timed, no CUDAExecutionProvider (has %s)"
+                  % (ort.__version__, ", ".join(providers)))
+            ort_sessions.said = True
+        return []
+    use = ["CUDAExecutionProvider", "CPUExecutionProvider"] if dev == "cuda" \
+        else ["CPUExecutionProvider"]
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    out = []
+    wanted = a.precisions or ["fp32", "fp16"]
+    try:
+        if "fp32" in wanted:
+            out.append(("ort fp32", ort.InferenceSession(path, so, providers=use), False))
+        if dev == "cuda" and "fp16" in wanted:
+            import onnx
+            import test_half_models
+            half, _ = test_half_models.convert(onnx.load(path), "fp16")
+            hp = os.path.join(tmp, key + "_fp16.onnx")
+            onnx.save(half, hp)
+            out.append(("ort fp16", ort.InferenceSession(hp, so, providers=use), True))
+    except Exception as e:  # a model ORT cannot load: report, time the rest
+        print("  ort: ERROR creating a session: %s" % str(e).splitlines()[0])
+    return out
+
+
+def ort_rows(key, fam, batch, sets, ref, sessions, dev, iters, warmup, flops, peak_of, rows):
+    """Checks and times each ORT session at this batch (device-resident on a GPU)."""
+    import numpy as np
+    import onnxruntime as ort
+    names = [s["name"] for s in gen_zoo.FAMILIES[fam]["inputs"]]
+    for name, sess, half in sessions:
+        def feed(ts):
+            d = {}
+            for n, t in zip(names, ts):
+                v = t.cpu().numpy()
+                d[n] = v.astype(np.float16) if half and v.dtype == np.float32 else v
+            return d
+        feeds = [feed(s) for s in sets]
+        rtol, atol = (2e-2, 1e-2) if half else (RTOL, ATOL)
+        try:
+            got = sess.run(None, feeds[0])
+            worst, ok = 0.0, True
+            for g, r in zip(got, ref):
+                g = np.asarray(g, dtype=np.float64)
+                r = r.detach().float().cpu().numpy().astype(np.float64)
+                err = float(np.max(np.abs(g - r))) if r.size else 0.0
+                ok = ok and g.shape == r.shape and bool(np.all(np.isfinite(g))) and \
+                    err <= atol + rtol * float(np.max(np.abs(r)))
+                worst = max(worst, err)
+            if not ok:
+                print("  %-22s batch %4d: ERROR outputs differ from PyTorch fp32 (max %.3g)"
+                      % (name, batch, worst))
+                continue
+            if dev == "cuda":  # inputs and outputs on the device, as cinfer's device-io rows
+                bindings = []
+                for f in feeds:
+                    io = sess.io_binding()
+                    for n, v in f.items():
+                        io.bind_ortvalue_input(n, ort.OrtValue.ortvalue_from_numpy(v, "cuda", 0))
+                    for o in sess.get_outputs():
+                        io.bind_output(o.name, "cuda")
+                    bindings.append(io)
+                def run(i):
+                    sess.run_with_iobinding(bindings[i % len(bindings)])
+            else:
+                def run(i):
+                    sess.run(None, feeds[i % len(feeds)])
+            for i in range(warmup):
+                run(i)
+            times = []
+            for i in range(iters):  # Run returns once ORT has synchronized its stream
+                t0 = time.perf_counter()
+                run(i)
+                times.append((time.perf_counter() - t0) * 1e3)
+        except Exception as e:
+            print("  %-22s batch %4d: ERROR %s" % (name, batch, str(e).splitlines()[0]))
+            continue
+        times.sort()
+        med = statistics.median(times)
+        rows.append(dict(model=key, batch=batch,
+                         engine=name + (" device-io" if dev == "cuda" else ""), p50_ms=med,
+                         p99_ms=times[min(len(times) - 1, int(len(times) * 0.99))],
+                         throughput=batch / (med * 1e-3),
+                         tflops=flops / (med * 1e-3) / 1e12 if flops else None,
+                         peak=peak_of(half)))
+
+
 def cinfer_io_modes(cinfer, device):
     """Device-resident inputs/outputs (compute only) and host ones (end to end), where cinfer
     has --io and the run is on a GPU."""
@@ -197,6 +308,7 @@ def bench_model(a, key, torch, rows, peaks):
     gen_zoo.export(fam, 17, path)
     model = gen_zoo.build_seeded(fam).to(dev)
     iters, warmup = (30, 5) if a.quick else (100, 10)
+    sessions = ort_sessions(a, key, path, dev, tmp)
     for batch in batches:
         sets = [inputs_for(fam, batch, sym, torch, dev, s) for s in range(3)]
         with torch.no_grad():
@@ -234,6 +346,8 @@ def bench_model(a, key, torch, rows, peaks):
                              throughput=batch / (med * 1e-3),
                              tflops=flops / (med * 1e-3) / 1e12 if flops else None,
                              peak=peaks.get(dtype)))
+        ort_rows(key, fam, batch, sets, ref, sessions, dev, iters, warmup, flops,
+                 lambda half: peaks.get(torch.float16 if half else torch.float32), rows)
         io_modes = cinfer_io_modes(a.cinfer, dev)
         for prec in cinfer_precisions(a.cinfer, cnn, a.quick, a.precisions):
             try:
@@ -333,6 +447,7 @@ def main():
                     help="cinfer rows to time, e.g. fp16,bf16 (default: all it offers)")
     ap.add_argument("--compile", default="all", choices=["all", "largest", "none"])
     ap.add_argument("--duration", type=float, help="seconds of each cinfer bench")
+    ap.add_argument("--no-ort", action="store_true", help="leave ONNX Runtime out")
     a = ap.parse_args()
     import torch
     if a.device == "cuda" and not torch.cuda.is_available():
