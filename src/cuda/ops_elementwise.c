@@ -86,21 +86,32 @@ static cinfer_tensor binary_b_view(const cinfer__node *node, const cinfer_tensor
     return v;
 }
 
+/* Sum, Max and Min take any number of operands: the run folds them two at a time into the
+ * output (the first pair broadcast into it, then output op next, in place). */
+static bool variadic(const char *op) {
+    return !strcmp(op, "Sum") || !strcmp(op, "Max") || !strcmp(op, "Min");
+}
+
 static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
     const char *op = n->node->op_type;
     const ew_kind *k = binary_kind(op);
-    if (n->n_in != 2 || !n->in[0] || !n->in[1])
-        return cuda_no(why, "%s: the GPU kernel takes exactly two operands", op);
+    if (n->n_in < 2 || (n->n_in > 2 && !variadic(op)))
+        return cuda_no(why, "%s: the GPU kernel takes two operands or more (Sum, Max, Min)", op);
+    for (int i = 0; i < n->n_in; i++) {
+        if (!n->in[i]) return cuda_no(why, "%s: an omitted operand", op);
+        if (n->in[i]->rank > n->out[0]->rank)
+            return cuda_no(why, "%s: operand rank above the output's", op);
+        if (i > 1 && n->in[i]->dtype != n->in[0]->dtype)
+            return cuda_no(why, "%s: mixed operand dtypes", op);
+    }
     cinfer_dtype a = n->in[0]->dtype, h = k->kind == 2 ? 0 : binary_half(n, k->kind);
-    if (n->in[0]->rank > n->out[0]->rank || n->in[1]->rank > n->out[0]->rank)
-        return cuda_no(why, "%s: operand rank above the output's", op);
     /* PRelu-6 aligns a 1-D slope with the channels, not the last dim; integer PRelu wraps
      * differently from the CPU's: both stay there. */
     if (k->code == CINFER_K_PRELU && k->kind == 0 &&
         (n->node->opset < 7 || (n->in[0]->dtype != CINFER_DTYPE_FLOAT && !h)))
         return cuda_no(why, "%s: opset 7 and up, float operands", op);
     if (h)
-        return half_operands(n, 0, 2, h)
+        return half_operands(n, 0, n->n_in, h)
                    ? CINFER_OK
                    : cuda_no(why, "%s: 16-bit operands mixed with other than float32", op);
     if (n->in[1]->dtype != a) return cuda_no(why, "%s: mixed operand dtypes", op);
@@ -146,6 +157,19 @@ static cinfer_status binary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *
         e = cinfer_k_compare_i64(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
     else
         e = cinfer_k_logic_u8(k->code, out[0], in[0], as, in[1], bs, d, ctx->compute);
+    /* Sum, Max, Min of more than two: y = y op next, y dense over the output's dims. */
+    cinfer_k_strides ys = cinfer_k_dense_strides(&d);
+    for (int i = 2; e == cudaSuccess && i < s->n_in; i++) {
+        cinfer_tensor c = op_shape(s, &s->in[i]);
+        cinfer_k_strides cs = k_bcast(&c, &d);
+        if (half)
+            e = cinfer_k_binary_h(k->code, h, out[0], out[0], h, ys, in[i],
+                                  k_operand(s->in[i].dtype, h), cs, d, ctx->compute);
+        else if (f32)
+            e = cinfer_k_binary_f32(k->code, out[0], out[0], ys, in[i], cs, d, ctx->compute);
+        else
+            e = cinfer_k_binary_i64(k->code, out[0], out[0], ys, in[i], cs, d, ctx->compute);
+    }
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, s->node->op_type);
 }
 
