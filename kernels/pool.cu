@@ -39,7 +39,9 @@ __device__ void pool_window(const T *xp, int64_t pitch, int64_t h, int64_t w, in
     }
     float count = (float)(p.count_include_pad ? padded : real);
 #pragma unroll
-    for (int k = 0; k < V; k++) out[k] = is_max ? acc[k] : acc[k] / count;
+    // A window with no tap to count (dilated taps all in the padding) averages to 0, as on the
+    // CPU, not 0 / 0.
+    for (int k = 0; k < V; k++) out[k] = is_max ? acc[k] : count > 0.0f ? acc[k] / count : 0.0f;
 }
 
 template <class T>

@@ -105,6 +105,10 @@ static cinfer_status binary_supports(const cinfer_cuda_node *n, char *why) {
             return cuda_no(why, "%s: mixed operand dtypes", op);
     }
     cinfer_dtype a = n->in[0]->dtype, h = k->kind == 2 ? 0 : binary_half(n, k->kind);
+    /* A 16-bit running result would round (and could pass 65504) at every fold: more than two
+     * operands run on float activations (half_mode then gives the step its float view). */
+    if (h && n->n_in > 2)
+        return cuda_no(why, "%s: more than two operands only in float32", op);
     /* PRelu-6 aligns a 1-D slope with the channels, not the last dim; integer PRelu wraps
      * differently from the CPU's: both stay there. */
     if (k->code == CINFER_K_PRELU && k->kind == 0 &&
@@ -132,7 +136,10 @@ static cinfer_status binary_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *
                                 void *const *out, cinfer_cuda_err *err) {
     const ew_kind *k = binary_kind(s->node->op_type);
     cinfer_tensor y = op_shape(s, &s->out[0]), a = op_shape(s, &s->in[0]);
-    cinfer_tensor bv = binary_b_view(s->node, &s->in[0], &s->in[1]), b = op_shape(s, &bv);
+    /* Sum, Max and Min have no legacy broadcast attributes (the CPU ignores them there too). */
+    cinfer_tensor bv = variadic(s->node->op_type) ? s->in[1]
+                                                   : binary_b_view(s->node, &s->in[0], &s->in[1]);
+    cinfer_tensor b = op_shape(s, &bv);
     cinfer_k_dims d = k_dims(&y);
     cinfer_k_strides as = k_bcast(&a, &d), bs = k_bcast(&b, &d);
     bool f32 = s->in[0].dtype == CINFER_DTYPE_FLOAT;

@@ -679,7 +679,7 @@ static cinfer_status misc_run(cinfer_cuda_ctx *ctx, cuda_step *s, const void *co
     cudaStream_t st = ctx->compute;
     cudaError_t e;
     if (!strcmp(op, "Softmax") || !strcmp(op, "LogSoftmax")) {
-        e = p->inner > 1 ? cinfer_k_softmax_middle(kdt(&s->in[0]), out[0], in[0], p->outer,
+        e = p->inner != 1 ? cinfer_k_softmax_middle(kdt(&s->in[0]), out[0], in[0], p->outer,
                                                    p->mid, p->inner, p->flag, st)
                          : cinfer_k_softmax(kdt(&s->in[0]), out[0], in[0], p->outer, p->mid,
                                             p->flag, st);

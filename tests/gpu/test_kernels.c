@@ -616,7 +616,8 @@ static void pool_ref(const float *x, double *ref, const pool_case *c, int64_t oh
                         acc = is_max ? fmax(acc, v) : acc + v;
                         real++;
                     }
-                if (!is_max) acc /= (double)(p->count_include_pad ? padded : real);
+                int64_t count = p->count_include_pad ? padded : real;
+                if (!is_max) acc = count ? acc / (double)count : 0.0; // as the CPU: 0, not 0/0
                 ref[(pl * oh + oy) * ow + ox] = acc;
             }
 }
@@ -656,6 +657,21 @@ static void test_pool2d(void) {
             check_f32(what, y, ref, m, RTOL, ATOL);
         }
     }
+    // AveragePool windows whose dilated taps all fall in the padding (W = 1, taps at -1 and
+    // 1): nothing to count without count_include_pad, so 0 (the CPU's answer), not NaN.
+    static const pool_case empty = {2, 2, 1, {1, 2, 1, 2, 0, 1, 0, 1, 3, 2, 0}};
+    const cinfer_k_pool2d *p = &empty.p;
+    int64_t oh = pool_out(empty.h, p->kernel_h, p->stride_h, p->pad_top, p->pad_bottom, p->dil_h);
+    int64_t ow = pool_out(empty.w, p->kernel_w, p->stride_w, p->pad_left, p->pad_right, p->dil_w);
+    int64_t n = empty.nc * empty.h * empty.w, m = empty.nc * oh * ow;
+    float *x = rand_f32_signed(n, 0.01, 2.0);
+    void *dx = d_in(x, n * 4), *dy = d_out(m * 4);
+    launched(cinfer_k_avg_pool2d_f32(dy, dx, empty.nc, empty.h, empty.w, oh, ow, *p, g_stream),
+             "AveragePool empty windows");
+    float *y = fetch(dy, m * 4, "AveragePool empty windows");
+    double *ref = ref_f64(m);
+    pool_ref(x, ref, &empty, oh, ow, 0);
+    check_f32("AveragePool empty windows", y, ref, m, RTOL, ATOL);
 }
 
 /* ---- data movement ------------------------------------------------------------------------- */

@@ -92,11 +92,11 @@ static void test_softmax_middle(void) {
                          is_log ? "LogSoftmax" : "Softmax", ty->name, (long long)outer,
                          (long long)nn, (long long)inner);
                 float *x = rand_f32_signed(n, 0.01, 6.0), *xt = hmalloc(n * sizeof *xt);
+                void *dx = d_vals(ty->dt, x, n), *dy = d_outs(ty->dt, n); // rounds x first
                 for (int64_t o = 0; o < outer; o++)
                     for (int64_t r = 0; r < nn; r++)
                         for (int64_t i = 0; i < inner; i++)
                             xt[(o * inner + i) * nn + r] = x[(o * nn + r) * inner + i];
-                void *dx = d_vals(ty->dt, x, n), *dy = d_outs(ty->dt, n);
                 launched(cinfer_k_softmax_middle(ty->dt, dy, dx, outer, nn, inner, is_log,
                                                  g_stream), what);
                 float *y = fetch_vals(ty->dt, dy, n, what);
