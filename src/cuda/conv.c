@@ -164,6 +164,7 @@ void cinfer_cuda_conv_pad_copy_of(const cinfer_cuda_conv *c, cinfer_cuda_conv_pa
 static cinfer_status alloc_padded(cinfer_cuda_ctx *ctx, cinfer_cuda_conv *c,
                                   cinfer_cuda_err *err) {
     if (!needs_padding(c)) return CINFER_OK;
+    cinfer_cuda_conv_pad_copy_of(c, &c->pad_copy);
     size_t bytes = (size_t)(c->p.n * c->p.c_in) * elem_size(&c->p);
     for (int i = 0; i < c->p.nspatial; i++) bytes *= (size_t)c->padded_in[i];
     cinfer_status rc = CINFER_OK;
@@ -179,11 +180,10 @@ fail:
 static cinfer_status pad_input(cinfer_cuda_ctx *ctx, const cinfer_cuda_conv *c, const void **x,
                                cinfer_cuda_err *err) {
     if (!c->padded) return CINFER_OK;
-    cinfer_cuda_conv_pad_copy pc;
-    cinfer_cuda_conv_pad_copy_of(c, &pc);
+    const cinfer_cuda_conv_pad_copy *pc = &c->pad_copy;
     size_t es = elem_size(&c->p);
-    cudaError_t e = cinfer_k_copy_strided((char *)c->padded + pc.dst_offset * (int64_t)es, pc.dst,
-                                          *x, pc.src, pc.dims, es, ctx->compute);
+    cudaError_t e = cinfer_k_copy_strided((char *)c->padded + pc->dst_offset * (int64_t)es,
+                                          pc->dst, *x, pc->src, pc->dims, es, ctx->compute);
     *x = c->padded;
     return CINFER_CUDA_AFTER_LAUNCH(err, ctx->compute, e, "convolution input padding");
 }

@@ -50,6 +50,16 @@ typedef struct cinfer_cuda_conv_params {
     unsigned flags;               /* CINFER_CONV_* */
 } cinfer_cuda_conv_params;
 
+/* How a run moves X into the padded buffer of a convolution with asymmetric pads, as a
+ * cinfer_k_copy_strided: element dims in memory order (N, C, spatial... or, NHWC,
+ * N, H, W, C), X's dense strides, the buffer's strides, and the buffer element X's first
+ * element lands on. Host only; exposed so that a host test checks the index math. */
+typedef struct cinfer_cuda_conv_pad_copy {
+    cinfer_k_dims dims;
+    cinfer_k_strides src, dst;
+    int64_t dst_offset; /* in elements */
+} cinfer_cuda_conv_pad_copy;
+
 /* A prepared convolution; belongs to the context it was prepared on (the algorithm's workspace
  * fits that context's). Read-only once prepared, so run does not modify it. */
 typedef struct cinfer_cuda_conv {
@@ -79,6 +89,7 @@ typedef struct cinfer_cuda_conv {
     int64_t pre[3];       /* X's offset inside the buffer, per spatial axis */
     int64_t padded_in[3]; /* the spatial extent cuDNN sees as X */
     void *padded;
+    cinfer_cuda_conv_pad_copy pad_copy; /* with padded: the copy each run makes, from prepare */
 } cinfer_cuda_conv;
 
 /* Validates `p`, builds the descriptors (math type CUDNN_FMA_MATH: no TF32; with the TF32 flag
@@ -101,15 +112,8 @@ cinfer_status cinfer_cuda_conv_prepare(cinfer_cuda_ctx *ctx, const cinfer_cuda_c
 cinfer_status cinfer_cuda_conv_check(const cinfer_cuda_conv_params *p, cinfer_cuda_conv *c,
                                      cinfer_cuda_err *err);
 
-/* How a run moves X into the padded buffer of a convolution with asymmetric pads, as a
- * cinfer_k_copy_strided: element dims in memory order (N, C, spatial... or, NHWC,
- * N, H, W, C), X's dense strides, the buffer's strides, and the buffer element X's first
- * element lands on. Host only; exposed so that a host test checks the index math. */
-typedef struct cinfer_cuda_conv_pad_copy {
-    cinfer_k_dims dims;
-    cinfer_k_strides src, dst;
-    int64_t dst_offset; /* in elements */
-} cinfer_cuda_conv_pad_copy;
+/* The padded-input copy (cinfer_cuda_conv_pad_copy) of a checked or prepared convolution;
+ * prepare keeps it in c->pad_copy. */
 void cinfer_cuda_conv_pad_copy_of(const cinfer_cuda_conv *c, cinfer_cuda_conv_pad_copy *pc);
 
 /* Launches on ctx->compute (the cuDNN handle's stream) with ctx's cuDNN workspace: no

@@ -145,6 +145,26 @@ static inline const char *cuda_attr_str(const cinfer__node *n, const char *name,
     const cinfer__attr *a = cuda_attr(n, name);
     return a && a->type == CINFER_ATTR_STRING ? a->s : dflt;
 }
+/* A Conv or pool node's auto_pad: one of these, or -1 for a value ONNX does not define (an
+ * empty string reads as NOTSET, as on the CPU). */
+enum { CUDA_PAD_NOTSET, CUDA_PAD_VALID, CUDA_PAD_SAME_UPPER, CUDA_PAD_SAME_LOWER };
+static inline int cuda_auto_pad(const cinfer__node *n) {
+    const char *ap = cuda_attr_str(n, "auto_pad", "NOTSET");
+    return !*ap || !strcmp(ap, "NOTSET") ? CUDA_PAD_NOTSET
+           : !strcmp(ap, "VALID")        ? CUDA_PAD_VALID
+           : !strcmp(ap, "SAME_UPPER")   ? CUDA_PAD_SAME_UPPER
+           : !strcmp(ap, "SAME_LOWER")   ? CUDA_PAD_SAME_LOWER : -1;
+}
+/* SAME_* pads of one axis as the CPU derives them (src/ops/conv.c, src/ops/pool.c):
+ * ceil(in / stride) outputs, the odd pad at the end for SAME_UPPER, at the start for LOWER. */
+static inline void cuda_same_pads(int mode, int64_t in, int64_t k, int64_t stride,
+                                  int64_t dil, int64_t *pb, int64_t *pe) {
+    if (stride < 1) stride = 1;
+    int64_t out = (in + stride - 1) / stride, total = (out - 1) * stride + dil * (k - 1) + 1 - in;
+    if (total < 0) total = 0;
+    *pb = mode == CUDA_PAD_SAME_UPPER ? total / 2 : total - total / 2;
+    *pe = total - *pb;
+}
 /* The ints of an INTS attribute and their count, or NULL (count 0). */
 static inline const int64_t *cuda_attr_ints(const cinfer__node *n, const char *name,
                                             size_t *count) {

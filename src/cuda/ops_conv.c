@@ -99,27 +99,20 @@ static cinfer_status conv_params(const cinfer_cuda_node *n, cinfer_cuda_conv_par
     const int64_t *pv = cuda_attr_ints(node, "pads", &np);
     if (pv && (int)np != 2 * ns) return cuda_no(why, "%s: pads of the wrong length", op);
     for (int d = 0; d < 2 * ns; d++) pads[d] = pv ? pv[d] : 0;
-    const char *ap = cuda_attr_str(node, "auto_pad", "NOTSET");
-    if (!*ap) ap = "NOTSET"; /* an empty string is NOTSET, as the CPU reads it */
-    bool same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
-    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && !same)
-        return cuda_no(why, "%s: auto_pad is not NOTSET, VALID or SAME_*", op);
+    int ap = cuda_auto_pad(node);
+    bool same = ap == CUDA_PAD_SAME_UPPER || ap == CUDA_PAD_SAME_LOWER;
+    if (ap < 0) return cuda_no(why, "%s: auto_pad is not NOTSET, VALID or SAME_*", op);
     if (transpose && same) return cuda_no(why, "%s: auto_pad SAME_* runs on the CPU", op);
     if (transpose && cuda_attr(node, "output_shape"))
         return cuda_no(why, "%s: output_shape runs on the CPU", op);
     for (int d = 0; d < ns; d++) {
         p->in[d] = x->dims[2 + d];
         p->kernel[d] = w->dims[2 + d];
-        p->pad_begin[d] = !strcmp(ap, "VALID") ? 0 : pads[d];
-        p->pad_end[d] = !strcmp(ap, "VALID") ? 0 : pads[ns + d];
-        if (same) { /* ONNX: output ceil(in / stride), the odd pad at the end (UPPER) */
-            int64_t out = (p->in[d] + p->stride[d] - 1) / p->stride[d];
-            int64_t span = p->dilation[d] * (p->kernel[d] - 1) + 1;
-            int64_t total = (out - 1) * p->stride[d] + span - p->in[d];
-            if (total < 0) total = 0;
-            p->pad_begin[d] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
-            p->pad_end[d] = total - p->pad_begin[d];
-        }
+        p->pad_begin[d] = ap == CUDA_PAD_VALID ? 0 : pads[d];
+        p->pad_end[d] = ap == CUDA_PAD_VALID ? 0 : pads[ns + d];
+        if (same)
+            cuda_same_pads(ap, p->in[d], p->kernel[d], p->stride[d], p->dilation[d],
+                           &p->pad_begin[d], &p->pad_end[d]);
         if (transpose && p->pad_begin[d] != p->pad_end[d])
             return cuda_no(why, "%s: asymmetric pads (cuDNN pads both ends alike)", op);
     }

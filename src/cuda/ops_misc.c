@@ -286,11 +286,8 @@ static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *
      * at the end for SAME_UPPER). ceil_mode needs nothing here: the output size comes planned,
      * and the kernel counts count_include_pad's taps inside [-pad, in + pad_end) only, as the
      * CPU does, so a last window reaching past the end pad divides alike. */
-    const char *ap = cuda_attr_str(n->node, "auto_pad", "NOTSET");
-    if (!*ap) ap = "NOTSET";
-    bool same = !strcmp(ap, "SAME_UPPER") || !strcmp(ap, "SAME_LOWER");
-    if (strcmp(ap, "NOTSET") && strcmp(ap, "VALID") && !same)
-        return cuda_no(why, "%s: auto_pad is not NOTSET, VALID or SAME_*", op);
+    int ap = cuda_auto_pad(n->node);
+    if (ap < 0) return cuda_no(why, "%s: auto_pad is not NOTSET, VALID or SAME_*", op);
     size_t ck, cs, cp, cd;
     const int64_t *k = cuda_attr_ints(n->node, "kernel_shape", &ck);
     const int64_t *s = cuda_attr_ints(n->node, "strides", &cs);
@@ -304,22 +301,13 @@ static cinfer_status pool_params(const cinfer_cuda_node *n, misc_priv *p, char *
         .pad_bottom = pd ? pd[2] : 0, .pad_right = pd ? pd[3] : 0,
         .dil_h = dl ? dl[0] : 1, .dil_w = dl ? dl[1] : 1,
         .count_include_pad = (int32_t)cuda_attr_int(n->node, "count_include_pad", 0)};
-    if (!strcmp(ap, "VALID")) p->pool.pad_top = p->pool.pad_left = p->pool.pad_bottom =
-                                  p->pool.pad_right = 0;
-    if (same) {
-        int64_t in[2] = {x->dims[2], x->dims[3]}, k2[2] = {p->pool.kernel_h, p->pool.kernel_w},
-                st[2] = {p->pool.stride_h, p->pool.stride_w},
-                di[2] = {p->pool.dil_h, p->pool.dil_w}, pb[2], pe[2];
-        for (int d = 0; d < 2; d++) {
-            if (st[d] < 1) return cuda_no(why, "%s: strides below 1", op);
-            int64_t out = (in[d] + st[d] - 1) / st[d], ek = (k2[d] - 1) * di[d] + 1;
-            int64_t total = (out - 1) * st[d] + ek - in[d];
-            if (total < 0) total = 0;
-            pb[d] = !strcmp(ap, "SAME_UPPER") ? total / 2 : total - total / 2;
-            pe[d] = total - pb[d];
-        }
-        p->pool.pad_top = pb[0], p->pool.pad_left = pb[1];
-        p->pool.pad_bottom = pe[0], p->pool.pad_right = pe[1];
+    cinfer_k_pool2d *q = &p->pool;
+    if (ap == CUDA_PAD_VALID) q->pad_top = q->pad_left = q->pad_bottom = q->pad_right = 0;
+    if (ap == CUDA_PAD_SAME_UPPER || ap == CUDA_PAD_SAME_LOWER) {
+        cuda_same_pads(ap, x->dims[2], q->kernel_h, q->stride_h, q->dil_h, &q->pad_top,
+                       &q->pad_bottom);
+        cuda_same_pads(ap, x->dims[3], q->kernel_w, q->stride_w, q->dil_w, &q->pad_left,
+                       &q->pad_right);
     }
     return CINFER_OK;
 }

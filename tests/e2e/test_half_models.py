@@ -223,28 +223,25 @@ def main():
     if missing:
         run([sys.executable, os.path.join(ROOT, "tools", "zoo", "gen_zoo.py"), a.zoo, "--only"] +
             missing, timeout=1200)
+    def report(label, fn, *args):
+        """Runs one check in a scratch folder, prints PASS/FAIL and its problems; 1 if failed."""
+        with tempfile.TemporaryDirectory(prefix="cinfer-half-") as tmp:
+            try:
+                problems = fn(*args, tmp)
+            except (RuntimeError, subprocess.TimeoutExpired) as e:
+                problems = [str(e)]
+        print("%s %s" % ("FAIL" if problems else "PASS", label))
+        for p in problems:
+            print("     " + p)
+        return int(bool(problems))
+
     failed = 0
     for name in MODELS:
         for kind in ("fp16", "bf16"):
-            with tempfile.TemporaryDirectory(prefix="cinfer-half-") as tmp:
-                try:
-                    problems = check(a, catalog[name], kind, tmp)
-                except (RuntimeError, subprocess.TimeoutExpired) as e:
-                    problems = [str(e)]
-            print("%s %s %s" % ("FAIL" if problems else "PASS", name, kind))
-            for p in problems:
-                print("     " + p)
-            failed += bool(problems)
+            failed += report("%s %s" % (name, kind), check, a, catalog[name], kind)
     for kind in ("fp16", "bf16"):  # a float model rounding its input through 16 bits
-        with tempfile.TemporaryDirectory(prefix="cinfer-half-") as tmp:
-            try:
-                problems = check_rounding(a, catalog["mlp_op17"], kind, tmp)
-            except (RuntimeError, subprocess.TimeoutExpired) as e:
-                problems = [str(e)]
-        print("%s mlp_op17 rounding its input through %s" % ("FAIL" if problems else "PASS", kind))
-        for p in problems:
-            print("     " + p)
-        failed += bool(problems)
+        failed += report("mlp_op17 rounding its input through %s" % kind, check_rounding, a,
+                         catalog["mlp_op17"], kind)
     if failed:
         print("test_half_models: %d failed (seed %d)" % (failed, a.seed))
         return 1

@@ -533,20 +533,16 @@ static void test_cumsum(void) {
                     uint64_t ai = 0;
                     for (int64_t t = 0; t < n; t++) {
                         size_t i = base + (size_t)((reverse ? n - 1 - t : t) * inner);
-                        float of = (float)af;
-                        int32_t o32 = (int32_t)(uint32_t)ai;
-                        int64_t o64 = (int64_t)ai;
-                        if (!exclusive) {
-                            af += dt == 0 ? xf[i] : 0;
-                            ai += dt == 1 ? (uint64_t)(uint32_t)xi[i] : (uint64_t)xl[i];
-                            of = (float)af, o32 = (int32_t)(uint32_t)ai, o64 = (int64_t)ai;
-                        } else {
-                            af += dt == 0 ? xf[i] : 0;
-                            ai += dt == 1 ? (uint64_t)(uint32_t)xi[i] : (uint64_t)xl[i];
-                        }
-                        if (dt == 0) memcpy(ref + i * es, &of, 4);
-                        else if (dt == 1) memcpy(ref + i * es, &o32, 4);
-                        else memcpy(ref + i * es, &o64, 8);
+                        double nf = af + (dt == 0 ? xf[i] : 0);
+                        uint64_t ni = ai + (dt == 1 ? (uint64_t)(uint32_t)xi[i] : (uint64_t)xl[i]);
+                        double sf = exclusive ? af : nf; // the sum this element stores
+                        uint64_t si = exclusive ? ai : ni;
+                        float of = (float)sf;
+                        int32_t o32 = (int32_t)(uint32_t)si;
+                        int64_t o64 = (int64_t)si;
+                        memcpy(ref + i * es, dt == 0 ? (void *)&of : dt == 1 ? (void *)&o32
+                                                                              : (void *)&o64, es);
+                        af = nf, ai = ni;
                     }
                 }
                 char what[96];
